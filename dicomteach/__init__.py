@@ -1,0 +1,1 @@
+"""dicomteach: teach medical imaging in Jupyter."""

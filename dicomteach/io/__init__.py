@@ -1,0 +1,31 @@
+"""DICOM bytes → :class:`Volume`: the only layer that parses DICOM.
+
+>>> from dicomteach import io
+>>> from pydicom.data import get_testdata_file
+>>> vol = io.load(get_testdata_file("MR_small.dcm", download=False))
+>>> vol.modality, vol.spacing
+('MR', (0.8, 0.3125, 0.3125))
+"""
+
+from __future__ import annotations
+
+from dicomteach.io.reader import ReadResult, build_volume, iter_files, load, read, read_file
+from dicomteach.io.safety import DEFAULT_LIMITS, Limits
+from dicomteach.io.volume import FrameAxis, LutTable, Series, Study, Volume, Window
+
+__all__ = [
+    "DEFAULT_LIMITS",
+    "FrameAxis",
+    "Limits",
+    "LutTable",
+    "ReadResult",
+    "Series",
+    "Study",
+    "Volume",
+    "Window",
+    "build_volume",
+    "iter_files",
+    "load",
+    "read",
+    "read_file",
+]

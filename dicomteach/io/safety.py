@@ -1,0 +1,126 @@
+"""Limits and first checks that keep hostile or broken input from costing time or memory.
+
+Everything here runs *before* pydicom parses a byte: sniff what the file is,
+refuse what claims more memory than allowed, and measure how far a deflated
+data set inflates without keeping the inflated bytes.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from dicomteach.errors import HostileInputError, NotDicomError
+
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much one read may spend. The defaults keep ``dicomteach info`` under 1 GiB."""
+
+    max_file_bytes: int = 512 * MiB
+    """Largest single file read (a larger one is refused before it is opened)."""
+    max_pixel_bytes: int = 512 * MiB
+    """Largest decoded image of one file (Rows × Columns × Frames × Samples × BitsAllocated/8)."""
+    max_volume_bytes: int = 4096 * MiB
+    """Largest assembled series."""
+    max_inflated_bytes: int = 256 * MiB
+    """Largest data set a Deflated Explicit VR Little Endian file may inflate to."""
+    max_zip_member_bytes: int = 512 * MiB
+    """Largest file taken out of a zip archive."""
+
+
+DEFAULT_LIMITS = Limits()
+
+#: Magic numbers of formats people rename to ``.dcm`` by mistake, for a useful message.
+_OTHER_FORMATS: tuple[tuple[bytes, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"%PDF", "a PDF document"),
+    (b"II*\x00", "a TIFF image"),
+    (b"MM\x00*", "a TIFF image"),
+    (b"PK\x03\x04", "a zip archive"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"BM", "a BMP image"),
+    (b"\x5c\xa1\x1b\x00", "a NIfTI image"),
+)
+
+#: Two-letter Value Representations (PS3.5 6.2) used to recognise explicit VR without a preamble.
+_VRS = frozenset(
+    b"AE AS AT CS DA DS DT FL FD IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI UL UN UR US UT UV".split()
+)
+
+
+def sniff(head: bytes, path: str) -> bool:
+    """Classify the first bytes of a file.
+
+    Returns ``True`` for a DICOM Part 10 file (preamble and ``DICM``), ``False``
+    for a bare data set without preamble or file meta that still starts like
+    DICOM (PS3.10 7.1 allows neither to be missing in media, but old modalities
+    and PACS exports write them). Raises :class:`NotDicomError` otherwise.
+    """
+    if not head:
+        raise NotDicomError("empty file (0 bytes); not a DICOM file", path)
+    if len(head) >= 132 and head[128:132] == b"DICM":
+        return True
+    for magic, what in _OTHER_FORMATS:
+        if head.startswith(magic):
+            raise NotDicomError(f"this is {what}, not DICOM", path)
+    if head.startswith(b"DICM"):
+        return False
+    if len(head) >= 8:
+        group = int.from_bytes(head[0:2], "little")
+        element = int.from_bytes(head[2:4], "little")
+        # a bare data set starts with group 0002 (meta without preamble) or 0008 (identifying)
+        if group in (0x0002, 0x0008) and element < 0x1000:
+            if head[4:6] in _VRS:
+                return False
+            length = int.from_bytes(head[4:8], "little")
+            if length < 0x10000:
+                return False
+    if len(head) < 132:
+        raise NotDicomError(
+            f"not DICOM: only {len(head)} bytes and no DICOM element at the start", path
+        )
+    raise NotDicomError(
+        "not DICOM: no 'DICM' marker at byte 128 and no DICOM element at the start", path
+    )
+
+
+def check_inflated_size(fp: BinaryIO, limit: int, path: str) -> int:
+    """Inflate the rest of ``fp`` in chunks, keeping nothing, and refuse past ``limit`` bytes.
+
+    A Deflated Explicit VR Little Endian data set (PS3.5 A.5) is inflated whole
+    by pydicom; a few kilobytes can inflate to gigabytes. Returns the inflated
+    size; ``fp`` is left where it was.
+    """
+    start = fp.tell()
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    total = 0
+    try:
+        while True:
+            chunk = fp.read(1 << 16)
+            if not chunk:
+                break
+            data = inflater.decompress(chunk, 1 << 20)
+            total += len(data)
+            while inflater.unconsumed_tail and total <= limit:
+                data = inflater.decompress(inflater.unconsumed_tail, 1 << 20)
+                total += len(data)
+            if total > limit:
+                raise HostileInputError(
+                    f"deflated data set inflates to more than {limit // MiB} MiB "
+                    f"(a deflate bomb?); refusing to read it",
+                    path,
+                )
+            if inflater.eof:
+                break
+        total += len(inflater.flush())
+    except zlib.error as exc:
+        raise NotDicomError(f"deflated data set is corrupt ({exc})", path) from None
+    finally:
+        fp.seek(start)
+    return total
