@@ -8,6 +8,8 @@ read it straight into the series array (see :mod:`dicomteach.io.pixels`).
 from __future__ import annotations
 
 import logging
+import math
+import struct
 import warnings
 import zlib
 from dataclasses import dataclass, field
@@ -35,6 +37,7 @@ from dicomteach.errors import (
 )
 from dicomteach.io.safety import DEFAULT_LIMITS, MiB, Limits, check_inflated_size, sniff
 from dicomteach.io.sources import Source
+from dicomteach.io.values import value as _v
 from dicomteach.io.volume import FrameAxis, LutTable, Window
 
 #: Values larger than this are not read while parsing the header (read on access).
@@ -76,7 +79,8 @@ class FrameInfo:
     slice_thickness: float | None = None
     slope: float = 1.0
     intercept: float = 0.0
-    windows: tuple[Window, ...] = ()
+    windows: tuple[Window, ...] | None = None
+    """The frame's own windows (enhanced objects); None: the instance's Window Center/Width."""
     key: tuple[Any, ...] = ()
     """Acquisition discriminators (stack, temporal position, echo, b-value, segment)."""
 
@@ -129,9 +133,9 @@ class Instance:
         """Numpy type of the decoded stored values."""
         if self.is_color:
             return np.dtype(np.uint8 if self.bits_allocated <= 8 or self.photometric == "PALETTE COLOR" and _palette_bits(self.ds) <= 8 else np.uint16)
-        if "FloatPixelData" in self.ds or self.ds.get_item(0x7FE00008) is not None:
+        if "FloatPixelData" in self.ds or 0x7FE00008 in self.ds:
             return np.dtype(np.float32)
-        if self.ds.get_item(0x7FE00009) is not None:
+        if 0x7FE00009 in self.ds:
             return np.dtype(np.float64)
         if self.bits_allocated == 1:
             return np.dtype(np.uint8)
@@ -157,19 +161,21 @@ def read_instance(source: Source, limits: Limits = DEFAULT_LIMITS) -> Instance:
         )
     with source.open() as fp:
         head = fp.read(132)
-        part10 = sniff(head, name)
-        fp.seek(0)
-        if part10:
-            _refuse_deflate_bomb(fp, limits, name)
+    part10 = sniff(head, name)
     problems: list[str] = []
-    ds = _parse(source, part10, problems)
+    ds = _fast_parse(source, size) if part10 else None
+    if ds is None:
+        if part10:
+            with source.open() as fp:
+                _refuse_deflate_bomb(fp, limits, name)
+        ds = _parse(source, part10, problems)
     if not part10:
         problems.append("no DICOM preamble or file meta: read as a bare data set")
     ts = _transfer_syntax(ds)
     inst = Instance(source=source, ds=ds, transfer_syntax=ts, has_pixels=False, warnings=problems)
     elem = None
     for tag in _PIXEL_TAGS:
-        elem = ds.get_item(tag)
+        elem = ds.get_item(tag, keep_deferred=True)
         if elem is not None:
             break
     if elem is None:
@@ -179,6 +185,32 @@ def read_instance(source: Source, limits: Limits = DEFAULT_LIMITS) -> Instance:
     _check_pixel_length(inst, elem, size, limits)
     _read_frames(inst)
     return inst
+
+
+def _fast_parse(source: Source, size: int) -> Dataset | None:
+    """The header through :mod:`dicomteach.io.fastscan`, or None to use pydicom's reader."""
+    if source.path is None:
+        return None
+    from dicomteach.io.fastscan import ScanFallback, scan_file
+
+    try:
+        ds, _, _ = scan_file(source.path, size)
+    except (ScanFallback, struct.error, ValueError, UnicodeDecodeError, LookupError):
+        return None
+    try:
+        # converting top-level sequences now surfaces deep nesting and damage here, once
+        from dicomteach.io.values import _vr
+
+        for tag, raw in list(ds._dict.items()):  # noqa: SLF001 - raw elements, not converted
+            if tag not in _PIXEL_TAGS and (getattr(raw, "VR", None) or _vr(tag)) == "SQ":
+                _ = ds[tag].value
+    except RecursionError:
+        raise HostileInputError(
+            "sequences nested too deeply to read (thousands of levels?); refusing it", source.name
+        ) from None
+    except Exception:  # noqa: BLE001 - let pydicom's reader classify the damage
+        return None
+    return ds
 
 
 def _refuse_deflate_bomb(fp: Any, limits: Limits, name: str) -> None:
@@ -241,7 +273,7 @@ def _parse(source: Source, part10: bool, problems: list[str]) -> Dataset:
     try:
         # converting top-level sequences now surfaces deep nesting and damage here, once
         for tag in list(ds.keys()):
-            raw = ds.get_item(tag)
+            raw = ds.get_item(tag, keep_deferred=True)
             if tag not in _PIXEL_TAGS and getattr(raw, "VR", None) == "SQ":
                 _ = ds[tag].value
     except RecursionError:
@@ -262,7 +294,7 @@ def _one_line(exc: object) -> str:
 
 def _transfer_syntax(ds: Dataset) -> UID:
     meta = getattr(ds, "file_meta", None)
-    ts = meta.get("TransferSyntaxUID") if meta is not None else None
+    ts = _v(meta, "TransferSyntaxUID") if meta is not None else None
     if ts:
         return UID(ts)
     implicit, little = ds.original_encoding
@@ -278,7 +310,7 @@ def _transfer_syntax(ds: Dataset) -> UID:
 
 
 def _int(ds: Dataset, keyword: str, name: str, default: int | None = None) -> int:
-    value = ds.get(keyword, default)
+    value = _v(ds, keyword, default)
     if value is None or value == "":
         if default is not None:
             return default
@@ -296,11 +328,11 @@ def _read_image_module(inst: Instance, limits: Limits) -> None:
     inst.columns = _int(ds, "Columns", name)
     inst.n_frames = _int(ds, "NumberOfFrames", name, default=1) or 1
     inst.samples = _int(ds, "SamplesPerPixel", name, default=1)
-    inst.bits_allocated = _int(ds, "BitsAllocated", name, default=0 if ds.get_item(0x7FE00010) is not None else 32)
+    inst.bits_allocated = _int(ds, "BitsAllocated", name, default=0 if 0x7FE00010 in ds else 32)
     inst.bits_stored = _int(ds, "BitsStored", name, default=inst.bits_allocated)
     inst.pixel_representation = _int(ds, "PixelRepresentation", name, default=0)
     inst.planar_configuration = _int(ds, "PlanarConfiguration", name, default=0)
-    photometric = str(ds.get("PhotometricInterpretation", "") or "").strip().upper()
+    photometric = str(_v(ds, "PhotometricInterpretation", "") or "").strip().upper()
     if not photometric:
         photometric = "MONOCHROME2" if inst.samples == 1 else "RGB"
         inst.warnings.append(f"no Photometric Interpretation; assumed {photometric}")
@@ -433,12 +465,12 @@ def _floats(value: Any, n: int) -> np.ndarray | None:
         return None
     try:
         seq = list(value) if not isinstance(value, str | bytes) and hasattr(value, "__iter__") else [value]
-        arr = np.array([float(v) for v in seq], dtype=float)
+        nums = [float(v) for v in seq]
     except (TypeError, ValueError):
         return None
-    if arr.shape != (n,) or not np.all(np.isfinite(arr)):
+    if len(nums) != n or not all(math.isfinite(x) for x in nums):
         return None
-    return arr
+    return np.array(nums)
 
 
 def _float(value: Any) -> float | None:
@@ -462,14 +494,14 @@ def header_windows(ds: Dataset | None) -> tuple[Window, ...]:
     """Windows from Window Center/Width (PS3.3 C.11.2.1.2), one per value, with explanations."""
     if ds is None:
         return ()
-    centers = ds.get("WindowCenter")
-    widths = ds.get("WindowWidth")
+    centers = _v(ds, "WindowCenter")
+    widths = _v(ds, "WindowWidth")
     if centers is None or widths is None:
         return ()
     c = _list(centers)
     w = _list(widths)
     explanations = [str(x) for x in _list(ds.get("WindowCenterWidthExplanation") or [])]
-    function = str(ds.get("VOILUTFunction", "LINEAR") or "LINEAR").strip().upper()
+    function = str(_v(ds, "VOILUTFunction", "LINEAR") or "LINEAR").strip().upper()
     if function not in ("LINEAR", "LINEAR_EXACT", "SIGMOID"):
         function = "LINEAR"
     out = []
@@ -550,30 +582,30 @@ def _us_spacing(ds: Dataset) -> tuple[float, float] | None:
 def _read_frames(inst: Instance) -> None:
     ds = inst.ds
     n = inst.n_frames
-    top_windows = header_windows(ds)
-    slope = _float(ds.get("RescaleSlope"))
-    intercept = _float(ds.get("RescaleIntercept"))
+    top_windows = None
+    slope = _float(_v(ds, "RescaleSlope"))
+    intercept = _float(_v(ds, "RescaleIntercept"))
     slope = 1.0 if slope is None or slope == 0 else slope
     intercept = 0.0 if intercept is None else intercept
 
     if "PerFrameFunctionalGroupsSequence" in ds or "SharedFunctionalGroupsSequence" in ds:
         _enhanced_frames(inst, top_windows, slope, intercept)
     else:
-        position = _floats(ds.get("ImagePositionPatient"), 3)
-        orientation = _floats(ds.get("ImageOrientationPatient"), 6)
-        spacing = _floats(ds.get("PixelSpacing"), 2)
-        thickness = _float(ds.get("SliceThickness"))
-        between = _float(ds.get("SpacingBetweenSlices"))
+        position = _floats(_v(ds, "ImagePositionPatient"), 3)
+        orientation = _floats(_v(ds, "ImageOrientationPatient"), 6)
+        spacing = _floats(_v(ds, "PixelSpacing"), 2)
+        thickness = _float(_v(ds, "SliceThickness"))
+        between = _float(_v(ds, "SpacingBetweenSlices"))
         positions: list[np.ndarray | None] = [position] * n if n == 1 else [None] * n
-        if (ds.get("Modality") == "NM" or n > 1) and position is None:
+        if (_v(ds, "Modality") == "NM" or n > 1) and position is None:
             det = _first(ds, "DetectorInformationSequence")
             if det is not None:
                 position = _floats(det.get("ImagePositionPatient"), 3)
                 orientation = _floats(det.get("ImageOrientationPatient"), 6)
         if n > 1 and position is not None and orientation is not None:
-            pointers = [int(t) for t in _list(ds.get("FrameIncrementPointer"))]
+            pointers = [int(t) for t in _list(_v(ds, "FrameIncrementPointer"))]
             slice_vector = 0x00540080
-            image_type = [str(x).upper() for x in _list(ds.get("ImageType"))]
+            image_type = [str(x).upper() for x in _list(_v(ds, "ImageType"))]
             tomo = any("TOMO" in t for t in image_type)
             if between and (pointers == [slice_vector] or (tomo and slice_vector in pointers)):
                 normal = np.cross(orientation[:3], orientation[3:])
@@ -616,7 +648,7 @@ def _read_frames(inst: Instance) -> None:
 
 def _nominal_geometry(inst: Instance) -> None:
     ds = inst.ds
-    spacing = _floats(ds.get("PixelSpacing"), 2)
+    spacing = _floats(_v(ds, "PixelSpacing"), 2)
     if spacing is None:
         spacing = _floats(ds.get("ImagerPixelSpacing"), 2)
         if spacing is not None:
@@ -678,7 +710,7 @@ def _enhanced_frames(
                 slice_thickness=_float(measures.get("SliceThickness")) if measures else None,
                 slope=slope if slope else top_slope,
                 intercept=intercept if intercept is not None else top_intercept,
-                windows=header_windows(voi) or top_windows,
+                windows=header_windows(voi) or header_windows(ds),
                 key=key,
             )
         )

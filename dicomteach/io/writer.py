@@ -1,0 +1,284 @@
+"""Write CT series as scanners do: single-frame (Siemens habits) and enhanced multi-frame.
+
+Used by the sample library, the benchmarks and the tests to make series with
+exactly the geometry asked for (oblique, tilted, with a slice missing…).
+Values are given in Hounsfield units and stored as the vendor would:
+unsigned 12-bit with Rescale Intercept −1024 (PS3.3 C.8.2.1).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.sequence import Sequence as DicomSequence
+from pydicom.uid import (
+    CTImageStorage,
+    EnhancedCTImageStorage,
+    ExplicitVRLittleEndian,
+    PYDICOM_IMPLEMENTATION_UID,
+    generate_uid,
+)
+
+#: Root for UIDs dicomteach makes (a UUID-derived 2.25 root needs no registration).
+UID_PREFIX = None
+
+
+@dataclass
+class StudyInfo:
+    """Patient and study attributes shared by the series of one study."""
+
+    patient_name: str = "TEACHING^CT"
+    patient_id: str = "DT0001"
+    patient_sex: str = "O"
+    patient_birth_date: str = "19600101"
+    study_uid: str = field(default_factory=lambda: generate_uid(prefix=UID_PREFIX))
+    study_date: str = "20260301"
+    study_time: str = "093000"
+    study_description: str = "CT CHEST"
+    accession: str = "A0001"
+    frame_of_reference_uid: str = field(default_factory=lambda: generate_uid(prefix=UID_PREFIX))
+
+
+def hu_to_stored(hu: np.ndarray, intercept: float = -1024.0) -> np.ndarray:
+    """Hounsfield units → unsigned 12-bit stored values (clipped to 0…4095)."""
+    return np.clip(np.rint(np.asarray(hu, dtype=float) - intercept), 0, 4095).astype(np.uint16)
+
+
+def _common(ds: Dataset, study: StudyInfo, manufacturer: str, model: str) -> None:
+    ds.SpecificCharacterSet = "ISO_IR 100"
+    ds.PatientName = study.patient_name
+    ds.PatientID = study.patient_id
+    ds.PatientBirthDate = study.patient_birth_date
+    ds.PatientSex = study.patient_sex
+    ds.StudyInstanceUID = study.study_uid
+    ds.StudyDate = study.study_date
+    ds.StudyTime = study.study_time
+    ds.StudyDescription = study.study_description
+    ds.AccessionNumber = study.accession
+    ds.StudyID = "1"
+    ds.ReferringPhysicianName = ""
+    ds.Manufacturer = manufacturer
+    ds.ManufacturerModelName = model
+    ds.InstitutionName = "dicomteach teaching hospital"
+    ds.FrameOfReferenceUID = study.frame_of_reference_uid
+    ds.PositionReferenceIndicator = ""
+    ds.Modality = "CT"
+    ds.PatientPosition = "HFS"
+    ds.BodyPartExamined = "CHEST"
+    ds.KVP = "120"
+
+
+def _file_meta(sop_class: str, sop_uid: str) -> FileMetaDataset:
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = sop_class
+    meta.MediaStorageSOPInstanceUID = sop_uid
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
+    meta.ImplementationVersionName = "DICOMTEACH"
+    return meta
+
+
+def ct_slice(
+    stored: np.ndarray,
+    *,
+    study: StudyInfo,
+    series_uid: str,
+    position: Sequence[float],
+    orientation: Sequence[float] = (1, 0, 0, 0, 1, 0),
+    pixel_spacing: Sequence[float] = (0.7, 0.7),
+    slice_thickness: float = 2.5,
+    instance_number: int = 1,
+    series_number: int = 2,
+    series_description: str = "Thorax 2.5 I30f",
+    gantry_tilt: float = 0.0,
+    acquisition_number: int = 1,
+    manufacturer: str = "SIEMENS",
+    model: str = "SOMATOM Definition AS+",
+) -> Dataset:
+    """One single-frame CT Image (PS3.3 A.3) with Siemens header habits."""
+    sop_uid = generate_uid(prefix=UID_PREFIX)
+    ds = Dataset()
+    ds.file_meta = _file_meta(CTImageStorage, sop_uid)
+    _common(ds, study, manufacturer, model)
+    ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL", "CT_SOM5 SPI"]
+    ds.SOPClassUID = CTImageStorage
+    ds.SOPInstanceUID = sop_uid
+    ds.SeriesDate = ds.ContentDate = ds.AcquisitionDate = study.study_date
+    ds.SeriesTime = ds.ContentTime = ds.AcquisitionTime = study.study_time
+    ds.SeriesInstanceUID = series_uid
+    ds.SeriesNumber = series_number
+    ds.SeriesDescription = series_description
+    ds.AcquisitionNumber = acquisition_number
+    ds.InstanceNumber = instance_number
+    ds.SliceThickness = f"{slice_thickness:g}"
+    ds.ConvolutionKernel = ["I30f", "3"]
+    ds.GantryDetectorTilt = f"{gantry_tilt:g}"
+    ds.ImagePositionPatient = [f"{float(x):.6g}" for x in position]
+    ds.ImageOrientationPatient = [f"{float(x):.6g}" for x in orientation]
+    normal = np.cross(np.asarray(orientation[:3], float), np.asarray(orientation[3:], float))
+    ds.SliceLocation = f"{float(np.dot(position, normal)):.6g}"
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.Rows, ds.Columns = (int(x) for x in stored.shape)
+    ds.PixelSpacing = [f"{float(x):g}" for x in pixel_spacing]
+    ds.BitsAllocated = 16
+    ds.BitsStored = 12
+    ds.HighBit = 11
+    ds.PixelRepresentation = 0
+    # Siemens writes two windows with their names
+    ds.WindowCenter = ["40", "-600"]
+    ds.WindowWidth = ["400", "1200"]
+    ds.WindowCenterWidthExplanation = ["WINDOW1", "WINDOW2"]
+    ds.RescaleIntercept = "-1024"
+    ds.RescaleSlope = "1"
+    ds.RescaleType = "HU"
+    block = ds.private_block(0x0019, "SIEMENS CT VA0  COAD", create=True)
+    block.add_new(0x92, "DS", "0")  # table height-ish private habit, harmless
+    ds.PixelData = np.ascontiguousarray(stored, dtype=np.uint16).tobytes()
+    return ds
+
+
+def write_ct_series(
+    dest: str | os.PathLike[str],
+    hu: np.ndarray,
+    *,
+    spacing: Sequence[float] = (2.5, 0.7, 0.7),
+    origin: Sequence[float] = (-179.0, -179.0, -300.0),
+    orientation: Sequence[float] = (1, 0, 0, 0, 1, 0),
+    positions: Sequence[Sequence[float]] | None = None,
+    study: StudyInfo | None = None,
+    series_uid: str | None = None,
+    series_number: int = 2,
+    series_description: str = "Thorax 2.5 I30f",
+    gantry_tilt: float = 0.0,
+    file_names: str = "instance",
+    skip: Sequence[int] = (),
+) -> list[Path]:
+    """Write ``hu`` (slices, rows, columns) as a single-frame CT series into folder ``dest``.
+
+    Slice ``k`` lies at ``origin + k·spacing[0]·normal`` unless ``positions``
+    gives each slice's Image Position (Patient) (for tilt or irregular
+    spacing). ``skip`` leaves slices out (a missing slice). ``file_names``:
+    ``"instance"`` (IM000001.dcm) or ``"uid"`` (SOP Instance UID, as many PACS
+    exports do — unrelated to slice order).
+    """
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    study = study or StudyInfo()
+    series_uid = series_uid or generate_uid(prefix=UID_PREFIX)
+    orient = np.asarray(orientation, float)
+    normal = np.cross(orient[:3], orient[3:])
+    stored = hu_to_stored(hu)
+    paths = []
+    for k in range(stored.shape[0]):
+        if k in skip:
+            continue
+        pos = positions[k] if positions is not None else np.asarray(origin, float) + k * spacing[0] * normal
+        ds = ct_slice(
+            stored[k],
+            study=study,
+            series_uid=series_uid,
+            position=pos,
+            orientation=orientation,
+            pixel_spacing=spacing[1:],
+            slice_thickness=spacing[0],
+            instance_number=k + 1,
+            series_number=series_number,
+            series_description=series_description,
+            gantry_tilt=gantry_tilt,
+        )
+        name = f"IM{k + 1:06d}.dcm" if file_names == "instance" else f"{ds.SOPInstanceUID}.dcm"
+        path = dest / name
+        ds.save_as(path, enforce_file_format=True)
+        paths.append(path)
+    return paths
+
+
+def write_enhanced_ct(
+    path: str | os.PathLike[str],
+    hu: np.ndarray,
+    *,
+    spacing: Sequence[float] = (2.5, 0.7, 0.7),
+    origin: Sequence[float] = (-179.0, -179.0, -300.0),
+    orientation: Sequence[float] = (1, 0, 0, 0, 1, 0),
+    frame_order: Sequence[int] | None = None,
+    study: StudyInfo | None = None,
+    rescale: Sequence[tuple[float, float]] | None = None,
+) -> Path:
+    """Write ``hu`` as one Enhanced CT Image (PS3.3 A.38) with per-frame functional groups.
+
+    ``frame_order`` stores the slices in another order (slice ``frame_order[f]``
+    in frame ``f``), as some scanners do; ``rescale`` gives each stored frame
+    its own (slope, intercept), as Philips writes it.
+    """
+    path = Path(path)
+    study = study or StudyInfo()
+    n = hu.shape[0]
+    order = list(frame_order) if frame_order is not None else list(range(n))
+    orient = np.asarray(orientation, float)
+    normal = np.cross(orient[:3], orient[3:])
+    sop_uid = generate_uid(prefix=UID_PREFIX)
+    ds = Dataset()
+    ds.file_meta = _file_meta(EnhancedCTImageStorage, sop_uid)
+    _common(ds, study, "Philips", "iCT 256")
+    ds.ImageType = ["ORIGINAL", "PRIMARY", "VOLUME", "NONE"]
+    ds.SOPClassUID = EnhancedCTImageStorage
+    ds.SOPInstanceUID = sop_uid
+    ds.SeriesInstanceUID = generate_uid(prefix=UID_PREFIX)
+    ds.SeriesNumber = 3
+    ds.SeriesDescription = "Enhanced CT"
+    ds.InstanceNumber = 1
+    ds.ContentDate = study.study_date
+    ds.ContentTime = study.study_time
+    ds.AcquisitionDateTime = study.study_date + study.study_time
+    ds.NumberOfFrames = n
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.Rows, ds.Columns = hu.shape[1], hu.shape[2]
+    ds.BitsAllocated = 16
+    ds.BitsStored = 16
+    ds.HighBit = 15
+    ds.PixelRepresentation = 1
+    shared = Dataset()
+    measures = Dataset()
+    measures.PixelSpacing = [f"{float(x):g}" for x in spacing[1:]]
+    measures.SliceThickness = f"{float(spacing[0]):g}"
+    shared.PixelMeasuresSequence = DicomSequence([measures])
+    plane_orient = Dataset()
+    plane_orient.ImageOrientationPatient = [f"{float(x):.6g}" for x in orientation]
+    shared.PlaneOrientationSequence = DicomSequence([plane_orient])
+    voi = Dataset()
+    voi.WindowCenter = "40"
+    voi.WindowWidth = "400"
+    voi.WindowCenterWidthExplanation = "MEDIASTINUM"
+    shared.FrameVOILUTSequence = DicomSequence([voi])
+    ds.SharedFunctionalGroupsSequence = DicomSequence([shared])
+    per_frame = []
+    frames = np.empty(hu.shape, dtype=np.int16)
+    for f, k in enumerate(order):
+        item = Dataset()
+        pos = Dataset()
+        pos.ImagePositionPatient = [f"{float(x):.6g}" for x in np.asarray(origin, float) + k * spacing[0] * normal]
+        item.PlanePositionSequence = DicomSequence([pos])
+        content = Dataset()
+        content.StackID = "1"
+        content.InStackPositionNumber = k + 1
+        content.DimensionIndexValues = [1, k + 1]
+        item.FrameContentSequence = DicomSequence([content])
+        slope, intercept = rescale[f] if rescale is not None else (1.0, 0.0)
+        transform = Dataset()
+        transform.RescaleSlope = f"{slope:g}"
+        transform.RescaleIntercept = f"{intercept:g}"
+        transform.RescaleType = "HU"
+        item.PixelValueTransformationSequence = DicomSequence([transform])
+        per_frame.append(item)
+        frames[f] = np.clip(np.rint((hu[k] - intercept) / slope), -32768, 32767).astype(np.int16)
+    ds.PerFrameFunctionalGroupsSequence = DicomSequence(per_frame)
+    ds.PixelData = frames.tobytes()
+    ds.save_as(path, enforce_file_format=True)
+    return path
