@@ -72,10 +72,10 @@ def _child(loader: str, folder: str) -> None:
             reader = sitk.ImageSeriesReader()
             names = reader.GetGDCMSeriesFileNames(folder)
             reader.SetFileNames(names)
-            return sitk.GetArrayViewFromImage(reader.Execute())
+            return reader.Execute()  # the image owns the buffer a NumPy view would borrow
 
-        def hounsfield(arr):
-            return np.asarray(arr, dtype=np.float64)[::7, ::31, ::29]
+        def hounsfield(image):
+            return np.asarray(sitk.GetArrayViewFromImage(image), dtype=np.float64)[::7, ::31, ::29]
     else:
         import pydicom
 
@@ -115,6 +115,10 @@ def _child(loader: str, folder: str) -> None:
 def _array(loaded) -> np.ndarray:
     if isinstance(loaded, tuple):
         return loaded[0]
+    if type(loaded).__name__ == "Image":
+        import SimpleITK as sitk
+
+        return sitk.GetArrayViewFromImage(loaded)
     return getattr(loaded, "pixels", loaded)
 
 

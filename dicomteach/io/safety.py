@@ -30,6 +30,12 @@ class Limits:
     """Largest data set a Deflated Explicit VR Little Endian file may inflate to."""
     max_zip_member_bytes: int = 512 * MiB
     """Largest file taken out of a zip archive."""
+    max_frames: int = 100_000
+    """Most frames in one file: each costs per-frame bookkeeping even when its pixels are tiny."""
+    max_sequence_depth: int = 64
+    """Deepest sequence nesting accepted. Real objects (SR trees included) nest a few
+    levels; thousands of levels exhaust Python's recursion in pydicom and in anything
+    that later walks the header (printing it, copying it)."""
 
 
 DEFAULT_LIMITS = Limits()
