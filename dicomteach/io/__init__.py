@@ -9,7 +9,15 @@
 
 from __future__ import annotations
 
-from dicomteach.io.reader import ReadResult, build_volume, iter_files, load, read, read_file
+from dicomteach.io.reader import (
+    ReadResult,
+    build_volume,
+    is_single_file,
+    iter_files,
+    load,
+    read,
+    read_file,
+)
 from dicomteach.io.safety import DEFAULT_LIMITS, Limits
 from dicomteach.io.volume import FrameAxis, LutTable, Series, Study, Volume, Window
 
@@ -24,6 +32,7 @@ __all__ = [
     "Volume",
     "Window",
     "build_volume",
+    "is_single_file",
     "iter_files",
     "load",
     "read",

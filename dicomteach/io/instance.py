@@ -32,6 +32,7 @@ from dicomteach.errors import (
     InvalidHeaderError,
     MissingPixelDataError,
     NotDicomError,
+    PixelDataError,
     TooLargeError,
     TruncatedError,
 )
@@ -131,8 +132,10 @@ class Instance:
     @property
     def dtype(self) -> np.dtype:
         """Numpy type of the decoded stored values."""
+        if self.photometric == "PALETTE COLOR":
+            return np.dtype(np.uint8 if _palette_bits(self.ds) <= 8 else np.uint16)
         if self.is_color:
-            return np.dtype(np.uint8 if self.bits_allocated <= 8 or self.photometric == "PALETTE COLOR" and _palette_bits(self.ds) <= 8 else np.uint16)
+            return np.dtype(f"u{max(1, self.bits_allocated // 8)}")
         if "FloatPixelData" in self.ds or 0x7FE00008 in self.ds:
             return np.dtype(np.float32)
         if 0x7FE00009 in self.ds:
@@ -168,7 +171,7 @@ def read_instance(source: Source, limits: Limits = DEFAULT_LIMITS) -> Instance:
         if part10:
             with source.open() as fp:
                 _refuse_deflate_bomb(fp, limits, name)
-        ds = _parse(source, part10, problems)
+        ds = _parse(source, part10, problems, limits)
     if not part10:
         problems.append("no DICOM preamble or file meta: read as a bare data set")
     ts = _transfer_syntax(ds)
@@ -236,7 +239,9 @@ class _Collect(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-def _parse(source: Source, part10: bool, problems: list[str]) -> Dataset:
+def _parse(
+    source: Source, part10: bool, problems: list[str], limits: Limits = DEFAULT_LIMITS
+) -> Dataset:
     """dcmread with every failure turned into a one-line DicomTeachError."""
     name = source.name
     handler = _Collect()
@@ -245,16 +250,18 @@ def _parse(source: Source, part10: bool, problems: list[str]) -> Dataset:
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            if source.path is not None:
-                ds = pydicom.dcmread(source.path, defer_size=DEFER_BYTES, force=not part10)
-            else:
-                ds = pydicom.dcmread(source.open(), force=not part10)
+            ds = _dcmread(source, part10)
     except RecursionError:
         raise HostileInputError(
             "sequences nested too deeply to read (thousands of levels?); refusing it", name
         ) from None
     except (EOFError, OSError) as exc:
-        raise TruncatedError(f"file ends inside the header ({exc})", name) from None
+        if _header_ends_before_pixels(source, part10):
+            # pydicom reads encapsulated pixel data while parsing: the header was whole
+            raise TruncatedError(
+                "pixel data is cut short: the file ends inside the encapsulated frames", name
+            ) from None
+        raise TruncatedError(f"file ends inside the header ({_one_line(exc)})", name) from None
     except zlib.error as exc:
         raise NotDicomError(f"deflated data set is corrupt ({exc})", name) from None
     except MemoryError:
@@ -270,21 +277,112 @@ def _parse(source: Source, part10: bool, problems: list[str]) -> Dataset:
             raise TruncatedError(f"file ends inside the header ({_one_line(text)})", name)
     if len(ds) == 0 and not getattr(ds, "file_meta", None):
         raise NotDicomError("no DICOM elements could be read", name)
+    if _transfer_syntax(ds) != DeflatedExplicitVRLittleEndian:  # offsets are in the inflated stream
+        _refuse_cut_element(ds, source.size(), name)
     try:
-        # converting top-level sequences now surfaces deep nesting and damage here, once
-        for tag in list(ds.keys()):
-            raw = ds.get_item(tag, keep_deferred=True)
-            if tag not in _PIXEL_TAGS and getattr(raw, "VR", None) == "SQ":
-                _ = ds[tag].value
+        _refuse_deep_nesting(ds, limits.max_sequence_depth, name)
     except RecursionError:
         raise HostileInputError(
             "sequences nested too deeply to read (thousands of levels?); refusing it", name
         ) from None
     except (EOFError, OSError) as exc:
         raise TruncatedError(f"file ends inside the header ({_one_line(exc)})", name) from None
+    except DicomTeachError:
+        raise
     except Exception as exc:  # noqa: BLE001
         raise NotDicomError(f"damaged DICOM header ({_one_line(exc)})", name) from None
     return ds
+
+
+def _dcmread(source: Source, part10: bool, **kwargs: Any) -> Dataset:
+    if source.path is not None:
+        ds = pydicom.dcmread(source.path, defer_size=DEFER_BYTES, force=not part10, **kwargs)
+        meta = getattr(ds, "file_meta", None)
+        if meta is not None and meta.get("TransferSyntaxUID") == DeflatedExplicitVRLittleEndian:
+            # deferred values point into the inflated stream and cannot be re-read from the file
+            ds = pydicom.dcmread(source.path, force=not part10, **kwargs)
+        return ds
+    return pydicom.dcmread(source.open(), force=not part10, **kwargs)
+
+
+def _header_ends_before_pixels(source: Source, part10: bool) -> bool:
+    """True when everything up to Pixel Data parses: the file was cut inside the pixels."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ds = _dcmread(source, part10, stop_before_pixels=True)
+        for tag in list(ds.keys()):  # undefined-length sequences were read above; these may not be
+            _ = ds[tag].value
+    except Exception:  # noqa: BLE001 - any failure means the header itself is damaged
+        return False
+    return True
+
+
+def _refuse_cut_element(ds: Dataset, file_size: int, name: str) -> None:
+    """pydicom stops quietly where a file ends inside an element; find that and say so.
+
+    A top-level element whose value runs past the end of the file, or a few
+    bytes left over after the last element (too few for the next element's
+    header), mean the file was cut short. Pixel Data is left to
+    :func:`_check_pixel_length`, which says more about it.
+    """
+    last_end: int | None = None
+    for tag in list(ds.keys()):
+        raw = ds.get_item(tag)
+        tell, length = getattr(raw, "value_tell", None), getattr(raw, "length", None)
+        if tell is None or length is None or length == 0xFFFFFFFF:
+            last_end = None  # already converted, or undefined length: its end is unknown here
+            continue
+        last_end = tell + length
+        if tag in _PIXEL_TAGS:
+            continue
+        value = raw.value  # None when deferred: not read yet
+        if value is None:
+            got = min(length, max(0, file_size - tell))
+        else:
+            got = len(value) if isinstance(value, bytes) else length
+        if got < length:
+            raise TruncatedError(
+                f"file is truncated: it ends inside the header, in element {_tag_name(tag)} "
+                f"({got} of its {length} bytes are there)",
+                name,
+            )
+    if last_end is not None and 0 < file_size - last_end < 8:
+        raise TruncatedError(
+            f"file is truncated: it ends inside the header, {file_size - last_end} byte(s) "
+            "into the next element",
+            name,
+        )
+
+
+def _refuse_deep_nesting(ds: Dataset, max_depth: int, name: str) -> None:
+    """Convert every sequence, level by level without recursion, and refuse deep nesting.
+
+    Undefined-length nesting thousands deep already fails inside pydicom
+    (RecursionError); defined-length nesting is parsed lazily, so it would
+    fail later, far from the reader, in whatever walks the header next.
+    """
+    stack: list[tuple[Dataset, int]] = [(ds, 1)]
+    while stack:
+        item, depth = stack.pop()
+        for tag in list(item.keys()):
+            if tag in _PIXEL_TAGS or getattr(item.get_item(tag), "VR", None) != "SQ":
+                continue
+            if depth > max_depth:
+                raise HostileInputError(
+                    f"sequences nested more than {max_depth} levels deep (at {_tag_name(tag)}); "
+                    "refusing it",
+                    name,
+                )
+            stack.extend((sub, depth + 1) for sub in item[tag].value)
+
+
+def _tag_name(tag: int) -> str:
+    from pydicom.datadict import keyword_for_tag
+    from pydicom.tag import Tag
+
+    keyword = keyword_for_tag(tag)
+    return f"{Tag(tag)} {keyword}" if keyword else str(Tag(tag))
 
 
 def _one_line(exc: object) -> str:
@@ -343,6 +441,12 @@ def _read_image_module(inst: Instance, limits: Limits) -> None:
         raise InvalidHeaderError(f"image of {inst.rows}×{inst.columns} pixels", name)
     if inst.n_frames < 0:
         raise InvalidHeaderError(f"NumberOfFrames is {inst.n_frames}", name)
+    if inst.n_frames > limits.max_frames:
+        # tiny frames pass the pixel limit but each frame still costs bookkeeping
+        raise TooLargeError(
+            f"NumberOfFrames is {inst.n_frames}, over the limit of {limits.max_frames} frames",
+            name,
+        )
     if inst.bits_allocated not in _ALLOWED_BITS:
         raise InvalidHeaderError(
             f"BitsAllocated is {inst.bits_allocated}; DICOM allows 1 or a multiple of 8 (8, 16, 32, 64)",
@@ -406,6 +510,10 @@ def _pixel_element(elem: Any) -> _PixelElement:
     return _PixelElement(int(elem.tag), length, value if isinstance(value, bytes) else b"", 0)
 
 
+def _layout(inst: Instance) -> str:
+    return f"{inst.rows}×{inst.columns}×{inst.n_frames}×{inst.samples}×{inst.bits_allocated}"
+
+
 def _check_pixel_length(inst: Instance, raw: Any, file_size: int, limits: Limits) -> None:
     name = inst.name
     elem = _pixel_element(raw)
@@ -432,17 +540,29 @@ def _check_pixel_length(inst: Instance, raw: Any, file_size: int, limits: Limits
             f"at {inst.bits_allocated} bits)",
             name,
         )
-    if actual < expected:
+    if elem.value is not None and len(elem.value) < elem.length:
+        # read into memory (zip members): the file ended before the announced length
         raise TruncatedError(
-            f"pixel data holds {actual} bytes but Rows×Columns×Frames×Samples×BitsAllocated "
-            f"needs {expected}; the file is truncated or its header is wrong",
+            f"pixel data is cut short: the header announces {elem.length} bytes, the file holds "
+            f"{len(elem.value)}",
             name,
         )
-    if actual > expected + 1 + (expected % 2):
-        # one padding byte is normal (odd lengths); more means the header does not describe the data
-        raise InvalidHeaderError(
+    # the element is whole, so a length mismatch means the header does not describe the pixels
+    if actual < expected:
+        raise PixelDataError(
             f"pixel data holds {actual} bytes but Rows×Columns×Frames×Samples×BitsAllocated "
-            f"gives {expected}; the header does not describe the pixels",
+            f"({_layout(inst)}) needs {expected}; the header does not match the pixels",
+            name,
+        )
+    frame_bytes = max(1, expected // max(1, inst.n_frames))
+    if expected + 1 + (expected % 2) < actual < expected + frame_bytes:
+        # trailing bytes short of a whole frame: pydicom and DCMTK ignore them, so do we
+        inst.warnings.append(f"pixel data has {actual - expected} trailing bytes beyond the image; ignored")
+    elif actual >= expected + frame_bytes:
+        # a whole frame or more: the header (frames, size, bits) does not describe the data
+        raise PixelDataError(
+            f"pixel data holds {actual} bytes but Rows×Columns×Frames×Samples×BitsAllocated "
+            f"({_layout(inst)}) gives {expected}; the header does not match the pixels",
             name,
         )
     if (

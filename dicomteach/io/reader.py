@@ -87,7 +87,7 @@ def load(path: PathLike, *, suv: bool = False, limits: Limits = DEFAULT_LIMITS) 
     Raises :class:`~dicomteach.errors.SeriesError` naming what was found when
     there is more than one volume: use :func:`read` then.
     """
-    if os.path.isfile(path) and not str(path).lower().endswith(".zip"):
+    if is_single_file(path):
         return read_file(path, suv=suv, limits=limits)
     result = read(path, suv=suv, limits=limits)
     volumes = result.volumes
@@ -104,6 +104,12 @@ def load(path: PathLike, *, suv: bool = False, limits: Limits = DEFAULT_LIMITS) 
         "use dicomteach.io.read() and pick one",
         os.fspath(path),
     )
+
+
+def is_single_file(path: PathLike) -> bool:
+    """True for a file that is one instance (not a zip archive and not a DICOMDIR)."""
+    name = os.path.basename(os.fspath(path))
+    return os.path.isfile(path) and not name.lower().endswith(".zip") and name.upper() != "DICOMDIR"
 
 
 def read_file(path: PathLike, *, suv: bool = False, limits: Limits = DEFAULT_LIMITS) -> Volume:

@@ -44,6 +44,15 @@ class StudyInfo:
     frame_of_reference_uid: str = field(default_factory=lambda: generate_uid(prefix=UID_PREFIX))
 
 
+def ds_text(value: float) -> str:
+    """A Decimal String (PS3.5 6.2: at most 16 characters) as precise as fits."""
+    for digits in range(12, 2, -1):
+        text = f"{float(value):.{digits}g}"
+        if len(text) <= 16:
+            return text
+    raise ValueError(f"Argument 'value' ({value}) cannot be written as a Decimal String.")
+
+
 def hu_to_stored(hu: np.ndarray, intercept: float = -1024.0) -> np.ndarray:
     """Hounsfield units → unsigned 12-bit stored values (clipped to 0…4095)."""
     return np.clip(np.rint(np.asarray(hu, dtype=float) - intercept), 0, 4095).astype(np.uint16)
@@ -118,10 +127,10 @@ def ct_slice(
     ds.SliceThickness = f"{slice_thickness:g}"
     ds.ConvolutionKernel = ["I30f", "3"]
     ds.GantryDetectorTilt = f"{gantry_tilt:g}"
-    ds.ImagePositionPatient = [f"{float(x):.6g}" for x in position]
-    ds.ImageOrientationPatient = [f"{float(x):.6g}" for x in orientation]
+    ds.ImagePositionPatient = [ds_text(x) for x in position]
+    ds.ImageOrientationPatient = [ds_text(x) for x in orientation]
     normal = np.cross(np.asarray(orientation[:3], float), np.asarray(orientation[3:], float))
-    ds.SliceLocation = f"{float(np.dot(position, normal)):.6g}"
+    ds.SliceLocation = ds_text(float(np.dot(position, normal)))
     ds.SamplesPerPixel = 1
     ds.PhotometricInterpretation = "MONOCHROME2"
     ds.Rows, ds.Columns = (int(x) for x in stored.shape)
@@ -250,7 +259,7 @@ def write_enhanced_ct(
     measures.SliceThickness = f"{float(spacing[0]):g}"
     shared.PixelMeasuresSequence = DicomSequence([measures])
     plane_orient = Dataset()
-    plane_orient.ImageOrientationPatient = [f"{float(x):.6g}" for x in orientation]
+    plane_orient.ImageOrientationPatient = [ds_text(x) for x in orientation]
     shared.PlaneOrientationSequence = DicomSequence([plane_orient])
     voi = Dataset()
     voi.WindowCenter = "40"
@@ -263,7 +272,7 @@ def write_enhanced_ct(
     for f, k in enumerate(order):
         item = Dataset()
         pos = Dataset()
-        pos.ImagePositionPatient = [f"{float(x):.6g}" for x in np.asarray(origin, float) + k * spacing[0] * normal]
+        pos.ImagePositionPatient = [ds_text(x) for x in np.asarray(origin, float) + k * spacing[0] * normal]
         item.PlanePositionSequence = DicomSequence([pos])
         content = Dataset()
         content.StackID = "1"
