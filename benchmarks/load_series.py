@@ -32,7 +32,7 @@ LOADERS = ("dicomteach", "simpleitk", "pydicom_loop")
 def make_series(folder: Path, slices: int) -> None:
     from dicomteach.io.writer import write_ct_series
 
-    marker = folder / f".complete-{slices}"
+    marker = folder.parent / f"{folder.name}.complete"
     if marker.exists():
         return
     rng = np.random.default_rng(0)

@@ -108,24 +108,24 @@ def _scan(
     """Top-level elements from ``pos``: until the group changes (meta) or Pixel Data (data set)."""
     out: dict[int, RawDataElement] = {}
     n = len(buf)
+    implicit = not explicit
+    header = _tag_vr_short.unpack_from
     while True:
         if pos + 8 > n:
             if stop_group is not None:
                 raise ScanFallback("file meta cut short")
             raise _NeedMore
-        group, element = _u16.unpack_from(buf, pos)
+        group, element, vr, length = header(buf, pos)
         if stop_group is not None and group != stop_group:
             return out, pos
         tag = group << 16 | element
         if explicit:
-            vr = buf[pos + 4 : pos + 6]
             if vr in _LONG_VRS:
                 if pos + 12 > n:
                     raise _NeedMore
                 length = _u32.unpack_from(buf, pos + 8)[0]
                 start = pos + 12
             elif b"AA" <= vr <= b"ZZ":
-                length = struct.unpack_from("<H", buf, pos + 6)[0]
                 start = pos + 8
             else:
                 raise ScanFallback("invalid VR")
@@ -137,7 +137,7 @@ def _scan(
         if tag in _PIXEL_TAGS:
             if length == _UNDEFINED:
                 raise ScanFallback("encapsulated pixel data")
-            out[tag] = RawDataElement(tag, vr_text, length, None, start, not explicit, True, True, False)
+            out[tag] = RawDataElement(tag, vr_text, length, None, start, implicit, True, True, False)
             return out, start
         if length == _UNDEFINED:
             if explicit and vr_text not in ("SQ", "UN"):
@@ -145,13 +145,13 @@ def _scan(
             end = _skip_sequence(buf, start, explicit, depth=1, path=path)
             value = buf[start:end]
             out[tag] = RawDataElement(tag, "SQ" if vr_text in (None, "UN") else vr_text, len(value),
-                                      value, start, not explicit, True, True, False)
+                                      value, start, implicit, True, True, False)
             pos = end + 8  # past the Sequence Delimitation Item
             continue
         end = start + length
         if end > n:
             raise _NeedMore
-        out[tag] = RawDataElement(tag, vr_text, length, buf[start:end], start, not explicit, True, True, False)
+        out[tag] = RawDataElement(tag, vr_text, length, buf[start:end], start, implicit, True, True, False)
         pos = end
 
 

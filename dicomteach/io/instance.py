@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pydicom
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import (
     DeflatedExplicitVRLittleEndian,
@@ -36,8 +37,16 @@ from dicomteach.errors import (
     TooLargeError,
     TruncatedError,
 )
-from dicomteach.io.safety import DEFAULT_LIMITS, MiB, Limits, check_inflated_size, sniff
+from dicomteach.io.safety import (
+    DEFAULT_LIMITS,
+    Limits,
+    MiB,
+    check_codestreams,
+    check_inflated_size,
+    sniff,
+)
 from dicomteach.io.sources import Source
+from dicomteach.io.values import _vr as _dictionary_vr
 from dicomteach.io.values import value as _v
 from dicomteach.io.volume import FrameAxis, LutTable, Window
 
@@ -166,12 +175,18 @@ def read_instance(source: Source, limits: Limits = DEFAULT_LIMITS) -> Instance:
         head = fp.read(132)
     part10 = sniff(head, name)
     problems: list[str] = []
-    ds = _fast_parse(source, size) if part10 else None
+    try:
+        ds = _fast_parse(source, size) if part10 else None
+    except DicomTeachError:
+        raise
+    except Exception:  # noqa: BLE001 - the fast scanner is an optimisation: pydicom's reader decides
+        ds = None
     if ds is None:
         if part10:
             with source.open() as fp:
                 _refuse_deflate_bomb(fp, limits, name)
         ds = _parse(source, part10, problems, limits)
+    _check_sequences(ds, limits, name)
     if not part10:
         problems.append("no DICOM preamble or file meta: read as a bare data set")
     ts = _transfer_syntax(ds)
@@ -200,20 +215,7 @@ def _fast_parse(source: Source, size: int) -> Dataset | None:
         ds, _, _ = scan_file(source.path, size)
     except (ScanFallback, struct.error, ValueError, UnicodeDecodeError, LookupError):
         return None
-    try:
-        # converting top-level sequences now surfaces deep nesting and damage here, once
-        from dicomteach.io.values import _vr
-
-        for tag, raw in list(ds._dict.items()):  # noqa: SLF001 - raw elements, not converted
-            if tag not in _PIXEL_TAGS and (getattr(raw, "VR", None) or _vr(tag)) == "SQ":
-                _ = ds[tag].value
-    except RecursionError:
-        raise HostileInputError(
-            "sequences nested too deeply to read (thousands of levels?); refusing it", source.name
-        ) from None
-    except Exception:  # noqa: BLE001 - let pydicom's reader classify the damage
-        return None
-    return ds
+    return ds  # sequences are checked by _check_sequences, as for pydicom's reader
 
 
 def _refuse_deflate_bomb(fp: Any, limits: Limits, name: str) -> None:
@@ -274,11 +276,20 @@ def _parse(
     for text in texts:
         low = text.lower()
         if "end of file" in low or "unexpected end" in low or "eof" in low.split():
+            if _header_ends_before_pixels(source, part10):
+                raise TruncatedError(
+                    "pixel data is cut short: the file ends inside the encapsulated frames", name
+                )
             raise TruncatedError(f"file ends inside the header ({_one_line(text)})", name)
     if len(ds) == 0 and not getattr(ds, "file_meta", None):
         raise NotDicomError("no DICOM elements could be read", name)
     if _transfer_syntax(ds) != DeflatedExplicitVRLittleEndian:  # offsets are in the inflated stream
         _refuse_cut_element(ds, source.size(), name)
+    return ds
+
+
+def _check_sequences(ds: Dataset, limits: Limits, name: str) -> None:
+    """Parse every sequence now, whichever reader produced ``ds``: damage and deep nesting surface here, once."""
     try:
         _refuse_deep_nesting(ds, limits.max_sequence_depth, name)
     except RecursionError:
@@ -291,7 +302,6 @@ def _parse(
         raise
     except Exception as exc:  # noqa: BLE001
         raise NotDicomError(f"damaged DICOM header ({_one_line(exc)})", name) from None
-    return ds
 
 
 def _dcmread(source: Source, part10: bool, **kwargs: Any) -> Dataset:
@@ -307,15 +317,22 @@ def _dcmread(source: Source, part10: bool, **kwargs: Any) -> Dataset:
 
 def _header_ends_before_pixels(source: Source, part10: bool) -> bool:
     """True when everything up to Pixel Data parses: the file was cut inside the pixels."""
+    handler = _Collect()
+    logger = logging.getLogger("pydicom")
+    logger.addHandler(handler)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             ds = _dcmread(source, part10, stop_before_pixels=True)
-        for tag in list(ds.keys()):  # undefined-length sequences were read above; these may not be
-            _ = ds[tag].value
+            for tag in list(ds.keys()):
+                _ = ds[tag].value
     except Exception:  # noqa: BLE001 - any failure means the header itself is damaged
         return False
-    return True
+    finally:
+        logger.removeHandler(handler)
+    # pydicom only warns when a file ends inside an undefined-length sequence
+    texts = [str(w.message) for w in caught] + handler.messages
+    return not any("end of file" in t.lower() for t in texts)
 
 
 def _refuse_cut_element(ds: Dataset, file_size: int, name: str) -> None:
@@ -356,17 +373,24 @@ def _refuse_cut_element(ds: Dataset, file_size: int, name: str) -> None:
 
 
 def _refuse_deep_nesting(ds: Dataset, max_depth: int, name: str) -> None:
-    """Convert every sequence, level by level without recursion, and refuse deep nesting.
+    """Convert sequences level by level, without recursion, and refuse deep nesting.
 
-    Undefined-length nesting thousands deep already fails inside pydicom
-    (RecursionError); defined-length nesting is parsed lazily, so it would
-    fail later, far from the reader, in whatever walks the header next.
+    Undefined-length nesting thousands deep already fails inside the readers;
+    defined-length nesting is parsed lazily, so it would fail later, far from
+    the reader, in whatever walks the header next (printing it, copying it).
+    Top-level sequences are always converted (damage surfaces here, once);
+    below that, a raw sequence too short to hide the missing levels is
+    skipped: each level costs at least 16 bytes (item and sequence headers).
     """
     stack: list[tuple[Dataset, int]] = [(ds, 1)]
     while stack:
         item, depth = stack.pop()
         for tag in list(item.keys()):
-            if tag in _PIXEL_TAGS or getattr(item.get_item(tag), "VR", None) != "SQ":
+            if tag in _PIXEL_TAGS:
+                continue
+            raw = item.get_item(tag)
+            vr = getattr(raw, "VR", None) or _dictionary_vr(tag)  # implicit VR: raw VR is None
+            if vr != "SQ":
                 continue
             if depth > max_depth:
                 raise HostileInputError(
@@ -374,6 +398,9 @@ def _refuse_deep_nesting(ds: Dataset, max_depth: int, name: str) -> None:
                     "refusing it",
                     name,
                 )
+            length = raw.length if isinstance(raw, RawDataElement) else 0xFFFFFFFF
+            if depth > 1 and length != 0xFFFFFFFF and depth + length // 16 <= max_depth:
+                continue
             stack.extend((sub, depth + 1) for sub in item[tag].value)
 
 
@@ -526,6 +553,8 @@ def _check_pixel_length(inst: Instance, raw: Any, file_size: int, limits: Limits
             raise NotDicomError(
                 "compressed transfer syntax but the pixel data is not encapsulated", name
             )
+        if elem.value:  # undefined length: pydicom has read it whole while parsing
+            check_codestreams(elem.value, inst.rows, inst.columns, name)
         return
     expected = expected_native_bytes(inst)
     available = max(0, file_size - elem.value_tell)

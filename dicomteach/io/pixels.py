@@ -37,8 +37,6 @@ def decode(inst: Instance) -> np.ndarray:
         return out
     ds = inst.ds
     ts = inst.transfer_syntax
-    if ts.is_encapsulated:
-        _check_codestreams(inst)
     try:
         arr = ds.pixel_array
         if inst.photometric == "PALETTE COLOR":
@@ -70,69 +68,6 @@ def decode(inst: Instance) -> np.ndarray:
             f"decoded pixels have shape {arr.shape}, the header says {want}", inst.name
         )
     return arr
-
-
-def _check_codestreams(inst: Instance) -> None:
-    """Compare each compressed frame's own size with Rows×Columns before any decoder runs.
-
-    Decoders allocate what the codestream's frame header (JPEG SOF, JPEG-LS
-    SOF55, JPEG 2000 SIZ) says, not what the DICOM header says: a 100×100
-    image whose JPEG claims 65535×65535 makes a decoder ask for gigabytes.
-    """
-    from io import BytesIO
-
-    from pydicom.encaps import generate_fragments, parse_basic_offsets
-
-    try:
-        buffer = BytesIO(inst.ds.PixelData)
-        parse_basic_offsets(buffer)
-        fragments = generate_fragments(buffer)
-        for fragment in fragments:
-            size = _codestream_size(fragment)
-            if size is None:
-                continue  # a continuation fragment, or a codec without a size header here
-            kind, rows, columns, components = size
-            # rows 0: JPEG allows the height to follow in a DNL marker
-            if columns != inst.columns or rows not in (0, inst.rows) or components > 4:
-                raise PixelDataError(
-                    f"the {kind} codestream is {columns}×{rows} with {components} component(s), "
-                    f"the header says {inst.columns}×{inst.rows}; refusing to decode it",
-                    inst.name,
-                )
-    except PixelDataError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - item tags or lengths are damaged
-        text = " ".join(str(exc).split())[:200]
-        raise PixelDataError(f"encapsulated pixel data is damaged ({text})", inst.name) from None
-
-
-#: JPEG start-of-frame markers (ISO/IEC 10918-1 B.1.1.3) and JPEG-LS SOF55 (14495-1).
-_SOF = frozenset({*range(0xC0, 0xD0)} - {0xC4, 0xC8, 0xCC}) | {0xF7}
-
-
-def _codestream_size(data: bytes) -> tuple[str, int, int, int] | None:
-    """(codec, rows, columns, components) from a frame's first fragment, or None."""
-    if data[:2] == b"\xff\xd8":  # JPEG / JPEG-LS: walk the marker segments to the frame header
-        at = 2
-        for _ in range(256):  # a real header has a handful of segments before SOF
-            while data[at : at + 1] == b"\xff" and data[at + 1 : at + 2] == b"\xff":
-                at += 1  # fill bytes
-            if len(data) < at + 10 or data[at] != 0xFF:
-                return None
-            marker = data[at + 1]
-            if marker in _SOF:
-                kind = "JPEG-LS" if marker == 0xF7 else "JPEG"
-                rows = int.from_bytes(data[at + 5 : at + 7], "big")
-                columns = int.from_bytes(data[at + 7 : at + 9], "big")
-                return kind, rows, columns, data[at + 9]
-            at += 2 + int.from_bytes(data[at + 2 : at + 4], "big")
-        return None
-    start = data.find(b"\xff\x4f\xff\x51", 0, 256)  # JPEG 2000 SOC then SIZ, maybe inside a JP2 box
-    if start < 0 or len(data) < start + 42:
-        return None
-    x, y, x0, y0 = (int.from_bytes(data[start + k : start + k + 4], "big") for k in (8, 12, 16, 20))
-    components = int.from_bytes(data[start + 40 : start + 42], "big")
-    return "JPEG 2000", y - y0, x - x0, components
 
 
 def _shape(inst: Instance) -> tuple[int, ...]:

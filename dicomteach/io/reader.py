@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import mmap
 import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -197,7 +196,7 @@ def build_volume(plan: Plan, *, suv: bool = False, limits: Limits = DEFAULT_LIMI
             f"series would take {nbytes // MiB} MiB, over the {limits.max_volume_bytes // MiB} MiB limit",
             first.name,
         )
-    pixels = _allocate(shape, dtype)
+    pixels = np.empty(shape, dtype=dtype)
     # group the frames by instance: each file is opened (or decoded) once
     per_instance: dict[int, list[tuple[int, int]]] = defaultdict(list)
     owners: dict[int, Instance] = {}
@@ -267,20 +266,6 @@ def build_volume(plan: Plan, *, suv: bool = False, limits: Limits = DEFAULT_LIMI
         transfer_syntax=str(first.transfer_syntax),
         positions=plan.positions,
     )
-
-
-def _allocate(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-    """An uninitialised array; large ones are mapped with their pages populated up front.
-
-    Faulting in 150 MB page by page while files are copied in costs more than
-    reading the files; MAP_POPULATE (Linux) has the kernel do it in one go.
-    """
-    nbytes = int(np.prod(shape)) * dtype.itemsize
-    flags = getattr(mmap, "MAP_POPULATE", 0)
-    if nbytes < 16 * MiB or not flags:
-        return np.empty(shape, dtype=dtype)
-    region = mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | flags)
-    return np.frombuffer(region, dtype=dtype).reshape(shape)
 
 
 def _units(ds, modality: str, lut_type: str) -> str:

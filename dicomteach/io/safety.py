@@ -7,11 +7,12 @@ data set inflates without keeping the inflated bytes.
 
 from __future__ import annotations
 
+import struct
 import zlib
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from dicomteach.errors import HostileInputError, NotDicomError
+from dicomteach.errors import HostileInputError, NotDicomError, PixelDataError
 
 MiB = 1024 * 1024
 
@@ -130,3 +131,69 @@ def check_inflated_size(fp: BinaryIO, limit: int, path: str) -> int:
     finally:
         fp.seek(start)
     return total
+
+
+#: JPEG start-of-frame markers (ISO/IEC 10918-1 B.1.1.3) and JPEG-LS SOF55 (14495-1).
+_SOF = frozenset(set(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}) | {0xF7}
+_ITEM, _SEQUENCE_END = 0xFFFEE000, 0xFFFEE0DD
+
+
+def check_codestreams(encapsulated: bytes, rows: int, columns: int, path: str) -> None:
+    """Compare each compressed frame's own size with Rows × Columns before any decoder runs.
+
+    Decoders allocate what the codestream's frame header (JPEG SOF, JPEG-LS
+    SOF55, JPEG 2000 SIZ) says, not what the DICOM header says: a 100×100
+    image whose JPEG claims 65535×65535 makes a decoder ask for 12 GiB.
+    ``encapsulated`` is the Pixel Data value (PS3.5 A.4): a Basic Offset
+    Table item, then fragment items. Only the first bytes of each are read.
+    """
+    view = memoryview(encapsulated)
+    pos, index = 0, 0
+    while pos + 8 <= len(view):
+        group, element, length = struct.unpack_from("<HHI", view, pos)
+        tag = group << 16 | element
+        if tag == _SEQUENCE_END:
+            return
+        if tag != _ITEM or length == 0xFFFFFFFF:
+            raise PixelDataError(
+                f"encapsulated pixel data is damaged: no fragment item at byte {pos} of it", path
+            )
+        size = codestream_size(bytes(view[pos + 8 : pos + 8 + min(length, 4096)])) if index else None
+        if size is not None:  # None: the offset table, a continuation fragment, or RLE
+            kind, height, width, components = size
+            # height 0: JPEG allows it to follow in a DNL marker
+            if width != columns or height not in (0, rows) or components > 4:
+                raise PixelDataError(
+                    f"the {kind} codestream of fragment {index} is {width}×{height} with "
+                    f"{components} component(s), the header says {columns}×{rows}; "
+                    "refusing to decode it",
+                    path,
+                )
+        pos += 8 + length
+        index += 1
+
+
+def codestream_size(data: bytes) -> tuple[str, int, int, int] | None:
+    """(codec, rows, columns, components) from the start of a compressed frame, or None."""
+    if data[:2] == b"\xff\xd8":  # JPEG / JPEG-LS: walk the marker segments to the frame header
+        at = 2
+        for _ in range(64):  # a real header has a handful of segments before SOF
+            while data[at : at + 2] == b"\xff\xff":
+                at += 1  # fill bytes
+            if len(data) < at + 10 or data[at] != 0xFF:
+                return None
+            marker = data[at + 1]
+            if marker in _SOF:
+                kind = "JPEG-LS" if marker == 0xF7 else "JPEG"
+                height = int.from_bytes(data[at + 5 : at + 7], "big")
+                width = int.from_bytes(data[at + 7 : at + 9], "big")
+                return kind, height, width, data[at + 9]
+            at += 2 + int.from_bytes(data[at + 2 : at + 4], "big")
+        return None
+    # JPEG 2000: SOC then SIZ (15444-1 A.5.1), possibly after JP2 boxes
+    start = data.find(b"\xff\x4f\xff\x51", 0, 256)
+    if start < 0 or len(data) < start + 42:
+        return None
+    x, y, x0, y0 = (int.from_bytes(data[start + k : start + k + 4], "big") for k in (8, 12, 16, 20))
+    components = int.from_bytes(data[start + 40 : start + 42], "big")
+    return "JPEG 2000", y - y0, x - x0, components

@@ -61,7 +61,7 @@ def iter_sources(
                     full = Path(root) / f
                     if f.upper() == "DICOMDIR":
                         continue
-                    if zipfile.is_zipfile(full) and full.suffix.lower() == ".zip":
+                    if full.suffix.lower() == ".zip" and zipfile.is_zipfile(full):
                         yield from _zip_sources(full, limits)
                     else:
                         yield Source(str(full), path=str(full))

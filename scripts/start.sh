@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The main job on its embedded default: the lessons in JupyterLab on 127.0.0.1.
+# (The JupyterHub issue replaces this with the hub serving the sample course.)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV="$PWD/.venv"
+[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+STAMP="$VENV/.dicomteach-lab-installed"
+if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ]; then
+    echo "==> installing dicomteach[lab] into $VENV"
+    "$VENV/bin/python" -m pip install -q --upgrade pip 2>&1 | grep -v "is ignored" || true
+    "$VENV/bin/python" -m pip install -q -e ".[lab]" 2>&1 | grep -v "is ignored" || true
+    touch "$STAMP"
+fi
+ROOT_FLAG=()
+[ "$(id -u)" = 0 ] && ROOT_FLAG=(--allow-root)
+exec "$VENV/bin/jupyter" lab "${ROOT_FLAG[@]}" --no-browser --ServerApp.ip=127.0.0.1 \
+    --port="${PORT:-8888}" --ServerApp.root_dir="$PWD/notebooks" "$@"
