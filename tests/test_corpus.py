@@ -48,6 +48,7 @@ def test_the_corpus_is_there():
     assert len(corpus.pydicom_files()) > 80
     assert len(corpus.pydicom_data_files()) >= 60
     assert corpus.nibabel_files() and corpus.pynetdicom_files()
+    assert len(ENHANCED) >= 1, "an enhanced object with per-frame rescale"
 
 
 @pytest.mark.parametrize("path", FILES, ids=IDS)
@@ -75,7 +76,18 @@ def test_real_file_reads_like_pydicom(path: Path):
     np.testing.assert_allclose(ours, theirs[order], rtol=1e-6, atol=1e-6)
 
 
-ENHANCED = [p for p in FILES if p.name in ("eCT_Supplemental.dcm", "emri_small.dcm", "emri_small_RLE.dcm")]
+def _has_per_frame_groups(path: Path) -> bool:
+    try:
+        ds = pydicom.dcmread(path, stop_before_pixels=True, force=True)
+    except Exception:  # noqa: BLE001
+        return False
+    return "PerFrameFunctionalGroupsSequence" in ds and "PixelValueTransformationSequence" in str(
+        [e.keyword for e in ds.PerFrameFunctionalGroupsSequence[0]]
+        + [e.keyword for e in (ds.get("SharedFunctionalGroupsSequence") or [{}])[0]]
+    )
+
+
+ENHANCED = [p for p in FILES if _has_per_frame_groups(p)]
 
 
 @pytest.mark.parametrize("path", ENHANCED, ids=[p.name for p in ENHANCED])
@@ -91,3 +103,15 @@ def test_enhanced_file_uses_each_frames_own_rescale(path: Path):
         slope = float(group[0].RescaleSlope) if group else 1.0
         got = vol.rescale_slope[k if len(vol.rescale_slope) > 1 else 0]
         assert got == pytest.approx(slope)
+
+
+@pytest.mark.parametrize("path", FILES, ids=IDS)
+def test_every_file_reads_or_says_why_in_one_line(path: Path):
+    """Broken, non-image and odd files of the corpus give a DicomTeachError, never another exception."""
+    from dicomteach.errors import DicomTeachError
+
+    try:
+        io.read_file(path)
+    except DicomTeachError as exc:
+        assert "\n" not in str(exc)
+        assert str(path) in str(exc)

@@ -88,6 +88,9 @@ def sniff(head: bytes, path: str) -> bool:
             length = int.from_bytes(head[4:8], "little")
             if length < 0x10000:
                 return False
+        # Explicit VR Big Endian (retired, still met in old archives): same test, other byte order
+        if int.from_bytes(head[0:2], "big") in (0x0002, 0x0008) and head[4:6] in _VRS:
+            return False
     if len(head) < 132:
         raise NotDicomError(
             f"not DICOM: only {len(head)} bytes and no DICOM element at the start", path

@@ -19,13 +19,13 @@ the patient position of voxel ``(k, i, j)`` is::
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 import numpy as np
 from pydicom.dataset import Dataset
 
 
-class FrameAxis(str, Enum):
+class FrameAxis(StrEnum):
     """What the first array axis of a :class:`Volume` runs along."""
 
     SINGLE = "single"
