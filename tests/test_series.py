@@ -17,7 +17,8 @@ from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 from dicomteach import io
 from dicomteach.errors import SeriesError
 from dicomteach.io.volume import FrameAxis
-from dicomteach.io.writer import StudyInfo, write_ct_series, write_enhanced_ct
+from dicomteach.io.writer import StudyInfo, write_ct_series
+from factories import write_enhanced_ct
 
 
 def phantom(slices: int = 12, size: int = 32) -> np.ndarray:

@@ -1,0 +1,94 @@
+"""``dicomteach info``, run as a user runs it: a real subprocess, its stdout and exit status."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+
+import numpy as np
+import pydicom
+import pytest
+from pydicom.data import get_testdata_file
+from pydicom.pixels import apply_modality_lut
+
+from dicomteach.io.writer import write_ct_series
+
+REQUIRED_KEYS = {
+    "path", "modality", "manufacturer", "rows", "columns", "frames",
+    "spacing_mm", "transfer_syntax", "photometric", "value_range",
+}
+
+
+def info(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "dicomteach.cli", "info", *args], capture_output=True, text=True, timeout=60
+    )
+
+
+@pytest.mark.parametrize("name", ["CT_small.dcm", "MR_small_jp2klossless.dcm", "US1_J2KR.dcm", "RG3_UNCR.dcm"])
+def test_json_for_one_file_matches_pydicom(name):
+    path = get_testdata_file(name, download=False)
+    run = info(path, "--json")
+    assert run.returncode == 0, run.stderr
+    record = json.loads(run.stdout)
+    assert isinstance(record, dict) and REQUIRED_KEYS <= record.keys()
+    ds = pydicom.dcmread(path)
+    assert record["path"] == path
+    assert record["modality"] == ds.Modality
+    assert record["manufacturer"] == ds.get("Manufacturer", "")
+    assert (record["rows"], record["columns"]) == (ds.Rows, ds.Columns)
+    assert record["frames"] == int(ds.get("NumberOfFrames", 1) or 1)
+    assert record["transfer_syntax"] == ds.file_meta.TransferSyntaxUID.name
+    assert record["photometric"] == ds.PhotometricInterpretation
+    if ds.SamplesPerPixel == 1:
+        values = apply_modality_lut(ds.pixel_array, ds)
+        assert record["value_range"] == [pytest.approx(values.min()), pytest.approx(values.max())]
+    if "PixelSpacing" in ds:
+        assert record["spacing_mm"][1:] == [pytest.approx(float(x)) for x in ds.PixelSpacing]
+
+
+def test_text_summary_of_a_folder_names_the_series_and_its_problems(tmp_path):
+    hu = np.full((10, 32, 32), 40.0)
+    hu[:, 0, 0] = -1000
+    write_ct_series(tmp_path / "study" / "ct", hu, spacing=(2.5, 0.7, 0.7), skip=[4], series_description="Thorax")
+    (tmp_path / "study" / "notes.txt").write_text("not DICOM")
+    run = info(str(tmp_path / "study"))
+    assert run.returncode == 0, run.stderr
+    out = run.stdout
+    assert "[Thorax]" in out and "CT" in out and "SIEMENS" in out
+    assert "32 × 32, 9 slices" in out and "slices every 2.5 mm" in out
+    assert "-1000 … 40 HU" in out
+    assert "40/400 (WINDOW1)" in out
+    assert "1 missing slice" in out
+    # the stray file is reported, not fatal
+    assert "notes.txt" in run.stderr and "skipped" in run.stderr
+
+
+def test_json_for_a_zip_is_a_list_of_series(tmp_path):
+    write_ct_series(tmp_path / "a", np.zeros((3, 16, 16)), series_number=2)
+    write_ct_series(tmp_path / "b", np.zeros((4, 16, 16)), series_number=3)
+    archive = tmp_path / "export.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for folder in ("a", "b"):
+            for p in (tmp_path / folder).iterdir():
+                zf.write(p, f"{folder}/{p.name}")
+    run = info(str(archive), "--json")
+    assert run.returncode == 0, run.stderr
+    records = json.loads(run.stdout)
+    assert sorted(r["frames"] for r in records) == [3, 4]
+    assert all(REQUIRED_KEYS <= r.keys() for r in records)
+
+
+def test_a_folder_without_images_is_an_error(tmp_path):
+    (tmp_path / "readme.txt").write_text("hello")
+    run = info(str(tmp_path))
+    assert run.returncode == 2
+    assert "no DICOM image found" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_a_missing_path_is_an_error():
+    run = info("/nonexistent/study")
+    assert run.returncode == 2
+    assert run.stderr.strip() == "dicomteach: error: /nonexistent/study: no such file or folder"
