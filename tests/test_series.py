@@ -314,3 +314,23 @@ def _write_us_cine(path: Path, frames: int) -> Path:
     ds.PixelData = np.random.default_rng(0).integers(0, 255, (frames, 48, 64, 3), dtype=np.uint8).tobytes()
     ds.save_as(path, enforce_file_format=True)
     return path
+
+
+def test_native_series_take_the_fast_header_scan_and_direct_pixel_reads(tmp_path, monkeypatch):
+    """Speed guard: a plain CT series never falls back to pydicom's general reader or decoder."""
+    from dicomteach.io import instance, reader
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("fell back to the slow path")
+
+    monkeypatch.setattr(instance, "_parse", refuse)
+    monkeypatch.setattr(reader, "decode", refuse)
+    write_ct_series(tmp_path / "s", phantom(4))
+    for implicit in (False, True):
+        if implicit:  # the same series in Implicit VR Little Endian
+            for p in (tmp_path / "s").iterdir():
+                ds = pydicom.dcmread(p)
+                ds.file_meta.TransferSyntaxUID = pydicom.uid.ImplicitVRLittleEndian
+                ds.save_as(p, enforce_file_format=True)
+        vol = io.load(tmp_path / "s")
+        assert slice_marks(vol) == [0.0, 10.0, 20.0, 30.0]

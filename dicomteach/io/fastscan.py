@@ -34,6 +34,8 @@ _PIXEL_TAGS = frozenset({0x7FE00010, 0x7FE00008, 0x7FE00009})
 _UNDEFINED = 0xFFFFFFFF
 _ITEM, _ITEM_END, _SEQ_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
 _u16 = struct.Struct("<HH")
+#: RawDataElement is a namedtuple; building it through tuple.__new__ skips its Python-level __new__
+_raw = tuple.__new__
 _u32 = struct.Struct("<I")
 _tag_vr_short = struct.Struct("<HH2sH")
 _tag_len = struct.Struct("<HHI")
@@ -43,41 +45,45 @@ class ScanFallback(Exception):
     """The scanner does not handle this file; use pydicom's reader."""
 
 
-def scan_file(path: str, file_size: int) -> tuple[FileDataset, int | None, int]:
-    """Scan ``path`` up to its Pixel Data.
+def scan_file(path: str, file_size: int, first: bytes) -> tuple[FileDataset, int | None, int]:
+    """Scan ``path`` up to its Pixel Data; ``first`` holds the file's first bytes, already read.
 
     Returns the dataset (pixel element included as a deferred raw element),
     the file offset of the pixel value (None when there is no pixel data), and
     its length.
     """
-    with open(path, "rb", buffering=0) as fh:
-        buf = fh.read(FIRST_READ)
-        if len(buf) < 132 or buf[128:132] != b"DICM":
-            raise ScanFallback("no preamble")
-        meta, pos = _scan(buf, 132, explicit=True, stop_group=0x0002, path=path)
-        ts = _text(meta.get(0x00020010))
-        if ts == ExplicitVRLittleEndian:
-            explicit = True
-        elif ts == ImplicitVRLittleEndian:
-            explicit = False
-        else:
-            raise ScanFallback(f"transfer syntax {ts}")
-        while True:
-            try:
-                elements, end = _scan(buf, pos, explicit=explicit, stop_group=None, path=path)
-                break
-            except _NeedMore:
-                if len(buf) >= file_size:
-                    raise ScanFallback("header runs to the end of the file") from None
+    buf = first
+    if len(buf) < 132 or buf[128:132] != b"DICM":
+        raise ScanFallback("no preamble")
+    meta, pos = _scan(buf, 132, explicit=True, stop_group=0x0002, path=path)
+    ts = _text(meta.get(0x00020010))
+    if ts == ExplicitVRLittleEndian:
+        explicit = True
+    elif ts == ImplicitVRLittleEndian:
+        explicit = False
+    else:
+        raise ScanFallback(f"transfer syntax {ts}")
+    while True:
+        try:
+            elements, end = _scan(buf, pos, explicit=explicit, stop_group=None, path=path)
+            break
+        except _NeedMore:
+            if len(buf) >= file_size:
+                raise ScanFallback("header runs to the end of the file") from None
+            with open(path, "rb", buffering=0) as fh:
+                fh.seek(len(buf))
                 more = fh.read(max(len(buf), FIRST_READ))
-                if not more:
-                    raise ScanFallback("short read") from None
-                buf += more
+            if not more:
+                raise ScanFallback("short read") from None
+            buf += more
     pixel = next((elements[t] for t in _PIXEL_TAGS if t in elements), None)
     offset, length = (pixel.value_tell, pixel.length) if pixel is not None else (None, 0)
     file_meta = FileMetaDataset(meta)
-    ds = FileDataset(path, Dataset(elements), preamble=buf[:128], file_meta=file_meta,
+    # an empty name spares FileDataset two stat() calls; deferred reads need only these two
+    ds = FileDataset("", elements, preamble=buf[:128], file_meta=file_meta,
                      is_implicit_VR=not explicit, is_little_endian=True)
+    ds.filename = path
+    ds.fileobj_type = open
     charset = elements.get(0x00080005)
     ds.set_original_encoding(not explicit, True, _charset(charset))
     return ds, offset, length
@@ -137,21 +143,23 @@ def _scan(
         if tag in _PIXEL_TAGS:
             if length == _UNDEFINED:
                 raise ScanFallback("encapsulated pixel data")
-            out[tag] = RawDataElement(tag, vr_text, length, None, start, implicit, True, True, False)
+            out[tag] = _raw(RawDataElement, (tag, vr_text, length, None, start, implicit, True, True, False))
             return out, start
         if length == _UNDEFINED:
             if explicit and vr_text not in ("SQ", "UN"):
                 raise ScanFallback("undefined length on a non-sequence")
             end = _skip_sequence(buf, start, explicit, depth=1, path=path)
             value = buf[start:end]
-            out[tag] = RawDataElement(tag, "SQ" if vr_text in (None, "UN") else vr_text, len(value),
-                                      value, start, implicit, True, True, False)
+            out[tag] = _raw(
+                RawDataElement,
+                (tag, "SQ" if vr_text in (None, "UN") else vr_text, len(value), value, start, implicit, True, True, False),
+            )
             pos = end + 8  # past the Sequence Delimitation Item
             continue
         end = start + length
         if end > n:
             raise _NeedMore
-        out[tag] = RawDataElement(tag, vr_text, length, buf[start:end], start, implicit, True, True, False)
+        out[tag] = _raw(RawDataElement, (tag, vr_text, length, buf[start:end], start, implicit, True, True, False))
         pos = end
 
 

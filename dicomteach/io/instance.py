@@ -20,11 +20,11 @@ import pydicom
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import (
+    UID,
     DeflatedExplicitVRLittleEndian,
     ExplicitVRBigEndian,
     ExplicitVRLittleEndian,
     ImplicitVRLittleEndian,
-    UID,
 )
 
 from dicomteach.errors import (
@@ -37,6 +37,7 @@ from dicomteach.errors import (
     TooLargeError,
     TruncatedError,
 )
+from dicomteach.io.fastscan import FIRST_READ, ScanFallback, scan_file
 from dicomteach.io.safety import (
     DEFAULT_LIMITS,
     Limits,
@@ -172,11 +173,12 @@ def read_instance(source: Source, limits: Limits = DEFAULT_LIMITS) -> Instance:
             f"file is {size // MiB} MiB, over the {limits.max_file_bytes // MiB} MiB limit", name
         )
     with source.open() as fp:
-        head = fp.read(132)
-    part10 = sniff(head, name)
+        # one read serves the sniff and, for most files, the whole header
+        head = fp.read(FIRST_READ)
+    part10 = sniff(head[:132], name)
     problems: list[str] = []
     try:
-        ds = _fast_parse(source, size) if part10 else None
+        ds = _fast_parse(source, size, head) if part10 else None
     except DicomTeachError:
         raise
     except Exception:  # noqa: BLE001 - the fast scanner is an optimisation: pydicom's reader decides
@@ -197,6 +199,7 @@ def read_instance(source: Source, limits: Limits = DEFAULT_LIMITS) -> Instance:
         if elem is not None:
             break
     if elem is None:
+        _refuse_image_without_pixels(ds, name)
         return inst
     inst.has_pixels = True
     _read_image_module(inst, limits)
@@ -205,14 +208,27 @@ def read_instance(source: Source, limits: Limits = DEFAULT_LIMITS) -> Instance:
     return inst
 
 
-def _fast_parse(source: Source, size: int) -> Dataset | None:
+def _refuse_image_without_pixels(ds: Dataset, name: str) -> None:
+    """An *image* storage object must carry Pixel Data (its IOD requires it): most often the
+    file was cut short at an element boundary, which leaves no other trace. Other objects
+    without pixels (SR, presentation states, RT plans) are fine and are kept as they are."""
+    meta = getattr(ds, "file_meta", None)
+    sop = ds.get("SOPClassUID") or (meta.get("MediaStorageSOPClassUID") if meta else None)
+    what = getattr(sop, "name", "") if sop else ""
+    if "Image Storage" in what:
+        raise MissingPixelDataError(
+            f"no Pixel Data (7FE0,0010) in this {what}: the file is cut short or was written "
+            "without its image",
+            name,
+        )
+
+
+def _fast_parse(source: Source, size: int, head: bytes) -> Dataset | None:
     """The header through :mod:`dicomteach.io.fastscan`, or None to use pydicom's reader."""
     if source.path is None:
         return None
-    from dicomteach.io.fastscan import ScanFallback, scan_file
-
     try:
-        ds, _, _ = scan_file(source.path, size)
+        ds, _, _ = scan_file(source.path, size, head)
     except (ScanFallback, struct.error, ValueError, UnicodeDecodeError, LookupError):
         return None
     return ds  # sequences are checked by _check_sequences, as for pydicom's reader
@@ -222,12 +238,15 @@ def _refuse_deflate_bomb(fp: Any, limits: Limits, name: str) -> None:
     from pydicom.filereader import _read_file_meta_info, read_preamble
 
     try:
-        read_preamble(fp, False)
-        meta = _read_file_meta_info(fp)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # damaged meta values: the full parse below reports them
+            read_preamble(fp, False)
+            meta = _read_file_meta_info(fp)
+            deflated = meta.get("TransferSyntaxUID") == DeflatedExplicitVRLittleEndian
     except Exception:  # noqa: BLE001 - the full parse below reports the problem
         fp.seek(0)
         return
-    if meta.get("TransferSyntaxUID") == DeflatedExplicitVRLittleEndian:
+    if deflated:
         check_inflated_size(fp, limits.max_inflated_bytes, name)
     fp.seek(0)
 
@@ -268,7 +287,13 @@ def _parse(
         raise NotDicomError(f"deflated data set is corrupt ({exc})", name) from None
     except MemoryError:
         raise TooLargeError("header claims more memory than is available", name) from None
+    except struct.error:  # pydicom unpacks a tag or length from bytes the file lacks
+        raise TruncatedError("file is truncated: it ends inside the header", name) from None
     except Exception as exc:  # noqa: BLE001 - pydicom raises many kinds; name it once
+        if part10 and _meta_is_cut(source):
+            raise TruncatedError(
+                "file is truncated: it ends inside the file meta information", name
+            ) from None
         raise NotDicomError(f"cannot parse the DICOM header ({_one_line(exc)})", name) from None
     finally:
         logger.removeHandler(handler)
@@ -281,6 +306,10 @@ def _parse(
                     "pixel data is cut short: the file ends inside the encapsulated frames", name
                 )
             raise TruncatedError(f"file ends inside the header ({_one_line(text)})", name)
+    if len(ds) == 0 and part10:  # 'DICM' is there but no data set follows the file meta
+        raise TruncatedError(
+            "file is truncated: it ends inside or right after the file meta information", name
+        )
     if len(ds) == 0 and not getattr(ds, "file_meta", None):
         raise NotDicomError("no DICOM elements could be read", name)
     if _transfer_syntax(ds) != DeflatedExplicitVRLittleEndian:  # offsets are in the inflated stream
@@ -302,6 +331,16 @@ def _check_sequences(ds: Dataset, limits: Limits, name: str) -> None:
         raise
     except Exception as exc:  # noqa: BLE001
         raise NotDicomError(f"damaged DICOM header ({_one_line(exc)})", name) from None
+
+
+def _meta_is_cut(source: Source) -> bool:
+    """True when the file ends before the end its File Meta Information Group Length announces."""
+    with source.open() as fp:
+        fp.seek(132)
+        element = fp.read(12)  # (0002,0000) UL, 4-byte value
+    if len(element) < 12 or element[:6] != b"\x02\x00\x00\x00UL":
+        return len(element) < 12
+    return source.size() < 144 + int.from_bytes(element[8:12], "little")
 
 
 def _dcmread(source: Source, part10: bool, **kwargs: Any) -> Dataset:
@@ -385,12 +424,10 @@ def _refuse_deep_nesting(ds: Dataset, max_depth: int, name: str) -> None:
     stack: list[tuple[Dataset, int]] = [(ds, 1)]
     while stack:
         item, depth = stack.pop()
-        for tag in list(item.keys()):
-            if tag in _PIXEL_TAGS:
-                continue
-            raw = item.get_item(tag)
-            vr = getattr(raw, "VR", None) or _dictionary_vr(tag)  # implicit VR: raw VR is None
-            if vr != "SQ":
+        # the raw dict: get_item() per tag costs more than the whole header scan
+        for tag, raw in list(item._dict.items()):  # noqa: SLF001
+            vr = raw.VR or _dictionary_vr(tag)  # implicit VR: raw VR is None
+            if vr != "SQ" or tag in _PIXEL_TAGS:
                 continue
             if depth > max_depth:
                 raise HostileInputError(

@@ -104,8 +104,20 @@ def read_native_frames(inst: Instance, frame_indices: Sequence[int], targets: Se
                 raise PixelDataError(
                     f"pixel data is cut short at frame {index + 1} of {inst.n_frames}", inst.name
                 )
-            if shift and dtype.kind in "iu":
+            if shift and dtype.kind in "iu" and _uses_unused_bits(buf, inst.bits_stored):
                 np.left_shift(buf, shift, out=buf)
                 np.right_shift(buf, shift, out=buf)
             if buf is not target:
                 target[...] = buf
+
+
+def _uses_unused_bits(frame: np.ndarray, bits_stored: int) -> bool:
+    """True when values fall outside what Bits Stored can hold (the shift would change them).
+
+    One read pass instead of the two read-write passes of the shift: scanners
+    mostly leave the unused bits clear (unsigned) or sign-extended (signed).
+    """
+    if frame.dtype.kind == "u":
+        return int(frame.max()) >> bits_stored != 0
+    low, high = -(1 << (bits_stored - 1)), (1 << (bits_stored - 1)) - 1
+    return int(frame.min()) < low or int(frame.max()) > high

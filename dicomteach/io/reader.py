@@ -19,7 +19,7 @@ from dicomteach.errors import (
 from dicomteach.io.assemble import Plan, plan_series
 from dicomteach.io.instance import Instance, header_windows, lut_table, read_instance
 from dicomteach.io.pixels import decode, read_native_frames
-from dicomteach.io.safety import DEFAULT_LIMITS, MiB, Limits
+from dicomteach.io.safety import DEFAULT_LIMITS, Limits, MiB
 from dicomteach.io.sources import Source, iter_sources
 from dicomteach.io.values import value
 from dicomteach.io.volume import FrameAxis, Series, Study, Volume
@@ -204,10 +204,12 @@ def build_volume(plan: Plan, *, suv: bool = False, limits: Limits = DEFAULT_LIMI
         per_instance[id(slot.inst)].append((k, slot.frame.index))
         owners[id(slot.inst)] = slot.inst
     for key, pairs in per_instance.items():
+        # one thread: copies from the page cache are bound by memory, threads only contend
+        if owners[key].pixel_offset is not None:
+            read_native_frames(owners[key], [f for _, f in pairs], [pixels[k] for k, _ in pairs])
+    for key, pairs in per_instance.items():
         inst = owners[key]
-        if inst.pixel_offset is not None:
-            read_native_frames(inst, [f for _, f in pairs], [pixels[k] for k, _ in pairs])
-        else:
+        if inst.pixel_offset is None:
             decoded = decode(inst)
             for k, f in pairs:
                 pixels[k] = decoded[f]

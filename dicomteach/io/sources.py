@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from dicomteach.errors import DicomTeachError, HostileInputError, NotDicomError, TooLargeError
-from dicomteach.io.safety import DEFAULT_LIMITS, MiB, Limits
+from dicomteach.io.safety import DEFAULT_LIMITS, Limits, MiB
 
 #: Files a folder walk never treats as DICOM candidates (OS and tool droppings).
 _IGNORED_NAMES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
