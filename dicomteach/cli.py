@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,6 +37,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     info.add_argument("--json", action="store_true", help="print JSON (one object for one file)")
     info.add_argument("--suv", action="store_true", help="convert PET to SUV body weight")
     args = parser.parse_args(argv)
+    # pydicom's warnings and log lines would break the one-line-per-problem rule: what matters
+    # reaches the user as a note (Volume.warnings) or as the error itself
+    warnings.simplefilter("ignore")
+    pydicom_log = logging.getLogger("pydicom")
+    pydicom_log.addHandler(logging.NullHandler())
+    pydicom_log.propagate = False
     try:
         if args.command == "info":
             return _info(args)
@@ -61,7 +69,9 @@ def _progress():
             return
         bar = bars.get(what)
         if bar is None:
-            bar = bars[what] = tqdm(total=total, desc=what, unit="file", leave=False, file=sys.stderr)
+            bar = bars[what] = tqdm(
+                total=total, desc=what, unit="file", leave=False, file=sys.stderr
+            )
         bar.n = done
         bar.refresh()
         if done >= total:
@@ -96,7 +106,11 @@ def _info(args: argparse.Namespace) -> int:
         for vol in result.volumes:
             records.append(summarise(vol, path))
     if args.json:
-        out = records[0] if len(records) == 1 and len(args.paths) == 1 and io.is_single_file(args.paths[0]) else records
+        out = (
+            records[0]
+            if len(records) == 1 and len(args.paths) == 1 and io.is_single_file(args.paths[0])
+            else records
+        )
         print(json.dumps(out, indent=2))
     else:
         for rec in records:
@@ -138,7 +152,12 @@ def summarise(vol: Any, path: str) -> dict[str, Any]:
         "value_range": [_number(low), _number(high)],
         "units": vol.units,
         "windows": [
-            {"center": w.center, "width": w.width, "explanation": w.explanation, "function": w.function}
+            {
+                "center": w.center,
+                "width": w.width,
+                "explanation": w.explanation,
+                "function": w.function,
+            }
             for w in vol.windows
         ],
         "warnings": list(vol.warnings),
@@ -156,7 +175,9 @@ def _text(rec: dict[str, Any]) -> str:
     else:
         spacing = f"{sp[1]:g} × {sp[2]:g} mm"
     frames = rec["frames"]
-    kind = {"slice": "slices", "time": "frames (cine)", "frames": "frames", "single": "image"}[rec["frame_axis"]]
+    kind = {"slice": "slices", "time": "frames (cine)", "frames": "frames", "single": "image"}[
+        rec["frame_axis"]
+    ]
     size = f"{rec['columns']} × {rec['rows']}" + (f", {frames} {kind}" if frames > 1 else "")
     units = f" {rec['units']}" if rec["units"] else ""
     lines = [
@@ -170,7 +191,8 @@ def _text(rec: dict[str, Any]) -> str:
     ]
     if rec["windows"]:
         ws = ", ".join(
-            f"{w['center']:g}/{w['width']:g}" + (f" ({w['explanation']})" if w["explanation"] else "")
+            f"{w['center']:g}/{w['width']:g}"
+            + (f" ({w['explanation']})" if w["explanation"] else "")
             for w in rec["windows"]
         )
         lines.append(f"  header windows   {ws}  (center/width)")

@@ -18,7 +18,17 @@ def _dicom_files(folder: Path | None) -> list[Path]:
         return []
     out = []
     for p in sorted(folder.rglob("*")):
-        if not p.is_file() or p.suffix.lower() in (".py", ".pyc", ".txt", ".json", ".gz", ".bz2", ".zip", ".xml", ".md"):
+        if not p.is_file() or p.suffix.lower() in (
+            ".py",
+            ".pyc",
+            ".txt",
+            ".json",
+            ".gz",
+            ".bz2",
+            ".zip",
+            ".xml",
+            ".md",
+        ):
             continue
         with open(p, "rb") as fh:
             head = fh.read(132)

@@ -84,7 +84,9 @@ def write_enhanced_ct(
     for f, k in enumerate(order):
         item = Dataset()
         pos = Dataset()
-        pos.ImagePositionPatient = [ds_text(x) for x in np.asarray(origin, float) + k * spacing[0] * normal]
+        pos.ImagePositionPatient = [
+            ds_text(x) for x in np.asarray(origin, float) + k * spacing[0] * normal
+        ]
         item.PlanePositionSequence = DicomSequence([pos])
         content = Dataset()
         content.StackID = "1"

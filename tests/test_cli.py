@@ -16,18 +16,31 @@ from pydicom.pixels import apply_modality_lut
 from dicomteach.io.writer import write_ct_series
 
 REQUIRED_KEYS = {
-    "path", "modality", "manufacturer", "rows", "columns", "frames",
-    "spacing_mm", "transfer_syntax", "photometric", "value_range",
+    "path",
+    "modality",
+    "manufacturer",
+    "rows",
+    "columns",
+    "frames",
+    "spacing_mm",
+    "transfer_syntax",
+    "photometric",
+    "value_range",
 }
 
 
 def info(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "dicomteach.cli", "info", *args], capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "dicomteach.cli", "info", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
-@pytest.mark.parametrize("name", ["CT_small.dcm", "MR_small_jp2klossless.dcm", "US1_J2KR.dcm", "RG3_UNCR.dcm"])
+@pytest.mark.parametrize(
+    "name", ["CT_small.dcm", "MR_small_jp2klossless.dcm", "US1_J2KR.dcm", "RG3_UNCR.dcm"]
+)
 def test_json_for_one_file_matches_pydicom(name):
     path = get_testdata_file(name, download=False)
     run = info(path, "--json")
@@ -52,7 +65,13 @@ def test_json_for_one_file_matches_pydicom(name):
 def test_text_summary_of_a_folder_names_the_series_and_its_problems(tmp_path):
     hu = np.full((10, 32, 32), 40.0)
     hu[:, 0, 0] = -1000
-    write_ct_series(tmp_path / "study" / "ct", hu, spacing=(2.5, 0.7, 0.7), skip=[4], series_description="Thorax")
+    write_ct_series(
+        tmp_path / "study" / "ct",
+        hu,
+        spacing=(2.5, 0.7, 0.7),
+        skip=[4],
+        series_description="Thorax",
+    )
     (tmp_path / "study" / "notes.txt").write_text("not DICOM")
     run = info(str(tmp_path / "study"))
     assert run.returncode == 0, run.stderr

@@ -71,7 +71,11 @@ def test_real_file_reads_like_pydicom(path: Path):
         return
     theirs = apply_modality_lut(expected, ds)
     slope = vol.rescale_slope if len(vol.rescale_slope) == 1 else vol.rescale_slope[:, None, None]
-    intercept = vol.rescale_intercept if len(vol.rescale_intercept) == 1 else vol.rescale_intercept[:, None, None]
+    intercept = (
+        vol.rescale_intercept
+        if len(vol.rescale_intercept) == 1
+        else vol.rescale_intercept[:, None, None]
+    )
     ours = dt_modality_lut(vol.pixels, slope, intercept, vol.modality_lut)
     np.testing.assert_allclose(ours, theirs[order], rtol=1e-6, atol=1e-6)
 

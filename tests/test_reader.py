@@ -46,7 +46,10 @@ class TestTransferSyntaxes:
         [
             ("SC_rgb_jpeg_dcmtk.dcm", "JPEG Baseline (Process 1)"),
             ("JPGExtended.dcm", "JPEG Extended (Process 2 and 4)"),
-            ("JPGLosslessP14SV1_1s_1f_8b.dcm", "JPEG Lossless, Non-Hierarchical, First-Order Prediction (Process 14 [Selection Value 1])"),
+            (
+                "JPGLosslessP14SV1_1s_1f_8b.dcm",
+                "JPEG Lossless, Non-Hierarchical, First-Order Prediction (Process 14 [Selection Value 1])",
+            ),
             ("JPEGLSNearLossless_16.dcm", "JPEG-LS Lossy (Near-Lossless) Image Compression"),
             ("JPEG2000.dcm", "JPEG 2000 Image Compression"),
             ("image_dfl.dcm", "Deflated Explicit VR Little Endian"),
@@ -113,7 +116,9 @@ class TestLookupTables:
         ]
 
 
-def _pet_slice(k: int, *, series_uid: str, study_uid: str, stored: np.ndarray, slope: float) -> Dataset:
+def _pet_slice(
+    k: int, *, series_uid: str, study_uid: str, stored: np.ndarray, slope: float
+) -> Dataset:
     """A Canon Celesteion-style PET slice: BQML, START decay correction, per-slice Rescale Slope."""
     ds = Dataset()
     ds.file_meta = FileMetaDataset()
@@ -153,9 +158,9 @@ def test_pet_reads_in_bq_per_ml_and_in_suv_on_request(tmp_path):
     slopes = [0.5, 1.25, 2.0]
     stored = np.full((16, 16), 8000, dtype=np.int16)
     for k, slope in enumerate(slopes):
-        _pet_slice(k, series_uid=series_uid, study_uid=study_uid, stored=stored, slope=slope).save_as(
-            tmp_path / f"pt{k}.dcm", enforce_file_format=True
-        )
+        _pet_slice(
+            k, series_uid=series_uid, study_uid=study_uid, stored=stored, slope=slope
+        ).save_as(tmp_path / f"pt{k}.dcm", enforce_file_format=True)
     plain = io.load(tmp_path)
     assert plain.units == "BQML"
     np.testing.assert_allclose(imaging.modality_values(plain)[:, 0, 0], [8000 * s for s in slopes])
@@ -178,9 +183,13 @@ class TestWriterIsValidDicom:
             pytest.skip("dicom3tools/dcmtk not installed (scripts/test.sh installs them)")
         paths = write_ct_series(tmp_path / "s", np.zeros((2, 16, 16)))
         check = subprocess.run(["dciodvfy", str(paths[0])], capture_output=True, text=True)
-        errors = [line for line in (check.stdout + check.stderr).splitlines() if line.startswith("Error")]
+        errors = [
+            line for line in (check.stdout + check.stderr).splitlines() if line.startswith("Error")
+        ]
         assert errors == []
-        dump = subprocess.run(["dcmdump", str(paths[0])], capture_output=True, text=True, check=True)
+        dump = subprocess.run(
+            ["dcmdump", str(paths[0])], capture_output=True, text=True, check=True
+        )
         assert "(0028,1052) DS [-1024]" in dump.stdout
 
     def test_dcmtk_renders_the_same_hounsfield_image(self, tmp_path):

@@ -84,7 +84,11 @@ class TestSortingAndSpacing:
         r = rotation_x(30)
         orientation = np.concatenate([r @ [1, 0, 0], r @ [0, 1, 0]])
         write_ct_series(
-            tmp_path / "s", phantom(), spacing=(3.0, 0.8, 0.8), origin=(-12, 40, 7), orientation=orientation
+            tmp_path / "s",
+            phantom(),
+            spacing=(3.0, 0.8, 0.8),
+            origin=(-12, 40, 7),
+            orientation=orientation,
         )
         vol = io.load(tmp_path / "s")
         normal = r @ [0, 0, 1]
@@ -103,7 +107,13 @@ class TestSortingAndSpacing:
         sitk = pytest.importorskip("SimpleITK")
         r = rotation_x(-20)
         orientation = np.concatenate([r @ [1, 0, 0], r @ [0, 1, 0]])
-        write_ct_series(tmp_path / "s", phantom(), spacing=(2.0, 0.6, 0.9), origin=(5, -3, 11), orientation=orientation)
+        write_ct_series(
+            tmp_path / "s",
+            phantom(),
+            spacing=(2.0, 0.6, 0.9),
+            origin=(5, -3, 11),
+            orientation=orientation,
+        )
         vol = io.load(tmp_path / "s")
         reader = sitk.ImageSeriesReader()
         reader.SetFileNames(reader.GetGDCMSeriesFileNames(str(tmp_path / "s")))
@@ -116,7 +126,9 @@ class TestSortingAndSpacing:
         assert direction[:, 1] == pytest.approx(vol.direction[1], abs=1e-4)
         assert direction[:, 2] == pytest.approx(vol.direction[0], abs=1e-4)
         hu = sitk.GetArrayFromImage(image)
-        np.testing.assert_array_equal(hu, vol.pixels * vol.rescale_slope[0] + vol.rescale_intercept[0])
+        np.testing.assert_array_equal(
+            hu, vol.pixels * vol.rescale_slope[0] + vol.rescale_intercept[0]
+        )
 
     def test_gantry_tilt_is_reported_and_the_slice_axis_follows_the_table(self, tmp_path):
         tilt = 15.0
@@ -134,9 +146,15 @@ class TestSortingAndSpacing:
 class TestSplitting:
     def test_two_series_in_one_folder_stay_apart(self, tmp_path):
         study = StudyInfo()
-        write_ct_series(tmp_path / "f", phantom(8), study=study, series_number=2, series_description="A")
         write_ct_series(
-            tmp_path / "g", phantom(5), study=study, series_number=3, series_description="B",
+            tmp_path / "f", phantom(8), study=study, series_number=2, series_description="A"
+        )
+        write_ct_series(
+            tmp_path / "g",
+            phantom(5),
+            study=study,
+            series_number=3,
+            series_description="B",
             spacing=(5.0, 0.7, 0.7),
         )
         for p in (tmp_path / "g").iterdir():
@@ -185,7 +203,9 @@ class TestMultiFrame:
         hu = phantom(8)
         order = [3, 0, 7, 1, 6, 2, 5, 4]
         rescale = [(1.0, -1024.0) if f % 2 else (2.0, -2048.0) for f in range(8)]
-        path = write_enhanced_ct(tmp_path / "e.dcm", hu, spacing=(1.5, 0.5, 0.5), frame_order=order, rescale=rescale)
+        path = write_enhanced_ct(
+            tmp_path / "e.dcm", hu, spacing=(1.5, 0.5, 0.5), frame_order=order, rescale=rescale
+        )
         vol = io.read_file(path)
         assert vol.frame_axis is FrameAxis.SLICE
         assert vol.spacing == pytest.approx((1.5, 0.5, 0.5))
@@ -311,7 +331,9 @@ def _write_us_cine(path: Path, frames: int) -> Path:
     region.PhysicalDeltaX = 0.03
     region.PhysicalDeltaY = 0.02
     ds.SequenceOfUltrasoundRegions = DicomSequence([region])
-    ds.PixelData = np.random.default_rng(0).integers(0, 255, (frames, 48, 64, 3), dtype=np.uint8).tobytes()
+    ds.PixelData = (
+        np.random.default_rng(0).integers(0, 255, (frames, 48, 64, 3), dtype=np.uint8).tobytes()
+    )
     ds.save_as(path, enforce_file_format=True)
     return path
 
@@ -334,3 +356,15 @@ def test_native_series_take_the_fast_header_scan_and_direct_pixel_reads(tmp_path
                 ds.save_as(p, enforce_file_format=True)
         vol = io.load(tmp_path / "s")
         assert slice_marks(vol) == [0.0, 10.0, 20.0, 30.0]
+
+
+def test_a_damaged_slice_is_skipped_and_shows_as_a_missing_slice(tmp_path):
+    paths = write_ct_series(tmp_path / "s", phantom(8))
+    data = paths[3].read_bytes()
+    paths[3].write_bytes(data[: len(data) - 700])  # the file ends inside its pixel data
+    result = io.read(tmp_path / "s")
+    vol = result.volumes[0]
+    assert vol.n_frames == 7
+    assert any("1 missing slice between slice 3 and 4" in w for w in vol.warnings), vol.warnings
+    assert [Path(e.path).name for e in result.skipped] == [paths[3].name]
+    assert "cut short" in str(result.skipped[0])

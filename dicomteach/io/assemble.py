@@ -138,7 +138,9 @@ def _split_repeated_positions(slots: list[Slot]) -> list[list[Slot]]:
             return [parts[k] for k in sorted(parts, key=str)]
     # nothing tells the repeats apart: the k-th frame at each position goes to volume k
     d = _distances(slots)
-    order = np.lexsort(([_instance_order(s.inst)[0] for s in slots], np.round(d / SAME_POSITION_MM)))
+    order = np.lexsort(
+        ([_instance_order(s.inst)[0] for s in slots], np.round(d / SAME_POSITION_MM))
+    )
     ranks: dict[int, list[Slot]] = defaultdict(list)
     seen: dict[float, int] = defaultdict(int)
     for idx in order:
@@ -172,7 +174,9 @@ def _stack_plan(slots: list[Slot]) -> Plan:
         warnings.append("no Pixel Spacing; assumed 1 mm")
     n = len(slots)
     if n == 1:
-        thickness = _first_number(first.inst.ds, "SpacingBetweenSlices") or first.frame.slice_thickness
+        thickness = (
+            _first_number(first.inst.ds, "SpacingBetweenSlices") or first.frame.slice_thickness
+        )
         step = float(thickness) if thickness and thickness > 0 else 1.0
         axis_dir = normal
         axis = FrameAxis.SINGLE
@@ -218,7 +222,9 @@ def _spacing_problems(steps: np.ndarray, d: np.ndarray, step: float) -> list[str
     off = np.abs(steps - step) > max(SPACING_TOLERANCE * step, 0.005)
     if not off.any():
         return []
-    gaps = [i for i in np.flatnonzero(off) if ratio[i] > 1.5 and abs(ratio[i] - round(ratio[i])) < 0.1]
+    gaps = [
+        i for i in np.flatnonzero(off) if ratio[i] > 1.5 and abs(ratio[i] - round(ratio[i])) < 0.1
+    ]
     for i in gaps:
         missing = int(round(ratio[i])) - 1
         problems.append(

@@ -19,7 +19,7 @@ from __future__ import annotations
 import struct
 
 from pydicom.dataelem import RawDataElement
-from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
+from pydicom.dataset import FileDataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from dicomteach.errors import HostileInputError
@@ -29,7 +29,9 @@ MAX_DEPTH = 64
 #: Bytes read at first; most headers end before this.
 FIRST_READ = 16 * 1024
 
-_LONG_VRS = frozenset({b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"})
+_LONG_VRS = frozenset(
+    {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"}
+)
 _PIXEL_TAGS = frozenset({0x7FE00010, 0x7FE00008, 0x7FE00009})
 _UNDEFINED = 0xFFFFFFFF
 _ITEM, _ITEM_END, _SEQ_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
@@ -55,7 +57,10 @@ def scan_file(path: str, file_size: int, first: bytes) -> tuple[FileDataset, int
     buf = first
     if len(buf) < 132 or buf[128:132] != b"DICM":
         raise ScanFallback("no preamble")
-    meta, pos = _scan(buf, 132, explicit=True, stop_group=0x0002, path=path)
+    try:
+        meta, pos = _scan(buf, 132, explicit=True, stop_group=0x0002, path=path)
+    except _NeedMore:
+        raise ScanFallback("file meta runs past the first read") from None
     ts = _text(meta.get(0x00020010))
     if ts == ExplicitVRLittleEndian:
         explicit = True
@@ -80,8 +85,14 @@ def scan_file(path: str, file_size: int, first: bytes) -> tuple[FileDataset, int
     offset, length = (pixel.value_tell, pixel.length) if pixel is not None else (None, 0)
     file_meta = FileMetaDataset(meta)
     # an empty name spares FileDataset two stat() calls; deferred reads need only these two
-    ds = FileDataset("", elements, preamble=buf[:128], file_meta=file_meta,
-                     is_implicit_VR=not explicit, is_little_endian=True)
+    ds = FileDataset(
+        "",
+        elements,
+        preamble=buf[:128],
+        file_meta=file_meta,
+        is_implicit_VR=not explicit,
+        is_little_endian=True,
+    )
     ds.filename = path
     ds.fileobj_type = open
     charset = elements.get(0x00080005)
@@ -143,7 +154,9 @@ def _scan(
         if tag in _PIXEL_TAGS:
             if length == _UNDEFINED:
                 raise ScanFallback("encapsulated pixel data")
-            out[tag] = _raw(RawDataElement, (tag, vr_text, length, None, start, implicit, True, True, False))
+            out[tag] = _raw(
+                RawDataElement, (tag, vr_text, length, None, start, implicit, True, True, False)
+            )
             return out, start
         if length == _UNDEFINED:
             if explicit and vr_text not in ("SQ", "UN"):
@@ -152,14 +165,27 @@ def _scan(
             value = buf[start:end]
             out[tag] = _raw(
                 RawDataElement,
-                (tag, "SQ" if vr_text in (None, "UN") else vr_text, len(value), value, start, implicit, True, True, False),
+                (
+                    tag,
+                    "SQ" if vr_text in (None, "UN") else vr_text,
+                    len(value),
+                    value,
+                    start,
+                    implicit,
+                    True,
+                    True,
+                    False,
+                ),
             )
             pos = end + 8  # past the Sequence Delimitation Item
             continue
         end = start + length
         if end > n:
             raise _NeedMore
-        out[tag] = _raw(RawDataElement, (tag, vr_text, length, buf[start:end], start, implicit, True, True, False))
+        out[tag] = _raw(
+            RawDataElement,
+            (tag, vr_text, length, buf[start:end], start, implicit, True, True, False),
+        )
         pos = end
 
 

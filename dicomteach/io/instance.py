@@ -43,7 +43,7 @@ from dicomteach.io.safety import (
     Limits,
     MiB,
     check_codestreams,
-    check_inflated_size,
+    refuse_deflate_bomb,
     sniff,
 )
 from dicomteach.io.sources import Source
@@ -235,20 +235,7 @@ def _fast_parse(source: Source, size: int, head: bytes) -> Dataset | None:
 
 
 def _refuse_deflate_bomb(fp: Any, limits: Limits, name: str) -> None:
-    from pydicom.filereader import _read_file_meta_info, read_preamble
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # damaged meta values: the full parse below reports them
-            read_preamble(fp, False)
-            meta = _read_file_meta_info(fp)
-            deflated = meta.get("TransferSyntaxUID") == DeflatedExplicitVRLittleEndian
-    except Exception:  # noqa: BLE001 - the full parse below reports the problem
-        fp.seek(0)
-        return
-    if deflated:
-        check_inflated_size(fp, limits.max_inflated_bytes, name)
-    fp.seek(0)
+    refuse_deflate_bomb(fp, limits.max_inflated_bytes, name)
 
 
 class _Collect(logging.Handler):
@@ -527,7 +514,9 @@ def _read_image_module(inst: Instance, limits: Limits) -> None:
     if photometric not in _PHOTOMETRICS:
         raise InvalidHeaderError(f"unknown Photometric Interpretation '{photometric}'", name)
     out_samples = 3 if photometric == "PALETTE COLOR" else inst.samples
-    decoded = inst.rows * inst.columns * inst.n_frames * out_samples * max(1, inst.bits_allocated // 8)
+    decoded = (
+        inst.rows * inst.columns * inst.n_frames * out_samples * max(1, inst.bits_allocated // 8)
+    )
     if decoded > limits.max_pixel_bytes:
         raise TooLargeError(
             f"image claims {_human(decoded)} of pixels ({inst.columns}×{inst.rows}, "
@@ -599,7 +588,11 @@ def _check_pixel_length(inst: Instance, raw: Any, file_size: int, limits: Limits
         actual = min(elem.length, available)
     else:
         actual = len(elem.value)
-    if elem.length != 0xFFFFFFFF and elem.value is None and elem.value_tell + elem.length > file_size:
+    if (
+        elem.length != 0xFFFFFFFF
+        and elem.value is None
+        and elem.value_tell + elem.length > file_size
+    ):
         raise TruncatedError(
             f"pixel data is cut short: the header announces {elem.length} bytes, the file holds "
             f"{available} (expected {expected} for {inst.columns}×{inst.rows}×{inst.n_frames} frames "
@@ -623,7 +616,9 @@ def _check_pixel_length(inst: Instance, raw: Any, file_size: int, limits: Limits
     frame_bytes = max(1, expected // max(1, inst.n_frames))
     if expected + 1 + (expected % 2) < actual < expected + frame_bytes:
         # trailing bytes short of a whole frame: pydicom and DCMTK ignore them, so do we
-        inst.warnings.append(f"pixel data has {actual - expected} trailing bytes beyond the image; ignored")
+        inst.warnings.append(
+            f"pixel data has {actual - expected} trailing bytes beyond the image; ignored"
+        )
     elif actual >= expected + frame_bytes:
         # a whole frame or more: the header (frames, size, bits) does not describe the data
         raise PixelDataError(
@@ -636,8 +631,13 @@ def _check_pixel_length(inst: Instance, raw: Any, file_size: int, limits: Limits
         and inst.transfer_syntax in _NATIVE_LE
         and inst.source.path is not None
         and inst.bits_allocated in (8, 16, 32)
-        and (inst.samples == 1 and inst.photometric in ("MONOCHROME1", "MONOCHROME2")
-             or inst.samples == 3 and inst.photometric == "RGB" and inst.planar_configuration == 0)
+        and (
+            inst.samples == 1
+            and inst.photometric in ("MONOCHROME1", "MONOCHROME2")
+            or inst.samples == 3
+            and inst.photometric == "RGB"
+            and inst.planar_configuration == 0
+        )
     ):
         inst.pixel_offset = elem.value_tell
         inst.pixel_length = elem.length
@@ -650,7 +650,11 @@ def _floats(value: Any, n: int) -> np.ndarray | None:
     if value is None or value == "":
         return None
     try:
-        seq = list(value) if not isinstance(value, str | bytes) and hasattr(value, "__iter__") else [value]
+        seq = (
+            list(value)
+            if not isinstance(value, str | bytes) and hasattr(value, "__iter__")
+            else [value]
+        )
         nums = [float(v) for v in seq]
     except (TypeError, ValueError):
         return None

@@ -51,14 +51,21 @@ def decode(inst: Instance) -> np.ndarray:
         text = text.replace(
             "Unable to decode as exceptions were raised by all available plugins: ", ""
         )[:200]
-        if "no pixel data decoders" in text.lower() or "missing required dependencies" in text.lower():
-            package = next((p for k, p in _DECODER_PACKAGES.items() if k in ts.name), "a decoder plugin")
+        if (
+            "no pixel data decoders" in text.lower()
+            or "missing required dependencies" in text.lower()
+        ):
+            package = next(
+                (p for k, p in _DECODER_PACKAGES.items() if k in ts.name), "a decoder plugin"
+            )
             raise UnsupportedError(
                 f"cannot decode {ts.name} pixel data: install {package}", inst.name
             ) from None
         if "less than expected" in text or "truncat" in text.lower():
             raise PixelDataError(f"pixel data is cut short ({text})", inst.name) from None
-        raise PixelDataError(f"cannot decode the {ts.name} pixel data ({text})", inst.name) from None
+        raise PixelDataError(
+            f"cannot decode the {ts.name} pixel data ({text})", inst.name
+        ) from None
     arr = np.asarray(arr)
     want = _shape(inst)
     if arr.shape != want:
@@ -76,7 +83,9 @@ def _shape(inst: Instance) -> tuple[int, ...]:
     return (inst.n_frames, inst.rows, inst.columns)
 
 
-def read_native_frames(inst: Instance, frame_indices: Sequence[int], targets: Sequence[np.ndarray]) -> None:
+def read_native_frames(
+    inst: Instance, frame_indices: Sequence[int], targets: Sequence[np.ndarray]
+) -> None:
     """Read native little-endian frames from disk into ``targets`` (C-contiguous frame arrays).
 
     Unused high bits are cleared and signed values sign-extended as pydicom

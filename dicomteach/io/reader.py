@@ -13,8 +13,11 @@ from dicomteach.errors import (
     DicomTeachError,
     MissingPixelDataError,
     NotDicomError,
+    PixelDataError,
     SeriesError,
     TooLargeError,
+    TruncatedError,
+    UnsupportedError,
 )
 from dicomteach.io.assemble import Plan, plan_series
 from dicomteach.io.instance import Instance, header_windows, lut_table, read_instance
@@ -76,7 +79,9 @@ def read(
             if source.named:
                 raise
             result.skipped.append(exc)
-    result.studies = _assemble(instances, suv=suv, limits=limits, progress=progress)
+    result.studies = _assemble(
+        instances, suv=suv, limits=limits, progress=progress, skipped=result.skipped
+    )
     return result
 
 
@@ -93,7 +98,11 @@ def load(path: PathLike, *, suv: bool = False, limits: Limits = DEFAULT_LIMITS) 
     if len(volumes) == 1:
         return volumes[0]
     if not volumes:
-        why = f"; {len(result.skipped)} file(s) skipped, first: {result.skipped[0]}" if result.skipped else ""
+        why = (
+            f"; {len(result.skipped)} file(s) skipped, first: {result.skipped[0]}"
+            if result.skipped
+            else ""
+        )
         raise SeriesError(f"no image found{why}", os.fspath(path))
     names = ", ".join(
         f"{v.modality} '{v.description}' {tuple(v.pixels.shape)}" for v in volumes[:4]
@@ -140,7 +149,12 @@ def read_file(path: PathLike, *, suv: bool = False, limits: Limits = DEFAULT_LIM
 
 
 def _assemble(
-    instances: list[Instance], *, suv: bool, limits: Limits, progress: Progress | None
+    instances: list[Instance],
+    *,
+    suv: bool,
+    limits: Limits,
+    progress: Progress | None,
+    skipped: list[DicomTeachError],
 ) -> list[Study]:
     studies: dict[str, Study] = {}
     by_series: dict[tuple[str, str], list[Instance]] = defaultdict(list)
@@ -173,15 +187,43 @@ def _assemble(
             description=str(first.get("SeriesDescription", "") or ""),
             number=number,
         )
-        for plan in plan_series(members):
-            series.volumes.append(build_volume(plan, suv=suv, limits=limits))
+        series.volumes = _build_series(members, suv=suv, limits=limits, skipped=skipped)
         done += len(members)
         if progress is not None:
             progress(done, total, "loading pixels")
         studies[study_uid].series.append(series)
     for study in studies.values():
+        study.series = [s for s in study.series if s.volumes]
         study.series.sort(key=lambda s: (s.number is None, s.number or 0, s.description))
     return [s for s in studies.values() if s.series or s.others]
+
+
+#: Errors that belong to one file's pixels: that file is left out and its series built without it.
+_FILE_ERRORS = (PixelDataError, TruncatedError, UnsupportedError)
+
+
+def _build_series(
+    members: list[Instance], *, suv: bool, limits: Limits, skipped: list[DicomTeachError]
+) -> list[Volume]:
+    """The series' volumes; a file whose pixels fail is skipped (and reported), not the series.
+
+    What stays is assembled again, so a slice lost this way shows up as a
+    missing slice in the volume's warnings, as it would in a PACS viewer.
+    """
+    remaining = list(members)
+    while remaining:
+        try:
+            return [build_volume(plan, suv=suv, limits=limits) for plan in plan_series(remaining)]
+        except _FILE_ERRORS as exc:
+            skipped.append(exc)
+            kept = [i for i in remaining if i.name != exc.path]
+            if len(kept) == len(remaining):
+                return []
+            remaining = kept
+        except DicomTeachError as exc:  # about the series as a whole (size, SUV header…)
+            skipped.append(exc)
+            return []
+    return []
 
 
 def build_volume(plan: Plan, *, suv: bool = False, limits: Limits = DEFAULT_LIMITS) -> Volume:
@@ -226,7 +268,9 @@ def build_volume(plan: Plan, *, suv: bool = False, limits: Limits = DEFAULT_LIMI
         modality_lut = lut_table(mlut_seq[0], first.pixel_representation, modality=True)
     voi_luts = tuple(
         t
-        for t in (lut_table(item, first.pixel_representation) for item in (ds.get("VOILUTSequence") or []))
+        for t in (
+            lut_table(item, first.pixel_representation) for item in (ds.get("VOILUTSequence") or [])
+        )
         if t is not None
     )
     units = _units(ds, modality, modality_lut.lut_type if modality_lut else "")
@@ -255,7 +299,9 @@ def build_volume(plan: Plan, *, suv: bool = False, limits: Limits = DEFAULT_LIMI
         rescale_intercept=intercept,
         modality_lut=modality_lut,
         units=units,
-        windows=slots[0].frame.windows if slots[0].frame.windows is not None else header_windows(ds),
+        windows=slots[0].frame.windows
+        if slots[0].frame.windows is not None
+        else header_windows(ds),
         voi_luts=voi_luts,
         header=header,
         frame_axis=plan.frame_axis,

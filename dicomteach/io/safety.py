@@ -100,6 +100,30 @@ def sniff(head: bytes, path: str) -> bool:
     )
 
 
+def refuse_deflate_bomb(fp: BinaryIO, limit: int, path: str) -> None:
+    """For a Part 10 file in Deflated Explicit VR Little Endian, measure the inflated size first.
+
+    ``fp`` is at the start of the file and is left there. Damaged file meta
+    is left for the full parse to report.
+    """
+    import warnings
+
+    from pydicom.filereader import _read_file_meta_info, read_preamble
+    from pydicom.uid import DeflatedExplicitVRLittleEndian
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # damaged meta values: the full parse reports them
+            read_preamble(fp, False)
+            meta = _read_file_meta_info(fp)
+            deflated = meta.get("TransferSyntaxUID") == DeflatedExplicitVRLittleEndian
+    except Exception:  # noqa: BLE001 - the full parse reports the problem
+        deflated = False
+    if deflated:
+        check_inflated_size(fp, limit, path)
+    fp.seek(0)
+
+
 def check_inflated_size(fp: BinaryIO, limit: int, path: str) -> int:
     """Inflate the rest of ``fp`` in chunks, keeping nothing, and refuse past ``limit`` bytes.
 
@@ -161,7 +185,9 @@ def check_codestreams(encapsulated: bytes, rows: int, columns: int, path: str) -
             raise PixelDataError(
                 f"encapsulated pixel data is damaged: no fragment item at byte {pos} of it", path
             )
-        size = codestream_size(bytes(view[pos + 8 : pos + 8 + min(length, 4096)])) if index else None
+        size = (
+            codestream_size(bytes(view[pos + 8 : pos + 8 + min(length, 4096)])) if index else None
+        )
         if size is not None:  # None: the offset table, a continuation fragment, or RLE
             kind, height, width, components = size
             # height 0: JPEG allows it to follow in a DNL marker

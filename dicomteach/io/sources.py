@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from dicomteach.errors import DicomTeachError, HostileInputError, NotDicomError, TooLargeError
-from dicomteach.io.safety import DEFAULT_LIMITS, Limits, MiB
+from dicomteach.io.safety import DEFAULT_LIMITS, Limits, MiB, refuse_deflate_bomb, sniff
 
 #: Files a folder walk never treats as DICOM candidates (OS and tool droppings).
 _IGNORED_NAMES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
@@ -19,7 +19,7 @@ _IGNORED_NAMES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
 
 @dataclass(frozen=True)
 class Source:
-    """One file to read: on disk (``path``) or taken out of a zip (``data``)."""
+    """One file to read: on disk (``path``), in memory (``data``) or a zip member (``member``)."""
 
     name: str
     """What messages call it: the path, or ``archive.zip!member``."""
@@ -27,18 +27,49 @@ class Source:
     data: bytes | None = None
     named: bool = False
     """True when the user named this file itself (then a non-DICOM file is an error)."""
+    archive: str | None = None
+    member: zipfile.ZipInfo | None = None
+    """A member of ``archive``, extracted on each :meth:`open`: extracting every member up
+    front would hold a whole zip bomb in memory at once."""
+    max_bytes: int = DEFAULT_LIMITS.max_zip_member_bytes
 
     def open(self) -> BinaryIO:
         if self.data is not None:
             return io.BytesIO(self.data)
+        if self.member is not None:
+            return self._extract()
         assert self.path is not None
         return open(self.path, "rb")
 
     def size(self) -> int:
         if self.data is not None:
             return len(self.data)
+        if self.member is not None:
+            return self.member.file_size  # zipfile never inflates past it (and checks the CRC)
         assert self.path is not None
         return os.path.getsize(self.path)
+
+    def _extract(self) -> BinaryIO:
+        assert self.member is not None and self.archive is not None
+        if self.member.file_size > self.max_bytes:
+            raise TooLargeError(
+                f"zip member claims {self.member.file_size // MiB} MiB, over the "
+                f"{self.max_bytes // MiB} MiB limit",
+                self.name,
+            )
+        out = io.BytesIO()  # written in chunks: peak memory stays near the member's size
+        try:
+            with zipfile.ZipFile(self.archive) as zf, zf.open(self.member) as fh:
+                while chunk := fh.read(1 << 20):
+                    out.write(chunk)
+                    if out.tell() > self.max_bytes:  # never trust a size without checking it
+                        raise HostileInputError(
+                            "zip member inflates past its declared size (a zip bomb?)", self.name
+                        )
+        except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
+            raise NotDicomError(f"cannot extract from the zip ({exc})", self.name) from None
+        out.seek(0)
+        return out
 
 
 def iter_sources(
@@ -67,7 +98,7 @@ def iter_sources(
                         yield Source(str(full), path=str(full))
         elif p.is_file():
             if p.name.upper() == "DICOMDIR":
-                yield from _dicomdir_sources(p)
+                yield from _dicomdir_sources(p, limits)
             elif p.suffix.lower() == ".zip" and zipfile.is_zipfile(p):
                 yield from _zip_sources(p, limits)
             else:
@@ -90,35 +121,39 @@ def _zip_sources(archive: Path, limits: Limits) -> Iterator[Source]:
             base = info.filename.rsplit("/", 1)[-1]
             if base in _IGNORED_NAMES or base.startswith("._") or base.upper() == "DICOMDIR":
                 continue
-            name = f"{archive}!{info.filename}"
-            if info.file_size > limits.max_zip_member_bytes:
-                raise TooLargeError(
-                    f"zip member claims {info.file_size // MiB} MiB, over the "
-                    f"{limits.max_zip_member_bytes // MiB} MiB limit",
-                    name,
-                )
-            try:
-                with zf.open(info) as fh:
-                    # read one byte past the limit: the size in the directory can lie
-                    data = fh.read(limits.max_zip_member_bytes + 1)
-            except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
-                raise NotDicomError(f"cannot extract from the zip ({exc})", name) from None
-            if len(data) > limits.max_zip_member_bytes:
-                raise HostileInputError(
-                    "zip member inflates past its declared size (a zip bomb?)", name
-                )
-            yield Source(name, data=data)
+            # extracted when read, one at a time; a bad member is then skipped, not fatal
+            yield Source(
+                f"{archive}!{info.filename}",
+                archive=str(archive),
+                member=info,
+                max_bytes=limits.max_zip_member_bytes,
+            )
 
 
-def _dicomdir_sources(dicomdir: Path) -> Iterator[Source]:
+def _dicomdir_sources(dicomdir: Path, limits: Limits = DEFAULT_LIMITS) -> Iterator[Source]:
     """Files a DICOMDIR references (PS3.3 F.3), each checked to stay inside its folder."""
     from pydicom import dcmread
 
+    name = str(dicomdir)
+    # the same first checks as any other file: pydicom reads a DICOMDIR whole, inflated
+    size = dicomdir.stat().st_size
+    if size > limits.max_file_bytes:
+        raise TooLargeError(
+            f"file is {size // MiB} MiB, over the {limits.max_file_bytes // MiB} MiB limit", name
+        )
+    with open(dicomdir, "rb") as fp:
+        if sniff(fp.read(132), name):
+            fp.seek(0)
+            refuse_deflate_bomb(fp, limits.max_inflated_bytes, name)
     try:
         ds = dcmread(dicomdir, force=True)
         records = ds.DirectoryRecordSequence
+    except RecursionError:
+        raise HostileInputError(
+            "DICOMDIR sequences nested too deeply to read; refusing it", name
+        ) from None
     except Exception as exc:  # noqa: BLE001 - any parse failure is a bad DICOMDIR
-        raise NotDicomError(f"unreadable DICOMDIR ({type(exc).__name__}: {exc})", str(dicomdir)) from None
+        raise NotDicomError(f"unreadable DICOMDIR ({type(exc).__name__}: {exc})", name) from None
     root = dicomdir.parent.resolve()
     seen: set[Path] = set()
     for record in records:

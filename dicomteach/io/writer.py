@@ -185,7 +185,11 @@ def write_ct_series(
     for k in range(stored.shape[0]):
         if k in skip:
             continue
-        pos = positions[k] if positions is not None else np.asarray(origin, float) + k * spacing[0] * normal
+        pos = (
+            positions[k]
+            if positions is not None
+            else np.asarray(origin, float) + k * spacing[0] * normal
+        )
         ds = ct_slice(
             stored[k],
             study=study,
