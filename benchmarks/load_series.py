@@ -84,7 +84,9 @@ def _child(loader: str, folder: str) -> None:
                 np.array(datasets[0].ImageOrientationPatient[:3], float),
                 np.array(datasets[0].ImageOrientationPatient[3:], float),
             )
-            datasets.sort(key=lambda d: float(np.dot(np.array(d.ImagePositionPatient, float), normal)))
+            datasets.sort(
+                key=lambda d: float(np.dot(np.array(d.ImagePositionPatient, float), normal))
+            )
             stored = np.stack([d.pixel_array for d in datasets])
             return stored, float(datasets[0].RescaleSlope), float(datasets[0].RescaleIntercept)
 
@@ -132,7 +134,9 @@ def run(loader: str, folder: Path) -> dict:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--slices", type=int, default=300)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--dir", type=Path, default=None)
@@ -155,8 +159,12 @@ def main() -> int:
     sums = {name: rs[0]["checksum"] for name, rs in results.items()}
     print(f"{'loader':<14}{'best s':>9}{'peak MiB':>10}{'× array':>9}")
     for name in LOADERS:
-        print(f"{name:<14}{best[name]:>9.3f}{mem[name] / 2**20:>10.0f}{mem[name] / array_bytes:>9.2f}")
-    print(f"final array: {array_bytes / 2**20:.0f} MiB; same Hounsfield values (sampled): {len(set(sums.values())) == 1}")
+        print(
+            f"{name:<14}{best[name]:>9.3f}{mem[name] / 2**20:>10.0f}{mem[name] / array_bytes:>9.2f}"
+        )
+    print(
+        f"final array: {array_bytes / 2**20:.0f} MiB; same Hounsfield values (sampled): {len(set(sums.values())) == 1}"
+    )
     ratio_sitk = best["dicomteach"] / best["simpleitk"]
     speedup_loop = best["pydicom_loop"] / best["dicomteach"]
     mem_ratio = mem["dicomteach"] / array_bytes

@@ -32,6 +32,13 @@ FIRST_READ = 16 * 1024
 _LONG_VRS = frozenset(
     {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"}
 )
+#: Every standard VR: its text and whether its length field is 4 bytes (PS3.5 7.1.2).
+_VR_TEXT = {
+    vr.encode("ascii"): (vr, vr.encode("ascii") in _LONG_VRS)
+    for vr in (
+        "AE AS AT CS DA DS DT FD FL IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI UL UN UR US UT UV"
+    ).split()
+}
 _PIXEL_TAGS = frozenset({0x7FE00010, 0x7FE00008, 0x7FE00009})
 _UNDEFINED = 0xFFFFFFFF
 _ITEM, _ITEM_END, _SEQ_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
@@ -137,16 +144,22 @@ def _scan(
             return out, pos
         tag = group << 16 | element
         if explicit:
-            if vr in _LONG_VRS:
+            known = _VR_TEXT.get(vr)
+            if known is None:
+                if not b"AA" <= vr <= b"ZZ":
+                    raise ScanFallback("invalid VR")
+                known = (
+                    vr.decode("ascii"),
+                    False,
+                )  # unknown VR: 2-byte length, as pydicom reads it
+            vr_text: str | None = known[0]
+            if known[1]:
                 if pos + 12 > n:
                     raise _NeedMore
                 length = _u32.unpack_from(buf, pos + 8)[0]
                 start = pos + 12
-            elif b"AA" <= vr <= b"ZZ":
-                start = pos + 8
             else:
-                raise ScanFallback("invalid VR")
-            vr_text: str | None = vr.decode("ascii")
+                start = pos + 8
         else:
             length = _u32.unpack_from(buf, pos + 4)[0]
             start = pos + 8

@@ -664,6 +664,8 @@ def _floats(value: Any, n: int) -> np.ndarray | None:
 
 
 def _float(value: Any) -> float | None:
+    if type(value) is float:  # the common case, straight from values.value()
+        return value if math.isfinite(value) else None
     arr = _floats(value, 1)
     return None if arr is None else float(arr[0])
 
@@ -778,7 +780,8 @@ def _read_frames(inst: Instance) -> None:
     slope = 1.0 if slope is None or slope == 0 else slope
     intercept = 0.0 if intercept is None else intercept
 
-    if "PerFrameFunctionalGroupsSequence" in ds or "SharedFunctionalGroupsSequence" in ds:
+    # tags, not keywords: Dataset.__contains__ converts a keyword on every call
+    if 0x52009230 in ds._dict or 0x52009229 in ds._dict:  # noqa: SLF001 - per-frame / shared groups
         _enhanced_frames(inst, top_windows, slope, intercept)
     else:
         position = _floats(_v(ds, "ImagePositionPatient"), 3)
@@ -787,7 +790,7 @@ def _read_frames(inst: Instance) -> None:
         thickness = _float(_v(ds, "SliceThickness"))
         between = _float(_v(ds, "SpacingBetweenSlices"))
         positions: list[np.ndarray | None] = [position] * n if n == 1 else [None] * n
-        if (_v(ds, "Modality") == "NM" or n > 1) and position is None:
+        if position is None and (n > 1 or _v(ds, "Modality") == "NM"):
             det = _first(ds, "DetectorInformationSequence")
             if det is not None:
                 position = _floats(det.get("ImagePositionPatient"), 3)

@@ -9,6 +9,7 @@ attributes use (PS3.5 6.2) directly and falls back to pydicom for the rest.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -35,6 +36,11 @@ def _vr(tag: int) -> str:
         return dictionary_VR(tag)
     except KeyError:
         return "UN"
+
+
+@lru_cache(maxsize=256)
+def _unpacker(little: bool, code: str, count: int) -> Callable[[bytes], tuple[Any, ...]]:
+    return struct.Struct(f"{'<' if little else '>'}{count}{code}").unpack
 
 
 def value(ds: Dataset, keyword: str, default: Any = None) -> Any:
@@ -74,8 +80,7 @@ def value(ds: Dataset, keyword: str, default: Any = None) -> Any:
         size = struct.calcsize(code)
         if len(raw) % size:
             return ds.get(keyword, default)
-        order = "<" if elem.is_little_endian else ">"
-        nums = list(struct.unpack(f"{order}{len(raw) // size}{code}", raw))
-        return nums[0] if len(nums) == 1 else nums
+        nums = _unpacker(elem.is_little_endian, code, len(raw) // size)(raw)
+        return nums[0] if len(nums) == 1 else list(nums)
     v = ds.get(keyword, default)
     return default if v is None or v == "" else v
