@@ -127,6 +127,19 @@ def read_file(path: PathLike, *, suv: bool = False, limits: Limits = DEFAULT_LIM
     frames that do not (several stacks, echoes, segments) stay in file order
     with a warning (:func:`read` splits them into volumes instead).
     ``Volume.sources`` gives each frame's index in the file.
+
+    Examples
+    --------
+    >>> from pydicom.data import get_testdata_file
+    >>> vol = read_file(get_testdata_file("eCT_Supplemental.dcm", download=False))
+    >>> vol.frame_axis.value, vol.pixels.shape
+    ('slice', (2, 512, 512))
+
+    This enhanced CT stores its frames against the slice normal; sorted, the
+    second stored frame comes first:
+
+    >>> [index for _, index in vol.sources]
+    [1, 0]
     """
     name = os.fspath(path)
     inst = read_instance(Source(name, path=name, named=True), limits)

@@ -155,7 +155,18 @@ class Volume:
         return a
 
     def index_to_lps(self, index: np.ndarray | tuple[float, float, float]) -> np.ndarray:
-        """Patient coordinates (LPS, mm) of voxel indices ``(k, i, j)`` (any leading shape)."""
+        """Patient coordinates (LPS, mm) of voxel indices ``(k, i, j)`` (any leading shape).
+
+        Examples
+        --------
+        >>> from pydicom.data import get_testdata_file
+        >>> from dicomteach import io
+        >>> vol = io.load(get_testdata_file("CT_small.dcm", download=False))
+        >>> vol.index_to_lps((0, 0, 0)).tolist() == list(vol.origin)
+        True
+        >>> vol.lps_to_index(vol.index_to_lps((0, 10, 20))).round(6).tolist()
+        [0.0, 10.0, 20.0]
+        """
         idx = np.asarray(index, dtype=float)
         return idx @ (self.direction * np.asarray(self.spacing)[:, None]) + np.asarray(self.origin)
 

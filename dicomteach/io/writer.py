@@ -173,6 +173,17 @@ def write_ct_series(
     spacing). ``skip`` leaves slices out (a missing slice). ``file_names``:
     ``"instance"`` (IM000001.dcm) or ``"uid"`` (SOP Instance UID, as many PACS
     exports do — unrelated to slice order).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import numpy as np
+    >>> from dicomteach import io
+    >>> folder = tempfile.mkdtemp()
+    >>> paths = write_ct_series(folder, np.full((3, 8, 8), 40.0), spacing=(2.5, 0.7, 0.7))
+    >>> vol = io.load(folder)
+    >>> vol.pixels.shape, vol.spacing, vol.units
+    ((3, 8, 8), (2.5, 0.7, 0.7), 'HU')
     """
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
