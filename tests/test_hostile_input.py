@@ -653,3 +653,21 @@ def test_bare_data_set_reads_with_a_warning(tmp_path: Path) -> None:
     assert run.code == 0, run.stderr
     assert "preamble" in run.stdout
     assert_bounded(run)
+
+
+def test_folder_with_a_broken_link_and_a_pipe_reads_the_rest(tmp_path: Path) -> None:
+    """A pipe would block a naive reader forever; a dangling link would raise: both are skipped."""
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    shutil.copy(CT, folder / "good.dcm")
+    (folder / "dangling.dcm").symlink_to(tmp_path / "gone.dcm")
+    os.mkfifo(folder / "pipe.dcm")
+    result = io.read(folder)
+    assert [v.modality for v in result.volumes] == ["CT"]
+    reasons = {Path(e.path).name: e.problem for e in result.skipped}
+    assert reasons.keys() == {"dangling.dcm", "pipe.dcm"}
+    assert "cannot read the file" in reasons["dangling.dcm"]
+    assert "not a regular file" in reasons["pipe.dcm"]
+    run = run_info(folder, tmp=tmp_path)
+    assert run.code == 0 and "Traceback" not in run.stderr
+    assert_bounded(run)

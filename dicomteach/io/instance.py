@@ -167,14 +167,18 @@ def _palette_bits(ds: Dataset) -> int:
 def read_instance(source: Source, limits: Limits = DEFAULT_LIMITS) -> Instance:
     """Parse one file's header, check it can be an image, and locate its pixels."""
     name = source.name
-    size = source.size()
-    if size > limits.max_file_bytes:
-        raise TooLargeError(
-            f"file is {size // MiB} MiB, over the {limits.max_file_bytes // MiB} MiB limit", name
-        )
-    with source.open() as fp:
-        # one read serves the sniff and, for most files, the whole header
-        head = fp.read(FIRST_READ)
+    try:
+        size = source.size()
+        if size > limits.max_file_bytes:
+            raise TooLargeError(
+                f"file is {size // MiB} MiB, over the {limits.max_file_bytes // MiB} MiB limit",
+                name,
+            )
+        with source.open() as fp:
+            # one read serves the sniff and, for most files, the whole header
+            head = fp.read(FIRST_READ)
+    except OSError as exc:  # a broken link, no permission, a vanished file
+        raise DicomTeachError(f"cannot read the file ({exc.strerror or exc})", name) from None
     part10 = sniff(head[:132], name)
     problems: list[str] = []
     try:

@@ -95,7 +95,13 @@ def read_native_frames(
     dtype = inst.dtype
     frame_bytes = inst.rows * inst.columns * inst.samples * dtype.itemsize
     shift = inst.bits_allocated - inst.bits_stored
-    with open(inst.source.path, "rb", buffering=0) as fh:
+    try:
+        fh = open(inst.source.path, "rb", buffering=0)  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise PixelDataError(
+            f"cannot read the pixel data ({exc.strerror or exc})", inst.name
+        ) from None
+    with fh:
         for index, target in zip(frame_indices, targets, strict=True):
             fh.seek(inst.pixel_offset + index * frame_bytes)
             if target.dtype == dtype and target.flags.c_contiguous:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -47,7 +48,11 @@ class Source:
         if self.member is not None:
             return self.member.file_size  # zipfile never inflates past it (and checks the CRC)
         assert self.path is not None
-        return os.path.getsize(self.path)
+        st = os.stat(self.path)
+        if not stat.S_ISREG(st.st_mode):
+            # a pipe or device would block or never end: never open one
+            raise NotDicomError("not a regular file (a pipe, device or socket)", self.name)
+        return st.st_size
 
     def _extract(self) -> BinaryIO:
         assert self.member is not None and self.archive is not None
