@@ -1,0 +1,73 @@
+"""What every sample study shares: deterministic UIDs, patients, file meta, atomic saving.
+
+Sample studies are written deterministically: the same seed gives the same
+bytes. UIDs therefore come from pydicom's ``generate_uid`` with fixed entropy
+sources (a 2.25 UUID-derived root, PS3.5 B.2), never from the clock.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, generate_uid
+
+
+def sample_uid(seed: int, *parts: object) -> str:
+    """A UID fixed by the seed and the names of what it identifies (study, series, instance…)."""
+    return generate_uid(prefix=None, entropy_srcs=["dicomteach-sample", str(seed), *map(str, parts)])
+
+
+@dataclass(frozen=True)
+class Patient:
+    """A fictitious patient: every value here is invented (the library holds no real person)."""
+
+    name: str
+    patient_id: str
+    birth_date: str
+    sex: str
+    weight_kg: float | None = None
+    size_m: float | None = None
+
+
+def patient_module(ds: Dataset, patient: Patient) -> None:
+    """Patient Module (PS3.3 C.7.1.1) and the general study identifiers learners see."""
+    ds.PatientName = patient.name
+    ds.PatientID = patient.patient_id
+    ds.PatientBirthDate = patient.birth_date
+    ds.PatientSex = patient.sex
+    if patient.weight_kg is not None:
+        ds.PatientWeight = f"{patient.weight_kg:g}"
+    if patient.size_m is not None:
+        ds.PatientSize = f"{patient.size_m:g}"
+
+
+def file_meta(sop_class_uid: str, sop_instance_uid: str, transfer_syntax_uid: str) -> FileMetaDataset:
+    """File Meta Information (PS3.10 7.1) naming dicomteach as the implementation."""
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = sop_class_uid
+    meta.MediaStorageSOPInstanceUID = sop_instance_uid
+    meta.TransferSyntaxUID = transfer_syntax_uid
+    meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
+    meta.ImplementationVersionName = "DICOMTEACH"
+    return meta
+
+
+def save_atomically(ds: Dataset, path: Path) -> Path:
+    """Write ``ds`` to ``path`` through a temporary file and a rename: never a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".part-", suffix=".dcm")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            ds.save_as(fh, enforce_file_format=True)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
