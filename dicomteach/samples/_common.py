@@ -1,24 +1,39 @@
 """What every sample study shares: deterministic UIDs, patients, file meta, atomic saving.
 
 Sample studies are written deterministically: the same seed gives the same
-bytes. UIDs therefore come from pydicom's ``generate_uid`` with fixed entropy
-sources (a 2.25 UUID-derived root, PS3.5 B.2), never from the clock.
+bytes. UIDs therefore come from fixed
+sources (name-based UUIDs under the 2.25 root, PS3.5 B.2), never from the clock.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, generate_uid
+from pydicom.uid import PYDICOM_IMPLEMENTATION_UID
+
+
+#: Namespace of the name-based UUIDs behind sample UIDs.
+_UID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "dicomteach:sample-library")
 
 
 def sample_uid(seed: int, *parts: object) -> str:
-    """A UID fixed by the seed and the names of what it identifies (study, series, instance…)."""
-    return generate_uid(prefix=None, entropy_srcs=["dicomteach-sample", str(seed), *map(str, parts)])
+    """A UID fixed by the seed and the names of what it identifies (study, series, instance…).
+
+    A name-based (version 5) UUID under the 2.25 root (PS3.5 B.2), so that the
+    same seed writes the same UIDs.
+
+    >>> sample_uid(0, "ct-chest", "series", 2) == sample_uid(0, "ct-chest", "series", 2)
+    True
+    >>> sample_uid(0, "a") != sample_uid(1, "a")
+    True
+    """
+    name = "/".join(["seed", str(seed), *map(str, parts)])
+    return f"2.25.{uuid.uuid5(_UID_NAMESPACE, name).int}"
 
 
 @dataclass(frozen=True)
