@@ -345,7 +345,7 @@ def test_native_series_take_the_fast_header_scan_and_direct_pixel_reads(tmp_path
     def refuse(*args, **kwargs):
         raise AssertionError("fell back to the slow path")
 
-    monkeypatch.setattr(instance, "_parse", refuse)
+    monkeypatch.setattr(instance, "parse", refuse)
     monkeypatch.setattr(reader, "decode", refuse)
     write_ct_series(tmp_path / "s", phantom(4))
     for implicit in (False, True):

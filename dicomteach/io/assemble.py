@@ -21,7 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from dicomteach.io.instance import FrameInfo, Instance
+from dicomteach.io.frames import FrameInfo
+from dicomteach.io.instance import Instance
 from dicomteach.io.volume import FrameAxis
 
 #: Positions closer than this along the normal are the same slice (mm).

@@ -7,29 +7,19 @@ read it straight into the series array (see :mod:`dicomteach.io.pixels`).
 
 from __future__ import annotations
 
-import logging
-import math
-import struct
-import warnings
-import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pydicom
-from pydicom.dataelem import RawDataElement
-from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.dataset import Dataset
 from pydicom.uid import (
     UID,
-    DeflatedExplicitVRLittleEndian,
-    ExplicitVRBigEndian,
     ExplicitVRLittleEndian,
     ImplicitVRLittleEndian,
 )
 
 from dicomteach.errors import (
     DicomTeachError,
-    HostileInputError,
     InvalidHeaderError,
     MissingPixelDataError,
     NotDicomError,
@@ -37,22 +27,25 @@ from dicomteach.errors import (
     TooLargeError,
     TruncatedError,
 )
-from dicomteach.io.fastscan import FIRST_READ, ScanFallback, scan_file
+from dicomteach.io.fastscan import FIRST_READ
+from dicomteach.io.frames import FrameInfo, read_frames
+from dicomteach.io.header import (
+    _refuse_deflate_bomb,
+    check_sequences,
+    fast_parse,
+    parse,
+    transfer_syntax,
+)
 from dicomteach.io.safety import (
     DEFAULT_LIMITS,
     Limits,
     MiB,
     check_codestreams,
-    refuse_deflate_bomb,
     sniff,
 )
 from dicomteach.io.sources import Source
-from dicomteach.io.values import _vr as _dictionary_vr
 from dicomteach.io.values import value as _v
-from dicomteach.io.volume import FrameAxis, LutTable, Window
-
-#: Values larger than this are not read while parsing the header (read on access).
-DEFER_BYTES = 16 * 1024
+from dicomteach.io.volume import FrameAxis
 
 _PIXEL_TAGS = (0x7FE00010, 0x7FE00008, 0x7FE00009)  # Pixel Data, Float, Double Float
 _NATIVE_LE = (ImplicitVRLittleEndian, ExplicitVRLittleEndian)
@@ -68,32 +61,6 @@ _PHOTOMETRICS = (
     "YBR_RCT",
     "YBR_PARTIAL_420",
 )
-#: Patient direction letters (PS3.3 C.7.6.1.1.1) as LPS unit vectors.
-_LETTERS = {
-    "L": (1.0, 0.0, 0.0),
-    "R": (-1.0, 0.0, 0.0),
-    "P": (0.0, 1.0, 0.0),
-    "A": (0.0, -1.0, 0.0),
-    "H": (0.0, 0.0, 1.0),
-    "F": (0.0, 0.0, -1.0),
-}
-
-
-@dataclass
-class FrameInfo:
-    """What one frame needs for series assembly."""
-
-    index: int
-    position: np.ndarray | None = None
-    orientation: np.ndarray | None = None
-    pixel_spacing: tuple[float, float] | None = None
-    slice_thickness: float | None = None
-    slope: float = 1.0
-    intercept: float = 0.0
-    windows: tuple[Window, ...] | None = None
-    """The frame's own windows (enhanced objects); None: the instance's Window Center/Width."""
-    key: tuple[Any, ...] = ()
-    """Acquisition discriminators (stack, temporal position, echo, b-value, segment)."""
 
 
 @dataclass
@@ -182,7 +149,7 @@ def read_instance(source: Source, limits: Limits = DEFAULT_LIMITS) -> Instance:
     part10 = sniff(head[:132], name)
     problems: list[str] = []
     try:
-        ds = _fast_parse(source, size, head) if part10 else None
+        ds = fast_parse(source, size, head) if part10 else None
     except DicomTeachError:
         raise
     except Exception:  # noqa: BLE001 - the fast scanner is an optimisation: pydicom's reader decides
@@ -191,11 +158,11 @@ def read_instance(source: Source, limits: Limits = DEFAULT_LIMITS) -> Instance:
         if part10:
             with source.open() as fp:
                 _refuse_deflate_bomb(fp, limits, name)
-        ds = _parse(source, part10, problems, limits)
-    _check_sequences(ds, limits, name)
+        ds = parse(source, part10, problems, limits)
+    check_sequences(ds, limits, name)
     if not part10:
         problems.append("no DICOM preamble or file meta: read as a bare data set")
-    ts = _transfer_syntax(ds)
+    ts = transfer_syntax(ds)
     inst = Instance(source=source, ds=ds, transfer_syntax=ts, has_pixels=False, warnings=problems)
     elem = None
     for tag in _PIXEL_TAGS:
@@ -208,7 +175,7 @@ def read_instance(source: Source, limits: Limits = DEFAULT_LIMITS) -> Instance:
     inst.has_pixels = True
     _read_image_module(inst, limits)
     _check_pixel_length(inst, elem, size, limits)
-    _read_frames(inst)
+    read_frames(inst)
     return inst
 
 
@@ -225,241 +192,6 @@ def _refuse_image_without_pixels(ds: Dataset, name: str) -> None:
             "without its image",
             name,
         )
-
-
-def _fast_parse(source: Source, size: int, head: bytes) -> Dataset | None:
-    """The header through :mod:`dicomteach.io.fastscan`, or None to use pydicom's reader."""
-    if source.path is None:
-        return None
-    try:
-        ds, _, _ = scan_file(source.path, size, head)
-    except (ScanFallback, struct.error, ValueError, UnicodeDecodeError, LookupError):
-        return None
-    return ds  # sequences are checked by _check_sequences, as for pydicom's reader
-
-
-def _refuse_deflate_bomb(fp: Any, limits: Limits, name: str) -> None:
-    refuse_deflate_bomb(fp, limits.max_inflated_bytes, name)
-
-
-class _Collect(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
-
-
-def _parse(
-    source: Source, part10: bool, problems: list[str], limits: Limits = DEFAULT_LIMITS
-) -> Dataset:
-    """dcmread with every failure turned into a one-line DicomTeachError."""
-    name = source.name
-    handler = _Collect()
-    logger = logging.getLogger("pydicom")
-    logger.addHandler(handler)
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            ds = _dcmread(source, part10)
-    except RecursionError:
-        raise HostileInputError(
-            "sequences nested too deeply to read (thousands of levels?); refusing it", name
-        ) from None
-    except (EOFError, OSError) as exc:
-        if _header_ends_before_pixels(source, part10):
-            # pydicom reads encapsulated pixel data while parsing: the header was whole
-            raise TruncatedError(
-                "pixel data is cut short: the file ends inside the encapsulated frames", name
-            ) from None
-        raise TruncatedError(f"file ends inside the header ({_one_line(exc)})", name) from None
-    except zlib.error as exc:
-        raise NotDicomError(f"deflated data set is corrupt ({exc})", name) from None
-    except MemoryError:
-        raise TooLargeError("header claims more memory than is available", name) from None
-    except struct.error:  # pydicom unpacks a tag or length from bytes the file lacks
-        raise TruncatedError("file is truncated: it ends inside the header", name) from None
-    except Exception as exc:  # noqa: BLE001 - pydicom raises many kinds; name it once
-        if part10 and _meta_is_cut(source):
-            raise TruncatedError(
-                "file is truncated: it ends inside the file meta information", name
-            ) from None
-        raise NotDicomError(f"cannot parse the DICOM header ({_one_line(exc)})", name) from None
-    finally:
-        logger.removeHandler(handler)
-    texts = [str(w.message) for w in caught] + handler.messages
-    for text in texts:
-        low = text.lower()
-        if "end of file" in low or "unexpected end" in low or "eof" in low.split():
-            if _header_ends_before_pixels(source, part10):
-                raise TruncatedError(
-                    "pixel data is cut short: the file ends inside the encapsulated frames", name
-                )
-            raise TruncatedError(f"file ends inside the header ({_one_line(text)})", name)
-    if len(ds) == 0 and part10:  # 'DICM' is there but no data set follows the file meta
-        raise TruncatedError(
-            "file is truncated: it ends inside or right after the file meta information", name
-        )
-    if len(ds) == 0 and not getattr(ds, "file_meta", None):
-        raise NotDicomError("no DICOM elements could be read", name)
-    if _transfer_syntax(ds) != DeflatedExplicitVRLittleEndian:  # offsets are in the inflated stream
-        _refuse_cut_element(ds, source.size(), name)
-    return ds
-
-
-def _check_sequences(ds: Dataset, limits: Limits, name: str) -> None:
-    """Parse every sequence now, whichever reader produced ``ds``: damage and deep nesting surface here, once."""
-    try:
-        _refuse_deep_nesting(ds, limits.max_sequence_depth, name)
-    except RecursionError:
-        raise HostileInputError(
-            "sequences nested too deeply to read (thousands of levels?); refusing it", name
-        ) from None
-    except (EOFError, OSError) as exc:
-        raise TruncatedError(f"file ends inside the header ({_one_line(exc)})", name) from None
-    except DicomTeachError:
-        raise
-    except Exception as exc:  # noqa: BLE001
-        raise NotDicomError(f"damaged DICOM header ({_one_line(exc)})", name) from None
-
-
-def _meta_is_cut(source: Source) -> bool:
-    """True when the file ends before the end its File Meta Information Group Length announces."""
-    with source.open() as fp:
-        fp.seek(132)
-        element = fp.read(12)  # (0002,0000) UL, 4-byte value
-    if len(element) < 12 or element[:6] != b"\x02\x00\x00\x00UL":
-        return len(element) < 12
-    return source.size() < 144 + int.from_bytes(element[8:12], "little")
-
-
-def _dcmread(source: Source, part10: bool, **kwargs: Any) -> Dataset:
-    if source.path is not None:
-        ds = pydicom.dcmread(source.path, defer_size=DEFER_BYTES, force=not part10, **kwargs)
-        meta = getattr(ds, "file_meta", None)
-        if meta is not None and meta.get("TransferSyntaxUID") == DeflatedExplicitVRLittleEndian:
-            # deferred values point into the inflated stream and cannot be re-read from the file
-            ds = pydicom.dcmread(source.path, force=not part10, **kwargs)
-        return ds
-    return pydicom.dcmread(source.open(), force=not part10, **kwargs)
-
-
-def _header_ends_before_pixels(source: Source, part10: bool) -> bool:
-    """True when everything up to Pixel Data parses: the file was cut inside the pixels."""
-    handler = _Collect()
-    logger = logging.getLogger("pydicom")
-    logger.addHandler(handler)
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            ds = _dcmread(source, part10, stop_before_pixels=True)
-            for tag in list(ds.keys()):
-                _ = ds[tag].value
-    except Exception:  # noqa: BLE001 - any failure means the header itself is damaged
-        return False
-    finally:
-        logger.removeHandler(handler)
-    # pydicom only warns when a file ends inside an undefined-length sequence
-    texts = [str(w.message) for w in caught] + handler.messages
-    return not any("end of file" in t.lower() for t in texts)
-
-
-def _refuse_cut_element(ds: Dataset, file_size: int, name: str) -> None:
-    """pydicom stops quietly where a file ends inside an element; find that and say so.
-
-    A top-level element whose value runs past the end of the file, or a few
-    bytes left over after the last element (too few for the next element's
-    header), mean the file was cut short. Pixel Data is left to
-    :func:`_check_pixel_length`, which says more about it.
-    """
-    last_end: int | None = None
-    for tag in list(ds.keys()):
-        raw = ds.get_item(tag)
-        tell, length = getattr(raw, "value_tell", None), getattr(raw, "length", None)
-        if tell is None or length is None or length == 0xFFFFFFFF:
-            last_end = None  # already converted, or undefined length: its end is unknown here
-            continue
-        last_end = tell + length
-        if tag in _PIXEL_TAGS:
-            continue
-        value = raw.value  # None when deferred: not read yet
-        if value is None:
-            got = min(length, max(0, file_size - tell))
-        else:
-            got = len(value) if isinstance(value, bytes) else length
-        if got < length:
-            raise TruncatedError(
-                f"file is truncated: it ends inside the header, in element {_tag_name(tag)} "
-                f"({got} of its {length} bytes are there)",
-                name,
-            )
-    if last_end is not None and 0 < file_size - last_end < 8:
-        raise TruncatedError(
-            f"file is truncated: it ends inside the header, {file_size - last_end} byte(s) "
-            "into the next element",
-            name,
-        )
-
-
-def _refuse_deep_nesting(ds: Dataset, max_depth: int, name: str) -> None:
-    """Convert sequences level by level, without recursion, and refuse deep nesting.
-
-    Undefined-length nesting thousands deep already fails inside the readers;
-    defined-length nesting is parsed lazily, so it would fail later, far from
-    the reader, in whatever walks the header next (printing it, copying it).
-    Top-level sequences are always converted (damage surfaces here, once);
-    below that, a raw sequence too short to hide the missing levels is
-    skipped: each level costs at least 16 bytes (item and sequence headers).
-    """
-    stack: list[tuple[Dataset, int]] = [(ds, 1)]
-    while stack:
-        item, depth = stack.pop()
-        # the raw dict: get_item() per tag costs more than the whole header scan
-        for tag, raw in list(item._dict.items()):  # noqa: SLF001
-            vr = raw.VR or _dictionary_vr(tag)  # implicit VR: raw VR is None
-            if vr != "SQ" or tag in _PIXEL_TAGS:
-                continue
-            if depth > max_depth:
-                raise HostileInputError(
-                    f"sequences nested more than {max_depth} levels deep (at {_tag_name(tag)}); "
-                    "refusing it",
-                    name,
-                )
-            length = raw.length if isinstance(raw, RawDataElement) else 0xFFFFFFFF
-            if depth > 1 and length != 0xFFFFFFFF and depth + length // 16 <= max_depth:
-                continue
-            stack.extend((sub, depth + 1) for sub in item[tag].value)
-
-
-def _tag_name(tag: int) -> str:
-    from pydicom.datadict import keyword_for_tag
-    from pydicom.tag import Tag
-
-    keyword = keyword_for_tag(tag)
-    return f"{Tag(tag)} {keyword}" if keyword else str(Tag(tag))
-
-
-def _one_line(exc: object) -> str:
-    text = " ".join(str(exc).split())
-    return text[:200] + ("…" if len(text) > 200 else "")
-
-
-def _transfer_syntax(ds: Dataset) -> UID:
-    meta = getattr(ds, "file_meta", None)
-    ts = _v(meta, "TransferSyntaxUID") if meta is not None else None
-    if ts:
-        return UID(ts)
-    implicit, little = ds.original_encoding
-    ts = (
-        ImplicitVRLittleEndian
-        if implicit
-        else (ExplicitVRLittleEndian if little else ExplicitVRBigEndian)
-    )
-    if meta is None:
-        ds.file_meta = FileMetaDataset()
-    ds.file_meta.TransferSyntaxUID = ts
-    return UID(ts)
 
 
 def _int(ds: Dataset, keyword: str, name: str, default: int | None = None) -> int:
@@ -647,292 +379,4 @@ def _check_pixel_length(inst: Instance, raw: Any, file_size: int, limits: Limits
         inst.pixel_length = elem.length
 
 
-# --- geometry -----------------------------------------------------------------------------
-
-
-def _floats(value: Any, n: int) -> np.ndarray | None:
-    if value is None or value == "":
-        return None
-    try:
-        seq = (
-            list(value)
-            if not isinstance(value, str | bytes) and hasattr(value, "__iter__")
-            else [value]
-        )
-        nums = [float(v) for v in seq]
-    except (TypeError, ValueError):
-        return None
-    if len(nums) != n or not all(math.isfinite(x) for x in nums):
-        return None
-    return np.array(nums)
-
-
-def _float(value: Any) -> float | None:
-    if type(value) is float:  # the common case, straight from values.value()
-        return value if math.isfinite(value) else None
-    arr = _floats(value, 1)
-    return None if arr is None else float(arr[0])
-
-
-def _first(ds: Dataset | None, keyword: str) -> Dataset | None:
-    if ds is None:
-        return None
-    seq = ds.get(keyword)
-    if seq:
-        try:
-            return seq[0]
-        except (IndexError, TypeError):
-            return None
-    return None
-
-
-def header_windows(ds: Dataset | None) -> tuple[Window, ...]:
-    """Windows from Window Center/Width (PS3.3 C.11.2.1.2), one per value, with explanations."""
-    if ds is None:
-        return ()
-    centers = _v(ds, "WindowCenter")
-    widths = _v(ds, "WindowWidth")
-    if centers is None or widths is None:
-        return ()
-    c = _list(centers)
-    w = _list(widths)
-    explanations = [str(x) for x in _list(ds.get("WindowCenterWidthExplanation") or [])]
-    function = str(_v(ds, "VOILUTFunction", "LINEAR") or "LINEAR").strip().upper()
-    if function not in ("LINEAR", "LINEAR_EXACT", "SIGMOID"):
-        function = "LINEAR"
-    out = []
-    for i, (ci, wi) in enumerate(zip(c, w, strict=False)):
-        cf, wf = _float(ci), _float(wi)
-        if cf is None or wf is None or wf <= 0 or (function == "LINEAR" and wf < 1):
-            continue
-        out.append(Window(cf, wf, explanations[i] if i < len(explanations) else "", function))
-    return tuple(out)
-
-
-def _list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    if isinstance(value, str | bytes) or not hasattr(value, "__iter__"):
-        return [value]
-    return list(value)
-
-
-def lut_table(item: Dataset, pixel_representation: int, modality: bool = False) -> LutTable | None:
-    """One LUT from a Modality or VOI LUT Sequence item (PS3.3 C.11.1.1, C.11.2.1.1)."""
-    desc = _list(item.get("LUTDescriptor"))
-    data = item.get("LUTData")
-    if len(desc) != 3 or data is None:
-        return None
-    entries = int(desc[0]) or 65536
-    first = int(desc[1])
-    if pixel_representation == 1 and first > 32767:
-        first -= 65536
-    bits = int(desc[2])
-    if isinstance(data, bytes):
-        arr = np.frombuffer(data, dtype="<u2")
-        if bits <= 8 and len(data) == entries:
-            arr = np.frombuffer(data, dtype=np.uint8)
-    else:
-        arr = np.asarray(_list(data), dtype=np.int64)
-    arr = np.asarray(arr[:entries], dtype=np.uint16 if bits <= 16 else np.uint32)
-    if arr.size == 0:
-        return None
-    return LutTable(
-        first_mapped=first,
-        bits=bits,
-        data=arr,
-        explanation=str(item.get("LUTExplanation", "") or ""),
-        lut_type=str(item.get("ModalityLUTType", "") or "") if modality else "",
-    )
-
-
-def _orientation_from_letters(ds: Dataset) -> np.ndarray | None:
-    """Direction cosines from Patient Orientation (e.g. ``L\\F`` for a PA chest), if given."""
-    po = _list(ds.get("PatientOrientation"))
-    if len(po) != 2:
-        return None
-    vecs = []
-    for text in po:
-        v = np.zeros(3)
-        for ch in str(text).upper():
-            if ch not in _LETTERS:
-                return None
-            v += _LETTERS[ch]
-        n = np.linalg.norm(v)
-        if n == 0:
-            return None
-        vecs.append(v / n)
-    return np.concatenate(vecs)
-
-
-def _us_spacing(ds: Dataset) -> tuple[float, float] | None:
-    """Row/column spacing of the first spatial ultrasound region, in mm (PS3.3 C.8.5.5)."""
-    for region in ds.get("SequenceOfUltrasoundRegions") or []:
-        ux, uy = region.get("PhysicalUnitsXDirection"), region.get("PhysicalUnitsYDirection")
-        dx, dy = _float(region.get("PhysicalDeltaX")), _float(region.get("PhysicalDeltaY"))
-        if ux == 3 and uy == 3 and dx and dy:  # 3 = cm
-            return (abs(dy) * 10.0, abs(dx) * 10.0)
-    return None
-
-
-def _read_frames(inst: Instance) -> None:
-    ds = inst.ds
-    n = inst.n_frames
-    top_windows = None
-    slope = _float(_v(ds, "RescaleSlope"))
-    intercept = _float(_v(ds, "RescaleIntercept"))
-    slope = 1.0 if slope is None or slope == 0 else slope
-    intercept = 0.0 if intercept is None else intercept
-
-    # tags, not keywords: Dataset.__contains__ converts a keyword on every call
-    if 0x52009230 in ds._dict or 0x52009229 in ds._dict:  # noqa: SLF001 - per-frame / shared groups
-        _enhanced_frames(inst, top_windows, slope, intercept)
-    else:
-        position = _floats(_v(ds, "ImagePositionPatient"), 3)
-        orientation = _floats(_v(ds, "ImageOrientationPatient"), 6)
-        spacing = _floats(_v(ds, "PixelSpacing"), 2)
-        thickness = _float(_v(ds, "SliceThickness"))
-        between = _float(_v(ds, "SpacingBetweenSlices"))
-        positions: list[np.ndarray | None] = [position] * n if n == 1 else [None] * n
-        if position is None and (n > 1 or _v(ds, "Modality") == "NM"):
-            det = _first(ds, "DetectorInformationSequence")
-            if det is not None:
-                position = _floats(det.get("ImagePositionPatient"), 3)
-                orientation = _floats(det.get("ImageOrientationPatient"), 6)
-        if n > 1 and position is not None and orientation is not None:
-            pointers = [int(t) for t in _list(_v(ds, "FrameIncrementPointer"))]
-            slice_vector = 0x00540080
-            image_type = [str(x).upper() for x in _list(_v(ds, "ImageType"))]
-            tomo = any("TOMO" in t for t in image_type)
-            if between and (pointers == [slice_vector] or (tomo and slice_vector in pointers)):
-                normal = np.cross(orientation[:3], orientation[3:])
-                positions = [position + k * between * normal for k in range(n)]
-        if n == 1:
-            positions = [position]
-        inst.frames = [
-            FrameInfo(
-                index=k,
-                position=positions[k],
-                orientation=orientation if positions[k] is not None else None,
-                pixel_spacing=tuple(spacing) if spacing is not None else None,
-                slice_thickness=thickness,
-                slope=slope,
-                intercept=intercept,
-                windows=top_windows,
-            )
-            for k in range(n)
-        ]
-    if not inst.positioned:
-        _nominal_geometry(inst)
-    if n > 1 and not inst.positioned:
-        frame_time = _float(ds.get("FrameTime"))
-        if frame_time is None:
-            vector = _list(ds.get("FrameTimeVector"))
-            times = [_float(v) for v in vector[1:]]
-            if times and all(t is not None for t in times):
-                frame_time = float(np.mean(times))  # type: ignore[arg-type]
-        if frame_time is None and ds.get("CineRate"):
-            rate = _float(ds.get("CineRate"))
-            frame_time = 1000.0 / rate if rate else None
-        if frame_time is not None and frame_time > 0:
-            inst.frame_axis = FrameAxis.TIME
-            inst.frame_time_ms = frame_time
-        else:
-            inst.frame_axis = FrameAxis.FRAMES
-    elif n > 1:
-        inst.frame_axis = FrameAxis.SLICE
-
-
-def _nominal_geometry(inst: Instance) -> None:
-    ds = inst.ds
-    spacing = _floats(_v(ds, "PixelSpacing"), 2)
-    if spacing is None:
-        spacing = _floats(ds.get("ImagerPixelSpacing"), 2)
-        if spacing is not None:
-            estimated = _float(ds.get("EstimatedRadiographicMagnificationFactor"))
-            if estimated and estimated > 0:
-                spacing = spacing / estimated
-            else:
-                inst.warnings.append(
-                    "spacing is Imager Pixel Spacing, measured at the detector (not corrected for magnification)"
-                )
-    if spacing is None:
-        us = _us_spacing(ds)
-        if us is not None:
-            spacing = np.array(us)
-    if spacing is not None and np.all(spacing > 0):
-        inst.nominal_spacing = (float(spacing[0]), float(spacing[1]))
-    inst.nominal_direction = _orientation_from_letters(ds)
-
-
-def _enhanced_frames(
-    inst: Instance, top_windows: tuple[Window, ...], top_slope: float, top_intercept: float
-) -> None:
-    """Per-frame and shared functional groups (PS3.3 C.7.6.16), as enhanced CT/MR/PET and SEG write them."""
-    ds = inst.ds
-    shared = _first(ds, "SharedFunctionalGroupsSequence") or Dataset()
-    per_frame = ds.get("PerFrameFunctionalGroupsSequence") or []
-    frames = []
-    for k in range(inst.n_frames):
-        item = per_frame[k] if k < len(per_frame) else Dataset()
-
-        def group(keyword: str, item: Dataset = item) -> Dataset | None:
-            return _first(item, keyword) or _first(shared, keyword)
-
-        plane = group("PlanePositionSequence")
-        orient = group("PlaneOrientationSequence")
-        measures = group("PixelMeasuresSequence")
-        transform = group("PixelValueTransformationSequence")
-        voi = group("FrameVOILUTSequence")
-        content = group("FrameContentSequence")
-        echo = group("MREchoSequence")
-        diffusion = group("MRDiffusionSequence")
-        segment = group("SegmentIdentificationSequence")
-        slope = _float(transform.get("RescaleSlope")) if transform else None
-        intercept = _float(transform.get("RescaleIntercept")) if transform else None
-        spacing = _floats(measures.get("PixelSpacing"), 2) if measures else None
-        key = (
-            _scalar(content, "StackID"),
-            _scalar(content, "TemporalPositionIndex"),
-            _scalar(echo, "EffectiveEchoTime"),
-            _scalar(diffusion, "DiffusionBValue"),
-            _scalar(segment, "ReferencedSegmentNumber"),
-        )
-        frames.append(
-            FrameInfo(
-                index=k,
-                position=_floats(plane.get("ImagePositionPatient"), 3) if plane else None,
-                orientation=_floats(orient.get("ImageOrientationPatient"), 6) if orient else None,
-                pixel_spacing=tuple(spacing) if spacing is not None else None,
-                slice_thickness=_float(measures.get("SliceThickness")) if measures else None,
-                slope=slope if slope else top_slope,
-                intercept=intercept if intercept is not None else top_intercept,
-                windows=header_windows(voi) or header_windows(ds),
-                key=key,
-            )
-        )
-    inst.frames = frames
-
-
-def _scalar(ds: Dataset | None, keyword: str) -> Any:
-    if ds is None:
-        return None
-    value = ds.get(keyword)
-    if value is None or value == "":
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return str(value)
-
-
-__all__ = [
-    "DicomTeachError",
-    "FrameInfo",
-    "Instance",
-    "MissingPixelDataError",
-    "expected_native_bytes",
-    "header_windows",
-    "lut_table",
-    "read_instance",
-]
+__all__ = ["FrameInfo", "Instance", "expected_native_bytes", "read_instance"]

@@ -20,7 +20,8 @@ from dicomteach.errors import (
     UnsupportedError,
 )
 from dicomteach.io.assemble import Plan, plan_series
-from dicomteach.io.instance import Instance, header_windows, lut_table, read_instance
+from dicomteach.io.frames import header_windows, lut_table
+from dicomteach.io.instance import Instance, read_instance
 from dicomteach.io.pixels import decode, read_native_frames
 from dicomteach.io.safety import DEFAULT_LIMITS, Limits, MiB
 from dicomteach.io.sources import Source, iter_sources
