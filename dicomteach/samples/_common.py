@@ -16,7 +16,6 @@ from pathlib import Path
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID
 
-
 #: Namespace of the name-based UUIDs behind sample UIDs.
 _UID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "dicomteach:sample-library")
 
@@ -60,7 +59,9 @@ def patient_module(ds: Dataset, patient: Patient) -> None:
         ds.PatientSize = f"{patient.size_m:g}"
 
 
-def file_meta(sop_class_uid: str, sop_instance_uid: str, transfer_syntax_uid: str) -> FileMetaDataset:
+def file_meta(
+    sop_class_uid: str, sop_instance_uid: str, transfer_syntax_uid: str
+) -> FileMetaDataset:
     """File Meta Information (PS3.10 7.1) naming dicomteach as the implementation."""
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = sop_class_uid
