@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+from dicomteach.io.deid import anonymize, import_study  # noqa: F401 - public API
 from dicomteach.io.reader import (
     ReadResult,
     build_volume,
