@@ -72,6 +72,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             action="store_true",
             help="write images that may carry burned-in text as they are (you checked them)",
         )
+    sample = sub.add_parser(
+        "sample-data",
+        help="write the sample teaching library",
+        description="Write the sample teaching library into DIR: CT chest with a follow-up, chest "
+        "radiographs, MR brain, PET/CT, NM SPECT, a fundus photograph and an ultrasound cine, with "
+        "reference segmentations. Deterministic: the same seed writes the same files.",
+    )
+    sample.add_argument("dest", metavar="DIR")
+    sample.add_argument("--seed", type=int, default=0, help="seed of the synthetic anatomy (0)")
     args = parser.parse_args(argv)
     # pydicom's warnings and log lines would break the one-line-per-problem rule: what matters
     # reaches the user as a note (Volume.warnings) or as the error itself
@@ -84,6 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _info(args)
         if args.command in ("anonymize", "import"):
             return _anonymize(args)
+        if args.command == "sample-data":
+            return _sample_data(args)
     except DicomTeachError as exc:
         print(f"dicomteach: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
@@ -116,6 +127,35 @@ def _progress():
             bar.close()
 
     return update
+
+
+def _sample_data(args: argparse.Namespace) -> int:
+    import time
+    from pathlib import Path
+
+    from dicomteach.samples import write_sample_library
+
+    dest = Path(args.dest)
+    if dest.exists() and not dest.is_dir():
+        raise DicomTeachError(
+            "exists and is not a folder; choose a new folder for the library", dest
+        )
+    started = time.perf_counter()
+
+    def progress(done: int, total: int, what: str) -> None:
+        if done < total:
+            print(f"[{done + 1}/{total}] {what} …", file=sys.stderr, flush=True)
+
+    try:
+        written = write_sample_library(dest, seed=args.seed, progress=progress)
+    except OSError as exc:
+        raise DicomTeachError(f"cannot write the library ({exc.strerror or exc})", dest) from None
+    size = sum(p.stat().st_size for p in written)
+    print(
+        f"wrote {len(written)} files ({size / 2**20:.0f} MiB) in {time.perf_counter() - started:.0f} s "
+        f"to {dest}; look at them with: dicomteach info {dest}"
+    )
+    return 0
 
 
 def _info(args: argparse.Namespace) -> int:
