@@ -368,3 +368,47 @@ def test_a_damaged_slice_is_skipped_and_shows_as_a_missing_slice(tmp_path):
     assert any("1 missing slice between slice 3 and 4" in w for w in vol.warnings), vol.warnings
     assert [Path(e.path).name for e in result.skipped] == [paths[3].name]
     assert "cut short" in str(result.skipped[0])
+
+
+def test_a_seg_with_two_segments_gives_one_volume_per_segment(tmp_path):
+    """Both segments come out (the file is decoded once per volume, its header left whole)."""
+    import highdicom as hd
+    from highdicom.sr import CodedConcept
+
+    paths = write_ct_series(tmp_path / "ct", phantom(6), spacing=(2.5, 0.7, 0.7))
+    sources = [pydicom.dcmread(p) for p in paths]
+    mask = np.zeros((6, 32, 32), dtype=np.uint8)
+    mask[1:3, 10:20, 10:20] = 1
+    mask[3:6, 12:18, 12:18] = 2
+    category = CodedConcept("49755003", "SCT", "Morphologically Abnormal Structure")
+    segments = [
+        hd.seg.SegmentDescription(
+            segment_number=n,
+            segment_label=label,
+            segmented_property_category=category,
+            segmented_property_type=CodedConcept("27925004", "SCT", "Nodule"),
+            algorithm_type=hd.seg.SegmentAlgorithmTypeValues.MANUAL,
+        )
+        for n, label in ((1, "first"), (2, "second"))
+    ]
+    seg = hd.seg.Segmentation(
+        source_images=sources,
+        pixel_array=mask,
+        segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
+        segment_descriptions=segments,
+        series_instance_uid=generate_uid(),
+        series_number=10,
+        sop_instance_uid=generate_uid(),
+        instance_number=1,
+        manufacturer="dicomteach",
+        manufacturer_model_name="tests",
+        software_versions="0",
+        device_serial_number="0",
+    )
+    seg.save_as(tmp_path / "seg.dcm")
+    result = io.read(tmp_path)
+    segs = sorted((v for v in result.volumes if v.modality == "SEG"), key=lambda v: v.n_frames)
+    assert [v.n_frames for v in segs] == [2, 3] and result.skipped == []
+    assert all(v.spacing == pytest.approx((2.5, 0.7, 0.7)) for v in segs)
+    whole = io.read_file(tmp_path / "seg.dcm")
+    assert whole.n_frames == 5 and whole.spacing[1:] == pytest.approx((0.7, 0.7))

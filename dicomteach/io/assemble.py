@@ -94,6 +94,8 @@ def _geometry_key(slot: Slot) -> Hashable:
         i.columns,
         spacing,
         i.is_color,
+        # a segmentation's segments are different structures, never one stack
+        f.key[4] if len(f.key) > 4 else None,
     )
 
 

@@ -245,6 +245,8 @@ def read_frames(inst: Instance) -> None:
 def _nominal_geometry(inst: Instance) -> None:
     ds = inst.ds
     spacing = _floats(_v(ds, "PixelSpacing"), 2)
+    if spacing is None and inst.frames and inst.frames[0].pixel_spacing:
+        spacing = np.array(inst.frames[0].pixel_spacing)  # enhanced objects: Pixel Measures
     if spacing is None:
         spacing = _floats(ds.get("ImagerPixelSpacing"), 2)
         if spacing is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import pydicom.pixels
 
 from dicomteach.errors import PixelDataError, UnsupportedError
 from dicomteach.io.instance import Instance
@@ -38,7 +39,8 @@ def decode(inst: Instance) -> np.ndarray:
     ds = inst.ds
     ts = inst.transfer_syntax
     try:
-        arr = ds.pixel_array
+        # the function, not ds.pixel_array: that would keep a decoded copy inside the header
+        arr = pydicom.pixels.pixel_array(ds)
         if inst.photometric == "PALETTE COLOR":
             from pydicom.pixels import apply_color_lut
 

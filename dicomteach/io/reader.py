@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
+from pydicom.dataset import Dataset, FileDataset
 
 from dicomteach.errors import (
     DicomTeachError,
@@ -154,6 +155,10 @@ def read_file(path: PathLike, *, suv: bool = False, limits: Limits = DEFAULT_LIM
         plan = _loose_plan(inst)
         plan.frame_axis = FrameAxis.FRAMES
         plan.slots = [Slot(inst, f) for f in inst.frames]
+        in_plane = inst.frames[0].pixel_spacing
+        if in_plane:
+            plan.spacing = (1.0, float(in_plane[0]), float(in_plane[1]))
+            plan.warnings = [w for w in plan.warnings if "pixel spacing" not in w]
         plan.warnings.append(
             f"frames form {len(plans)} stacks (orientations, echoes, segments…); kept in file "
             "order: use dicomteach.io.read() to split them"
@@ -297,10 +302,7 @@ def build_volume(plan: Plan, *, suv: bool = False, limits: Limits = DEFAULT_LIMI
         intercept = intercept * factor
         units = "SUVbw"
         warnings.append(suv_units_note(ds, series=[s.inst.ds for s in slots]))
-    header = ds
-    for tag in (0x7FE00010, 0x7FE00008, 0x7FE00009):
-        if tag in header:
-            del header[tag]
+    header = _without_pixels(ds)
     return Volume(
         pixels=pixels,
         spacing=plan.spacing,
@@ -328,6 +330,28 @@ def build_volume(plan: Plan, *, suv: bool = False, limits: Limits = DEFAULT_LIMI
         transfer_syntax=str(first.transfer_syntax),
         positions=plan.positions,
     )
+
+
+def _without_pixels(ds: Dataset) -> Dataset:
+    """A copy of the header without its pixel elements; ``ds`` itself stays whole.
+
+    The same instance can feed several volumes (a SEG's segments, a file's
+    stacks), so its pixels must stay readable until every volume is built.
+    """
+    kept = {t: e for t, e in ds._dict.items() if t not in (0x7FE00010, 0x7FE00008, 0x7FE00009)}  # noqa: SLF001
+    implicit, little = ds.original_encoding
+    header = FileDataset(
+        "",
+        kept,
+        preamble=getattr(ds, "preamble", None),
+        file_meta=getattr(ds, "file_meta", None),
+        is_implicit_VR=bool(implicit),
+        is_little_endian=bool(little),
+    )
+    header.filename = getattr(ds, "filename", None)
+    header.fileobj_type = getattr(ds, "fileobj_type", None)
+    header.set_original_encoding(implicit, little, ds.original_character_set)
+    return header
 
 
 def _units(ds, modality: str, lut_type: str) -> str:

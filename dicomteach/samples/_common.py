@@ -7,14 +7,14 @@ sources (name-based UUIDs under the 2.25 root, PS3.5 B.2), never from the clock.
 
 from __future__ import annotations
 
-import os
-import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID
+
+from dicomteach.io.atomic import save_dataset_atomically
 
 #: Namespace of the name-based UUIDs behind sample UIDs.
 _UID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "dicomteach:sample-library")
@@ -73,17 +73,5 @@ def file_meta(
 
 
 def save_atomically(ds: Dataset, path: Path) -> Path:
-    """Write ``ds`` to ``path`` through a temporary file and a rename: never a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".part-", suffix=".dcm")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            ds.save_as(fh, enforce_file_format=True)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    """Write ``ds`` to ``path`` atomically (see :mod:`dicomteach.io.atomic`)."""
+    return save_dataset_atomically(ds, path)

@@ -13,11 +13,9 @@ or emptied for long text), and public elements of unknown VR (UN) are removed.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import secrets
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +28,7 @@ from pydicom.sequence import Sequence as DicomSequence
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ExplicitVRBigEndian, ExplicitVRLittleEndian
 
 from dicomteach.errors import DicomTeachError, NotDicomError
+from dicomteach.io.atomic import save_dataset_atomically
 from dicomteach.io.deid import clean, dates, uids
 from dicomteach.io.deid.pixels import BurnedInAnnotationError, Region, blank_regions, burned_in_risk
 from dicomteach.io.deid.private import safe_private_vr
@@ -416,32 +415,8 @@ def _file_name(ds: Dataset) -> str:
 
 
 def write_atomic(ds: Dataset, path: Path) -> None:
-    """Write ``ds`` to ``path`` through a temporary file in the same folder: fsync, rename.
-
-    An interrupted write leaves the old file (or none), never half a file.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = _mkstemp(path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            ds.save_as(fh, enforce_file_format=True)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    with contextlib.suppress(OSError):  # the rename itself survives a power cut
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-
-
-def _mkstemp(folder: Path) -> tuple[int, str]:
-    return tempfile.mkstemp(prefix=".dicomteach-", suffix=".part", dir=folder)
+    """Write ``ds`` to ``path`` atomically: an interrupted write leaves no half file."""
+    save_dataset_atomically(ds, path)
 
 
 @dataclass
