@@ -1,0 +1,208 @@
+"""The MR, PET/CT, NM, fundus and ultrasound sample studies: geometry, values, references, validity."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+from pathlib import Path
+
+import highdicom as hd
+import numpy as np
+import pydicom
+import pytest
+
+from dicomteach import io
+from dicomteach.imaging import modality_values
+from dicomteach.samples import fundus, mr_brain, nm_spect, pet_ct, us_cine
+
+SEED = 0
+
+
+@pytest.fixture(scope="module")
+def mr(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    dest = tmp_path_factory.mktemp("mr-brain")
+    mr_brain.write(dest, seed=SEED)
+    return dest
+
+
+@pytest.fixture(scope="module")
+def petct(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    dest = tmp_path_factory.mktemp("pet-ct")
+    pet_ct.write(dest, seed=SEED)
+    return dest
+
+
+@pytest.fixture(scope="module")
+def nm(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    dest = tmp_path_factory.mktemp("nm-spect")
+    nm_spect.write(dest, seed=SEED)
+    return dest
+
+
+@pytest.fixture(scope="module")
+def op(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    dest = tmp_path_factory.mktemp("op-fundus")
+    fundus.write(dest, seed=SEED)
+    return dest
+
+
+@pytest.fixture(scope="module")
+def us(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    dest = tmp_path_factory.mktemp("us-cine")
+    us_cine.write(dest, seed=SEED)
+    return dest
+
+
+class TestMRBrain:
+    def test_both_series_are_philips_enhanced_slice_stacks(self, mr: Path) -> None:
+        for series in ("t1c", "flair"):
+            ds = pydicom.dcmread(mr / series / "IM000001.dcm", stop_before_pixels=True)
+            assert ds.Manufacturer == "Philips"
+            assert ds.ManufacturerModelName == "Ingenia"
+            assert "DimensionIndexSequence" in ds
+            vol = io.load(mr / series)
+            assert vol.frame_axis is io.FrameAxis.SLICE
+            assert vol.pixels.shape == mr_brain.SHAPE
+            assert vol.spacing == pytest.approx(mr_brain.SPACING)
+
+    def test_seg_has_two_segments_referencing_the_t1c(self, mr: Path) -> None:
+        seg = hd.seg.segread(mr / "seg-tumour.dcm")
+        t1c = pydicom.dcmread(mr / "t1c" / "IM000001.dcm", stop_before_pixels=True)
+        assert [s.SegmentLabel for s in seg.SegmentSequence] == ["Enhancing tumour", "Oedema"]
+        referenced = {
+            item.ReferencedSOPInstanceUID
+            for series in seg.ReferencedSeriesSequence
+            for item in series.ReferencedInstanceSequence
+        }
+        assert referenced == {t1c.SOPInstanceUID}
+
+    def test_enhancing_and_oedema_masks_sit_where_the_signal_says(self, mr: Path) -> None:
+        t1c = io.load(mr / "t1c")
+        flair = io.load(mr / "flair")
+        seg = hd.seg.segread(mr / "seg-tumour.dcm")
+        volume = seg.get_volume(combine_segments=False)
+        # put the SEG on the image grid through the patient positions of its frames
+        masks = np.zeros((2, *t1c.pixels.shape), bool)
+        origin = np.asarray(t1c.origin)
+        for k in range(volume.spatial_shape[0]):
+            position = volume.affine[:3, :3] @ np.array([k, 0, 0]) + volume.affine[:3, 3]
+            slice_index = int(round((position[2] - origin[2]) / t1c.spacing[0]))
+            for segment in range(2):
+                masks[segment, slice_index] |= volume.array[k, :, :, segment] > 0
+        enhancing, oedema = masks
+        assert enhancing.sum() > 500 and oedema.sum() > 5000
+        t1_values, flair_values = t1c.pixels.astype(float), flair.pixels.astype(float)
+        white = (mr_brain.brain_labels(SEED) == mr_brain.WHITE) & ~enhancing & ~oedema
+        assert t1_values[enhancing].mean() > 1.4 * t1_values[white].mean()
+        assert flair_values[oedema].mean() > 1.8 * flair_values[white].mean()
+
+
+class TestPetCt:
+    def test_ct_and_pet_share_frame_of_reference_and_extent(self, petct: Path) -> None:
+        ct = io.load(petct / "ct")
+        pet = io.load(petct / "pet")
+        assert ct.header.FrameOfReferenceUID == pet.header.FrameOfReferenceUID
+        assert ct.manufacturer == pet.manufacturer == pet_ct.MANUFACTURER
+        assert ct.units == "HU"
+        assert pet.pixels.shape == (pet_ct.N_SLICES, 128, 128)
+        assert pet.spacing == pytest.approx((5.0, 4.0, 4.0))
+        assert ct.origin[2] == pytest.approx(pet.origin[2])
+        assert len(set(np.round(pet.rescale_slope, 12))) > 10  # a slope per slice
+
+    def test_suv_of_lesion_and_liver(self, petct: Path) -> None:
+        pet = io.load(petct / "pet", suv=True)
+        assert pet.units == "SUVbw"
+        suv = modality_values(pet)
+
+        def mean_in_sphere(centre_lps: tuple[float, float, float], radius_mm: float) -> float:
+            k, i, j = np.meshgrid(*(np.arange(n) for n in suv.shape), indexing="ij")
+            z = pet.origin[2] + k * pet.spacing[0]
+            y = pet.origin[1] + i * pet.spacing[1]
+            x = pet.origin[0] + j * pet.spacing[2]
+            inside = (x - centre_lps[0]) ** 2 + (y - centre_lps[1]) ** 2 + (
+                z - centre_lps[2]
+            ) ** 2 <= radius_mm**2
+            return float(suv[inside].mean())
+
+        assert mean_in_sphere(pet_ct.LESION_CENTRE_MM, 6.0) == pytest.approx(8.0, abs=1.0)
+        assert mean_in_sphere((-60.0, -5.0, 360.0), 25.0) == pytest.approx(2.0, abs=0.5)
+        assert mean_in_sphere((0.0, 0.0, 620.0), 15.0) == pytest.approx(7.0, abs=1.5)
+
+
+class TestNmSpect:
+    def test_reconstruction_stacks_as_slices(self, nm: Path) -> None:
+        vol = io.read_file(nm / "IM000001.dcm")
+        assert vol.modality == "NM"
+        assert vol.frame_axis is io.FrameAxis.SLICE
+        assert vol.pixels.shape == (64, 64, 64)
+        assert vol.spacing == pytest.approx((nm_spect.VOXEL_MM,) * 3, abs=1e-3)
+        assert vol.manufacturer == "SIEMENS NM"
+        assert vol.header.ImageType[2] == "RECON TOMO"
+
+
+class TestFundus:
+    def test_single_rgb_photograph_with_laterality(self, op: Path) -> None:
+        vol = io.read_file(op / "IM000001.dcm")
+        assert vol.modality == "OP"
+        assert vol.frame_axis is io.FrameAxis.SINGLE
+        assert vol.is_color and vol.pixels.shape == (1, fundus.SIZE, fundus.SIZE, 3)
+        assert vol.header.ImageLaterality == "R"
+        red, green = vol.pixels[0, ..., 0].astype(float), vol.pixels[0, ..., 1].astype(float)
+        centre = slice(fundus.SIZE // 4, 3 * fundus.SIZE // 4)
+        assert red[centre, centre].mean() > 1.8 * green[centre, centre].mean()  # orange-red
+        col, row = (int(v) for v in fundus.DISC)
+        assert vol.pixels[0, row, col].mean() > vol.pixels[0, row, col - 250].mean()
+
+
+class TestUltrasoundCine:
+    def test_jpeg_ybr_frames_decode_to_moving_rgb(self, us: Path) -> None:
+        vol = io.read_file(us / "IM000001.dcm")
+        assert vol.transfer_syntax == pydicom.uid.JPEGBaseline8Bit
+        assert vol.photometric == "YBR_FULL_422"
+        assert vol.is_color and vol.pixels.shape == (us_cine.N_FRAMES, 480, 640, 3)
+        assert vol.frame_axis is io.FrameAxis.TIME
+        assert vol.frame_time_ms == pytest.approx(us_cine.FRAME_TIME_MS, rel=1e-3)
+        assert vol.spacing[1:] == pytest.approx((0.3, 0.3))
+        # grey stays grey after YBR → RGB, and the chamber wall moves between frames
+        image = vol.pixels.astype(int)
+        assert np.abs(image[0, 200:400, 200:450, 0] - image[0, 200:400, 200:450, 2]).mean() < 4
+        assert np.abs(image[0] - image[len(image) // 2]).mean() > 1.0
+
+    def test_burned_in_annotation_is_declared(self, us: Path) -> None:
+        ds = pydicom.dcmread(us / "IM000001.dcm", stop_before_pixels=True)
+        assert ds.BurnedInAnnotation == "YES"
+
+
+@pytest.mark.skipif(shutil.which("dciodvfy") is None, reason="dciodvfy (dicom3tools) not installed")
+@pytest.mark.parametrize(
+    ("study", "relative"),
+    [
+        ("mr", "t1c/IM000001.dcm"),
+        ("mr", "flair/IM000001.dcm"),
+        ("mr", "seg-tumour.dcm"),
+        ("petct", "ct/IM000001.dcm"),
+        ("petct", "pet/IM000001.dcm"),
+        ("nm", "IM000001.dcm"),
+        ("op", "IM000001.dcm"),
+        ("us", "IM000001.dcm"),
+    ],
+)
+def test_dciodvfy_reports_no_error(
+    study: str, relative: str, request: pytest.FixtureRequest
+) -> None:
+    path = request.getfixturevalue(study) / relative
+    result = subprocess.run(["dciodvfy", str(path)], capture_output=True, text=True, timeout=60)
+    errors = [
+        line for line in (result.stdout + result.stderr).splitlines() if line.startswith("Error")
+    ]
+    assert errors == []
+
+
+def test_same_seed_writes_identical_bytes(tmp_path: Path, mr: Path) -> None:
+    again = tmp_path / "again"
+    mr_brain.write(again, seed=SEED)
+    for relative in ("t1c/IM000001.dcm", "flair/IM000001.dcm", "seg-tumour.dcm"):
+        first = hashlib.sha256((mr / relative).read_bytes()).hexdigest()
+        second = hashlib.sha256((again / relative).read_bytes()).hexdigest()
+        assert first == second, relative
