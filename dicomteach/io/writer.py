@@ -22,6 +22,12 @@ from pydicom.uid import (
     generate_uid,
 )
 
+#: The two windows a Siemens CT header carries: (center, width, explanation).
+SIEMENS_WINDOWS: tuple[tuple[float, float, str], ...] = (
+    (40, 400, "WINDOW1"),
+    (-600, 1200, "WINDOW2"),
+)
+
 #: Root for UIDs dicomteach makes (a UUID-derived 2.25 root needs no registration).
 UID_PREFIX = None
 
@@ -106,9 +112,17 @@ def ct_slice(
     acquisition_number: int = 1,
     manufacturer: str = "SIEMENS",
     model: str = "SOMATOM Definition AS+",
+    sop_uid: str | None = None,
+    content_time: str | None = None,
+    kernel: str = "I30f",
+    windows: Sequence[tuple[float, float, str]] = SIEMENS_WINDOWS,
 ) -> Dataset:
-    """One single-frame CT Image (PS3.3 A.3) with Siemens header habits."""
-    sop_uid = generate_uid(prefix=UID_PREFIX)
+    """One single-frame CT Image (PS3.3 A.3) with Siemens header habits.
+
+    ``sop_uid`` fixes the SOP Instance UID (a new one otherwise);
+    ``content_time`` the Content/Acquisition Time (the study time otherwise).
+    """
+    sop_uid = sop_uid or generate_uid(prefix=UID_PREFIX)
     ds = Dataset()
     ds.file_meta = _file_meta(CTImageStorage, sop_uid)
     _common(ds, study, manufacturer, model)
@@ -116,14 +130,32 @@ def ct_slice(
     ds.SOPClassUID = CTImageStorage
     ds.SOPInstanceUID = sop_uid
     ds.SeriesDate = ds.ContentDate = ds.AcquisitionDate = study.study_date
-    ds.SeriesTime = ds.ContentTime = ds.AcquisitionTime = study.study_time
+    ds.SeriesTime = study.study_time
+    ds.ContentTime = ds.AcquisitionTime = content_time or study.study_time
     ds.SeriesInstanceUID = series_uid
     ds.SeriesNumber = series_number
     ds.SeriesDescription = series_description
     ds.AcquisitionNumber = acquisition_number
     ds.InstanceNumber = instance_number
     ds.SliceThickness = f"{slice_thickness:g}"
-    ds.ConvolutionKernel = ["I30f", "3"]
+    ds.ConvolutionKernel = [kernel, "3"]
+    ds.StationName = "CTAWP00001"
+    ds.SoftwareVersions = "syngo CT VA48A"
+    ds.DeviceSerialNumber = "00001"
+    ds.ProtocolName = "Thorax Routine"
+    ds.DataCollectionDiameter = "500"
+    ds.ReconstructionDiameter = ds_text(float(stored.shape[1]) * float(pixel_spacing[1]))
+    ds.DistanceSourceToDetector = "1085.6"
+    ds.DistanceSourceToPatient = "595"
+    ds.TableHeight = "160"
+    ds.RotationDirection = "CW"
+    ds.ExposureTime = "500"
+    ds.XRayTubeCurrent = 120
+    ds.Exposure = 60
+    ds.FilterType = "FLAT"
+    ds.FocalSpots = "1.2"
+    ds.SpiralPitchFactor = 1.2
+    ds.CTDIvol = 4.8
     ds.GantryDetectorTilt = f"{gantry_tilt:g}"
     ds.ImagePositionPatient = [ds_text(x) for x in position]
     ds.ImageOrientationPatient = [ds_text(x) for x in orientation]
@@ -138,9 +170,9 @@ def ct_slice(
     ds.HighBit = 11
     ds.PixelRepresentation = 0
     # Siemens writes two windows with their names
-    ds.WindowCenter = ["40", "-600"]
-    ds.WindowWidth = ["400", "1200"]
-    ds.WindowCenterWidthExplanation = ["WINDOW1", "WINDOW2"]
+    ds.WindowCenter = [f"{c:g}" for c, _, _ in windows]
+    ds.WindowWidth = [f"{w:g}" for _, w, _ in windows]
+    ds.WindowCenterWidthExplanation = [e for _, _, e in windows]
     ds.RescaleIntercept = "-1024"
     ds.RescaleSlope = "1"
     ds.RescaleType = "HU"

@@ -1,0 +1,239 @@
+"""The CT chest (baseline + follow-up with nodule SEGs) and CR chest (current + prior) samples."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+from datetime import date
+from pathlib import Path
+
+import highdicom as hd
+import numpy as np
+import pydicom
+import pytest
+
+from dicomteach import io
+from dicomteach.imaging import presets_for, window_to_uint8
+from dicomteach.samples import cr_chest, ct_chest
+
+
+def _preset(name: str):
+    return next(p for p in presets_for("CT") if p.name == name).window
+
+
+@pytest.fixture(scope="module")
+def ct_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    dest = tmp_path_factory.mktemp("ct-chest")
+    ct_chest.write(dest, seed=0)
+    return dest
+
+
+@pytest.fixture(scope="module")
+def cr_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    dest = tmp_path_factory.mktemp("cr-chest")
+    cr_chest.write(dest, seed=0)
+    return dest
+
+
+@pytest.fixture(scope="module")
+def baseline(ct_dir: Path) -> tuple[io.Volume, np.ndarray]:
+    vol = io.load(ct_dir / "baseline" / "ct")
+    return vol, vol.pixels * vol.rescale_slope[0] + vol.rescale_intercept[0]
+
+
+def _seg_mask(seg_path: Path, vol: io.Volume) -> np.ndarray:
+    """The SEG's frames placed back on the CT volume through the referenced SOP Instance UIDs."""
+    seg = hd.seg.segread(seg_path)
+    index = {Path(f).name: k for k, (f, _) in enumerate(vol.sources)}
+    by_uid = {
+        pydicom.dcmread(f, stop_before_pixels=True).SOPInstanceUID: index[Path(f).name]
+        for f, _ in vol.sources
+    }
+    mask = np.zeros(vol.pixels.shape, dtype=bool)
+    frames = seg.pixel_array.reshape(-1, vol.rows, vol.columns)
+    for frame, item in zip(frames, seg.PerFrameFunctionalGroupsSequence, strict=True):
+        uid = item.DerivationImageSequence[0].SourceImageSequence[0].ReferencedSOPInstanceUID
+        mask[by_uid[uid]] |= frame.astype(bool)
+    return mask
+
+
+class TestCTGeometry:
+    def test_baseline_loads_as_one_hfs_volume_in_hounsfield_units(self, baseline) -> None:
+        vol, _ = baseline
+        assert vol.pixels.shape == (120, 512, 512)
+        assert vol.spacing == (2.5, 0.7, 0.7)
+        assert vol.units == "HU"
+        assert vol.warnings == []
+        assert vol.header.PatientPosition == "HFS"
+        assert vol.manufacturer == "SIEMENS"
+        assert [w.explanation for w in vol.windows] == ["WINDOW1", "WINDOW2"]
+
+    def test_tissues_have_plausible_hounsfield_units(self, baseline) -> None:
+        vol, hu = baseline
+        chest = ct_chest.phantoms.make_chest(0)
+        lung_point = vol.lps_to_index((-90.0, 0.0, -40.0)).round().astype(int)
+        k, i, j = lung_point
+        assert -900 < np.median(hu[k, i - 5 : i + 5, j - 5 : j + 5]) < -780
+        aorta = chest.great_vessels[0][0][6]  # descending aorta
+        k, i, j = vol.lps_to_index(aorta).round().astype(int)
+        assert 20 < np.median(hu[k, i - 4 : i + 4, j - 4 : j + 4]) < 70
+        assert (hu > 300).sum() > 100_000
+        lung_patch = hu[k, i - 5 : i + 5, j - 5 : j + 5]
+        assert lung_patch.std() < 40
+
+    def test_compressed_syntaxes_read_back_identically(self, ct_dir: Path) -> None:
+        for visit, syntax in (
+            ("baseline", "1.2.840.10008.1.2.4.90"),
+            ("followup", "1.2.840.10008.1.2.5"),
+        ):
+            path = ct_dir / visit / "ct" / "IM000060.dcm"
+            ds = pydicom.dcmread(path)
+            assert ds.file_meta.TransferSyntaxUID == syntax
+            vol = io.load(ct_dir / visit / "ct")
+            k = [Path(f).name for f, _ in vol.sources].index(path.name)
+            assert np.array_equal(vol.pixels[k], ds.pixel_array)
+
+    def test_follow_up_is_a_new_study_six_months_later(self, ct_dir: Path) -> None:
+        a = pydicom.dcmread(ct_dir / "baseline" / "ct" / "IM000001.dcm", stop_before_pixels=True)
+        b = pydicom.dcmread(ct_dir / "followup" / "ct" / "IM000001.dcm", stop_before_pixels=True)
+        assert a.PatientID == b.PatientID
+        assert a.StudyInstanceUID != b.StudyInstanceUID
+        assert a.FrameOfReferenceUID != b.FrameOfReferenceUID
+        days = (date.fromisoformat(_iso(b.StudyDate)) - date.fromisoformat(_iso(a.StudyDate))).days
+        assert 175 <= days <= 190
+
+
+def _iso(da: str) -> str:
+    return f"{da[:4]}-{da[4:6]}-{da[6:]}"
+
+
+class TestNodule:
+    def test_seg_references_the_ct_instances(self, ct_dir: Path) -> None:
+        seg = hd.seg.segread(ct_dir / "baseline" / "seg-nodule.dcm")
+        ct_uids = {
+            pydicom.dcmread(p, stop_before_pixels=True).SOPInstanceUID
+            for p in (ct_dir / "baseline" / "ct").glob("*.dcm")
+        }
+        referenced = {uid for _, _, uid in seg.get_source_image_uids()}
+        assert referenced == ct_uids
+        assert seg.SegmentSequence[0].SegmentLabel == "Lung nodule"
+        assert seg.SegmentationType == "BINARY"
+
+    def test_nodule_is_obvious_on_lung_window_and_only_a_faint_core_on_mediastinal(
+        self, ct_dir, baseline
+    ) -> None:
+        vol, hu = baseline
+        mask = _seg_mask(ct_dir / "baseline" / "seg-nodule.dcm", vol)
+        assert mask.sum() > 500
+        inside = hu[mask]
+        # the solid component is soft tissue
+        solid = inside[inside > -300]
+        assert solid.size > 50
+        assert -100 < np.median(solid) < 100
+        # surrounding lung: a shell around the nodule
+        shell = _dilate(mask, 6) & ~_dilate(mask, 2)
+        lung = np.median(hu[shell])
+        assert lung < -700
+        lung_window = _preset("Lung")
+        contrast = (
+            window_to_uint8(inside, lung_window).mean()
+            - window_to_uint8(hu[shell], lung_window).mean()
+        )
+        assert contrast > 60
+        mediastinal = window_to_uint8(inside, _preset("Mediastinum"))
+        assert np.median(mediastinal) < 30  # the ground glass is black
+        assert np.percentile(mediastinal, 99) > 60  # the solid core a faint density
+
+    def test_follow_up_nodule_grew_thirty_percent_in_diameter(self, ct_dir: Path) -> None:
+        volumes = []
+        for visit in ("baseline", "followup"):
+            seg = hd.seg.segread(ct_dir / visit / "seg-nodule.dcm")
+            volumes.append(int(seg.pixel_array.sum()))
+        ratio = volumes[1] / volumes[0]
+        assert ratio == pytest.approx(ct_chest.GROWTH**3, rel=0.10)
+
+    def test_ribs_show_on_the_bone_window(self, baseline) -> None:
+        vol, hu = baseline
+        rendered = window_to_uint8(hu[60], _preset("Bone"))
+        # bright bone pixels away from the midline (spine, sternum): ribs
+        lateral = np.abs(np.arange(512) - 255.5) * 0.7 > 60
+        assert (rendered[:, lateral] > 160).sum() > 200
+
+
+def _dilate(mask: np.ndarray, steps: int) -> np.ndarray:
+    out = mask.copy()
+    for _ in range(steps):
+        grown = out.copy()
+        for axis in (1, 2):
+            grown |= np.roll(out, 1, axis) | np.roll(out, -1, axis)
+        out = grown
+    return out
+
+
+class TestCR:
+    def test_cr_is_monochrome1_and_lungs_display_dark(self, cr_dir: Path) -> None:
+        for exam in ("current", "prior"):
+            vol = io.load(cr_dir / exam / "IM000001.dcm")
+            assert vol.photometric == "MONOCHROME1" and vol.inverted
+            assert vol.spacing[1:] == (0.15, 0.15)
+            assert vol.header.PatientOrientation == ["L", "F"]
+            shown = window_to_uint8(vol.pixels[0].astype(float), vol.windows[0], invert=True)
+            rows, cols = shown.shape
+            right_lung = shown[
+                int(rows * 0.35) : int(rows * 0.5), int(cols * 0.15) : int(cols * 0.3)
+            ]
+            spine = shown[int(rows * 0.35) : int(rows * 0.5), int(cols * 0.48) : int(cols * 0.52)]
+            assert right_lung.mean() + 60 < spine.mean()
+
+    def test_current_is_jpeg_ls_and_shows_the_mass(self, cr_dir: Path) -> None:
+        current = pydicom.dcmread(cr_dir / "current" / "IM000001.dcm")
+        prior = pydicom.dcmread(cr_dir / "prior" / "IM000001.dcm")
+        assert current.file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.4.80"
+        diff = prior.pixel_array.astype(float) - current.pixel_array.astype(float)
+        # the mass attenuates: lower stored values (whiter) in the current image, left upper zone
+        rows, cols = diff.shape
+        left_upper = diff[: rows // 2, cols // 2 :]
+        assert (left_upper > 100).sum() > 20_000
+
+
+DCIODVFY = shutil.which("dciodvfy")
+
+
+@pytest.mark.skipif(DCIODVFY is None, reason="dciodvfy (dicom3tools) not installed")
+def test_every_object_type_passes_dciodvfy(ct_dir: Path, cr_dir: Path) -> None:
+    files = [
+        ct_dir / "baseline" / "ct" / "IM000001.dcm",
+        ct_dir / "followup" / "ct" / "IM000060.dcm",
+        ct_dir / "baseline" / "seg-nodule.dcm",
+        ct_dir / "followup" / "seg-nodule.dcm",
+        cr_dir / "current" / "IM000001.dcm",
+        cr_dir / "prior" / "IM000001.dcm",
+    ]
+    for path in files:
+        out = subprocess.run([DCIODVFY, str(path)], capture_output=True, text=True, check=False)
+        errors = [
+            line for line in (out.stdout + out.stderr).splitlines() if line.startswith("Error")
+        ]
+        assert errors == [], f"{path}: {errors}"
+
+
+def _digest(paths: list[Path]) -> list[str]:
+    return [hashlib.sha256(p.read_bytes()).hexdigest() for p in paths]
+
+
+def test_same_seed_writes_the_same_bytes(tmp_path: Path, ct_dir: Path) -> None:
+    small = [ct_chest.write(tmp_path / run, seed=3, size=128, slices=40) for run in ("a", "b")]
+    assert _digest(small[0]) == _digest(small[1])
+    crs = [
+        cr_chest.write(tmp_path / f"cr{run}", seed=3, rows=500, columns=400) for run in ("a", "b")
+    ]
+    assert _digest(crs[0]) == _digest(crs[1])
+
+
+def test_the_real_ct_is_deterministic_too(tmp_path: Path, ct_dir: Path) -> None:
+    # the real baseline too: its first slice and SEG against a fresh write of the same seed
+    again = ct_chest.write(tmp_path / "real", seed=0)
+    names = ["baseline/ct/IM000001.dcm", "baseline/seg-nodule.dcm", "followup/ct/IM000060.dcm"]
+    assert _digest([ct_dir / n for n in names]) == _digest([tmp_path / "real" / n for n in names])
+    assert len(again) == 242
