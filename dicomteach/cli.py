@@ -276,9 +276,11 @@ def summarise(vol: Any, path: str) -> dict[str, Any]:
             values = apply_modality_lut(vol.pixels[k], slope, intercept, vol.modality_lut)
             low, high = min(low, float(values.min())), max(high, float(values.max()))
     ts = vol.transfer_syntax
-    first_source = vol.sources[0][0] if vol.sources else path
+    files = sorted({name for name, _ in vol.sources}) or [path]
+    # one file: that file; a series: the folder its files share (what a user would open)
+    where = files[0] if len(files) == 1 else os.path.commonpath(files)
     return {
-        "path": first_source if os.path.isfile(path) else path,
+        "path": where,
         "series_description": vol.description,
         "modality": vol.modality,
         "manufacturer": vol.manufacturer,
