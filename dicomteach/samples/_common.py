@@ -47,6 +47,19 @@ class Patient:
     size_m: float | None = None
 
 
+def code(value: str, scheme: str, meaning: str) -> Dataset:
+    """A Code Sequence item (PS3.3 8.8): Code Value, Coding Scheme Designator, Code Meaning.
+
+    >>> code("81745001", "SCT", "Eye").CodeMeaning
+    'Eye'
+    """
+    item = Dataset()
+    item.CodeValue = value
+    item.CodingSchemeDesignator = scheme
+    item.CodeMeaning = meaning
+    return item
+
+
 def patient_module(ds: Dataset, patient: Patient) -> None:
     """Patient Module (PS3.3 C.7.1.1) and the general study identifiers learners see."""
     ds.PatientName = patient.name

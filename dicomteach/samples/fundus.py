@@ -23,6 +23,7 @@ from pydicom.uid import ExplicitVRLittleEndian, OphthalmicPhotography8BitImageSt
 
 from dicomteach.samples._common import (
     Patient,
+    code,
     file_meta,
     patient_module,
     sample_uid,
@@ -132,14 +133,6 @@ def render(seed: int) -> np.ndarray:
     return np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
 
 
-def _code(value: str, scheme: str, meaning: str) -> Dataset:
-    item = Dataset()
-    item.CodeValue = value
-    item.CodingSchemeDesignator = scheme
-    item.CodeMeaning = meaning
-    return item
-
-
 def write(dest: Path, *, seed: int) -> list[Path]:
     """Write the fundus photograph under ``dest``; return the path written."""
     dest = Path(dest)
@@ -173,7 +166,7 @@ def write(dest: Path, *, seed: int) -> list[Path]:
     ds.InstanceNumber = 1
     ds.PatientOrientation = ""
     ds.ImageLaterality = "R"
-    ds.AnatomicRegionSequence = [_code("81745001", "SCT", "Eye")]
+    ds.AnatomicRegionSequence = [code("81745001", "SCT", "Eye")]
     ds.SamplesPerPixel = 3
     ds.PhotometricInterpretation = "RGB"
     ds.PlanarConfiguration = 0
@@ -202,7 +195,7 @@ def write(dest: Path, *, seed: int) -> list[Path]:
     ds.DegreeOfDilation = None
     ds.MydriaticAgentSequence = []
     # Ophthalmic Photographic Parameters (C.8.17.5)
-    ds.AcquisitionDeviceTypeCodeSequence = [_code("R-1021A", "SRT", "Fundus Camera")]
+    ds.AcquisitionDeviceTypeCodeSequence = [code("R-1021A", "SRT", "Fundus Camera")]
     ds.IlluminationTypeCodeSequence = []
     ds.LightPathFilterTypeStackCodeSequence = []
     ds.ImagePathFilterTypeStackCodeSequence = []

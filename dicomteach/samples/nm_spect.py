@@ -21,6 +21,7 @@ from pydicom.uid import ExplicitVRLittleEndian, NuclearMedicineImageStorage
 
 from dicomteach.samples._common import (
     Patient,
+    code,
     file_meta,
     patient_module,
     sample_uid,
@@ -75,14 +76,6 @@ def perfusion_counts(seed: int) -> np.ndarray:
     noisy = rng.poisson(np.clip(blurred, 0, None) * 1.6).astype(np.float32)
     smoothed = gaussian_blur(noisy, 0.8)
     return np.clip(np.rint(smoothed), 0, 65535).astype(np.uint16)
-
-
-def _code(value: str, scheme: str, meaning: str) -> Dataset:
-    item = Dataset()
-    item.CodeValue = value
-    item.CodingSchemeDesignator = scheme
-    item.CodeMeaning = meaning
-    return item
 
 
 def write(dest: Path, *, seed: int) -> list[Path]:
@@ -153,13 +146,13 @@ def write(dest: Path, *, seed: int) -> list[Path]:
     ds.EnergyWindowInformationSequence = [window]
     ds.NumberOfEnergyWindows = 1
     drug = Dataset()
-    drug.RadionuclideCodeSequence = [_code("C-163A8", "SRT", "^99m^Technetium")]
+    drug.RadionuclideCodeSequence = [code("C-163A8", "SRT", "^99m^Technetium")]
     drug.RadiopharmaceuticalRoute = "Intravenous"
     drug.RadiopharmaceuticalStartTime = "082500"
     drug.RadionuclideTotalDose = "370"  # MBq, as NM writes it (PS3.3 C.8.4.10.1)
     drug.RadionuclideHalfLife = "21624.12"
     drug.Radiopharmaceutical = "Tc99m Tetrofosmin"
-    drug.RadiopharmaceuticalCodeSequence = [_code("C-B1046", "SRT", "Tc-99m tetrofosmin")]
+    drug.RadiopharmaceuticalCodeSequence = [code("C-B1046", "SRT", "Tc-99m tetrofosmin")]
     ds.RadiopharmaceuticalInformationSequence = [drug]
 
     detector = Dataset()
@@ -193,10 +186,10 @@ def write(dest: Path, *, seed: int) -> list[Path]:
     ds.ReconstructionMethod = "Flash3D 10i8s"
     ds.AttenuationCorrectionMethod = "CT"
 
-    orientation = _code("F-10450", "SRT", "recumbent")
-    orientation.PatientOrientationModifierCodeSequence = [_code("F-10340", "SRT", "supine")]
+    orientation = code("F-10450", "SRT", "recumbent")
+    orientation.PatientOrientationModifierCodeSequence = [code("F-10340", "SRT", "supine")]
     ds.PatientOrientationCodeSequence = [orientation]
-    ds.PatientGantryRelationshipCodeSequence = [_code("F-10470", "SRT", "headfirst")]
+    ds.PatientGantryRelationshipCodeSequence = [code("F-10470", "SRT", "headfirst")]
 
     ds.PixelData = np.ascontiguousarray(counts).tobytes()
     return [save_atomically(ds, dest / "IM000001.dcm")]

@@ -28,6 +28,7 @@ from pydicom.uid import (
 from dicomteach.io.writer import StudyInfo, ct_slice, ds_text, hu_to_stored
 from dicomteach.samples._common import (
     Patient,
+    code,
     file_meta,
     patient_module,
     sample_uid,
@@ -293,14 +294,14 @@ def _pet_slice(
     drug.RadionuclideTotalDose = ds_text(DOSE_BQ)
     drug.RadionuclideHalfLife = ds_text(F18_HALF_LIFE_S)
     drug.RadionuclidePositronFraction = "0.9673"
-    drug.RadionuclideCodeSequence = [_code("C-111A1", "SRT", "^18^Fluorine")]
-    drug.RadiopharmaceuticalCodeSequence = [_code("C-B1031", "SRT", "Fluorodeoxyglucose F^18^")]
+    drug.RadionuclideCodeSequence = [code("C-111A1", "SRT", "^18^Fluorine")]
+    drug.RadiopharmaceuticalCodeSequence = [code("C-B1031", "SRT", "Fluorodeoxyglucose F^18^")]
     ds.RadiopharmaceuticalInformationSequence = [drug]
     # NM/PET Patient Orientation (C.8.4.6)
-    orientation = _code("F-10450", "SRT", "recumbent")
-    orientation.PatientOrientationModifierCodeSequence = [_code("F-10340", "SRT", "supine")]
+    orientation = code("F-10450", "SRT", "recumbent")
+    orientation.PatientOrientationModifierCodeSequence = [code("F-10340", "SRT", "supine")]
     ds.PatientOrientationCodeSequence = [orientation]
-    ds.PatientGantryRelationshipCodeSequence = [_code("F-10470", "SRT", "headfirst")]
+    ds.PatientGantryRelationshipCodeSequence = [code("F-10470", "SRT", "headfirst")]
     # PET Image (C.8.9.4)
     ds.FrameReferenceTime = ds_text((acquired - start).total_seconds() * 1000.0 + 60000.0)
     ds.ActualFrameDuration = 120000
@@ -311,14 +312,6 @@ def _pet_slice(
     ds.ImageIndex = N_SLICES - k
     ds.PixelData = np.ascontiguousarray(stored, dtype="<i2").tobytes()
     return ds
-
-
-def _code(value: str, scheme: str, meaning: str) -> Dataset:
-    item = Dataset()
-    item.CodeValue = value
-    item.CodingSchemeDesignator = scheme
-    item.CodeMeaning = meaning
-    return item
 
 
 def write(dest: Path, *, seed: int) -> list[Path]:
