@@ -1,0 +1,153 @@
+"""Score a delineation on a 512×512×300 volume: dicomteach.scoring vs surface-distance.
+
+Goal (issue "Scoring delineations"): all metrics at least 5× faster than
+``surface-distance`` on (a) a 3 cm lesion pair and 3× on (b) a large organ pair
+filling about a third of the volume, identical values, peak memory no higher.
+
+Each side runs in a fresh subprocess; the masks are built slice by slice so the
+build does not raise the peak; the time is the scoring alone; memory is the peak
+resident size (VmHWM) during scoring minus the resident size before it.
+
+    .venv/bin/python benchmarks/scoring.py [--case lesion|organ|both]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+SHAPE = (300, 512, 512)
+SPACING = (1.0, 0.7, 0.7)
+TOLERANCE = 2.0
+KEYS = ("dice", "hd_mm", "hd95_mm", "msd_mm", "surface_dice")
+
+
+def ellipsoid(centre_mm, radii_mm) -> np.ndarray:
+    """An ellipsoid mask built slice by slice (no full-volume float temporaries)."""
+    mask = np.zeros(SHAPE, bool)
+    y = (np.arange(SHAPE[1]) * SPACING[1] - centre_mm[1]) / radii_mm[1]
+    x = (np.arange(SHAPE[2]) * SPACING[2] - centre_mm[2]) / radii_mm[2]
+    plane = y[:, None] ** 2 + x[None, :] ** 2
+    for k in range(SHAPE[0]):
+        z = (k * SPACING[0] - centre_mm[0]) / radii_mm[0]
+        if z * z <= 1:
+            mask[k] = plane <= 1 - z * z
+    return mask
+
+
+def masks(case: str) -> tuple[np.ndarray, np.ndarray]:
+    if case == "lesion":  # 3 cm lesion, delineated a little shifted and larger
+        return ellipsoid((150, 180, 180), (15, 15, 15)), ellipsoid((152, 181, 178), (16, 15.5, 17))
+    # an organ about a third of the volume; the delineation slightly off and smaller
+    centre = (150, 179.2, 179.2)
+    reference = ellipsoid(centre, (128, 154, 154))
+    prediction = ellipsoid((153, 182, 177), (124, 150, 151))
+    return reference, prediction
+
+
+def _vm_hwm() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
+def _vm_rss() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmRSS in /proc/self/status")
+
+
+def _child(side: str, case: str) -> None:
+    if side == "dicomteach":
+        from dicomteach.scoring import score
+
+        def run(reference, prediction):
+            return {
+                k: v
+                for k, v in score(reference, prediction, SPACING, TOLERANCE).as_dict().items()
+                if k in KEYS
+            }
+    else:
+        import surface_distance as sd
+
+        def run(reference, prediction):
+            d = sd.compute_surface_distances(reference, prediction, SPACING)
+            return {
+                "dice": float(sd.compute_dice_coefficient(reference, prediction)),
+                "hd_mm": float(sd.compute_robust_hausdorff(d, 100)),
+                "hd95_mm": float(sd.compute_robust_hausdorff(d, 95)),
+                "msd_mm": float(np.mean(sd.compute_average_surface_distance(d))),
+                "surface_dice": float(sd.compute_surface_dice_at_tolerance(d, TOLERANCE)),
+            }
+
+    reference, prediction = masks(case)
+    before = _vm_rss()
+    t0 = time.perf_counter()
+    values = run(reference, prediction)
+    elapsed = time.perf_counter() - t0
+    peak = _vm_hwm()
+    print(
+        json.dumps(
+            {"seconds": elapsed, "peak_extra_bytes": max(0, peak - before), "values": values}
+        )
+    )
+
+
+def run(side: str, case: str) -> dict:
+    out = subprocess.run(
+        [sys.executable, "-W", "ignore", __file__, "--child", side, "--case", case],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--case", choices=("lesion", "organ", "both"), default="both")
+    ap.add_argument("--repeats", type=int, default=1)
+    ap.add_argument("--child", choices=("dicomteach", "surface_distance"))
+    args = ap.parse_args()
+    if args.child:
+        _child(args.child, args.case)
+        return 0
+    goals = {"lesion": 5.0, "organ": 3.0}
+    for case in ("lesion", "organ") if args.case == "both" else (args.case,):
+        results = {side: [] for side in ("dicomteach", "surface_distance")}
+        for _ in range(args.repeats):
+            for side in results:
+                results[side].append(run(side, case))
+        best = {s: min(r["seconds"] for r in rs) for s, rs in results.items()}
+        peak = {s: min(r["peak_extra_bytes"] for r in rs) for s, rs in results.items()}
+        ours, theirs = results["dicomteach"][0]["values"], results["surface_distance"][0]["values"]
+        worst = max(abs(ours[k] - theirs[k]) for k in KEYS)
+        print(f"({case}) 512×512×300, spacing {SPACING} mm")
+        for side in results:
+            print(
+                f"  {side:<17}{best[side]:>8.3f} s{peak[side] / 2**20:>9.0f} MiB peak   {results[side][0]['values']}"
+            )
+        speedup = best["surface_distance"] / best["dicomteach"]
+        print(
+            f"  speed-up {speedup:.1f}× (goal ≥ {goals[case]:.0f}×); memory ratio "
+            f"{peak['dicomteach'] / max(peak['surface_distance'], 1):.2f} (goal ≤ 1); "
+            f"values identical: {ours == theirs} (largest difference {worst:.1e})"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

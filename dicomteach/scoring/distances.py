@@ -1,0 +1,301 @@
+"""Distances between two surfaces, surfel by surfel.
+
+:func:`surface_distances` is the one place surface metrics are computed from;
+it follows ``surface_distance.compute_surface_distances`` (Nikolov et al.
+2021): surfels are the voxel corners whose neighbour code is neither empty nor
+full (:mod:`dicomteach.scoring.surfels`), each weighted by its area (length in
+2D), and the distance of a surfel is the Euclidean distance, in mm, from its
+corner to the nearest corner that is a surfel of the other mask.
+
+How it is fast and still exact:
+
+* only the union bounding box of the two masks is processed (everything outside
+  is background, so nothing is lost);
+* the distance transforms run with ``edt`` (multi-threaded, anisotropic) and
+  are read only at surfels;
+* ``edt`` works in float32, so each surfel's distance is then recomputed in
+  float64 from the integer offset of its nearest surfel: the lattice offsets
+  whose length lies within the float32 rounding window are tried, shortest
+  first, and the first that lands on a surfel of the other mask gives the
+  exact distance, computed as ``scipy.ndimage.distance_transform_edt`` does.
+  For masks far apart, where this search would take too long, the farthest
+  surfels keep the float32 value (relative error below 1e-6).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import edt
+import numpy as np
+
+from dicomteach.scoring._checks import as_mask, as_spacing, check_pair
+from dicomteach.scoring.surfels import neighbour_codes, surfel_area_table
+
+__all__ = ["SurfaceDistances", "surface_distances"]
+
+_WINDOW = 1e-5
+"""Relative half-width, on squared distances, of the float32 rounding window."""
+
+_REFINE_BUDGET = 2e8
+
+_BALL_LIMIT = 4e6
+"""Largest box of offsets searched at once (short distances) rather than shell by shell."""
+"""Lattice offsets the exact refinement may enumerate before it stops."""
+
+
+@dataclass(frozen=True)
+class SurfaceDistances:
+    """Surfel distances between a reference and a prediction, sorted by distance.
+
+    Attributes
+    ----------
+    reference_to_prediction : numpy.ndarray
+        Distance (mm) from each reference surfel to the prediction's surface,
+        ascending (empty if either mask is empty... see `reference_areas`).
+    prediction_to_reference : numpy.ndarray
+        Distance (mm) from each prediction surfel to the reference surface.
+    reference_areas : numpy.ndarray
+        Area (mm²; length in mm for 2D) of each reference surfel, same order.
+    prediction_areas : numpy.ndarray
+        Area of each prediction surfel, same order as `prediction_to_reference`.
+
+    When exactly one mask is empty its arrays are empty and the other mask's
+    distances are ``inf``, as in ``surface-distance``.
+    """
+
+    reference_to_prediction: np.ndarray
+    prediction_to_reference: np.ndarray
+    reference_areas: np.ndarray
+    prediction_areas: np.ndarray
+
+    @property
+    def reference_empty(self) -> bool:
+        """True when the reference has no surfel (an empty mask)."""
+        return self.reference_areas.size == 0
+
+    @property
+    def prediction_empty(self) -> bool:
+        """True when the prediction has no surfel (an empty mask)."""
+        return self.prediction_areas.size == 0
+
+
+def _bounds(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """First and last index of the mask's voxels on each axis, or None if empty."""
+    # the first axis over the whole volume, the others over that slab only
+    hits = np.flatnonzero(mask.any(axis=tuple(range(1, mask.ndim))))
+    if hits.size == 0:
+        return None
+    slab = mask[hits[0] : hits[-1] + 1]
+    low, high = [hits[0]], [hits[-1]]
+    for axis in range(1, mask.ndim):
+        others = tuple(a for a in range(mask.ndim) if a != axis)
+        hits = np.flatnonzero(slab.any(axis=others))
+        low.append(hits[0])
+        high.append(hits[-1])
+    return np.array(low), np.array(high)
+
+
+def union_box(reference: np.ndarray, prediction: np.ndarray) -> tuple[slice, ...] | None:
+    """Slices of the smallest box holding both masks, or None when both are empty."""
+    bounds = [b for b in (_bounds(reference), _bounds(prediction)) if b is not None]
+    if not bounds:
+        return None
+    low = np.min([b[0] for b in bounds], axis=0)
+    high = np.max([b[1] for b in bounds], axis=0)
+    return tuple(slice(lo, hi + 1) for lo, hi in zip(low, high, strict=True))
+
+
+def _threads() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _scipy_lengths(offsets: np.ndarray, spacing: np.ndarray) -> np.ndarray:
+    """Lengths of integer offsets ``(N, ndim)``, rounded as scipy's EDT rounds them."""
+    scaled = offsets.astype(np.float64) * spacing
+    squared = scaled * scaled
+    total = squared[:, 0].copy()
+    for axis in range(1, offsets.shape[1]):
+        total += squared[:, axis]
+    return np.sqrt(total)
+
+
+def _shell(low: float, high: float, spacing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Integer offsets whose squared length (mm²) is in ``[low, high]``, shortest first."""
+    radius = np.sqrt(high)
+    ranges = [np.arange(-int(radius / s), int(radius / s) + 1) for s in spacing[:-1]]
+    grids = np.meshgrid(*ranges, indexing="ij")
+    heads = np.stack([g.ravel() for g in grids], axis=1)
+    partial = ((heads * spacing[:-1]) ** 2).sum(axis=1)
+    last_low = np.sqrt(np.maximum(low - partial, 0.0)) / spacing[-1]
+    last_high = np.sqrt(np.maximum(high - partial, 0.0)) / spacing[-1]
+    first = np.ceil(last_low - 1e-9).astype(np.int64)
+    last = np.floor(last_high + 1e-9).astype(np.int64)
+    keep = (high - partial >= 0) & (last >= first)
+    pieces = []
+    for step in range(int((last - first)[keep].max(initial=-1)) + 1):
+        rows = keep & (first + step <= last)
+        tail = (first + step)[rows]
+        pieces.append(np.column_stack([heads[rows], tail]))
+        positive = tail > 0
+        pieces.append(np.column_stack([heads[rows][positive], -tail[positive]]))
+    if not pieces:
+        return np.empty((0, spacing.size), np.int64), np.empty(0)
+    offsets = np.concatenate(pieces)
+    lengths = _scipy_lengths(offsets, spacing)
+    inside = (lengths**2 >= low * (1 - 1e-12)) & (lengths**2 <= high * (1 + 1e-12))
+    order = np.argsort(lengths[inside], kind="stable")
+    return offsets[inside][order], lengths[inside][order]
+
+
+def _ball(radius: float, spacing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Integer offsets no longer than `radius` mm, shortest first, with their lengths."""
+    ranges = [np.arange(-int(radius / s), int(radius / s) + 1) for s in spacing]
+    grids = np.meshgrid(*ranges, indexing="ij")
+    offsets = np.stack([g.ravel() for g in grids], axis=1)
+    lengths = _scipy_lengths(offsets, spacing)
+    keep = lengths <= radius
+    order = np.argsort(lengths[keep], kind="stable")
+    return offsets[keep][order], lengths[keep][order]
+
+
+def _exact_in_ball(
+    points: np.ndarray, approx: np.ndarray, target: np.ndarray, spacing: np.ndarray
+) -> np.ndarray:
+    """:func:`_exact` for short distances: every point at once, against one ball of offsets."""
+    exact = approx.astype(np.float64)
+    radius = float(approx.max()) * np.sqrt(1 + _WINDOW) * (1 + 1e-9)
+    offsets, lengths = _ball(radius, spacing)
+    shape = np.array(target.shape)
+    flat_target = target.ravel()
+    strides = np.array([int(np.prod(shape[axis + 1 :])) for axis in range(shape.size)])
+    todo = np.flatnonzero(approx > 0)
+    for chunk in np.array_split(todo, max(1, todo.size // 50_000)):
+        squared = exact[chunk] ** 2
+        first = np.searchsorted(lengths, np.sqrt(squared * (1 - _WINDOW)), side="left")
+        last = np.searchsorted(lengths, np.sqrt(squared * (1 + _WINDOW)), side="right")
+        counts = last - first
+        owner = np.repeat(np.arange(chunk.size), counts)
+        candidate = np.arange(owner.size) - np.repeat(np.cumsum(counts) - counts, counts)
+        candidate += np.repeat(first, counts)
+        moved = points[chunk][owner] + offsets[candidate]
+        valid = np.all((moved >= 0) & (moved < shape), axis=1)
+        hit = np.zeros(owner.size, dtype=bool)
+        hit[valid] = flat_target[moved[valid] @ strides]
+        # pairs are ordered by point, then by length: the first hit is the nearest
+        hit_owner, first_hit = np.unique(owner[hit], return_index=True)
+        exact[chunk[hit_owner]] = lengths[candidate[hit][first_hit]]
+    return exact
+
+
+def _exact(
+    points: np.ndarray, approx: np.ndarray, target: np.ndarray, spacing: np.ndarray
+) -> np.ndarray:
+    """Float64 distances from `points` to the nearest True voxel of `target`."""
+    if approx.size == 0:
+        return approx.astype(np.float64)
+    radius = float(approx.max())
+    if np.prod(2 * radius / spacing + 1) <= _BALL_LIMIT:
+        return _exact_in_ball(points, approx, target, spacing)
+    exact = approx.astype(np.float64)
+    values, inverse = np.unique(approx, return_inverse=True)
+    costs = np.ones(values.size)
+    for s in spacing[:-1]:
+        costs *= 2 * values.astype(np.float64) * (1 + _WINDOW) / s + 1
+    # cheapest (nearest) first, the farthest (the Hausdorff distance) always
+    order = np.argsort(costs, kind="stable")
+    within = np.cumsum(costs[order]) <= _REFINE_BUDGET
+    chosen = set(order[within].tolist()) | {values.size - 1}
+    shape = np.array(target.shape)
+    members = np.argsort(inverse, kind="stable")
+    starts = np.searchsorted(inverse[members], np.arange(values.size + 1))
+    for group in sorted(chosen):
+        value = float(values[group])
+        if value == 0.0:
+            continue
+        rows = members[starts[group] : starts[group + 1]]
+        squared = value * value
+        offsets, lengths = _shell(squared * (1 - _WINDOW), squared * (1 + _WINDOW), spacing)
+        pending = rows
+        for offset, length in zip(offsets, lengths, strict=True):
+            moved = points[pending] + offset
+            valid = np.all((moved >= 0) & (moved < shape), axis=1)
+            hit = np.zeros(pending.size, dtype=bool)
+            hit[valid] = target[tuple(moved[valid].T)]
+            exact[pending[hit]] = length
+            pending = pending[~hit]
+            if pending.size == 0:
+                break
+    return exact
+
+
+def _directed(
+    border_from: np.ndarray, border_to: np.ndarray, spacing: np.ndarray, codes: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    points = np.argwhere(border_from)
+    areas = surfel_area_table(spacing)[codes[border_from]]
+    if not border_to.any():
+        return np.full(points.shape[0], np.inf), areas
+    field = edt.edt(~border_to, anisotropy=tuple(spacing), black_border=False, parallel=_threads())
+    approx = field[tuple(points.T)]
+    del field
+    distances = _exact(points, approx, border_to, spacing)
+    order = np.lexsort((areas, distances))
+    return distances[order], areas[order]
+
+
+def surface_distances(
+    reference: np.ndarray, prediction: np.ndarray, spacing_mm: Sequence[float]
+) -> SurfaceDistances:
+    """Distances from each surfel of one mask to the surface of the other.
+
+    Follows ``surface_distance.compute_surface_distances`` (Nikolov et al.
+    2021, `arXiv:1809.04430 <https://arxiv.org/abs/1809.04430>`_): same
+    surfels, areas, distances and order.
+
+    Parameters
+    ----------
+    reference, prediction : numpy.ndarray
+        Binary 2D or 3D masks of the same shape (bool, or numbers all 0 or 1).
+    spacing_mm : sequence of float
+        Voxel size along each array axis in mm (e.g. ``(slice, row, column)``).
+
+    Returns
+    -------
+    SurfaceDistances
+
+    Raises
+    ------
+    ValueError
+        If the masks are not binary, not 2D/3D, of different shapes, or if
+        `spacing_mm` does not have one positive size per axis.
+
+    Examples
+    --------
+    >>> reference = np.zeros((1, 6, 6), bool); reference[0, 1:4, 1:4] = True
+    >>> prediction = np.zeros((1, 6, 6), bool); prediction[0, 2:5, 1:4] = True
+    >>> d = surface_distances(reference, prediction, (1.0, 1.0, 1.0))
+    >>> float(d.reference_to_prediction.max()), round(float(d.reference_areas.sum()), 4)
+    (1.0, 21.0458)
+    """
+    reference = as_mask("reference", reference)
+    prediction = as_mask("prediction", prediction)
+    check_pair(reference, prediction)
+    spacing = np.array(as_spacing(spacing_mm, reference.ndim))
+    box = union_box(reference, prediction)
+    if box is None:
+        empty = np.empty(0)
+        return SurfaceDistances(empty, empty.copy(), empty.copy(), empty.copy())
+    codes_ref = neighbour_codes(reference[box])
+    codes_pred = neighbour_codes(prediction[box])
+    full = (1 << (1 << reference.ndim)) - 1
+    border_ref = (codes_ref != 0) & (codes_ref != full)
+    border_pred = (codes_pred != 0) & (codes_pred != full)
+    ref_to_pred, ref_areas = _directed(border_ref, border_pred, spacing, codes_ref)
+    pred_to_ref, pred_areas = _directed(border_pred, border_ref, spacing, codes_pred)
+    return SurfaceDistances(ref_to_pred, pred_to_ref, ref_areas, pred_areas)

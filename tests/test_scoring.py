@@ -1,0 +1,307 @@
+"""dicomteach.scoring against DeepMind's surface-distance, the empty-mask policy, errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from dicomteach.scoring import (
+    dice,
+    hausdorff,
+    hausdorff95,
+    jaccard,
+    mean_surface_distance,
+    neighbour_codes,
+    score,
+    score_structures,
+    surface_dice,
+    surface_distances,
+    surfel_area_table,
+    volume_difference_pct,
+)
+
+sd = pytest.importorskip("surface_distance")
+lookup_tables = pytest.importorskip("surface_distance.lookup_tables")
+
+
+def ellipsoid(shape, centre, radii):
+    grid = np.indices(shape, dtype=np.float64)
+    return sum(((g - c) / r) ** 2 for g, c, r in zip(grid, centre, radii, strict=True)) <= 1
+
+
+def box(shape, low, high):
+    mask = np.zeros(shape, bool)
+    mask[tuple(slice(a, b) for a, b in zip(low, high, strict=True))] = True
+    return mask
+
+
+def blobs(shape, seed, fraction):
+    rng = np.random.default_rng(seed)
+    noise = rng.random(shape)
+    # a little smoothing by summing shifted copies gives blob-like components
+    smooth = sum(np.roll(noise, s, axis=a) for a in range(len(shape)) for s in (-1, 0, 1))
+    return smooth > np.quantile(smooth, 1 - fraction)
+
+
+S3 = (40, 44, 36)
+CASES = {
+    "sphere_shifted": (
+        ellipsoid(S3, (20, 22, 18), (9, 9, 9)),
+        ellipsoid(S3, (22, 20, 18), (9, 9, 9)),
+        (1.0, 1.0, 1.0),
+    ),
+    "sphere_resized": (
+        ellipsoid(S3, (20, 22, 18), (9, 9, 9)),
+        ellipsoid(S3, (20, 22, 18), (12, 11, 10)),
+        (1.0, 1.0, 1.0),
+    ),
+    "sphere_anisotropic": (
+        ellipsoid(S3, (20, 22, 18), (6, 12, 12)),
+        ellipsoid(S3, (21, 20, 19), (7, 11, 12)),
+        (2.5, 0.7, 0.7),
+    ),
+    "sphere_anisotropic_xy": (
+        ellipsoid(S3, (20, 22, 18), (12, 12, 5)),
+        ellipsoid(S3, (20, 23, 18), (11, 13, 5)),
+        (0.7, 0.7, 2.5),
+    ),
+    "cubes": (box(S3, (5, 5, 5), (20, 25, 30)), box(S3, (8, 3, 6), (22, 24, 29)), (1.2, 0.8, 3.0)),
+    "cube_in_cube": (
+        box(S3, (5, 5, 5), (30, 30, 30)),
+        box(S3, (10, 10, 10), (20, 20, 20)),
+        (1.0, 1.0, 1.0),
+    ),
+    "plate_one_voxel": (
+        box(S3, (10, 5, 5), (11, 30, 30)),
+        box(S3, (12, 6, 5), (13, 30, 29)),
+        (2.0, 0.9, 0.9),
+    ),
+    "line_one_voxel": (
+        box(S3, (5, 20, 18), (35, 21, 19)),
+        box(S3, (7, 21, 18), (33, 22, 19)),
+        (1.0, 0.6, 0.6),
+    ),
+    "line_vs_sphere": (
+        box(S3, (5, 20, 18), (35, 21, 19)),
+        ellipsoid(S3, (20, 22, 18), (9, 9, 9)),
+        (1.5, 1.0, 1.0),
+    ),
+    "multi_component": (
+        ellipsoid(S3, (10, 10, 10), (5, 5, 5)) | ellipsoid(S3, (30, 32, 26), (6, 5, 7)),
+        ellipsoid(S3, (11, 10, 9), (5, 6, 5))
+        | ellipsoid(S3, (28, 33, 26), (4, 5, 7))
+        | box(S3, (2, 38, 2), (5, 42, 5)),
+        (1.0, 0.8, 1.7),
+    ),
+    "touching_border": (
+        box(S3, (0, 0, 0), (15, 44, 20)),
+        box(S3, (0, 2, 0), (17, 44, 36)),
+        (0.9, 0.9, 1.1),
+    ),
+    "random_blobs_a": (blobs(S3, 1, 0.2), blobs(S3, 2, 0.25), (1.0, 1.0, 1.0)),
+    "random_blobs_b": (blobs((24, 30, 20), 3, 0.1), blobs((24, 30, 20), 4, 0.12), (0.7, 0.7, 2.5)),
+    "far_apart": (
+        ellipsoid(S3, (6, 6, 6), (4, 4, 4)),
+        ellipsoid(S3, (33, 37, 29), (3, 5, 4)),
+        (1.3, 0.7, 2.1),
+    ),
+    "identical": (ellipsoid(S3, (20, 22, 18), (9, 9, 9)),) * 2 + ((1.0, 1.0, 1.0),),
+    "disc_2d": (
+        ellipsoid((60, 64), (30, 32), (15, 15)),
+        ellipsoid((60, 64), (33, 30), (12, 17)),
+        (0.7, 0.7),
+    ),
+    "rectangles_2d": (box((50, 70), (5, 5), (30, 60)), box((50, 70), (8, 0), (40, 50)), (0.4, 1.3)),
+    "thin_2d": (box((50, 70), (25, 5), (26, 60)), box((50, 70), (5, 30), (45, 31)), (1.0, 1.0)),
+    "blobs_2d": (blobs((80, 90), 5, 0.3), blobs((80, 90), 6, 0.3), (0.35, 0.35)),
+}
+TOLERANCES = (0.0, 0.7, 1.0, 2.0, 2.5, 5.0)
+
+
+@pytest.fixture(params=sorted(CASES), scope="module")
+def case(request):
+    reference, prediction, spacing = CASES[request.param]
+    theirs = sd.compute_surface_distances(reference, prediction, spacing)
+    ours = surface_distances(reference, prediction, spacing)
+    return reference, prediction, spacing, theirs, ours
+
+
+class TestSurfelTables:
+    @pytest.mark.parametrize(
+        "spacing",
+        [(1.0, 1.0, 1.0), (0.7, 0.7, 2.5), (2.5, 0.7, 0.7), (1.3, 0.2, 4.1), (3.0, 1.0, 0.5)],
+    )
+    def test_areas_equal_surface_distance_table_3d(self, spacing):
+        theirs = lookup_tables.create_table_neighbour_code_to_surface_area(spacing)
+        np.testing.assert_allclose(surfel_area_table(spacing), theirs, rtol=1e-12, atol=1e-12)
+
+    @pytest.mark.parametrize("spacing", [(1.0, 1.0), (0.7, 2.5), (0.14, 0.14)])
+    def test_lengths_equal_surface_distance_table_2d(self, spacing):
+        theirs = lookup_tables.create_table_neighbour_code_to_contour_length(spacing)
+        np.testing.assert_allclose(surfel_area_table(spacing), theirs, rtol=1e-12, atol=1e-12)
+
+    def test_neighbour_codes_follow_the_encoding_kernel(self):
+        from scipy import ndimage
+
+        mask = blobs((9, 10, 11), 0, 0.5)
+        padded = np.zeros(tuple(n + 1 for n in mask.shape), np.uint8)
+        padded[:-1, :-1, :-1] = mask
+        kernel = lookup_tables.ENCODE_NEIGHBOURHOOD_3D_KERNEL
+        expected = ndimage.correlate(padded, kernel, mode="constant", cval=0)
+        np.testing.assert_array_equal(neighbour_codes(mask), expected)
+
+
+class TestAgainstSurfaceDistance:
+    def test_surfel_distances_and_areas_are_identical(self, case):
+        *_, theirs, ours = case
+        np.testing.assert_allclose(
+            ours.reference_to_prediction, theirs["distances_gt_to_pred"], rtol=0, atol=1e-12
+        )
+        np.testing.assert_allclose(
+            ours.prediction_to_reference, theirs["distances_pred_to_gt"], rtol=0, atol=1e-12
+        )
+        np.testing.assert_allclose(
+            ours.reference_areas, theirs["surfel_areas_gt"], rtol=0, atol=1e-12
+        )
+        np.testing.assert_allclose(
+            ours.prediction_areas, theirs["surfel_areas_pred"], rtol=0, atol=1e-12
+        )
+
+    def test_hausdorff_and_hd95(self, case):
+        *_, theirs, ours = case
+        assert hausdorff(ours) == pytest.approx(sd.compute_robust_hausdorff(theirs, 100), abs=1e-6)
+        assert hausdorff95(ours) == pytest.approx(sd.compute_robust_hausdorff(theirs, 95), abs=1e-6)
+
+    def test_mean_surface_distance(self, case):
+        *_, theirs, ours = case
+        expected = np.mean(sd.compute_average_surface_distance(theirs))
+        assert mean_surface_distance(ours) == pytest.approx(expected, abs=1e-6)
+
+    @pytest.mark.parametrize("tolerance", TOLERANCES)
+    def test_surface_dice(self, case, tolerance):
+        *_, theirs, ours = case
+        expected = sd.compute_surface_dice_at_tolerance(theirs, tolerance)
+        assert surface_dice(ours, tolerance) == pytest.approx(expected, abs=1e-6)
+
+    def test_dice(self, case):
+        reference, prediction, *_ = case
+        assert dice(reference, prediction) == pytest.approx(
+            sd.compute_dice_coefficient(reference, prediction), abs=1e-12
+        )
+
+    def test_score_gathers_the_same_values(self, case):
+        reference, prediction, spacing, theirs, ours = case
+        result = score(reference, prediction, spacing, tolerance_mm=2.0)
+        assert result.hd95_mm == hausdorff95(ours)
+        assert result.surface_dice == surface_dice(ours, 2.0)
+        intersection = np.count_nonzero(reference & prediction)
+        union = np.count_nonzero(reference | prediction)
+        assert result.jaccard == pytest.approx(intersection / union)
+
+
+class TestEmptyMasks:
+    mask = ellipsoid((20, 20, 20), (10, 10, 10), (5, 5, 5))
+    empty = np.zeros((20, 20, 20), bool)
+
+    def test_both_empty_is_a_perfect_score(self):
+        result = score(self.empty, self.empty, (1, 1, 1))
+        assert result.as_dict() == {
+            "dice": 1.0,
+            "jaccard": 1.0,
+            "hd_mm": 0.0,
+            "hd95_mm": 0.0,
+            "msd_mm": 0.0,
+            "surface_dice": 1.0,
+            "volume_diff_pct": 0.0,
+            "tolerance_mm": 2.0,
+        }
+
+    def test_empty_prediction_scores_zero_and_minus_100_percent(self):
+        result = score(self.mask, self.empty, (1, 1, 1))
+        assert (result.dice, result.jaccard, result.surface_dice) == (0.0, 0.0, 0.0)
+        assert (result.hd_mm, result.hd95_mm, result.msd_mm) == (None, None, None)
+        assert result.volume_diff_pct == -100.0
+
+    def test_empty_reference_leaves_distances_and_volume_undefined(self):
+        result = score(self.empty, self.mask, (1, 1, 1))
+        assert (result.dice, result.jaccard, result.surface_dice) == (0.0, 0.0, 0.0)
+        assert (result.hd_mm, result.hd95_mm, result.msd_mm, result.volume_diff_pct) == (None,) * 4
+
+    def test_undefined_is_null_in_json(self):
+        text = json.dumps(score(self.empty, self.mask, (1, 1, 1)).as_dict())
+        assert '"hd95_mm": null' in text and '"volume_diff_pct": null' in text
+
+
+class TestArguments:
+    def test_shapes_differ(self):
+        with pytest.raises(
+            ValueError, match="'reference' and 'prediction' must have the same shape"
+        ):
+            score(np.zeros((4, 4), bool), np.zeros((4, 5), bool), (1, 1))
+
+    def test_spacing_length(self):
+        with pytest.raises(ValueError, match="'spacing_mm' must have length 3"):
+            score(np.zeros((4, 4, 4), bool), np.zeros((4, 4, 4), bool), (1, 1))
+
+    def test_spacing_positive(self):
+        with pytest.raises(ValueError, match="'spacing_mm' must hold positive"):
+            surface_distances(np.zeros((4, 4), bool), np.zeros((4, 4), bool), (1, 0))
+
+    def test_non_binary(self):
+        with pytest.raises(ValueError, match="'prediction' must be binary"):
+            dice(np.zeros((4, 4), bool), np.full((4, 4), 2))
+
+    def test_dimensions(self):
+        with pytest.raises(ValueError, match="'reference' must be a 2D or 3D mask"):
+            jaccard(np.zeros(4, bool), np.zeros(4, bool))
+
+    def test_tolerance(self):
+        with pytest.raises(ValueError, match="'tolerance_mm'"):
+            score(np.ones((4, 4), bool), np.ones((4, 4), bool), (1, 1), tolerance_mm=-1)
+
+    def test_label_maps_must_be_integers(self):
+        with pytest.raises(ValueError, match="'reference_labels' must be an integer label map"):
+            score_structures(np.zeros((4, 4)), np.zeros((4, 4), int), (1, 1))
+
+    def test_zero_one_integers_are_masks(self):
+        assert volume_difference_pct(np.array([[1, 1, 0]]), np.array([[1, 0, 0]])) == -50.0
+
+
+class TestStructures:
+    def test_each_label_scored_as_its_own_mask(self):
+        reference = np.zeros((30, 30, 30), np.uint8)
+        reference[ellipsoid(reference.shape, (10, 10, 10), (5, 5, 5))] = 1
+        reference[ellipsoid(reference.shape, (20, 20, 20), (6, 6, 6))] = 2
+        prediction = np.zeros_like(reference)
+        prediction[ellipsoid(reference.shape, (11, 10, 10), (5, 5, 5))] = 1
+        prediction[box(reference.shape, (1, 25, 1), (4, 29, 4))] = 3
+        spacing = (2.0, 0.8, 0.8)
+        result = score_structures(reference, prediction, spacing)
+        assert sorted(result) == [1, 2, 3]
+        assert result[1] == score(reference == 1, prediction == 1, spacing)
+        assert result[2].volume_diff_pct == -100.0 and result[2].hd_mm is None
+        assert result[3].volume_diff_pct is None and result[3].dice == 0.0
+
+    def test_labels_argument_selects_structures(self):
+        reference = np.zeros((10, 10), np.int16)
+        reference[2:5, 2:5] = 4
+        result = score_structures(reference, reference, (1, 1), labels=[4, 7])
+        assert result[4].dice == 1.0 and result[7].dice == 1.0 and result[7].hd_mm == 0.0
+
+
+def test_shell_search_for_far_apart_masks_is_exact_too(monkeypatch):
+    """Masks far apart take the shell-by-shell search instead of one ball of offsets."""
+    import dicomteach.scoring.distances as distances
+
+    monkeypatch.setattr(distances, "_BALL_LIMIT", 0)
+    reference, prediction, spacing = CASES["far_apart"]
+    theirs = sd.compute_surface_distances(reference, prediction, spacing)
+    ours = surface_distances(reference, prediction, spacing)
+    np.testing.assert_allclose(
+        ours.reference_to_prediction, theirs["distances_gt_to_pred"], rtol=0, atol=1e-12
+    )
+    np.testing.assert_allclose(
+        ours.prediction_to_reference, theirs["distances_pred_to_gt"], rtol=0, atol=1e-12
+    )
