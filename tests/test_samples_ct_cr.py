@@ -140,7 +140,8 @@ class TestNodule:
             window_to_uint8(inside, lung_window).mean()
             - window_to_uint8(hu[shell], lung_window).mean()
         )
-        assert contrast > 60
+        # 45, not 60: the lung round the nodule now holds its share of vessels
+        assert contrast > 45
         mediastinal = window_to_uint8(inside, _preset("Mediastinum"))
         assert np.median(mediastinal) < 30  # the ground glass is black
         assert np.percentile(mediastinal, 99) > 60  # the solid core a faint density
@@ -223,17 +224,12 @@ def _digest(paths: list[Path]) -> list[str]:
 
 
 def test_same_seed_writes_the_same_bytes(tmp_path: Path, ct_dir: Path) -> None:
+    # a small variant runs every code path of the full-size study (the thin vessels are
+    # splatted, the thick ones drawn exactly); rewriting the real 242 files cost ~20 s
+    assert len(list(ct_dir.rglob("*.dcm"))) == 242
     small = [ct_chest.write(tmp_path / run, seed=3, size=128, slices=40) for run in ("a", "b")]
     assert _digest(small[0]) == _digest(small[1])
     crs = [
         cr_chest.write(tmp_path / f"cr{run}", seed=3, rows=500, columns=400) for run in ("a", "b")
     ]
     assert _digest(crs[0]) == _digest(crs[1])
-
-
-def test_the_real_ct_is_deterministic_too(tmp_path: Path, ct_dir: Path) -> None:
-    # the real baseline too: its first slice and SEG against a fresh write of the same seed
-    again = ct_chest.write(tmp_path / "real", seed=0)
-    names = ["baseline/ct/IM000001.dcm", "baseline/seg-nodule.dcm", "followup/ct/IM000060.dcm"]
-    assert _digest([ct_dir / n for n in names]) == _digest([tmp_path / "real" / n for n in names])
-    assert len(again) == 242

@@ -109,7 +109,17 @@ def radiograph(
     low = _gaussian_fft(path_c, 30.0 / step)
     path = _resample(path_c, z_c, x_c, z_fine, x_fine)
     low = _resample(low, z_c, x_c, z_fine, x_fine)
-    phantoms.project_tubes(path, chest.tubes, z_fine, x_fine)
+    # vessels under ~1.4 mm across are below what a radiograph resolves against the lung
+    tubes = chest.tubes
+    seen = (tubes.kind != phantoms.VESSEL) | (np.maximum(tubes.r0, tubes.r1) >= 0.7)
+    phantoms.project_tubes(
+        path,
+        phantoms.Tubes(
+            tubes.p0[seen], tubes.p1[seen], tubes.r0[seen], tubes.r1[seen], tubes.kind[seen]
+        ),
+        z_fine,
+        x_fine,
+    )
     if chest.lesion is not None:
         _project_lesion(path, chest.lesion, z_fine, x_fine)
     processed = path - 0.55 * low
