@@ -54,14 +54,78 @@ def us(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return dest
 
 
+def _frame_z(ds: pydicom.Dataset) -> list[float]:
+    return [
+        float(item.PlanePositionSequence[0].ImagePositionPatient[2])
+        for item in ds.PerFrameFunctionalGroupsSequence
+    ]
+
+
 class TestMRBrain:
-    def test_both_series_are_philips_enhanced_slice_stacks(self, mr: Path) -> None:
-        for series in ("t1c", "flair"):
-            ds = pydicom.dcmread(mr / series / "IM000001.dcm", stop_before_pixels=True)
-            assert ds.Manufacturer == "Philips"
-            assert ds.ManufacturerModelName == "Ingenia"
-            assert "DimensionIndexSequence" in ds
-            vol = io.load(mr / series)
+    @pytest.mark.parametrize("series", ["t1c", "flair"])
+    def test_series_is_a_philips_enhanced_mr_image(self, mr: Path, series: str) -> None:
+        ds = pydicom.dcmread(mr / series / "IM000001.dcm", stop_before_pixels=True)
+        assert ds.SOPClassUID == pydicom.uid.EnhancedMRImageStorage
+        assert ds.file_meta.MediaStorageSOPClassUID == pydicom.uid.EnhancedMRImageStorage
+        assert (ds.Manufacturer, ds.ManufacturerModelName) == ("Philips", "Ingenia")
+        assert len(ds.ImageType) == 4 and ds.ImageType[:2] == ["ORIGINAL", "PRIMARY"]
+        assert ds.NumberOfFrames == mr_brain.SHAPE[0]
+        assert ds.private_block(0x2005, mr_brain.PHILIPS_PRIVATE_CREATOR)
+        shared = ds.SharedFunctionalGroupsSequence[0]
+        for keyword in (
+            "PixelMeasuresSequence",
+            "PlaneOrientationSequence",
+            "MRTimingAndRelatedParametersSequence",
+            "MRFOVGeometrySequence",
+            "MRReceiveCoilSequence",
+        ):
+            assert keyword in shared, keyword
+        assert len(ds.PerFrameFunctionalGroupsSequence) == mr_brain.SHAPE[0]
+        for item in ds.PerFrameFunctionalGroupsSequence:
+            for keyword in (
+                "FrameContentSequence",
+                "PlanePositionSequence",
+                "PixelValueTransformationSequence",
+                "MRImageFrameTypeSequence",
+            ):
+                assert keyword in item, keyword
+        pointers = [int(item.DimensionIndexPointer) for item in ds.DimensionIndexSequence]
+        assert pointers == [0x00209056, 0x00209057]  # Stack ID, In-Stack Position Number
+
+    def test_frames_are_stored_head_to_foot_in_stack_order(self, mr: Path) -> None:
+        ds = pydicom.dcmread(mr / "t1c" / "IM000001.dcm", stop_before_pixels=True)
+        z = _frame_z(ds)
+        assert np.all(np.diff(z) == pytest.approx(-mr_brain.SPACING[0]))
+        content = [item.FrameContentSequence[0] for item in ds.PerFrameFunctionalGroupsSequence]
+        assert [c.InStackPositionNumber for c in content] == list(range(1, len(z) + 1))
+        assert [list(c.DimensionIndexValues) for c in content][:2] == [[1, 1], [1, 2]]
+
+    @pytest.mark.parametrize("series", ["t1c", "flair"])
+    def test_reader_sorts_frames_foot_to_head_and_applies_the_frame_rescale(
+        self, mr: Path, series: str
+    ) -> None:
+        vol = io.read_file(mr / series / "IM000001.dcm")
+        assert vol.frame_axis is io.FrameAxis.SLICE
+        assert vol.pixels.shape == mr_brain.SHAPE
+        assert vol.spacing == pytest.approx(mr_brain.SPACING)
+        assert vol.origin[2] == pytest.approx(-53.75)  # most caudal slice first
+        labels = mr_brain.brain_labels(SEED)
+        np.testing.assert_array_equal(vol.pixels, mr_brain.render(labels, series, SEED))
+        assert np.all(np.asarray(vol.rescale_slope) == pytest.approx(mr_brain.RESCALE_SLOPE))
+        np.testing.assert_allclose(
+            modality_values(vol), mr_brain.intensities(labels, series, SEED), atol=1e-3
+        )
+
+    def test_folder_reads_as_one_slice_volume_per_series(self, mr: Path) -> None:
+        volumes = [
+            vol
+            for study in io.read(mr).studies
+            for series in study.series
+            for vol in series.volumes
+            if vol.modality == "MR"
+        ]
+        assert len(volumes) == 2
+        for vol in volumes:
             assert vol.frame_axis is io.FrameAxis.SLICE
             assert vol.pixels.shape == mr_brain.SHAPE
             assert vol.spacing == pytest.approx(mr_brain.SPACING)
@@ -76,6 +140,15 @@ class TestMRBrain:
             for item in series.ReferencedInstanceSequence
         }
         assert referenced == {t1c.SOPInstanceUID}
+
+    def test_seg_frames_reference_the_t1c_frame_at_their_position(self, mr: Path) -> None:
+        seg = pydicom.dcmread(mr / "seg-tumour.dcm", stop_before_pixels=True)
+        t1c = pydicom.dcmread(mr / "t1c" / "IM000001.dcm", stop_before_pixels=True)
+        t1c_z = _frame_z(t1c)
+        for item, seg_z in zip(seg.PerFrameFunctionalGroupsSequence, _frame_z(seg), strict=True):
+            source = item.DerivationImageSequence[0].SourceImageSequence[0]
+            assert source.ReferencedSOPInstanceUID == t1c.SOPInstanceUID
+            assert t1c_z[int(source.ReferencedFrameNumber) - 1] == pytest.approx(seg_z)
 
     def test_enhancing_and_oedema_masks_sit_where_the_signal_says(self, mr: Path) -> None:
         t1c = io.load(mr / "t1c")

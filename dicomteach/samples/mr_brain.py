@@ -1,12 +1,20 @@
 """MR brain with a glioma-like lesion: Philips Ingenia enhanced multi-frame T1+C and FLAIR, and a SEG.
 
-Written as the scanner's single-frame MR images first (with Philips header
-habits), then converted to Legacy Converted Enhanced MR Image objects
-(PS3.3 A.72) by highdicom: one multi-frame file per series, with per-frame
-Plane Position, shared Plane Orientation and Pixel Measures, Frame Content
-with Dimension Index Values. The reference segmentation is a DICOM SEG with
-two segments, enhancing tumour and peritumoral oedema, referencing the T1+C
-frames.
+Each series is one Enhanced MR Image object (PS3.3 A.36.2, SOP class
+1.2.840.10008.5.1.4.1.1.4.1) as a Philips Ingenia writes it: shared Pixel
+Measures, Plane Orientation, Frame Anatomy and the MR acquisition groups
+(timing, FOV, modifiers, coils, averages); per frame the Frame Content
+(Stack ID, In-Stack Position Number, Temporal Position Index, Dimension Index
+Values), Plane Position, Pixel Value Transformation (Rescale Slope 1.2, as
+Philips scales its stored values), Real World Value Mapping, Frame VOI LUT, MR
+Echo and MR Image Frame Type; a Philips private block with the scale slope.
+
+Frames are stored head to foot: frame 1 is the most cranial slice and
+In-Stack Position Number rises towards the feet, so a reader has to sort
+along the slice normal (LPS +z, foot → head) to stack the volume.
+
+The reference segmentation is a DICOM SEG with two segments, enhancing tumour
+and peritumoral oedema, whose frames reference T1+C frames by number.
 
 Layout::
 
@@ -24,7 +32,8 @@ import highdicom as hd
 import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.sr.codedict import codes
-from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage
+from pydicom.sr.coding import Code
+from pydicom.uid import EnhancedMRImageStorage, ExplicitVRLittleEndian
 
 from dicomteach.samples._common import (
     Patient,
@@ -86,8 +95,7 @@ PROTOCOL = {
         "number": 801,
         "description": "T1W_SE_TRA +C",
         "protocol": "T1W_SE_TRA_Gd",
-        "scanning": ["SE"],
-        "variant": ["SK"],
+        "pulse_sequence": "SE",
         "tr": 550.0,
         "te": 10.0,
         "ti": None,
@@ -98,8 +106,7 @@ PROTOCOL = {
         "number": 601,
         "description": "T2W_FLAIR_TRA",
         "protocol": "T2W_FLAIR_TRA",
-        "scanning": ["SE", "IR"],
-        "variant": ["SK", "MP"],
+        "pulse_sequence": "IR_TSE",
         "tr": 11000.0,
         "te": 125.0,
         "ti": 2800.0,
@@ -107,6 +114,29 @@ PROTOCOL = {
         "etl": 27,
     },
 }
+
+
+RESCALE_SLOPE = 1.2
+"""Rescale Slope of every frame's Pixel Value Transformation: signal = 1.2 × stored value."""
+RESCALE_INTERCEPT = 0.0
+"""Rescale Intercept of every frame's Pixel Value Transformation."""
+
+#: Philips private creator of the block holding the scale slope (group 2005).
+PHILIPS_PRIVATE_CREATOR = "Philips MR Imaging DD 001"
+#: Philips private Scale Slope (2005,xx0E): floating-point value = stored value / scale slope.
+PHILIPS_SCALE_SLOPE = {"t1c": 0.0173, "flair": 0.0121}
+
+#: Image Type (and Frame Type) of each series: original, primary, image flavour, no derived contrast.
+IMAGE_TYPE = {
+    "t1c": ["ORIGINAL", "PRIMARY", "T1", "NONE"],
+    "flair": ["ORIGINAL", "PRIMARY", "FLUID_ATTENUATED", "NONE"],
+}
+#: Acquisition Contrast of each series (PS3.3 C.8.13.3.1.1).
+CONTRAST = {"t1c": "T1", "flair": "FLUID_ATTENUATED"}
+#: Window centre and width of each series, in signal units (after the rescale).
+WINDOWS = {"t1c": ("700", "1400"), "flair": ("620", "1240")}
+#: Duration of each acquisition, seconds.
+ACQUISITION_DURATION_S = {"t1c": 152.4, "flair": 198.0}
 
 
 def brain_labels(seed: int) -> np.ndarray:
@@ -207,7 +237,11 @@ def _depth_below_surface(mask: np.ndarray) -> np.ndarray:
 
 
 def render(labels: np.ndarray, series: str, seed: int) -> np.ndarray:
-    """Stored values of one series: tissue signal, partial volume, bias field and Rician noise."""
+    """Stored values of one series: tissue signal, partial volume, bias field and Rician noise.
+
+    The scanner stores ``signal / RESCALE_SLOPE``; :func:`intensities` gives the
+    signal back, as a reader applying the Pixel Value Transformation does.
+    """
     rng = np.random.default_rng([seed, 3, 1 if series == "t1c" else 2])
     lut = np.zeros(16, np.float32)
     for label, signal in SIGNAL[series].items():
@@ -223,34 +257,255 @@ def render(labels: np.ndarray, series: str, seed: int) -> np.ndarray:
     real = image + rng.normal(0, sigma, SHAPE).astype(np.float32)
     imag = rng.normal(0, sigma, SHAPE).astype(np.float32)
     magnitude = np.sqrt(real * real + imag * imag)
-    return np.clip(np.rint(magnitude), 0, 4095).astype(np.uint16)
+    stored = (magnitude - RESCALE_INTERCEPT) / RESCALE_SLOPE
+    return np.clip(np.rint(stored), 0, 4095).astype(np.uint16)
+
+
+def intensities(labels: np.ndarray, series: str, seed: int) -> np.ndarray:
+    """Signal of one series as a reader should show it: stored values through the rescale (PS3.3 C.7.6.16.2.9)."""
+    return render(labels, series, seed) * RESCALE_SLOPE + RESCALE_INTERCEPT
 
 
 def _origin() -> np.ndarray:
-    # image centre on the magnet isocentre, slab centred 20 mm above it
+    # image centre on the magnet isocentre, slab centred 20 mm above it; slice 0 is the lowest
     return np.array([-127.5, -135.5, -53.75], float)
 
 
-def _mr_slice(
-    pixels: np.ndarray,
-    k: int,
-    series: str,
-    seed: int,
-    series_uid: str,
-    study_uid: str,
-    frame_uid: str,
-) -> Dataset:
+def _slice_of_frame(frame: int) -> int:
+    """Slice index (0 = most caudal) stored as ``frame`` (0-based): frames run head to foot."""
+    return SHAPE[0] - 1 - frame
+
+
+def _item(**attributes: object) -> Dataset:
+    item = Dataset()
+    for keyword, value in attributes.items():
+        setattr(item, keyword, value)
+    return item
+
+
+def _code(code: Code) -> Dataset:
+    return _item(
+        CodeValue=code.value,
+        CodingSchemeDesignator=code.scheme_designator,
+        CodeMeaning=code.meaning,
+    )
+
+
+def _datetime(seconds: float) -> str:
+    """DICOM DT of ``seconds`` after midnight on ``DATE`` (no time zone, as scanners write)."""
+    hours, rest = divmod(seconds, 3600.0)
+    minutes, secs = divmod(rest, 60.0)
+    return f"{DATE}{int(hours):02d}{int(minutes):02d}{secs:09.6f}"
+
+
+def _seconds(tm: str) -> float:
+    return int(tm[:2]) * 3600 + int(tm[2:4]) * 60 + float(tm[4:])
+
+
+def _ds(value: float) -> str:
+    return f"{value:.6g}"
+
+
+def _shared_groups(series: str) -> Dataset:
+    """Functional groups that are the same for every frame (PS3.3 A.36.2.4)."""
     protocol = PROTOCOL[series]
-    uid = sample_uid(seed, STUDY, series, "slice", k)
+    inversion = protocol["ti"] is not None
+    coil = _item(
+        ReceiveCoilName="MULTI COIL",
+        ReceiveCoilManufacturerName="Philips",
+        ReceiveCoilType="MULTICOIL",
+        QuadratureReceiveCoil="NO",
+        MultiCoilDefinitionSequence=[
+            _item(MultiCoilElementName="HEAD 32", MultiCoilElementUsed="YES")
+        ],
+    )
+    modifier = _item(
+        InversionRecovery="YES" if inversion else "NO",
+        FlowCompensation="NONE",
+        T2Preparation="NO",
+        SpectrallySelectedExcitation="NONE",
+        SpatialPresaturation="NONE",
+        PartialFourier="NO",
+        ParallelAcquisition="YES",
+        ParallelAcquisitionTechnique="SENSE",
+        ParallelReductionFactorInPlane=1.5,
+        ParallelReductionFactorOutOfPlane=1.0,
+        ParallelReductionFactorSecondInPlane=1.0,
+    )
+    if inversion:
+        modifier.InversionTimes = [float(protocol["ti"])]
+    groups = _item(
+        PixelMeasuresSequence=[
+            _item(
+                PixelSpacing=[_ds(SPACING[1]), _ds(SPACING[2])],
+                SliceThickness=_ds(SPACING[0]),
+                SpacingBetweenSlices=_ds(SPACING[0]),
+            )
+        ],
+        PlaneOrientationSequence=[_item(ImageOrientationPatient=["1", "0", "0", "0", "1", "0"])],
+        FrameAnatomySequence=[
+            _item(AnatomicRegionSequence=[_code(codes.SCT.Brain)], FrameLaterality="B")
+        ],
+        MRTimingAndRelatedParametersSequence=[
+            _item(
+                RepetitionTime=_ds(protocol["tr"]),
+                FlipAngle=_ds(protocol["flip"]),
+                EchoTrainLength=protocol["etl"],
+                RFEchoTrainLength=protocol["etl"],
+                GradientEchoTrainLength=0,
+                GradientOutputType="DB_DT",
+                GradientOutput=21.7,
+                SpecificAbsorptionRateSequence=[
+                    _item(
+                        SpecificAbsorptionRateDefinition="IEC_WHOLE_BODY",
+                        SpecificAbsorptionRateValue=0.42,
+                    )
+                ],
+                OperatingModeSequence=[
+                    _item(OperatingModeType=kind, OperatingMode="IEC_NORMAL")
+                    for kind in ("STATIC FIELD", "RF", "GRADIENT")
+                ],
+            )
+        ],
+        MRFOVGeometrySequence=[
+            _item(
+                InPlanePhaseEncodingDirection="ROW",
+                MRAcquisitionFrequencyEncodingSteps=256,
+                MRAcquisitionPhaseEncodingStepsInPlane=205,
+                PercentSampling="100",
+                PercentPhaseFieldOfView="100",
+            )
+        ],
+        MRModifierSequence=[modifier],
+        MRImagingModifierSequence=[
+            _item(
+                MagnetizationTransfer="NONE",
+                BloodSignalNulling="NO",
+                Tagging="NONE",
+                TransmitterFrequency=127.768,
+                PixelBandwidth="217",
+            )
+        ],
+        MRReceiveCoilSequence=[coil],
+        MRTransmitCoilSequence=[
+            _item(
+                TransmitCoilName="B",
+                TransmitCoilManufacturerName="Philips",
+                TransmitCoilType="BODY",
+            )
+        ],
+        MRAveragesSequence=[_item(NumberOfAverages="1")],
+    )
+    if series == "t1c":
+        groups.ContrastBolusUsageSequence = [
+            _item(
+                ContrastBolusAgentNumber=1,
+                ContrastBolusAgentAdministered="YES",
+                ContrastBolusAgentDetected="YES",
+                ContrastBolusAgentPhase="DELAYED",
+            )
+        ]
+    return groups
+
+
+def _frame_groups(series: str, frame: int, stored: np.ndarray) -> Dataset:
+    """Functional groups of one frame: position, content, rescale, window, echo, frame type."""
+    protocol = PROTOCOL[series]
+    slice_index = _slice_of_frame(frame)
+    position = _origin() + np.array([0.0, 0.0, slice_index * SPACING[0]])
+    start = _seconds(SERIES_TIMES[series])
+    # multi-slice 2D: slices are excited interleaved within each TR, odd slices first
+    order = frame // 2 if frame % 2 == 0 else (SHAPE[0] + 1) // 2 + frame // 2
+    acquired = start + order * protocol["tr"] / 1000.0 / SHAPE[0]
+    center, width = WINDOWS[series]
+    real_world = Dataset()
+    real_world.add_new(0x00409216, "US", 0)  # RealWorldValueFirstValueMapped
+    real_world.add_new(0x00409211, "US", int(stored.max()))  # RealWorldValueLastValueMapped
+    real_world.LUTExplanation = "Philips real world value"
+    real_world.LUTLabel = "Philips"
+    real_world.MeasurementUnitsCodeSequence = [
+        _item(CodeValue="1", CodingSchemeDesignator="UCUM", CodeMeaning="no units")
+    ]
+    real_world.RealWorldValueIntercept = RESCALE_INTERCEPT
+    real_world.RealWorldValueSlope = RESCALE_SLOPE
+    return _item(
+        FrameContentSequence=[
+            _item(
+                FrameAcquisitionNumber=protocol["number"] // 100,
+                FrameReferenceDateTime=_datetime(acquired),
+                FrameAcquisitionDateTime=_datetime(acquired),
+                FrameAcquisitionDuration=ACQUISITION_DURATION_S[series] * 1000.0,
+                StackID="1",
+                InStackPositionNumber=frame + 1,
+                TemporalPositionIndex=1,
+                DimensionIndexValues=[1, frame + 1],
+            )
+        ],
+        PlanePositionSequence=[_item(ImagePositionPatient=[_ds(v) for v in position])],
+        PixelValueTransformationSequence=[
+            _item(
+                RescaleIntercept=_ds(RESCALE_INTERCEPT),
+                RescaleSlope=_ds(RESCALE_SLOPE),
+                RescaleType="US",
+            )
+        ],
+        RealWorldValueMappingSequence=[real_world],
+        FrameVOILUTSequence=[
+            _item(
+                WindowCenter=center,
+                WindowWidth=width,
+                WindowCenterWidthExplanation="Philips",
+            )
+        ],
+        MREchoSequence=[_item(EffectiveEchoTime=float(protocol["te"]))],
+        MRImageFrameTypeSequence=[
+            _item(
+                FrameType=IMAGE_TYPE[series],
+                PixelPresentation="MONOCHROME",
+                VolumetricProperties="VOLUME",
+                VolumeBasedCalculationTechnique="NONE",
+                ComplexImageComponent="MAGNITUDE",
+                AcquisitionContrast=CONTRAST[series],
+            )
+        ],
+    )
+
+
+def _contrast_agent() -> Dataset:
+    """Enhanced Contrast/Bolus Module item (PS3.3 C.7.6.4b): 15 ml gadoterate, IV."""
+    agent = _code(codes.SCT.GadoterateMeglumine)
+    agent.ContrastBolusAgentNumber = 1
+    agent.ContrastBolusAdministrationRouteSequence = [_code(codes.SCT.IntravenousRoute)]
+    agent.ContrastBolusIngredientCodeSequence = [_code(codes.SCT.Gadolinium)]
+    agent.ContrastBolusVolume = "15"
+    agent.ContrastBolusIngredientConcentration = "279.3"  # mg/ml of Gd in 0.5 mmol/ml gadoterate
+    return agent
+
+
+def enhanced_mr(
+    stored: np.ndarray, series: str, seed: int, study_uid: str, frame_uid: str
+) -> Dataset:
+    """One series as a Philips Ingenia Enhanced MR Image (PS3.3 A.36.2), frames head to foot.
+
+    ``stored`` holds the stored values of the slices, foot to head (``SHAPE``).
+    """
+    protocol = PROTOCOL[series]
+    uid = sample_uid(seed, STUDY, series, "enhanced")
+    organization = sample_uid(seed, STUDY, series, "dimension-organization")
     ds = Dataset()
-    ds.file_meta = file_meta(MRImageStorage, uid, ExplicitVRLittleEndian)
+    ds.file_meta = file_meta(EnhancedMRImageStorage, uid, ExplicitVRLittleEndian)
     ds.SpecificCharacterSet = "ISO_IR 100"
-    ds.ImageType = ["ORIGINAL", "PRIMARY", "M_SE" if series == "t1c" else "M_IR", "M", "SE"]
-    ds.SOPClassUID = MRImageStorage
+    ds.ImageType = IMAGE_TYPE[series]
+    ds.InstanceCreationDate = DATE
+    ds.InstanceCreationTime = "120000"
+    # synthetic data must not claim a vendor's UID root: the creator is dicomteach
+    ds.InstanceCreatorUID = sample_uid(seed, STUDY, "instance-creator")
+    ds.SOPClassUID = EnhancedMRImageStorage
     ds.SOPInstanceUID = uid
-    ds.StudyDate = ds.SeriesDate = ds.AcquisitionDate = ds.ContentDate = DATE
+    ds.StudyDate = ds.SeriesDate = ds.ContentDate = DATE
+    ds.AcquisitionDateTime = _datetime(_seconds(SERIES_TIMES[series]))
     ds.StudyTime = "095512"
-    ds.SeriesTime = ds.AcquisitionTime = ds.ContentTime = SERIES_TIMES[series]
+    ds.SeriesTime = ds.ContentTime = SERIES_TIMES[series]
     ds.AccessionNumber = "DT26030503"
     ds.Modality = "MR"
     ds.Manufacturer = "Philips"
@@ -259,83 +514,84 @@ def _mr_slice(
     ds.StationName = "PHILIPS-INGENIA1"
     ds.StudyDescription = "MR Brain with contrast"
     ds.SeriesDescription = protocol["description"]
-    ds.ProtocolName = protocol["protocol"]
     ds.ManufacturerModelName = "Ingenia"
-    ds.DeviceSerialNumber = "42311"
-    ds.SoftwareVersions = ["5.7.1", "5.7.1.2"]
+    ds.PixelPresentation = "MONOCHROME"
+    ds.VolumetricProperties = "VOLUME"
+    ds.VolumeBasedCalculationTechnique = "NONE"
+    ds.ComplexImageComponent = "MAGNITUDE"
+    ds.AcquisitionContrast = CONTRAST[series]
     patient_module(ds, PATIENT)
     ds.BodyPartExamined = "BRAIN"
-    ds.ScanningSequence = protocol["scanning"]
-    ds.SequenceVariant = protocol["variant"]
-    ds.ScanOptions = ["FS"] if series == "flair" else ["OTHER"]
-    ds.MRAcquisitionType = "2D"
-    ds.SliceThickness = "2.5"
-    ds.RepetitionTime = f"{protocol['tr']:g}"
-    ds.EchoTime = f"{protocol['te']:g}"
-    if protocol["ti"] is not None:
-        ds.InversionTime = f"{protocol['ti']:g}"
-    ds.NumberOfAverages = "1"
-    ds.ImagingFrequency = "127.768"
-    ds.ImagedNucleus = "1H"
-    ds.EchoNumbers = "1"
-    ds.MagneticFieldStrength = "3"
-    ds.SpacingBetweenSlices = "2.5"
-    ds.EchoTrainLength = str(protocol["etl"])
-    ds.PercentSampling = "100"
-    ds.PercentPhaseFieldOfView = "100"
-    ds.PixelBandwidth = "217"
-    ds.ReceiveCoilName = "MULTI COIL"
-    ds.TransmitCoilName = "B"
-    ds.AcquisitionMatrix = [0, 256, 205, 0]
-    ds.InPlanePhaseEncodingDirection = "ROW"
-    ds.FlipAngle = f"{protocol['flip']:g}"
-    ds.SAR = "0.42"
+    ds.DeviceSerialNumber = "42311"
+    ds.SoftwareVersions = ["5.7.1", "5.7.1.2"]
+    ds.ProtocolName = protocol["protocol"]
     ds.PatientPosition = "HFS"
+    ds.ContentQualification = "PRODUCT"
+    ds.PulseSequenceName = protocol["pulse_sequence"]
+    ds.MRAcquisitionType = "2D"
+    ds.EchoPulseSequence = "SPIN"
+    ds.MultipleSpinEcho = "NO"
+    ds.MultiPlanarExcitation = "NO"
+    ds.PhaseContrast = "NO"
+    ds.TimeOfFlightContrast = "NO"
+    ds.SteadyStatePulseSequence = "NONE"
+    ds.EchoPlanarPulseSequence = "NO"
+    ds.SaturationRecovery = "NO"
+    ds.SpectrallySelectedSuppression = "NONE"
+    ds.OversamplingPhase = "NONE"
+    ds.GeometryOfKSpaceTraversal = "RECTILINEAR"
+    ds.RectilinearPhaseEncodeReordering = "LINEAR"
+    ds.SegmentedKSpaceTraversal = "SINGLE" if protocol["etl"] == 1 else "PARTIAL"
+    ds.NumberOfKSpaceTrajectories = 1
+    ds.KSpaceFiltering = "RIESZ"
+    ds.ResonantNucleus = "1H"
+    ds.MagneticFieldStrength = "3"
+    ds.ApplicableSafetyStandardAgency = "IEC"
+    ds.AcquisitionDuration = ACQUISITION_DURATION_S[series]
     ds.StudyInstanceUID = study_uid
-    ds.SeriesInstanceUID = series_uid
+    ds.SeriesInstanceUID = sample_uid(seed, STUDY, series, "series")
     ds.StudyID = "3"
     ds.SeriesNumber = protocol["number"]
     ds.AcquisitionNumber = protocol["number"] // 100
-    ds.InstanceNumber = k + 1
-    position = _origin() + np.array([0.0, 0.0, k * SPACING[0]])
-    ds.ImagePositionPatient = [f"{v:.5g}" for v in position]
-    ds.ImageOrientationPatient = ["1", "0", "0", "0", "1", "0"]
+    ds.InstanceNumber = 1
     ds.FrameOfReferenceUID = frame_uid
     ds.PositionReferenceIndicator = ""
-    ds.SliceLocation = f"{position[2]:.5g}"
+    ds.DimensionOrganizationSequence = [_item(DimensionOrganizationUID=organization)]
+    ds.DimensionOrganizationType = "3D"
+    ds.DimensionIndexSequence = [
+        _item(
+            DimensionOrganizationUID=organization,
+            DimensionIndexPointer=pointer,
+            FunctionalGroupPointer=0x00209111,  # Frame Content Sequence
+            DimensionDescriptionLabel=label,
+        )
+        for pointer, label in ((0x00209056, "Stack ID"), (0x00209057, "In-Stack Position Number"))
+    ]
     ds.SamplesPerPixel = 1
     ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.NumberOfFrames = SHAPE[0]
     ds.Rows, ds.Columns = SHAPE[1:]
-    ds.PixelSpacing = ["1", "1"]
     ds.BitsAllocated = 16
     ds.BitsStored = 12
     ds.HighBit = 11
     ds.PixelRepresentation = 0
+    ds.BurnedInAnnotation = "NO"
+    ds.LossyImageCompression = "00"
+    ds.PresentationLUTShape = "IDENTITY"
+    ds.AcquisitionContextSequence = []
     if series == "t1c":
-        ds.WindowCenter, ds.WindowWidth = "700", "1400"
-        ds.ContrastBolusAgent = "GADOTERATE 0.5 mmol/ml"
-        ds.ContrastBolusRoute = "IV"
-        ds.ContrastBolusVolume = "16"
-    else:
-        ds.WindowCenter, ds.WindowWidth = "620", "1240"
-    ds.RescaleIntercept = "0"
-    ds.RescaleSlope = "1"
-    ds.RescaleType = "normalized"
-    ds.PixelData = np.ascontiguousarray(pixels[k]).tobytes()
+        ds.ContrastBolusAgentSequence = [_contrast_agent()]
+    ds.SharedFunctionalGroupsSequence = [_shared_groups(series)]
+    ds.PerFrameFunctionalGroupsSequence = [
+        _frame_groups(series, frame, stored) for frame in range(SHAPE[0])
+    ]
+    # Philips private scale (floating-point value = stored / scale slope): harmless extras
+    block = ds.private_block(0x2005, PHILIPS_PRIVATE_CREATOR, create=True)
+    block.add_new(0x0D, "FL", 0.0)  # Scale Intercept
+    block.add_new(0x0E, "FL", PHILIPS_SCALE_SLOPE[series])  # Scale Slope
+    frames = [stored[_slice_of_frame(frame)] for frame in range(SHAPE[0])]
+    ds.PixelData = np.ascontiguousarray(np.stack(frames)).tobytes()
     return ds
-
-
-def _freeze(ds: Dataset, seed: int, name: str) -> None:
-    """Replace what highdicom takes from the clock or a random UID, so the bytes repeat."""
-    ds.InstanceCreationDate = DATE
-    ds.InstanceCreationTime = "120000"
-    for item in ds.get("DimensionIndexSequence", []):
-        item.DimensionOrganizationUID = sample_uid(seed, STUDY, name, "dimension-organization")
-    for item in ds.get("DimensionOrganizationSequence", []):
-        item.DimensionOrganizationUID = sample_uid(seed, STUDY, name, "dimension-organization")
-    for item in ds.get("ContributingEquipmentSequence", []):
-        if "ContributionDateTime" in item:
-            item.ContributionDateTime = f"{DATE}120000"
 
 
 def write(dest: Path, *, seed: int) -> list[Path]:
@@ -347,38 +603,15 @@ def write(dest: Path, *, seed: int) -> list[Path]:
     written = []
     enhanced = {}
     for series in ("t1c", "flair"):
-        pixels = render(labels, series, seed)
-        series_uid = sample_uid(seed, STUDY, series, "series")
-        slices = [
-            _mr_slice(pixels, k, series, seed, series_uid, study_uid, frame_uid)
-            for k in range(SHAPE[0])
-        ]
-        image = hd.legacy.LegacyConvertedEnhancedMRImage(
-            slices,
-            series_instance_uid=series_uid,
-            series_number=PROTOCOL[series]["number"],
-            sop_instance_uid=sample_uid(seed, STUDY, series, "enhanced"),
-            instance_number=1,
-            transfer_syntax_uid=ExplicitVRLittleEndian,
-        )
-        _freeze(image, seed, series)
-        # the converted object references its single-frame sources (never written)
-        # per frame; dciodvfy rejects the extra top-level Referenced Series Sequence
-        del image.ReferencedSeriesSequence
-        image.SeriesDescription = PROTOCOL[series]["description"]
-        enhanced[series] = image
-        written.append(save_atomically(image, dest / series / "IM000001.dcm"))
+        stored = render(labels, series, seed)
+        enhanced[series] = enhanced_mr(stored, series, seed, study_uid, frame_uid)
+        written.append(save_atomically(enhanced[series], dest / series / "IM000001.dcm"))
 
     mask = np.zeros(SHAPE, np.uint8)
     mask[labels == RING] = 1
     mask[labels == OEDEMA] = 2
-    # the converter orders frames its own way: give the SEG the source's frame order
-    frame_z = [
-        float(item.PlanePositionSequence[0].ImagePositionPatient[2])
-        for item in enhanced["t1c"].PerFrameFunctionalGroupsSequence
-    ]
-    order = [int(round((zf - _origin()[2]) / SPACING[0])) for zf in frame_z]
-    mask = mask[order]
+    # frame k of the mask labels frame k of the T1+C: the same head-to-foot order
+    mask = mask[[_slice_of_frame(frame) for frame in range(SHAPE[0])]]
     segments = [
         hd.seg.SegmentDescription(
             segment_number=1,
@@ -426,4 +659,29 @@ def write(dest: Path, *, seed: int) -> list[Path]:
     return written
 
 
-__all__ = ["PROTOCOL", "SHAPE", "SIGNAL", "SPACING", "brain_labels", "write"]
+def _freeze(ds: Dataset, seed: int, name: str) -> None:
+    """Replace what highdicom takes from the clock or a random UID, so the bytes repeat."""
+    ds.InstanceCreationDate = DATE
+    ds.InstanceCreationTime = "120000"
+    for item in ds.get("DimensionIndexSequence", []):
+        item.DimensionOrganizationUID = sample_uid(seed, STUDY, name, "dimension-organization")
+    for item in ds.get("DimensionOrganizationSequence", []):
+        item.DimensionOrganizationUID = sample_uid(seed, STUDY, name, "dimension-organization")
+    for item in ds.get("ContributingEquipmentSequence", []):
+        if "ContributionDateTime" in item:
+            item.ContributionDateTime = f"{DATE}120000"
+
+
+__all__ = [
+    "PROTOCOL",
+    "RESCALE_INTERCEPT",
+    "RESCALE_SLOPE",
+    "SHAPE",
+    "SIGNAL",
+    "SPACING",
+    "brain_labels",
+    "enhanced_mr",
+    "intensities",
+    "render",
+    "write",
+]
