@@ -1,0 +1,67 @@
+"""What a SEG or an RTSTRUCT references: the instance (and frame) behind each frame of a Volume."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pydicom
+from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
+
+from dicomteach.io.volume import Volume
+from dicomteach.roi.errors import RoiError
+
+#: The attributes read from each source file: enough to reference it, no pixels.
+_HEADER_STOP = "PixelData"
+
+
+@dataclass(frozen=True)
+class FrameReference:
+    """The instance one frame of a volume comes from (Referenced Image, PS3.3 10.3)."""
+
+    sop_class_uid: str
+    sop_instance_uid: str
+    frame_number: int | None
+    """1-based frame of a multi-frame instance; None for a single-frame instance."""
+
+
+def read_header(path: str | os.PathLike[str]) -> Dataset:
+    """The header of a source image, without its pixel data."""
+    try:
+        return pydicom.dcmread(os.fspath(path), stop_before_pixels=True)
+    except (OSError, InvalidDicomError) as exc:
+        raise RoiError(f"cannot read the source image header ({exc})", path) from None
+
+
+def volume_headers(volume: Volume) -> dict[str, Dataset]:
+    """The header of each file behind ``volume``, by the name ``Volume.sources`` gives."""
+    if not volume.sources:
+        raise RoiError("the volume does not say which files it was read from (Volume.sources)")
+    return {name: read_header(name) for name in dict.fromkeys(name for name, _ in volume.sources)}
+
+
+def frame_references(
+    volume: Volume, headers: dict[str, Dataset] | None = None
+) -> list[FrameReference]:
+    """For each frame of ``volume``: the SOP instance and frame number it was read from."""
+    headers = headers if headers is not None else volume_headers(volume)
+    out = []
+    for name, index in volume.sources:
+        ds = headers[name]
+        multi = int(ds.get("NumberOfFrames", 1) or 1) > 1
+        out.append(
+            FrameReference(
+                str(ds.SOPClassUID), str(ds.SOPInstanceUID), index + 1 if multi else None
+            )
+        )
+    return out
+
+
+def source_datasets(source: Volume | Sequence[Dataset | str | os.PathLike[str]]) -> list[Dataset]:
+    """Source image datasets from a Volume (its files, in frame order) or datasets/paths."""
+    if isinstance(source, Volume):
+        headers = volume_headers(source)
+        return list(headers.values())
+    return [ds if isinstance(ds, Dataset) else read_header(ds) for ds in source]
