@@ -172,7 +172,11 @@ def test_pet_reads_in_bq_per_ml_and_in_suv_on_request(tmp_path):
     expected = [8000 * s * 72000 / decayed for s in slopes]
     np.testing.assert_allclose(imaging.modality_values(suv)[:, 0, 0], expected, rtol=1e-9)
     assert any("SUVbw" in w for w in suv.warnings)
-    assert imaging.default_window(suv).width == pytest.approx(10)
+    # the header's Bq/ml window (if any) follows into SUV; without one the SUV 0–10 preset applies
+    if suv.windows:
+        assert suv.windows[0].width == pytest.approx(plain.windows[0].width * expected[0] / (8000 * slopes[0]))
+    else:
+        assert imaging.default_window(suv).width == pytest.approx(10)
 
 
 class TestWriterIsValidDicom:

@@ -172,30 +172,126 @@ def _dilate(mask: np.ndarray, steps: int) -> np.ndarray:
     return out
 
 
+def _shown(path: Path) -> tuple[io.Volume, np.ndarray]:
+    """A CR film as displayed (MONOCHROME1 inverted), averaged over 4×4 blocks: 0.6 mm pixels."""
+    vol = io.load(path)
+    img = window_to_uint8(vol.pixels[0].astype(float), vol.windows[0], invert=vol.inverted)
+    r, c = (n // 4 * 4 for n in img.shape)
+    return vol, img[:r, :c].astype(float).reshape(r // 4, 4, c // 4, 4).mean(axis=(1, 3))
+
+
+_CR_MM = 0.6  # pixel size of the block-averaged films
+
+
+def _cr_regions(shown: np.ndarray) -> tuple[float, float, float]:
+    """Displayed right lung, mediastinum and (right) subdiaphragmatic medians of a film."""
+    rows, cols = shown.shape
+    mid = slice(int(rows * 0.35), int(rows * 0.5))
+    lung = np.median(shown[mid, int(cols * 0.15) : int(cols * 0.3)])
+    mediastinum = np.median(shown[mid, int(cols * 0.48) : int(cols * 0.52)])
+    abdomen = np.median(
+        shown[int(rows * 0.85) : int(rows * 0.92), int(cols * 0.2) : int(cols * 0.35)]
+    )
+    return lung, mediastinum, abdomen
+
+
+def _dome_row(shown: np.ndarray, x_mm: float, threshold: float) -> int:
+    """First row below mid-lung where a column ``x_mm`` from the centre turns bright for 5 mm."""
+    rows, cols = shown.shape
+    col = int(round(cols / 2 + x_mm / _CR_MM))
+    profile = shown[:, col - 3 : col + 4].mean(axis=1)
+    run = int(5 / _CR_MM)
+    for r in range(int(rows * 0.45), rows - run):
+        if (profile[r : r + run] > threshold).all():
+            return r
+    raise AssertionError("no hemidiaphragm found")
+
+
+def _cardiothoracic_ratio(shown: np.ndarray, threshold: float, bottom: int) -> float:
+    """Widest heart over widest inner thorax, measured on rows from 56 % height to ``bottom``.
+
+    On each row the heart is the bright run through the midline; the inner chest wall on
+    each side the first bright run at least 5 mm wide met going out from it through the lung.
+    """
+    rows, cols = shown.shape
+    mid = cols // 2
+    wall_run = int(5 / _CR_MM)
+    heart, thorax = 0, 0
+    for r in range(int(rows * 0.56), bottom):
+        bright = shown[r] > threshold
+        if not bright[mid]:
+            continue
+        left = mid - np.argmin(bright[mid::-1])  # first dark pixel going out is one past
+        right = mid + np.argmin(bright[mid:])
+        walls = []
+        for start, step in ((left, -1), (right, 1)):
+            i, found = start, None
+            while 0 <= i < cols and found is None:
+                if bright[i]:
+                    j = i
+                    while 0 <= j < cols and bright[j]:
+                        j += step
+                    if abs(j - i) >= wall_run:
+                        found = i
+                    i = j
+                else:
+                    i += step
+            walls.append(found)
+        if None in walls:
+            continue
+        heart = max(heart, right - left)
+        thorax = max(thorax, walls[1] - walls[0])
+    assert thorax > 0
+    return heart / thorax
+
+
 class TestCR:
     def test_cr_is_monochrome1_and_lungs_display_dark(self, cr_dir: Path) -> None:
         for exam in ("current", "prior"):
-            vol = io.load(cr_dir / exam / "IM000001.dcm")
+            vol, shown = _shown(cr_dir / exam / "IM000001.dcm")
             assert vol.photometric == "MONOCHROME1" and vol.inverted
+            assert vol.header.BitsStored == 12
             assert vol.spacing[1:] == (0.15, 0.15)
             assert vol.header.PatientOrientation == ["L", "F"]
-            shown = window_to_uint8(vol.pixels[0].astype(float), vol.windows[0], invert=True)
-            rows, cols = shown.shape
-            right_lung = shown[
-                int(rows * 0.35) : int(rows * 0.5), int(cols * 0.15) : int(cols * 0.3)
-            ]
-            spine = shown[int(rows * 0.35) : int(rows * 0.5), int(cols * 0.48) : int(cols * 0.52)]
-            assert right_lung.mean() + 60 < spine.mean()
+            # high stored values are exposure: the lungs are stored high and shown dark
+            assert np.median(vol.pixels[0][800:1200, 300:600]) > np.median(
+                vol.pixels[0][800:1200, 960:1040]
+            )
+            lung, mediastinum, abdomen = _cr_regions(shown)
+            assert lung + 60 < mediastinum
+            assert lung + 60 < abdomen
 
-    def test_current_is_jpeg_ls_and_shows_the_mass(self, cr_dir: Path) -> None:
+    def test_current_is_jpeg_ls_and_shows_the_mass_the_prior_does_not(self, cr_dir: Path) -> None:
         current = pydicom.dcmread(cr_dir / "current" / "IM000001.dcm")
-        prior = pydicom.dcmread(cr_dir / "prior" / "IM000001.dcm")
         assert current.file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.4.80"
-        diff = prior.pixel_array.astype(float) - current.pixel_array.astype(float)
-        # the mass attenuates: lower stored values (whiter) in the current image, left upper zone
-        rows, cols = diff.shape
-        left_upper = diff[: rows // 2, cols // 2 :]
-        assert (left_upper > 100).sum() > 20_000
+        for exam, present in (("current", True), ("prior", False)):
+            _, shown = _shown(cr_dir / exam / "IM000001.dcm")
+            row, col = (v / 4 for v in cr_chest.mass_pixel(0, exam))
+            rr, cc = np.mgrid[: shown.shape[0], : shown.shape[1]]
+            dist = np.hypot(rr - row, cc - col) * _CR_MM
+            inside = np.median(shown[dist < 12])
+            around = np.median(shown[(dist > 26) & (dist < 36)])
+            if present:
+                assert inside > around + 50  # a 4 cm mass: white against the dark lung
+            else:
+                assert abs(inside - around) < 25
+        # it is the mass that differs, not the whole film: the lung elsewhere looks alike
+        lungs = [
+            _cr_regions(_shown(cr_dir / e / "IM000001.dcm")[1])[0] for e in ("current", "prior")
+        ]
+        assert abs(lungs[0] - lungs[1]) < 25
+
+    def test_heart_size_and_hemidiaphragms(self, cr_dir: Path) -> None:
+        for exam in ("current", "prior"):
+            _, shown = _shown(cr_dir / exam / "IM000001.dcm")
+            lung, mediastinum, _ = _cr_regions(shown)
+            threshold = (lung + mediastinum) / 2
+            right = _dome_row(shown, -85.0, threshold)  # the patient's right: image left
+            left = _dome_row(shown, 85.0, threshold)
+            # the right hemidiaphragm is higher, by about 2 cm
+            assert 10 < (left - right) * _CR_MM < 35
+            ratio = _cardiothoracic_ratio(shown, threshold, right - int(6 / _CR_MM))
+            assert 0.4 < ratio < 0.5, ratio
 
 
 DCIODVFY = shutil.which("dciodvfy")

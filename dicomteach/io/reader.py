@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from pydicom.dataset import Dataset, FileDataset
@@ -294,6 +294,9 @@ def build_volume(plan: Plan, *, suv: bool = False, limits: Limits = DEFAULT_LIMI
     )
     units = _units(ds, modality, modality_lut.lut_type if modality_lut else "")
     warnings = list(plan.warnings)
+    windows = slots[0].frame.windows
+    if windows is None:
+        windows = header_windows(ds)
     if suv and modality == "PT":
         from dicomteach.io.pet import suv_bw_factor, suv_units_note
 
@@ -301,6 +304,8 @@ def build_volume(plan: Plan, *, suv: bool = False, limits: Limits = DEFAULT_LIMI
         slope = slope * factor
         intercept = intercept * factor
         units = "SUVbw"
+        # header windows are in Bq/ml: carry them into SUV so they still frame the same values
+        windows = tuple(replace(w, center=w.center * factor, width=w.width * factor) for w in windows)
         warnings.append(suv_units_note(ds, series=[s.inst.ds for s in slots]))
     header = _without_pixels(ds)
     return Volume(
@@ -315,9 +320,7 @@ def build_volume(plan: Plan, *, suv: bool = False, limits: Limits = DEFAULT_LIMI
         rescale_intercept=intercept,
         modality_lut=modality_lut,
         units=units,
-        windows=slots[0].frame.windows
-        if slots[0].frame.windows is not None
-        else header_windows(ds),
+        windows=windows,
         voi_luts=voi_luts,
         header=header,
         frame_axis=plan.frame_axis,
