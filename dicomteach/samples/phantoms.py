@@ -9,7 +9,7 @@ near the carina. It is described in two ways:
   Hounsfield units evaluated at any array of points;
 * tubes (:class:`Tubes`): pulmonary vessels, airways, ribs, costal cartilage
   and clavicles as tapered line segments, drawn into a CT volume
-  (:func:`draw_tubes`) or projected for a radiograph (:func:`project_tubes`);
+  (:func:`draw_tubes`);
 * a lesion (:class:`Lesion`): a spiculated part-solid nodule or a mass.
 
 Everything is decided by the seed; nothing here reads or writes files.
@@ -880,76 +880,6 @@ def _axis_slice(axis_mm: np.ndarray, centre: float, reach: float) -> slice:
     a = (centre - reach - axis_mm[0]) / step
     b = (centre + reach - axis_mm[0]) / step
     a, b = sorted((a, b))
-    return slice(max(int(np.floor(a)), 0), min(int(np.ceil(b)) + 1, len(axis_mm)))
-
-
-def attenuation(hu: np.ndarray) -> np.ndarray:
-    """Linear attenuation (1/mm) at a radiograph's effective energy from Hounsfield units.
-
-    Bone attenuates more than its HU says at low energy: the bone part is boosted.
-    """
-    mu_water = 0.021
-    mu = mu_water * (1.0 + np.asarray(hu, np.float32) / 1000.0)
-    bone = np.clip((np.asarray(hu, np.float32) - 150.0) / 700.0, 0.0, 1.0)
-    return np.maximum(mu * (1.0 + 0.5 * bone), 0.0)
-
-
-def project_tubes(
-    path: np.ndarray,
-    tubes: Tubes,
-    z_mm: np.ndarray,
-    x_mm: np.ndarray,
-) -> None:
-    """Add the attenuation of ``tubes`` along y (AP) to the line-integral image ``path`` in place.
-
-    ``path`` is (rows = z, columns = x). The chord through a tube of radius
-    ``r`` at distance ``d`` from its projected axis is ``2·sqrt(r² − d²)``.
-    """
-    mu_soft = float(attenuation(np.array(HU["vessel"])))
-    mu_lung = float(attenuation(np.array(HU["lung"])))
-    mu_cort = float(attenuation(np.array(HU["cortical"])))
-    mu_canc = float(attenuation(np.array(HU["cancellous"])))
-    mu_cart = float(attenuation(np.array(HU["cartilage"])))
-    dz, dx = z_mm[1] - z_mm[0], x_mm[1] - x_mm[0]
-    # the segments of one tube overlap at their joints: keep the largest chord, don't add them
-    denser = np.zeros(path.shape, dtype=np.float32)
-    lighter = np.zeros(path.shape, dtype=np.float32)
-    for p0, p1, r0, r1, kind in zip(
-        tubes.p0, tubes.p1, tubes.r0, tubes.r1, tubes.kind, strict=True
-    ):
-        rmax = max(r0, r1) + 0.5
-        lo = np.minimum(p0, p1) - rmax
-        hi = np.maximum(p0, p1) + rmax
-        rs = _axis_slice_between(z_mm, lo[2], hi[2], dz)
-        cs = _axis_slice_between(x_mm, lo[0], hi[0], dx)
-        if rs.start >= rs.stop or cs.start >= cs.stop:
-            continue
-        zz = z_mm[rs][:, None]
-        xx = x_mm[cs][None, :]
-        q0 = np.array([p0[0], 0.0, p0[2]])
-        q1 = np.array([p1[0], 0.0, p1[2]])
-        d, t = _segment_distance(xx, 0.0, zz, q0, q1)
-        r = r0 + (r1 - r0) * t
-        chord = 2.0 * np.sqrt(np.maximum(r * r - d * d, 0.0))
-        if kind == VESSEL:
-            add = (mu_soft - mu_lung) * chord
-        elif kind == AIRWAY:
-            add = -0.5 * (mu_soft - mu_lung) * chord
-        elif kind == BONE:
-            ri = np.maximum(r - 1.6, 0.0)
-            inner = 2.0 * np.sqrt(np.maximum(ri * ri - d * d, 0.0))
-            add = (mu_cort - mu_soft) * (chord - inner) + (mu_canc - mu_soft) * inner
-        else:
-            add = (mu_cart - mu_soft) * chord
-        if kind == AIRWAY:
-            lighter[rs, cs] = np.minimum(lighter[rs, cs], add)
-        else:
-            denser[rs, cs] = np.maximum(denser[rs, cs], add)
-    path += denser + lighter
-
-
-def _axis_slice_between(axis_mm: np.ndarray, lo: float, hi: float, step: float) -> slice:
-    a, b = sorted(((lo - axis_mm[0]) / step, (hi - axis_mm[0]) / step))
     return slice(max(int(np.floor(a)), 0), min(int(np.ceil(b)) + 1, len(axis_mm)))
 
 
