@@ -7,7 +7,8 @@ and surface metrics (:func:`hausdorff`, :func:`hausdorff95`,
 metrics take one :func:`surface_distances` result, computed once.
 :func:`score` gives every metric of one structure, :func:`score_structures`
 every structure of a label map. 2D and 3D, with anisotropic spacing. No
-widgets, no files.
+widgets, no files. :func:`signed_distance_map` tells where an outline is too
+large or too small, for feedback.
 
 The empty-mask policy is in :mod:`dicomteach.scoring.metrics`.
 """
@@ -27,10 +28,12 @@ from dicomteach.scoring.metrics import (
     surface_dice,
     volume_difference_pct,
 )
+from dicomteach.scoring.signed import SignedDistanceMap, signed_distance_map
 from dicomteach.scoring.surfels import neighbour_codes, surfel_area_table
 
 __all__ = [
     "Scores",
+    "SignedDistanceMap",
     "SurfaceDistances",
     "dice",
     "hausdorff",
@@ -40,6 +43,7 @@ __all__ = [
     "neighbour_codes",
     "score",
     "score_structures",
+    "signed_distance_map",
     "surface_dice",
     "surface_distances",
     "surfel_area_table",

@@ -1,0 +1,51 @@
+"""Scores → points and feedback a learner can act on, for nbgrader and apps.
+
+:func:`grade_delineation` grades a mask against a reference (linear partial
+credit between a zero mark and a full mark, tied to an expert-vs-expert
+baseline when there is one); :func:`grade_click` grades clicks on findings and
+:func:`grade_labels` labels dropped on structures. Each returns a
+:class:`Feedback`: points, scores, text in the learner's terms (mm, slices
+numbered from 1, anatomical directions) and PNG images. Graders never raise:
+a bad or missing answer gets 0 points and a line saying why.
+
+Feedback images show the reference outline: hand them back only after the
+deadline (DESIGN.md decision 4 keeps the reference itself out of releases).
+"""
+
+from __future__ import annotations
+
+from dicomteach.grading.analysis import Run, SliceErrors
+from dicomteach.grading.delineation import (
+    DEFAULT_FULL_MARKS,
+    Marks,
+    grade_delineation,
+    partial_credit,
+)
+from dicomteach.grading.feedback import Feedback, Status
+from dicomteach.grading.points import grade_click, grade_labels, point_distance
+from dicomteach.scoring.signed import (
+    SignedDistanceMap,
+    signed_distance_map,
+    surface_voxels,
+    too_large,
+    too_small,
+)
+
+__all__ = [
+    "DEFAULT_FULL_MARKS",
+    "Feedback",
+    "Marks",
+    "Run",
+    "SignedDistanceMap",
+    "SliceErrors",
+    "Status",
+    "grade_click",
+    "grade_delineation",
+    "grade_labels",
+    "partial_credit",
+    "point_distance",
+    "signed_distance_map",
+    "surface_voxels",
+    "too_large",
+    "too_small",
+]

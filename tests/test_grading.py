@@ -1,0 +1,231 @@
+"""dicomteach.grading: signed distances, feedback text, points, PNGs, and bad answers."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from dicomteach.grading import (
+    Feedback,
+    Marks,
+    Status,
+    grade_click,
+    grade_delineation,
+    grade_labels,
+    signed_distance_map,
+)
+from dicomteach.roi import Answer, Point, save_answer
+from dicomteach.scoring import score
+
+AXIAL = np.array([[0, 0, 1.0], [0, 1.0, 0], [1.0, 0, 0]])  # slices S, rows P, columns L
+SHAPE, SPACING = (60, 80, 80), (2.0, 1.0, 1.0)
+
+
+def ellipsoid(centre, radii, shape=SHAPE):
+    grid = np.indices(shape, dtype=float)
+    return sum(((g - c) / r) ** 2 for g, c, r in zip(grid, centre, radii, strict=True)) <= 1
+
+
+REFERENCE = ellipsoid((40, 40, 40), (12, 18, 15))
+
+
+def grade(answer, **kw):
+    kw.setdefault("spacing_mm", SPACING)
+    kw.setdefault("direction", AXIAL)
+    return grade_delineation(answer, REFERENCE, 10, **kw)
+
+
+class TestSignedDistanceMap:
+    def test_dilated_answer_is_positive_and_eroded_negative(self):
+        large = ellipsoid((40, 40, 40), (13.5, 21, 18))
+        small = ellipsoid((40, 40, 40), (10.5, 15, 12))
+        assert signed_distance_map(large, REFERENCE, SPACING).mean() == pytest.approx(3, abs=0.6)
+        assert signed_distance_map(small, REFERENCE, SPACING).mean() == pytest.approx(-3, abs=0.6)
+
+    def test_identical_masks_are_zero_on_the_surface(self):
+        m = signed_distance_map(REFERENCE, REFERENCE, SPACING)
+        assert np.nanmax(np.abs(m.values)) == 0 and m.full().shape == SHAPE
+
+
+class TestDelineationText:
+    def test_posterior_shift_is_named_and_sized(self):
+        f = grade(np.roll(REFERENCE, 3, axis=1))  # rows run posterior: 3 mm posterior
+        text = " ".join(f.lines)
+        assert "anterior margin is missed" in text and "posterior margin" in text
+        assert "size of your outline is right" in text
+
+    def test_missed_posterior_margin_lists_slices_from_one(self):
+        answer = REFERENCE.copy()
+        answer[40:44, 46:, :] = False  # array slices 40..43 = viewer slices 41–44
+        f = grade(answer)
+        assert any("posterior margin is missed on slices 41–44" in line for line in f.lines)
+        assert any("extend your outline posteriorly" in line for line in f.lines)
+
+    def test_too_large_and_too_small_sign(self):
+        large = grade(ellipsoid((40, 40, 40), (13, 20, 17)))
+        small = grade(ellipsoid((40, 40, 40), (11, 16, 13)))
+        assert "2.0 mm too large" in large.lines[1] or "too large" in large.lines[1]
+        assert "too small" in small.lines[1]
+        assert large.details["mean_signed_mm"] == pytest.approx(2, abs=0.5)
+        assert small.details["mean_signed_mm"] == pytest.approx(-2, abs=0.5)
+
+    def test_missing_superior_end_is_named(self):
+        answer = REFERENCE.copy()
+        answer[46:] = False
+        f = grade(answer)
+        assert any("not outlined on slices 47–53 (its superior end)" in line for line in f.lines)
+
+    def test_without_direction_directions_are_on_screen(self):
+        answer = REFERENCE.copy()
+        answer[40:44, 46:, :] = False
+        f = grade(answer, direction=None)
+        assert any("lower margin is missed" in line for line in f.lines)
+
+
+class TestDelineationPoints:
+    def test_perfect_answer_gets_full_points(self):
+        f = grade(REFERENCE.copy())
+        assert f.points == 10 and f.status == Status.GRADED
+        assert any("within 2 mm everywhere" in line for line in f.lines)
+
+    def test_second_expert_answer_gets_full_points_with_baseline(self):
+        expert_2 = np.roll(REFERENCE, 2, axis=2)
+        baseline = score(REFERENCE, expert_2, SPACING, 1.0)
+        assert grade(expert_2, tolerance_mm=1.0).points < 10
+        assert grade(expert_2, baseline=baseline).points == 10
+
+    def test_partial_credit_is_monotone(self):
+        points = [grade(np.roll(REFERENCE, s, axis=1)).points for s in range(0, 14, 2)]
+        assert points == sorted(points, reverse=True) and points[0] == 10 and points[-1] < 5
+
+    def test_instructor_marks(self):
+        answer = np.roll(REFERENCE, 4, axis=1)
+        strict = grade(answer, full_marks=Marks(0.99, 0.99))
+        lenient = grade(answer, full_marks=Marks(0.5, 0.3), zero_marks=Marks(0.1, 0.1))
+        assert strict.points < lenient.points == 10
+
+
+BAD_ANSWERS = {
+    "missing": (None, "No delineation"),
+    "missing file": ("/nonexistent/answer.npz", "not found"),
+    "wrong shape": (np.zeros((10, 80, 80), bool), "60×80×80"),
+    "non-binary": (REFERENCE * 3, "values other than 0 and 1"),
+    "NaN": (np.where(REFERENCE, np.nan, 0.0), "NaN"),
+    "empty": (np.zeros(SHAPE, bool), "empty"),
+    "not a mask": ("not-a-file-but-a-string", "not found"),
+    "4D": (np.zeros((2, *SHAPE), bool), "4D"),
+    "text array": (np.array(["a", "b"]), "not an image mask"),
+}
+
+
+class TestBadAnswers:
+    @pytest.mark.parametrize("name", list(BAD_ANSWERS))
+    def test_bad_answer_gets_zero_and_a_line(self, name):
+        answer, expected = BAD_ANSWERS[name]
+        f = grade(answer)
+        assert f.points == 0 and f.max_points == 10 and f.status == Status.INVALID_ANSWER
+        assert len(f.lines) == 1 and expected in f.lines[0]
+
+    def test_wrong_spacing_file_and_unreadable_file(self, tmp_path):
+        np.savez(tmp_path / "a.npz", mask=REFERENCE, spacing=np.array([2.0, 0.9, 0.9]))
+        f = grade(str(tmp_path / "a.npz"))
+        assert f.points == 0 and "2×0.9×0.9 mm" in f.lines[0]
+        np.savez(tmp_path / "b.npz", mask=REFERENCE, spacing=np.array([2.0, 1.0005, 1.0]))
+        assert grade(str(tmp_path / "b.npz")).points == 10  # within 1e-3 mm
+        (tmp_path / "c.npz").write_bytes(b"garbage")
+        f = grade(str(tmp_path / "c.npz"))
+        assert f.points == 0 and "could not be read" in f.lines[0]
+
+    def test_bad_reference_is_a_grading_error_not_an_exception(self):
+        f = grade_delineation(REFERENCE, np.zeros(SHAPE), 10, spacing_mm=SPACING)
+        assert f.points == 0 and f.status == Status.GRADING_ERROR and "instructor" in f.lines[0]
+        f = grade_delineation(REFERENCE, REFERENCE, 10)  # no spacing
+        assert f.status == Status.GRADING_ERROR
+
+
+class TestImages:
+    def case(self):
+        answer = REFERENCE.copy()
+        answer[40:44, 46:, :] = False
+        answer |= ellipsoid((32, 40, 40), (3, 21, 18))
+        hu = np.where(REFERENCE, 60.0, 20.0)
+        return grade(answer, image=hu, window=None), answer
+
+    def test_png_is_valid_deterministic_and_red_where_too_large(self, tmp_path):
+        (f, _), (g, _) = self.case(), self.case()
+        assert set(f.images) == {"worst-slices.png", "per-slice.png"}
+        for name, data in f.images.items():
+            assert hashlib.sha256(data).digest() == hashlib.sha256(g.images[name]).digest()
+        picture = np.asarray(Image.open(io.BytesIO(f.images["worst-slices.png"])).convert("RGB"))
+        assert picture.shape[0] > 250 and picture.shape[1] > 600
+        r, g_, b = (picture[..., c].astype(int) for c in range(3))
+        red = (r > g_ + 60) & (r > b + 60)
+        blue = (b > r + 60) & (b > g_ + 30)
+        assert red.sum() > 500 and blue.sum() > 500
+        written = f.save(tmp_path)
+        assert {p.name for p in written} >= {"worst-slices.png", "feedback.html", "feedback.txt"}
+        assert "data:image/png;base64," in f.to_html() and f._repr_html_() == f.to_html()
+
+    def test_two_dimensional_delineation(self):
+        reference = REFERENCE[40]
+        f = grade_delineation(
+            np.roll(reference, 8, axis=0), reference, 5, spacing_mm=(1, 1), direction=AXIAL
+        )
+        assert 0 < f.points < 5 and "worst-slices.png" in f.images
+        assert not any("slice" in line for line in f.lines[1:])
+
+
+NODULE = ellipsoid((10, 30, 30), (2, 4, 4), (20, 60, 60))
+
+
+class TestClick:
+    def test_inside(self):
+        f = grade_click(Point((10.0, 30.0, 31.0)), NODULE, (2, 1, 1), 2, 3)
+        assert f.points == 2 and "your click is on it" in f.lines[0]
+
+    def test_within_tolerance(self):
+        f = grade_click([Point((10.0, 36.0, 30.0))], NODULE, (2, 1, 1), 2, 3)
+        assert f.points == 2 and "2.0 mm from it" in f.lines[0]
+
+    def test_outside_says_how_far_and_where(self):
+        f = grade_click(Point((10.0, 30.0, 20.0)), NODULE, (2, 1, 1), 2, 3, direction=AXIAL)
+        assert f.points == 0
+        assert (
+            "6.0 mm from it" in f.lines[0] and "to the patient's left of your click" in f.lines[0]
+        )
+
+    def test_points_per_finding_and_answer_file(self, tmp_path):
+        second = ellipsoid((10, 10, 10), (1, 2, 2), (20, 60, 60))
+        path = save_answer(Answer("1.2.3", [Point((10.0, 30.0, 30.0))]), tmp_path / "a.json")
+        f = grade_click(path, {"nodule": NODULE, "node": second}, (2, 1, 1), 4, 3)
+        assert f.points == 2 and f.lines[0].startswith("nodule: found")
+
+    def test_missing_answer_file(self, tmp_path):
+        f = grade_click(tmp_path / "none.json", NODULE, (2, 1, 1), 2, 3)
+        assert f.points == 0 and "not found" in f.lines[0] and isinstance(f, Feedback)
+
+
+class TestLabels:
+    def test_correct_wrong_and_missing_labels(self):
+        aorta = ellipsoid((10, 20, 20), (3, 5, 5), (20, 60, 60))
+        trachea = ellipsoid((10, 40, 40), (3, 5, 5), (20, 60, 60))
+        spine = ellipsoid((10, 50, 10), (3, 4, 4), (20, 60, 60))
+        dropped = Answer(
+            "1.2.3",
+            [
+                Point((10, 20, 20), None, "Aorta"),
+                Point((10, 21, 20), None, "trachea"),
+                Point((10, 5, 5), None, "heart"),
+            ],
+        )
+        maps = {"aorta": aorta, "trachea": trachea, "spine": spine}
+        f = grade_labels(dropped, maps, (2, 1, 1), 3, 2, direction=AXIAL)
+        assert f.points == 1
+        assert f.lines[0] == "✓ aorta: correct."
+        assert "your label is on the aorta" in f.lines[1] and "posterior" in f.lines[1]
+        assert f.lines[2] == "✗ spine: not placed."
+        assert "'heart'" in f.lines[3]
