@@ -16,6 +16,7 @@ from pydicom.errors import InvalidDicomError
 
 from dicomteach import io
 from dicomteach.errors import DicomTeachError
+from dicomteach.io.values import value
 from dicomteach.io.volume import Volume
 from dicomteach.roi.errors import GridMismatchError, RoiError
 from dicomteach.roi.rtstruct import RT_STRUCTURE_SET_STORAGE, read_rtstruct_structures
@@ -187,18 +188,13 @@ def _find_source_volume(seg: Path, header) -> Volume | None:
     wanted = _referenced_series(header)
     if not wanted:
         return None
+    candidates = [c for c in _candidates(seg) if not os.path.samefile(c, seg)]
     matching = []
-    for candidate in _candidates(seg):
-        if os.path.samefile(candidate, seg):
-            continue
-        try:
-            ds = pydicom.dcmread(
-                candidate, stop_before_pixels=True, specific_tags=["SeriesInstanceUID"]
-            )
-        except Exception:  # anything unreadable is simply not one of the source images
-            continue
-        if str(ds.get("SeriesInstanceUID", "")) in wanted:
-            matching.append(candidate)
+    # headers through dicomteach.io (the layer that parses DICOM bytes): fast, and
+    # anything unreadable is simply not one of the source images
+    for source, instance, _problem in io.iter_files(candidates):
+        if instance is not None and str(value(instance.ds, "SeriesInstanceUID", "")) in wanted:
+            matching.append(source.path)
     if not matching:
         return None
     try:
