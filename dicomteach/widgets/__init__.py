@@ -1,0 +1,11 @@
+"""anywidget classes for notebooks and Voilà apps; their ES modules ship in ``static/``.
+
+Pixels go to the browser once, as stored values; windowing, inversion and
+drawing happen there (DESIGN.md, decision 1). Nothing here loads from a CDN.
+"""
+
+from __future__ import annotations
+
+from dicomteach.widgets.viewer import Viewer
+
+__all__ = ["Viewer"]
