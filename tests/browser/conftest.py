@@ -44,13 +44,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _wait_ready(url: str, proc: subprocess.Popen, log: Path, timeout: float = 60) -> None:
+def _wait_ready(
+    url: str, proc: subprocess.Popen, log: Path, timeout: float = 60, name: str = "JupyterLab"
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(
-                f"JupyterLab exited with {proc.returncode}:\n{log.read_text()[-3000:]}"
-            )
+            raise RuntimeError(f"{name} exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
                 if response.status == 200:
@@ -58,7 +58,30 @@ def _wait_ready(url: str, proc: subprocess.Popen, log: Path, timeout: float = 60
         except OSError:
             pass
         time.sleep(0.25)
-    raise RuntimeError(f"JupyterLab not ready after {timeout}s:\n{log.read_text()[-3000:]}")
+    raise RuntimeError(f"{name} not ready after {timeout}s:\n{log.read_text()[-3000:]}")
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _isolated_env(tmp: Path) -> dict[str, str]:
+    """Config, runtime and IPython folders of our own; the venv's scripts first on PATH."""
+    for name in ("config", "runtime", "ipython"):
+        (tmp / name).mkdir(exist_ok=True)
+    return {
+        **os.environ,
+        "JUPYTER_CONFIG_DIR": str(tmp / "config"),
+        "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"),
+        "IPYTHONDIR": str(tmp / "ipython"),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
 
 
 @pytest.fixture(scope="session")
@@ -112,13 +135,55 @@ def lab_server(sync_playwright_module, tmp_path_factory):
         _wait_ready(f"{url}/api/status", proc, log)
         yield {"url": url, "root": root, "log": log}
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        _stop(proc)
+
+
+@pytest.fixture(scope="session")
+def start_voila(sync_playwright_module, tmp_path_factory):
+    """``start_voila(notebook) -> url``: Voilà serving one notebook on a free 127.0.0.1
+    port (STACK.md flags), ready when ``/voila/static/voila.js`` answers; every server
+    started is stopped with SIGTERM at the end of the session."""
+    try:
+        import voila  # noqa: F401
+    except ImportError:
+        pytest.skip("the voila package is missing (pip install -e '.[test]')")
+    procs: list[subprocess.Popen] = []
+
+    def start(notebook: Path) -> str:
+        tmp = tmp_path_factory.mktemp("voila")
+        port = _free_port()
+        cmd = [
+            sys.executable,
+            "-m",
+            "voila",
+            str(notebook),
+            "--no-browser",
+            f"--port={port}",
+            "--Voila.ip=127.0.0.1",
+            # Harmless when absent; otherwise Voilà logs shared-module errors. Never an
+            # allowlist: anywidget then fails to activate (STACK.md).
+            "--VoilaConfiguration.extension_denylist=@jupyter/nbgrader",
+            "--VoilaConfiguration.extension_denylist=@jupyter-notebook/lab-extension",
+        ]
+        log = tmp / "voila.log"
+        with open(log, "wb") as out:
+            proc = subprocess.Popen(
+                cmd,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=_isolated_env(tmp),
+                cwd=notebook.parent,
+            )
+        procs.append(proc)
+        url = f"http://127.0.0.1:{port}"
+        _wait_ready(f"{url}/voila/static/voila.js", proc, log, name="Voilà")
+        return url
+
+    try:
+        yield start
+    finally:
+        for proc in procs:
+            _stop(proc)
 
 
 @pytest.fixture(scope="session")
