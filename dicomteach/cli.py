@@ -43,7 +43,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             "(OUT/<pseudonym>/<shifted date>-<modality>-<study>/...). Needs the course's key.",
         ),
     ):
-        deid = sub.add_parser(command, help=text[0].lower() + text.split(" (")[0][1:], description=text)
+        deid = sub.add_parser(
+            command, help=text[0].lower() + text.split(" (")[0][1:], description=text
+        )
         deid.add_argument("input", metavar="IN", help="a DICOM file, a folder or a zip")
         deid.add_argument("output", metavar="OUT", help="the folder to write into")
         keys = deid.add_mutually_exclusive_group()

@@ -17,7 +17,7 @@ from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence as DicomSequence
 from pydicom.uid import EnhancedCTImageStorage, generate_uid
 
-from dicomteach.io.writer import UID_PREFIX, StudyInfo, _common, _file_meta, ds_text
+from dicomteach.io.writer import UID_PREFIX, StudyInfo, _common, ds_text, file_meta
 
 
 def write_enhanced_ct(
@@ -45,7 +45,7 @@ def write_enhanced_ct(
     normal = np.cross(orient[:3], orient[3:])
     sop_uid = generate_uid(prefix=UID_PREFIX)
     ds = Dataset()
-    ds.file_meta = _file_meta(EnhancedCTImageStorage, sop_uid)
+    ds.file_meta = file_meta(EnhancedCTImageStorage, sop_uid)
     _common(ds, study, "Philips", "iCT 256")
     ds.ImageType = ["ORIGINAL", "PRIMARY", "VOLUME", "NONE"]
     ds.SOPClassUID = EnhancedCTImageStorage

@@ -174,7 +174,9 @@ def test_pet_reads_in_bq_per_ml_and_in_suv_on_request(tmp_path):
     assert any("SUVbw" in w for w in suv.warnings)
     # the header's Bq/ml window (if any) follows into SUV; without one the SUV 0–10 preset applies
     if suv.windows:
-        assert suv.windows[0].width == pytest.approx(plain.windows[0].width * expected[0] / (8000 * slopes[0]))
+        assert suv.windows[0].width == pytest.approx(
+            plain.windows[0].width * expected[0] / (8000 * slopes[0])
+        )
     else:
         assert imaging.default_window(suv).width == pytest.approx(10)
 

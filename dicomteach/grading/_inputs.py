@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from dicomteach.errors import DicomTeachError
-from dicomteach.grading.feedback import Status
+from dicomteach.grading.feedback import Feedback, Status
 from dicomteach.roi import Structures, load_structures
 
 #: Spacings closer than this (mm) are the same (the issue: "within 1e-3 mm").
@@ -37,6 +37,31 @@ def reference_problem(detail: str) -> Problem:
         "not in your answer; your instructor has been told.",
         Status.GRADING_ERROR,
         detail,
+    )
+
+
+def failure(problem: Problem, max_points: float) -> Feedback:
+    """0 points and the one line that says why (every grader's answer to a :class:`Problem`)."""
+    return Feedback(
+        0.0,
+        max_points,
+        lines=[problem.line],
+        status=problem.status,
+        details={"problem": problem.detail},
+    )
+
+
+def internal_error(exc: Exception, max_points: float) -> Feedback:
+    """0 points for an unexpected error: graders never raise into an autograde."""
+    return Feedback(
+        0.0,
+        max_points,
+        lines=[
+            "This question could not be graded because of an internal error; "
+            "your instructor has been told."
+        ],
+        status=Status.GRADING_ERROR,
+        details={"problem": f"{type(exc).__name__}: {exc}"},
     )
 
 

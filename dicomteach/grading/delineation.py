@@ -28,6 +28,8 @@ from dicomteach.grading._inputs import (
     Problem,
     as_spacing_mm,
     check_grid,
+    failure,
+    internal_error,
     load_mask,
     reference_problem,
 )
@@ -208,24 +210,9 @@ def grade_delineation(
             images,
         )
     except Problem as problem:
-        return Feedback(
-            0.0,
-            max_points,
-            lines=[problem.line],
-            status=problem.status,
-            details={"problem": problem.detail},
-        )
+        return failure(problem, max_points)
     except Exception as exc:  # the issue: never an exception that stops an autograde
-        return Feedback(
-            0.0,
-            max_points,
-            lines=[
-                "This question could not be graded because of an internal error; "
-                "your instructor has been told."
-            ],
-            status=Status.GRADING_ERROR,
-            details={"problem": f"{type(exc).__name__}: {exc}"},
-        )
+        return internal_error(exc, max_points)
 
 
 def _grade(

@@ -15,7 +15,13 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from dicomteach.errors import DicomTeachError
-from dicomteach.grading._inputs import Problem, as_spacing_mm, reference_problem
+from dicomteach.grading._inputs import (
+    Problem,
+    as_spacing_mm,
+    failure,
+    internal_error,
+    reference_problem,
+)
 from dicomteach.grading.directions import as_direction, relation, sides
 from dicomteach.grading.feedback import Feedback, Status
 from dicomteach.roi import Answer, Point, load_answer
@@ -119,29 +125,6 @@ def point_distance(
     return float(lengths[best]), vectors[best]
 
 
-def _failure(problem: Problem, max_points: float) -> Feedback:
-    return Feedback(
-        0.0,
-        max_points,
-        lines=[problem.line],
-        status=problem.status,
-        details={"problem": problem.detail},
-    )
-
-
-def _internal(exc: Exception, max_points: float) -> Feedback:
-    return Feedback(
-        0.0,
-        max_points,
-        lines=[
-            "This question could not be graded because of an internal error; "
-            "your instructor has been told."
-        ],
-        status=Status.GRADING_ERROR,
-        details={"problem": f"{type(exc).__name__}: {exc}"},
-    )
-
-
 def _where(vector: np.ndarray, direction: np.ndarray | None, of: str) -> str:
     return relation(sides(vector, direction), of)
 
@@ -239,9 +222,9 @@ def grade_click(
             round(awarded, 2), max_points, None, lines, {}, Status.GRADED, {"findings": found}
         )
     except Problem as problem:
-        return _failure(problem, max_points)
+        return failure(problem, max_points)
     except Exception as exc:  # the issue: never an exception that stops an autograde
-        return _internal(exc, max_points)
+        return internal_error(exc, max_points)
 
 
 def _key(label: str) -> str:
@@ -333,6 +316,6 @@ def grade_labels(
             round(awarded, 2), max_points, None, lines, {}, Status.GRADED, {"labels": results}
         )
     except Problem as problem:
-        return _failure(problem, max_points)
+        return failure(problem, max_points)
     except Exception as exc:  # the issue: never an exception that stops an autograde
-        return _internal(exc, max_points)
+        return internal_error(exc, max_points)

@@ -37,7 +37,6 @@ from dicomteach.io.fastscan import ScanFallback, scan_file
 from dicomteach.io.safety import (
     DEFAULT_LIMITS,
     Limits,
-    refuse_deflate_bomb,
 )
 from dicomteach.io.sources import Source
 from dicomteach.io.values import _vr as _dictionary_vr
@@ -59,10 +58,6 @@ def fast_parse(source: Source, size: int, head: bytes) -> Dataset | None:
     except (ScanFallback, struct.error, ValueError, UnicodeDecodeError, LookupError):
         return None
     return ds  # sequences are checked by _check_sequences, as for pydicom's reader
-
-
-def _refuse_deflate_bomb(fp: Any, limits: Limits, name: str) -> None:
-    refuse_deflate_bomb(fp, limits.max_inflated_bytes, name)
 
 
 class _Collect(logging.Handler):

@@ -30,7 +30,6 @@ from dicomteach.errors import (
 from dicomteach.io.fastscan import FIRST_READ
 from dicomteach.io.frames import FrameInfo, read_frames
 from dicomteach.io.header import (
-    _refuse_deflate_bomb,
     check_sequences,
     fast_parse,
     parse,
@@ -41,6 +40,7 @@ from dicomteach.io.safety import (
     Limits,
     MiB,
     check_codestreams,
+    refuse_deflate_bomb,
     sniff,
 )
 from dicomteach.io.sources import Source
@@ -157,7 +157,7 @@ def read_instance(source: Source, limits: Limits = DEFAULT_LIMITS) -> Instance:
     if ds is None:
         if part10:
             with source.open() as fp:
-                _refuse_deflate_bomb(fp, limits, name)
+                refuse_deflate_bomb(fp, limits.max_inflated_bytes, name)
         ds = parse(source, part10, problems, limits)
     check_sequences(ds, limits, name)
     if not part10:

@@ -13,7 +13,6 @@ from pydicom.dataset import Dataset, FileDataset
 from dicomteach.errors import (
     DicomTeachError,
     MissingPixelDataError,
-    NotDicomError,
     PixelDataError,
     SeriesError,
     TooLargeError,
@@ -305,7 +304,9 @@ def build_volume(plan: Plan, *, suv: bool = False, limits: Limits = DEFAULT_LIMI
         intercept = intercept * factor
         units = "SUVbw"
         # header windows are in Bq/ml: carry them into SUV so they still frame the same values
-        windows = tuple(replace(w, center=w.center * factor, width=w.width * factor) for w in windows)
+        windows = tuple(
+            replace(w, center=w.center * factor, width=w.width * factor) for w in windows
+        )
         warnings.append(suv_units_note(ds, series=[s.inst.ds for s in slots]))
     header = _without_pixels(ds)
     return Volume(
@@ -375,4 +376,12 @@ def iter_files(inputs: Iterable[PathLike], limits: Limits = DEFAULT_LIMITS):
             yield source, None, exc
 
 
-__all__ = ["ReadResult", "build_volume", "load", "read", "read_file", "iter_files", "NotDicomError"]
+__all__ = [
+    "ReadResult",
+    "build_volume",
+    "is_single_file",
+    "iter_files",
+    "load",
+    "read",
+    "read_file",
+]

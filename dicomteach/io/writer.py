@@ -86,14 +86,33 @@ def _common(ds: Dataset, study: StudyInfo, manufacturer: str, model: str) -> Non
     ds.KVP = "120"
 
 
-def _file_meta(sop_class: str, sop_uid: str) -> FileMetaDataset:
+def file_meta(
+    sop_class_uid: str, sop_instance_uid: str, transfer_syntax_uid: str = ExplicitVRLittleEndian
+) -> FileMetaDataset:
+    """File Meta Information (PS3.10 7.1) naming dicomteach as the implementation."""
     meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = sop_class
-    meta.MediaStorageSOPInstanceUID = sop_uid
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    meta.MediaStorageSOPClassUID = sop_class_uid
+    meta.MediaStorageSOPInstanceUID = sop_instance_uid
+    meta.TransferSyntaxUID = transfer_syntax_uid
     meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
     meta.ImplementationVersionName = "DICOMTEACH"
     return meta
+
+
+def new_instance(
+    sop_class_uid: str, sop_instance_uid: str, transfer_syntax_uid: str = ExplicitVRLittleEndian
+) -> Dataset:
+    """An empty instance with its file meta, SOP Common identifiers and Latin-1 character set.
+
+    >>> new_instance("1.2.840.10008.5.1.4.1.1.2", "2.25.1").file_meta.TransferSyntaxUID.name
+    'Explicit VR Little Endian'
+    """
+    ds = Dataset()
+    ds.file_meta = file_meta(sop_class_uid, sop_instance_uid, transfer_syntax_uid)
+    ds.SpecificCharacterSet = "ISO_IR 100"
+    ds.SOPClassUID = sop_class_uid
+    ds.SOPInstanceUID = sop_instance_uid
+    return ds
 
 
 def ct_slice(
@@ -124,7 +143,7 @@ def ct_slice(
     """
     sop_uid = sop_uid or generate_uid(prefix=UID_PREFIX)
     ds = Dataset()
-    ds.file_meta = _file_meta(CTImageStorage, sop_uid)
+    ds.file_meta = file_meta(CTImageStorage, sop_uid)
     _common(ds, study, manufacturer, model)
     ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL", "CT_SOM5 SPI"]
     ds.SOPClassUID = CTImageStorage

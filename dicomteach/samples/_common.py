@@ -11,10 +11,10 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import PYDICOM_IMPLEMENTATION_UID
+from pydicom.dataset import Dataset
 
 from dicomteach.io.atomic import save_dataset_atomically
+from dicomteach.io.writer import file_meta, new_instance  # noqa: F401 - shared with the studies
 
 #: Namespace of the name-based UUIDs behind sample UIDs.
 _UID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "dicomteach:sample-library")
@@ -70,19 +70,6 @@ def patient_module(ds: Dataset, patient: Patient) -> None:
         ds.PatientWeight = f"{patient.weight_kg:g}"
     if patient.size_m is not None:
         ds.PatientSize = f"{patient.size_m:g}"
-
-
-def file_meta(
-    sop_class_uid: str, sop_instance_uid: str, transfer_syntax_uid: str
-) -> FileMetaDataset:
-    """File Meta Information (PS3.10 7.1) naming dicomteach as the implementation."""
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = sop_class_uid
-    meta.MediaStorageSOPInstanceUID = sop_instance_uid
-    meta.TransferSyntaxUID = transfer_syntax_uid
-    meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
-    meta.ImplementationVersionName = "DICOMTEACH"
-    return meta
 
 
 def save_atomically(ds: Dataset, path: Path) -> Path:

@@ -40,7 +40,7 @@ from pydicom.uid import ComputedRadiographyImageStorage, ExplicitVRLittleEndian,
 
 from dicomteach.samples._common import (
     Patient,
-    file_meta,
+    new_instance,
     patient_module,
     sample_uid,
     save_atomically,
@@ -727,12 +727,8 @@ def _gaussian_fft(image: np.ndarray, sigma_px: float) -> np.ndarray:
 def _dataset(image: np.ndarray, exam: _Exam, seed: int) -> Dataset:
     tag = ("cr-chest", exam.name)
     sop_uid = sample_uid(seed, *tag, "instance")
-    ds = Dataset()
-    ds.file_meta = file_meta(ComputedRadiographyImageStorage, sop_uid, ExplicitVRLittleEndian)
-    ds.SpecificCharacterSet = "ISO_IR 100"
+    ds = new_instance(ComputedRadiographyImageStorage, sop_uid)
     ds.ImageType = ["ORIGINAL", "PRIMARY", ""]
-    ds.SOPClassUID = ComputedRadiographyImageStorage
-    ds.SOPInstanceUID = sop_uid
     day = exam.study_date.strftime("%Y%m%d")
     ds.StudyDate = ds.SeriesDate = ds.ContentDate = ds.AcquisitionDate = day
     ds.StudyTime = ds.SeriesTime = exam.study_time

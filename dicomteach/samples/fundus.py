@@ -18,13 +18,12 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
-from pydicom.dataset import Dataset
-from pydicom.uid import ExplicitVRLittleEndian, OphthalmicPhotography8BitImageStorage
+from pydicom.uid import OphthalmicPhotography8BitImageStorage
 
 from dicomteach.samples._common import (
     Patient,
     code,
-    file_meta,
+    new_instance,
     patient_module,
     sample_uid,
     save_atomically,
@@ -138,12 +137,8 @@ def write(dest: Path, *, seed: int) -> list[Path]:
     dest = Path(dest)
     pixels = render(seed)
     uid = sample_uid(seed, STUDY, "image")
-    ds = Dataset()
-    ds.file_meta = file_meta(OphthalmicPhotography8BitImageStorage, uid, ExplicitVRLittleEndian)
-    ds.SpecificCharacterSet = "ISO_IR 100"
+    ds = new_instance(OphthalmicPhotography8BitImageStorage, uid)
     ds.ImageType = ["ORIGINAL", "PRIMARY"]
-    ds.SOPClassUID = OphthalmicPhotography8BitImageStorage
-    ds.SOPInstanceUID = uid
     ds.StudyDate = ds.SeriesDate = ds.ContentDate = DATE
     ds.StudyTime = "140500"
     ds.SeriesTime = ds.ContentTime = "141233"

@@ -33,11 +33,11 @@ import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.sr.codedict import codes
 from pydicom.sr.coding import Code
-from pydicom.uid import EnhancedMRImageStorage, ExplicitVRLittleEndian
+from pydicom.uid import EnhancedMRImageStorage
 
 from dicomteach.samples._common import (
     Patient,
-    file_meta,
+    new_instance,
     patient_module,
     sample_uid,
     save_atomically,
@@ -492,16 +492,12 @@ def enhanced_mr(
     protocol = PROTOCOL[series]
     uid = sample_uid(seed, STUDY, series, "enhanced")
     organization = sample_uid(seed, STUDY, series, "dimension-organization")
-    ds = Dataset()
-    ds.file_meta = file_meta(EnhancedMRImageStorage, uid, ExplicitVRLittleEndian)
-    ds.SpecificCharacterSet = "ISO_IR 100"
+    ds = new_instance(EnhancedMRImageStorage, uid)
     ds.ImageType = IMAGE_TYPE[series]
     ds.InstanceCreationDate = DATE
     ds.InstanceCreationTime = "120000"
     # synthetic data must not claim a vendor's UID root: the creator is dicomteach
     ds.InstanceCreatorUID = sample_uid(seed, STUDY, "instance-creator")
-    ds.SOPClassUID = EnhancedMRImageStorage
-    ds.SOPInstanceUID = uid
     ds.StudyDate = ds.SeriesDate = ds.ContentDate = DATE
     ds.AcquisitionDateTime = _datetime(_seconds(SERIES_TIMES[series]))
     ds.StudyTime = "095512"

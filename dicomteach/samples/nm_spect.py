@@ -17,12 +17,12 @@ from pathlib import Path
 
 import numpy as np
 from pydicom.dataset import Dataset
-from pydicom.uid import ExplicitVRLittleEndian, NuclearMedicineImageStorage
+from pydicom.uid import NuclearMedicineImageStorage
 
 from dicomteach.samples._common import (
     Patient,
     code,
-    file_meta,
+    new_instance,
     patient_module,
     sample_uid,
     save_atomically,
@@ -83,12 +83,8 @@ def write(dest: Path, *, seed: int) -> list[Path]:
     dest = Path(dest)
     counts = perfusion_counts(seed)
     uid = sample_uid(seed, STUDY, "recon")
-    ds = Dataset()
-    ds.file_meta = file_meta(NuclearMedicineImageStorage, uid, ExplicitVRLittleEndian)
-    ds.SpecificCharacterSet = "ISO_IR 100"
+    ds = new_instance(NuclearMedicineImageStorage, uid)
     ds.ImageType = ["ORIGINAL", "PRIMARY", "RECON TOMO", "EMISSION"]
-    ds.SOPClassUID = NuclearMedicineImageStorage
-    ds.SOPInstanceUID = uid
     ds.StudyDate = ds.SeriesDate = ds.AcquisitionDate = ds.ContentDate = DATE
     ds.StudyTime = "081500"
     ds.SeriesTime = "093512"

@@ -30,6 +30,7 @@ from dicomteach.samples._common import (
     Patient,
     code,
     file_meta,
+    new_instance,
     patient_module,
     sample_uid,
     save_atomically,
@@ -209,12 +210,8 @@ def _pet_slice(
     series_uid: str,
 ) -> Dataset:
     uid = sample_uid(seed, STUDY, "pet", k)
-    ds = Dataset()
-    ds.file_meta = file_meta(PositronEmissionTomographyImageStorage, uid, ExplicitVRLittleEndian)
-    ds.SpecificCharacterSet = "ISO_IR 100"
+    ds = new_instance(PositronEmissionTomographyImageStorage, uid)
     ds.ImageType = ["ORIGINAL", "PRIMARY"]
-    ds.SOPClassUID = PositronEmissionTomographyImageStorage
-    ds.SOPInstanceUID = uid
     ds.StudyDate = ds.SeriesDate = ds.AcquisitionDate = ds.ContentDate = DATE
     ds.StudyTime = study.study_time
     ds.SeriesTime = PET_SERIES_TIME

@@ -27,7 +27,7 @@ from pydicom.uid import JPEGBaseline8Bit, UltrasoundMultiFrameImageStorage
 
 from dicomteach.samples._common import (
     Patient,
-    file_meta,
+    new_instance,
     patient_module,
     sample_uid,
     save_atomically,
@@ -149,12 +149,8 @@ def write(dest: Path, *, seed: int) -> list[Path]:
     loop = frames(seed)
     encoded = [_jpeg(frame) for frame in loop]
     uid = sample_uid(seed, STUDY, "cine")
-    ds = Dataset()
-    ds.file_meta = file_meta(UltrasoundMultiFrameImageStorage, uid, JPEGBaseline8Bit)
-    ds.SpecificCharacterSet = "ISO_IR 100"
+    ds = new_instance(UltrasoundMultiFrameImageStorage, uid, JPEGBaseline8Bit)
     ds.ImageType = ["ORIGINAL", "PRIMARY", "ABDOMINAL", "0001"]
-    ds.SOPClassUID = UltrasoundMultiFrameImageStorage
-    ds.SOPInstanceUID = uid
     ds.StudyDate = ds.SeriesDate = ds.AcquisitionDate = ds.ContentDate = DATE
     ds.StudyTime = "103800"
     ds.SeriesTime = ds.AcquisitionTime = ds.ContentTime = "104213"

@@ -210,6 +210,36 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
+RUN_ALL = """async () => {
+  const panel = window.jupyterapp.shell.currentWidget;
+  await panel.context.ready;
+  await panel.sessionContext.ready;
+  window.jupyterapp.commands.execute('notebook:run-all-cells');
+}"""
+
+
+@pytest.fixture
+def run_in_lab(page, lab_server):
+    """``run_in_lab(name)``: open the notebook in Lab and run every cell once its kernel is ready.
+
+    Not awaited: the command's promise settles only when every cell has run.
+    """
+
+    def run(name: str) -> None:
+        page.goto(f"{lab_server['url']}/lab/tree/{name}?reset")
+        page.wait_for_function(
+            "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
+            " && window.jupyterapp.shell.currentWidget.sessionContext",
+            timeout=60_000,
+        )
+        page.wait_for_selector(
+            ".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000
+        )
+        page.evaluate(RUN_ALL)
+
+    return run
+
+
 @pytest.fixture(scope="session")
 def write_notebook():
     """``write_notebook(path, sources)``: a notebook with kernelspec metadata, so no

@@ -33,13 +33,6 @@ CELLS = [
 ]
 CANVAS = "canvas.dt-viewer-canvas"
 
-RUN_ALL = """async () => {
-  const panel = window.jupyterapp.shell.currentWidget;
-  await panel.context.ready;
-  await panel.sessionContext.ready;
-  window.jupyterapp.commands.execute('notebook:run-all-cells');
-}"""
-
 READ_CANVAS = """(canvas) => {
   const ctx = canvas.getContext('2d');
   return Array.from(ctx.getImageData(0, 0, canvas.width, canvas.height).data);
@@ -92,18 +85,9 @@ def _wait_attribute(page, name: str, value: str) -> None:
 
 
 @pytest.fixture
-def viewer_page(page, lab_server, write_notebook, artifacts):
+def viewer_page(page, lab_server, write_notebook, run_in_lab, artifacts):
     write_notebook(lab_server["root"] / NOTEBOOK, CELLS)
-    page.goto(f"{lab_server['url']}/lab/tree/{NOTEBOOK}?reset")
-    page.wait_for_function(
-        "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
-        " && window.jupyterapp.shell.currentWidget.sessionContext",
-        timeout=60_000,
-    )
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
-    # Run all once the notebook and its kernel are ready; not awaited: the command's
-    # promise settles only when every cell has run.
-    page.evaluate(RUN_ALL)
+    run_in_lab(NOTEBOOK)
     try:
         page.wait_for_selector(f'{CANVAS}[data-rendered="1"]', timeout=60_000)
     except Exception:

@@ -37,13 +37,6 @@ READ_CANVAS = """(canvas) => {
   return [canvas.height, canvas.width, btoa(s)];
 }"""
 
-RUN_ALL = """async () => {
-  const panel = window.jupyterapp.shell.currentWidget;
-  await panel.context.ready;
-  await panel.sessionContext.ready;
-  window.jupyterapp.commands.execute('notebook:run-all-cells');
-}"""
-
 
 def _ct_hu() -> np.ndarray:
     """The 5×64×64 air-to-bone gradient of test_viewer.py."""
@@ -130,7 +123,7 @@ def _per_frame_ct(folder) -> None:
 
 
 @pytest.fixture
-def lab_pixels_page(page, lab_server, write_notebook, artifacts):
+def lab_pixels_page(page, lab_server, write_notebook, run_in_lab, artifacts):
     root = lab_server["root"]
     _per_frame_ct(root / "ct_per_frame")
     notebook = "viewer_pixels.ipynb"
@@ -150,14 +143,7 @@ def lab_pixels_page(page, lab_server, write_notebook, artifacts):
             "ct = io.load('ct_per_frame')\nct_viewer = Viewer(ct, window=Window(40, 400))\nct_viewer",
         ],
     )
-    page.goto(f"{lab_server['url']}/lab/tree/{notebook}?reset")
-    page.wait_for_function(
-        "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
-        " && window.jupyterapp.shell.currentWidget.sessionContext",
-        timeout=60_000,
-    )
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
-    page.evaluate(RUN_ALL)
+    run_in_lab(notebook)
     try:
         page.wait_for_function(
             f"() => document.querySelectorAll('{RENDERED}').length === 2", timeout=60_000
