@@ -25,6 +25,7 @@ from dicomteach.roi.answers import (
     save_answer,
 )
 from dicomteach.roi.errors import AnswerError, GridMismatchError, RoiError
+from dicomteach.roi.interpolate import interpolate_slices
 from dicomteach.roi.load import check_same_grid, load_structures, read_npz
 from dicomteach.roi.polygons import mask_to_polygons, polygon_to_mask, polygons_to_mask
 from dicomteach.roi.rtstruct import read_rtstruct, read_rtstruct_structures, write_rtstruct
@@ -41,6 +42,7 @@ __all__ = [
     "Structures",
     "answer_from_points",
     "check_same_grid",
+    "interpolate_slices",
     "load_answer",
     "load_structures",
     "mask_to_polygons",

@@ -6,6 +6,7 @@ drawing happen there (DESIGN.md, decision 1). Nothing here loads from a CDN.
 
 from __future__ import annotations
 
+from dicomteach.widgets.view3d import View3D
 from dicomteach.widgets.viewer import Viewer
 
-__all__ = ["Viewer"]
+__all__ = ["View3D", "Viewer"]

@@ -1,68 +1,58 @@
-"""``Viewer``: scroll and window a grayscale volume, drawn by the browser.
+"""``Viewer``: scroll, window, zoom, reformat, measure and overlay a DICOM series.
 
-The stored values travel once as a little-endian buffer with their dtype and
-shape; the browser applies the modality rescale and the VOI window with the
-rule of :mod:`dicomteach.imaging.voi`, so a W/L change never re-sends pixels.
+The stored values travel once, slice by slice, as little-endian buffers; the
+browser applies the modality rescale (or table), the VOI window (or table),
+the colour map and the overlays with the rules of :mod:`dicomteach.imaging`,
+so W/L, zoom, pan and overlay changes never re-send pixels.
 """
 
 from __future__ import annotations
 
 import os
-import pathlib
+from typing import Any
 
-import anywidget
 import numpy as np
-import traitlets
 
-from dicomteach.imaging.presets import default_window, presets_for
-from dicomteach.imaging.voi import VOI_LUT_FUNCTIONS
+from dicomteach.imaging.colormaps import colormap as colormap_table
+from dicomteach.imaging.presets import default_window
 from dicomteach.io.volume import Volume, Window
+from dicomteach.widgets._base import ImageWidget, _volume_of, _window_dict, bundle
 
 __all__ = ["Viewer"]
 
-_STATIC = pathlib.Path(__file__).parent / "static"
+VIEWER_TOOLS = ["wl", "pan", "zoom", "ruler", "ellipse"]
 
 
-def _volume_of(volume_or_path: Volume | str | os.PathLike[str]) -> Volume:
-    if isinstance(volume_or_path, Volume):
-        return volume_or_path
-    from dicomteach import io
+class Viewer(ImageWidget):
+    """Look at a series as a radiologist does, in a notebook or a Voilà app.
 
-    return io.load(volume_or_path)
-
-
-def _stored_buffer(volume: Volume) -> tuple[bytes, str]:
-    pixels = np.asarray(volume.pixels)
-    if pixels.dtype.kind == "i" and pixels.dtype.itemsize <= 2:
-        dtype = np.dtype("<i2")
-    elif pixels.dtype.kind in "ub" and pixels.dtype.itemsize <= 2:
-        dtype = np.dtype("<u2")
-    else:
-        raise ValueError(
-            f"Viewer draws 8- or 16-bit stored values, not {pixels.dtype} "
-            "(convert the volume to int16 or uint16 first)"
-        )
-    return np.ascontiguousarray(pixels, dtype=dtype).tobytes(), dtype.name
-
-
-def _per_frame(values: np.ndarray, n_frames: int, name: str) -> list[float]:
-    flat = np.atleast_1d(np.asarray(values, dtype=np.float64)).ravel()
-    if flat.size not in (1, n_frames):
-        raise ValueError(f"Volume.{name} must have 1 or {n_frames} values, not {flat.size}")
-    return [float(v) for v in flat]
-
-
-class Viewer(anywidget.AnyWidget):
-    """Scroll (wheel, ↑/↓, slider) and window (left-drag, presets) a volume.
+    Mouse (OHIF habits): left-drag the active tool (W/L by default), wheel or
+    ↑/↓ the slice, right-drag zoom, middle- or shift-drag pan, ctrl-wheel or a
+    touchpad pinch zoom. Keys: 1–9 presets, ``a``/``c``/``s`` planes, ``r``
+    reset, ``+``/``-`` zoom, space play, Delete removes the last measurement.
+    Every action also has a button.
 
     Parameters
     ----------
-    volume_or_path : Volume or path
-        A grayscale volume, or a file, folder or zip :func:`dicomteach.io.load` reads.
+    volume_or_path : Volume, path or None
+        A volume, or a file, folder or zip :func:`dicomteach.io.load` reads.
+        ``None`` or a series that fails to load shows an empty or error state
+        in the widget (``viewer.error`` holds the message).
     window : Window, optional
         The first window; default :func:`~dicomteach.imaging.default_window`.
     frame : int, optional
-        The first frame; default the middle one.
+        The first acquired slice; default the middle one.
+    plane : {"axial", "coronal", "sagittal"}, optional
+        The first plane; default the acquisition plane.
+    overlay : mask, label array, dict of masks, or SEG path, optional
+        Drawn over the image (see :meth:`set_overlay`).
+    fuse : Volume or path, optional
+        A second series (e.g. PET on CT), resampled onto this one's grid in
+        patient coordinates and drawn over it with ``fuse_colormap``.
+    colormap : {"gray", "hot"}, optional
+        Default ``hot`` for PET, ``gray`` otherwise.
+    suv : bool
+        Load PET paths in SUVbw (:func:`dicomteach.io.load`).
 
     Examples
     --------
@@ -73,86 +63,107 @@ class Viewer(anywidget.AnyWidget):
     >>> viewer = Viewer(vol, window=Window(40, 400))
     >>> viewer.window_center, viewer.window_width, viewer.frame, viewer.shape
     (40.0, 400.0, 1, [3, 4, 4])
+    >>> viewer.planes
+    ['axial', 'coronal', 'sagittal']
     """
 
-    _esm = _STATIC / "viewer.js"
-    _css = _STATIC / "viewer.css"
-
-    pixels = traitlets.Bytes(b"").tag(sync=True)
-    dtype = traitlets.Unicode("int16").tag(sync=True)
-    shape = traitlets.List(traitlets.Int(), [0, 0, 0]).tag(sync=True)
-    rescale_slope = traitlets.List(traitlets.Float(), [1.0]).tag(sync=True)
-    rescale_intercept = traitlets.List(traitlets.Float(), [0.0]).tag(sync=True)
-    window_center = traitlets.Float(40.0).tag(sync=True)
-    window_width = traitlets.Float(400.0).tag(sync=True)
-    voi_function = traitlets.Unicode("LINEAR").tag(sync=True)
-    frame = traitlets.Int(0).tag(sync=True)
-    inverted = traitlets.Bool(False).tag(sync=True)
-    presets = traitlets.List(traitlets.Dict()).tag(sync=True)
-    initial_window = traitlets.Dict().tag(sync=True)
-    units = traitlets.Unicode("").tag(sync=True)
-    modality = traitlets.Unicode("").tag(sync=True)
-    spacing = traitlets.List(traitlets.Float(), [1.0, 1.0, 1.0]).tag(sync=True)
+    _esm = bundle("core.js", "viewer.js")
 
     def __init__(
         self,
-        volume_or_path: Volume | str | os.PathLike[str],
+        volume_or_path: Volume | str | os.PathLike[str] | None = None,
         *,
         window: Window | None = None,
         frame: int | None = None,
-        **kwargs,
+        plane: str | None = None,
+        overlay: Any = None,
+        overlay_opacity: float | None = None,
+        overlay_mode: str | None = None,
+        fuse: Volume | str | os.PathLike[str] | None = None,
+        fuse_window: Window | None = None,
+        fuse_opacity: float = 0.5,
+        fuse_colormap: str = "hot",
+        colormap: str | None = None,
+        suv: bool = False,
+        tools: list[str] | None = None,
+        **kwargs: Any,
     ) -> None:
-        volume = _volume_of(volume_or_path)
-        if volume.is_color:
-            raise ValueError("Viewer shows grayscale volumes; this one is colour")
-        if volume.modality_lut is not None:
-            raise ValueError("Viewer does not draw Modality LUT tables yet, only slope/intercept")
-        n_frames, rows, cols = (int(n) for n in volume.pixels.shape)
-        window = window or default_window(volume)
-        function = str(window.function).strip().upper()
-        if function not in VOI_LUT_FUNCTIONS:
-            raise ValueError(
-                f"Window function must be one of {VOI_LUT_FUNCTIONS}, not {function!r}"
-            )
-        frame = n_frames // 2 if frame is None else int(frame)
-        if not 0 <= frame < n_frames:
-            raise ValueError(f"Argument 'frame' must be in 0..{n_frames - 1}, not {frame}")
-        buffer, dtype = _stored_buffer(volume)
-        presets = [
-            {
-                "name": p.name,
-                "center": float(p.center),
-                "width": float(p.width),
-                "function": p.function,
+        super().__init__(tools=list(tools or VIEWER_TOOLS), **kwargs)
+        self._show_volume(volume_or_path, window=window, frame=frame, plane=plane, suv=suv)
+        if self.volume is None:
+            return
+        name = colormap or ("hot" if self.volume.modality == "PT" else "gray")
+        if name != "gray" and not self.volume.is_color:
+            layers = dict(self.layers)
+            layers["image"] = {
+                **layers["image"],
+                "colormap_table": colormap_table(name).ravel().tolist(),
             }
-            for p in presets_for(volume.modality, header_windows=volume.windows)
-            if p.colormap == "gray"
-        ]
-        super().__init__(
-            pixels=buffer,
-            dtype=dtype,
-            shape=[n_frames, rows, cols],
-            rescale_slope=_per_frame(volume.rescale_slope, n_frames, "rescale_slope"),
-            rescale_intercept=_per_frame(volume.rescale_intercept, n_frames, "rescale_intercept"),
-            window_center=float(window.center),
-            window_width=float(window.width),
-            voi_function=function,
-            initial_window={
-                "center": float(window.center),
-                "width": float(window.width),
-                "function": function,
+            self.layers = layers
+        if overlay is not None:
+            self.set_overlay(overlay, opacity=overlay_opacity, mode=overlay_mode)
+        if fuse is not None:
+            self.fuse(
+                fuse, window=fuse_window, opacity=fuse_opacity, colormap=fuse_colormap, suv=suv
+            )
+
+    def fuse(
+        self,
+        volume_or_path: Volume | str | os.PathLike[str] | None,
+        *,
+        window: Window | None = None,
+        opacity: float = 0.5,
+        colormap: str = "hot",
+        transform: np.ndarray | None = None,
+        suv: bool = True,
+    ) -> None:
+        """Draw a second series (PET, a map) over this one, or remove it with ``None``.
+
+        It is resampled (trilinear) onto this image's grid in patient
+        coordinates (``transform`` maps this image's LPS points to the other's,
+        e.g. from :func:`dicomteach.imaging.register_rigid`), then sent once as
+        16-bit values with a slope. Its window and colour map apply in the browser.
+        """
+        if volume_or_path is None:
+            self._set_layer("fused", None)
+            return
+        if self.volume is None:
+            raise ValueError("There is no image to fuse onto")
+        if not 0 <= opacity <= 1:
+            raise ValueError(f"Argument 'opacity' must be in 0..1, not {opacity}")
+        from dicomteach.imaging.resample import resample_to
+
+        other = _volume_of(volume_or_path, suv=suv)
+        if other.is_color:
+            raise ValueError("Only grayscale series can be fused")
+        values = resample_to(other, self.volume, transform=transform, order=1, fill=0.0)
+        lo, hi = float(np.nanmin(values)), float(np.nanmax(values))
+        # 16-bit with a slope: the browser gets a quarter of float64, exact to 1/65535 of the range.
+        slope = (hi - lo) / 65535.0 if hi > lo else 1.0
+        stored = np.round((np.nan_to_num(values, nan=lo) - lo) / slope).astype("<u2")
+        window = window or default_window(other)
+        w = _window_dict(window)
+        self._set_layer(
+            "fused",
+            stored,
+            {
+                "rescale_slope": [slope],
+                "rescale_intercept": [lo],
+                "window_center": w["center"],
+                "window_width": w["width"],
+                "voi_function": w["function"],
+                "colormap_table": colormap_table(colormap).ravel().tolist(),
+                "opacity": float(opacity),
+                "units": other.units or "",
+                "name": other.description or other.modality,
             },
-            frame=frame,
-            inverted=bool(volume.inverted),
-            presets=presets,
-            units=volume.units,
-            modality=volume.modality,
-            spacing=[float(s) for s in volume.spacing],
-            **kwargs,
         )
-        self.volume = volume
 
     @property
-    def window(self) -> Window:
-        """The window the browser shows now."""
-        return Window(self.window_center, self.window_width, function=self.voi_function)
+    def fused_values(self) -> np.ndarray | None:
+        """The fused series on this image's grid, as the browser has it (modality units)."""
+        array = self._arrays.get("fused")
+        if array is None:
+            return None
+        info = self.layers["fused"]
+        return array * info["rescale_slope"][0] + info["rescale_intercept"][0]

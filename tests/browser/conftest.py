@@ -218,26 +218,93 @@ RUN_ALL = """async () => {
 }"""
 
 
-@pytest.fixture
-def run_in_lab(page, lab_server):
-    """``run_in_lab(name)``: open the notebook in Lab and run every cell once its kernel is ready.
+def open_and_run(page, lab_url: str, name: str) -> None:
+    """Open a notebook in Lab and run every cell once its kernel is ready.
 
     Not awaited: the command's promise settles only when every cell has run.
     """
+    page.goto(f"{lab_url}/lab/tree/{name}?reset")
+    page.wait_for_function(
+        "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
+        " && window.jupyterapp.shell.currentWidget.sessionContext",
+        timeout=60_000,
+    )
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
+    page.evaluate(RUN_ALL)
 
-    def run(name: str) -> None:
-        page.goto(f"{lab_server['url']}/lab/tree/{name}?reset")
-        page.wait_for_function(
-            "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
-            " && window.jupyterapp.shell.currentWidget.sessionContext",
-            timeout=60_000,
-        )
-        page.wait_for_selector(
-            ".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000
-        )
-        page.evaluate(RUN_ALL)
+
+@pytest.fixture
+def run_in_lab(page, lab_server):
+    """``run_in_lab(name)``: :func:`open_and_run` on the test's page."""
+    return lambda name: open_and_run(page, lab_server["url"], name)
+
+
+@pytest.fixture(scope="module")
+def module_page(browser):
+    """A page shared by the tests of one module (one notebook run, several checks)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, device_scale_factor=1)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def lab_notebook(module_page, lab_server, artifacts):
+    """``lab_notebook(name, cells, ready_js)``: write, open and run a notebook on the
+    module's page; wait until ``ready_js`` (a JS expression) is true."""
+
+    def run(name: str, cells: list[str], ready_js: str):
+        _write_notebook(lab_server["root"] / name, cells)
+        open_and_run(module_page, lab_server["url"], name)
+        try:
+            module_page.wait_for_function(f"() => {ready_js}", timeout=60_000)
+        except Exception:
+            module_page.screenshot(path=str(artifacts / f"{Path(name).stem}-timeout.png"))
+            raise
+        return module_page
 
     return run
+
+
+KERNEL_PRINT = """async (code) => {
+  const panel = window.jupyterapp.shell.currentWidget;
+  const future = panel.sessionContext.session.kernel.requestExecute({ code });
+  let text = '';
+  future.onIOPub = (msg) => {
+    if (msg.header.msg_type === 'stream') text += msg.content.text;
+  };
+  await future.done;
+  return text;
+}"""
+
+
+def kernel_print(page, code: str) -> str:
+    """Run code in the kernel of the notebook on screen; return what it printed."""
+    return page.evaluate(KERNEL_PRINT, code)
+
+
+@pytest.fixture(scope="session")
+def kernel():
+    """``kernel(page, code) -> printed text`` and ``kernel.json(page, expression)``."""
+
+    class Kernel:
+        def __call__(self, page, code: str) -> str:
+            return kernel_print(page, code)
+
+        def json(self, page, expression: str):
+            return json.loads(kernel_print(page, f"import json; print(json.dumps({expression}))"))
+
+        def wait_json(self, page, expression: str, predicate, tries: int = 50):
+            """Poll until ``predicate(value)``: the browser syncs once per animation frame."""
+            value = None
+            for _ in range(tries):
+                value = self.json(page, expression)
+                if predicate(value):
+                    return value
+                page.wait_for_timeout(100)
+            return value
+
+    return Kernel()
 
 
 @pytest.fixture(scope="session")

@@ -108,7 +108,8 @@ def test_viewer_draws_the_reference_pixels_while_scrolling_and_windowing(viewer_
     page.screenshot(path=str(artifacts / "viewer-lab.png"))
     page.locator(CANVAS).screenshot(path=str(artifacts / "viewer-canvas.png"))
     readout = page.locator(".dt-viewer-readout").inner_text()
-    assert readout == "W 400 L 40 HU · slice 3/5"
+    z = volume.index_to_lps((2, 0, 0))[2]
+    assert readout == f"W 400 L 40 HU · slice 3/5 · {'I' if z < 0 else 'S'} {abs(z):.1f} mm"
 
     # ↓ is the next slice, and the notebook does not take the key for itself.
     page.focus(".dt-viewer")

@@ -97,7 +97,9 @@ def test_voila_draws_the_reference_pixels(page, start_voila, write_notebook, tmp
         raise
     canvas = page.locator(CANVAS)
     _assert_draws(canvas, volume, 2, Window(40, 400))
-    assert page.locator(".dt-viewer-readout").inner_text() == "W 400 L 40 HU · slice 3/5"
+    z = volume.index_to_lps((2, 0, 0))[2]
+    where = f"{'I' if z < 0 else 'S'} {abs(z):.1f} mm"
+    assert page.locator(".dt-viewer-readout").inner_text() == f"W 400 L 40 HU · slice 3/5 · {where}"
     page.screenshot(path=str(artifacts / "viewer-voila.png"))
 
     page.focus(".dt-viewer")

@@ -1,0 +1,460 @@
+"""What every image widget shares: a volume streamed once to the browser, drawn there.
+
+``ImageWidget`` holds the arrays (the image's stored values, an optional fused
+image resampled onto the same grid, an optional label map) and streams them to
+each view that asks, slice by slice, starting at the slice on screen, so a
+large series shows its first image before the rest arrives. The browser keeps
+the arrays and applies rescale, window, colour map and overlays itself
+(``static/core.js``): W/L, zoom, pan and overlays never re-send pixels.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pathlib
+from collections.abc import Mapping
+from typing import Any
+
+import anywidget
+import numpy as np
+import traitlets
+
+from dicomteach.errors import DicomTeachError
+from dicomteach.imaging.planes import PLANES, plane_layout
+from dicomteach.imaging.presets import default_window, presets_for
+from dicomteach.imaging.voi import VOI_LUT_FUNCTIONS
+from dicomteach.io.volume import LutTable, Volume, Window
+
+__all__ = ["ImageWidget", "bundle", "label_palette"]
+
+log = logging.getLogger(__name__)
+
+STATIC = pathlib.Path(__file__).parent / "static"
+
+CHUNK_BYTES = 4 << 20
+"""About this many bytes per streamed message (whole slices, at least one)."""
+
+# Colours of Slicer's generic anatomy table, in order: distinct on grey images.
+_PALETTE = [
+    (128, 174, 128),
+    (241, 214, 145),
+    (177, 122, 101),
+    (111, 184, 210),
+    (216, 101, 79),
+    (221, 130, 101),
+    (144, 238, 144),
+    (192, 104, 88),
+    (220, 245, 20),
+    (78, 63, 0),
+]
+_FIRST_COLOURS = [(255, 64, 64), (64, 160, 255), (255, 208, 0), (0, 220, 120)]
+
+
+def label_palette(n: int) -> list[tuple[int, int, int]]:
+    """``n`` distinct RGB colours for label values 1..n (vivid first, then Slicer's).
+
+    >>> label_palette(2)
+    [(255, 64, 64), (64, 160, 255)]
+    """
+    colours = _FIRST_COLOURS + _PALETTE
+    return [colours[i % len(colours)] for i in range(n)]
+
+
+def bundle(*names: str) -> str:
+    """One ES module from files in ``static/``: ``core.js`` then the widget's file.
+
+    No build step: the files are joined as text; only the last one exports.
+    """
+    return "\n".join((STATIC / name).read_text(encoding="utf-8") for name in names)
+
+
+def _volume_of(volume_or_path: Volume | str | os.PathLike[str], suv: bool = False) -> Volume:
+    if isinstance(volume_or_path, Volume):
+        return volume_or_path
+    from dicomteach import io
+
+    return io.load(volume_or_path, suv=suv)
+
+
+def _stored(volume: Volume) -> np.ndarray:
+    """The stored values as a little-endian array the browser can view without copying."""
+    pixels = np.asarray(volume.pixels)
+    if volume.is_color:
+        if pixels.dtype != np.uint8:
+            raise ValueError(f"colour images must be 8-bit RGB, not {pixels.dtype}")
+        return np.ascontiguousarray(pixels)
+    if pixels.dtype.kind == "b":
+        return np.ascontiguousarray(pixels, dtype=np.uint8)
+    if pixels.dtype.kind in "iu" and pixels.dtype.itemsize == 1:
+        return np.ascontiguousarray(pixels)
+    if pixels.dtype.kind == "i" and pixels.dtype.itemsize <= 2:
+        return np.ascontiguousarray(pixels, dtype="<i2")
+    if pixels.dtype.kind == "u" and pixels.dtype.itemsize <= 2:
+        return np.ascontiguousarray(pixels, dtype="<u2")
+    raise ValueError(
+        f"widgets draw 8- or 16-bit stored values, not {pixels.dtype} "
+        "(convert the volume to int16 or uint16 first)"
+    )
+
+
+def _per_frame(values: Any, n_frames: int, name: str) -> list[float]:
+    flat = np.atleast_1d(np.asarray(values, dtype=np.float64)).ravel()
+    if flat.size not in (1, n_frames):
+        raise ValueError(f"Volume.{name} must have 1 or {n_frames} values, not {flat.size}")
+    return [float(v) for v in flat]
+
+
+def _table(table: LutTable, name: str = "") -> dict:
+    return {
+        "name": name,
+        "first": int(table.first_mapped),
+        "bits": int(table.bits),
+        "data": [float(v) for v in np.asarray(table.data).ravel()],
+    }
+
+
+def _window_dict(window: Window) -> dict:
+    function = str(window.function or "LINEAR").strip().upper()
+    if function not in VOI_LUT_FUNCTIONS:
+        raise ValueError(f"Window function must be one of {VOI_LUT_FUNCTIONS}, not {function!r}")
+    return {"center": float(window.center), "width": float(window.width), "function": function}
+
+
+def _layouts(volume: Volume) -> dict[str, dict]:
+    """Display layouts of the planes the volume can show (only the acquired one
+    when the header gives no geometry, and then without orientation letters)."""
+    shape = tuple(int(n) for n in volume.pixels.shape[:3])
+    layouts = {}
+    for plane in PLANES:
+        try:
+            layouts[plane] = plane_layout(volume.direction, volume.spacing, shape, plane).as_dict()
+        except ValueError:
+            continue
+    if not volume.geometry_known:
+        layouts = {k: {**v, "letters": {}} for k, v in layouts.items() if v["native"]}
+    return layouts
+
+
+def _labels_array(labels: Any, shape: tuple[int, int, int]) -> tuple[np.ndarray, list[str]]:
+    """A uint8 label map and the names of values 1..n from a mask, labels or dict of masks."""
+    if isinstance(labels, Mapping):
+        out = np.zeros(shape, np.uint8)
+        names = []
+        for value, (name, mask) in enumerate(labels.items(), start=1):
+            mask = np.asarray(mask)
+            if mask.shape != shape:
+                raise ValueError(f"Structure {name!r} has shape {mask.shape}, the image {shape}")
+            out[mask.astype(bool)] = value
+            names.append(str(name))
+        return out, names
+    array = np.asarray(labels)
+    if array.shape != shape:
+        raise ValueError(f"Overlay has shape {array.shape}, the image {shape}")
+    if array.dtype == bool:
+        return array.astype(np.uint8), ["mask"]
+    if array.dtype.kind not in "iu" or array.min(initial=0) < 0 or array.max(initial=0) > 255:
+        raise ValueError("Overlay must be a boolean mask or integer labels 0..255")
+    top = int(array.max(initial=0))
+    return array.astype(np.uint8), [f"label {v}" for v in range(1, top + 1)]
+
+
+class ImageWidget(anywidget.AnyWidget):
+    """Base of the image widgets: state the browser and Python share, and streaming."""
+
+    _css = STATIC / "viewer.css"
+
+    # Geometry of the image (array order: frame, row, column; LPS mm).
+    shape = traitlets.List(traitlets.Int(), [1, 1, 1]).tag(sync=True)
+    spacing = traitlets.List(traitlets.Float(), [1.0, 1.0, 1.0]).tag(sync=True)
+    origin = traitlets.List(traitlets.Float(), [0.0, 0.0, 0.0]).tag(sync=True)
+    direction = traitlets.List(traitlets.Float(), list(np.eye(3).ravel())).tag(sync=True)
+    geometry_known = traitlets.Bool(False).tag(sync=True)
+    layouts = traitlets.Dict().tag(sync=True)
+    planes = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    modality = traitlets.Unicode("").tag(sync=True)
+    units = traitlets.Unicode("").tag(sync=True)
+    description = traitlets.Unicode("").tag(sync=True)
+    error = traitlets.Unicode("").tag(sync=True)
+    # The streamed arrays: name -> dtype, channels, rescale, tables, generation.
+    layers = traitlets.Dict().tag(sync=True)
+
+    # What the learner sees, changed from either side.
+    plane = traitlets.Unicode("axial").tag(sync=True)
+    position = traitlets.List(traitlets.Int(), [0, 0, 0]).tag(sync=True)
+    initial_position = traitlets.List(traitlets.Int(), [0, 0, 0]).tag(sync=True)
+    window_center = traitlets.Float(40.0).tag(sync=True)
+    window_width = traitlets.Float(400.0).tag(sync=True)
+    voi_function = traitlets.Unicode("LINEAR").tag(sync=True)
+    voi_table = traitlets.Int(None, allow_none=True).tag(sync=True)
+    initial_window = traitlets.Dict().tag(sync=True)
+    presets = traitlets.List(traitlets.Dict()).tag(sync=True)
+    zoom = traitlets.Float(1.0).tag(sync=True)
+    pan = traitlets.List(traitlets.Float(), [0.0, 0.0]).tag(sync=True)
+    tools = traitlets.List(traitlets.Unicode(), ["wl", "pan", "zoom"]).tag(sync=True)
+    tool = traitlets.Unicode("wl").tag(sync=True)
+    measurements = traitlets.List(traitlets.Dict()).tag(sync=True)
+    fps = traitlets.Float(0.0).tag(sync=True)
+    # Label overlay: [{"value", "name", "color": [r, g, b], "visible"}].
+    labels = traitlets.List(traitlets.Dict()).tag(sync=True)
+    overlay_opacity = traitlets.Float(0.4).tag(sync=True)
+    overlay_mode = traitlets.Unicode("fill").tag(sync=True)
+    overlay_visible = traitlets.Bool(True).tag(sync=True)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._arrays: dict[str, np.ndarray] = {}
+        self._generation = 0
+        self.volume: Volume | None = None
+        self.on_msg(self._on_message)
+
+    # ------------------------------------------------------------------ set-up
+
+    def _show_volume(
+        self,
+        volume_or_path: Volume | str | os.PathLike[str] | None,
+        *,
+        window: Window | None = None,
+        frame: int | None = None,
+        plane: str | None = None,
+        suv: bool = False,
+    ) -> None:
+        """Load and show a volume; a DICOM problem becomes the widget's error state."""
+        if volume_or_path is None:
+            self._show_nothing("No image")
+            return
+        try:
+            volume = _volume_of(volume_or_path, suv=suv)
+        except DicomTeachError as exc:
+            self._show_nothing(f"Could not load the image: {exc}")
+            log.warning("%s", exc)
+            return
+        n_frames, rows, cols = (int(n) for n in volume.pixels.shape[:3])
+        stored = _stored(volume)
+        layouts = _layouts(volume)
+        native = next(name for name, lay in layouts.items() if lay["native"])
+        plane = native if plane is None else plane
+        if plane not in layouts:
+            raise ValueError(f"Argument 'plane' must be one of {sorted(layouts)}, not {plane!r}")
+        frame = n_frames // 2 if frame is None else int(frame)
+        if not 0 <= frame < n_frames:
+            raise ValueError(f"Argument 'frame' must be in 0..{n_frames - 1}, not {frame}")
+        position = [frame, rows // 2, cols // 2]
+        info: dict[str, Any] = {
+            "dtype": stored.dtype.name,
+            "channels": 3 if volume.is_color else 1,
+            "inverted": bool(volume.inverted),
+        }
+        presets: list[dict] = []
+        if volume.is_color:
+            # Brightness/contrast per channel; the default leaves the colours as stored.
+            window = window or Window(127.5, 255, function="LINEAR_EXACT")
+        else:
+            info["rescale_slope"] = _per_frame(volume.rescale_slope, n_frames, "rescale_slope")
+            info["rescale_intercept"] = _per_frame(
+                volume.rescale_intercept, n_frames, "rescale_intercept"
+            )
+            if volume.modality_lut is not None:
+                info["modality_lut"] = _table(volume.modality_lut)
+            luts = [_table(t, f"VOI LUT {i + 1}") for i, t in enumerate(volume.voi_luts or [])]
+            if luts:
+                info["voi_luts"] = luts
+            window = window or default_window(volume)
+            for p in presets_for(volume.modality, header_windows=volume.windows):
+                if p.colormap == "gray":
+                    presets.append(
+                        {
+                            "name": p.name,
+                            "center": float(p.center),
+                            "width": float(p.width),
+                            "function": p.function,
+                        }
+                    )
+            presets += [{"name": t["name"], "voi_table": i} for i, t in enumerate(luts)]
+        initial = _window_dict(window)
+        fps = 0.0
+        if n_frames > 1 and volume.frame_time_ms:
+            fps = 1000.0 / float(volume.frame_time_ms)
+        with self.hold_sync():
+            self.volume = volume
+            self._arrays = {"image": stored}
+            self.shape = [n_frames, rows, cols]
+            self.spacing = [float(s) for s in volume.spacing]
+            self.origin = [float(s) for s in volume.origin]
+            self.direction = [float(v) for v in np.asarray(volume.direction, float).ravel()]
+            self.geometry_known = bool(volume.geometry_known)
+            self.layouts = layouts
+            self.planes = [p for p in PLANES if p in layouts]
+            self.modality = volume.modality or ""
+            self.units = volume.units or ""
+            self.description = volume.description or ""
+            self.error = ""
+            self.plane = plane
+            self.position = position
+            self.initial_position = list(position)
+            self.window_center = initial["center"]
+            self.window_width = initial["width"]
+            self.voi_function = initial["function"]
+            self.voi_table = None
+            self.initial_window = initial
+            self.presets = presets
+            self.zoom = 1.0
+            self.pan = [0.0, 0.0]
+            self.measurements = []
+            self.fps = fps if self.fps == 0 else self.fps
+            self.layers = {"image": self._layer_info(info)}
+
+    def _show_nothing(self, message: str) -> None:
+        axial = np.array([[0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
+        layout = plane_layout(axial, (1.0, 1.0, 1.0), (1, 1, 1), "axial").as_dict()
+        with self.hold_sync():
+            self.volume = None
+            self._arrays = {}
+            self.shape = [1, 1, 1]
+            self.layouts = {"axial": layout}
+            self.planes = ["axial"]
+            self.plane = "axial"
+            self.position = [0, 0, 0]
+            self.initial_position = [0, 0, 0]
+            self.error = message
+            self.layers = {}
+
+    def _layer_info(self, info: dict) -> dict:
+        self._generation += 1
+        return {**info, "generation": self._generation}
+
+    def _set_layer(self, name: str, array: np.ndarray | None, info: dict | None = None) -> None:
+        """Add, replace (new generation, re-streamed) or remove one streamed array."""
+        layers = dict(self.layers)
+        if array is None:
+            self._arrays.pop(name, None)
+            layers.pop(name, None)
+        else:
+            if tuple(array.shape[:3]) != tuple(self.shape):
+                raise ValueError(f"Layer {name!r} has shape {array.shape}, the image {self.shape}")
+            self._arrays[name] = np.ascontiguousarray(array)
+            layers[name] = self._layer_info(
+                {"dtype": array.dtype.name, "channels": 1, **(info or {})}
+            )
+        self.layers = layers
+
+    # ------------------------------------------------------------------ overlays
+
+    def set_overlay(
+        self,
+        overlay: Any,
+        *,
+        colors: Mapping[str, tuple[int, int, int]] | None = None,
+        opacity: float | None = None,
+        mode: str | None = None,
+    ) -> None:
+        """Show a mask, a label map, a dict ``name -> mask``, or a DICOM SEG on the image.
+
+        ``mode`` is ``"fill"`` (filled at ``opacity`` with a solid edge) or
+        ``"outline"``; ``None`` removes the overlay.
+        """
+        if overlay is None:
+            self._set_layer("labels", None)
+            self.labels = []
+            return
+        if self.volume is None:
+            raise ValueError("There is no image to put the overlay on")
+        if isinstance(overlay, (str, os.PathLike)):
+            from dicomteach.roi import load_structures
+
+            overlay = load_structures(overlay, self.volume)
+        array, names = _labels_array(overlay, tuple(self.shape))
+        palette = label_palette(len(names))
+        colors = dict(colors or {})
+        labels = [
+            {
+                "value": value,
+                "name": name,
+                "color": [int(c) for c in colors.get(name, palette[value - 1])],
+                "visible": True,
+            }
+            for value, name in enumerate(names, start=1)
+        ]
+        with self.hold_sync():
+            if opacity is not None:
+                if not 0 <= opacity <= 1:
+                    raise ValueError(f"Argument 'opacity' must be in 0..1, not {opacity}")
+                self.overlay_opacity = float(opacity)
+            if mode is not None:
+                if mode not in ("fill", "outline"):
+                    raise ValueError(f"Argument 'mode' must be 'fill' or 'outline', not {mode!r}")
+                self.overlay_mode = mode
+            self.labels = labels
+            self._set_layer("labels", array)
+
+    # ------------------------------------------------------------------ streaming
+
+    def _on_message(self, _widget: Any, content: Any, buffers: list) -> None:
+        if not isinstance(content, dict):
+            return
+        kind = content.get("type")
+        handler = getattr(self, f"_handle_{kind}", None) if isinstance(kind, str) else None
+        if handler is None:
+            log.debug("ignored widget message %r", kind)
+            return
+        handler(content, buffers)
+
+    def _handle_ready(self, content: dict, _buffers: list) -> None:
+        """A view wants arrays: stream them, nearest the slice on screen first."""
+        names = content.get("layers") or list(self._arrays)
+        frame = content.get("frame", self.position[0] if self.position else 0)
+        for name in names:
+            if name in self._arrays:
+                self._stream(name, int(frame) if isinstance(frame, int) else 0)
+
+    def _stream(self, name: str, frame: int) -> None:
+        array = self._arrays[name]
+        generation = self.layers[name]["generation"]
+        n = array.shape[0]
+        frame_bytes = max(1, array[0].nbytes if n else 1)
+        per = max(1, CHUNK_BYTES // frame_bytes)
+        starts = list(range(0, n, per))
+        first = min(max(frame, 0), n - 1) // per if n else 0
+        # The chunk on screen, then outwards alternately.
+        order = sorted(range(len(starts)), key=lambda i: (abs(i - first), i < first))
+        for i in order:
+            start = starts[i]
+            block = array[start : start + per]
+            self.send(
+                {
+                    "type": "chunk",
+                    "layer": name,
+                    "generation": generation,
+                    "start": start,
+                    "count": int(block.shape[0]),
+                },
+                buffers=[memoryview(np.ascontiguousarray(block)).cast("B")],
+            )
+
+    # ------------------------------------------------------------------ python API
+
+    @property
+    def frame(self) -> int:
+        """The acquired slice on screen (array axis 0)."""
+        return int(self.position[0])
+
+    @frame.setter
+    def frame(self, value: int) -> None:
+        n = self.shape[0]
+        if not 0 <= int(value) < n:
+            raise ValueError(f"frame must be in 0..{n - 1}, not {value}")
+        self.position = [int(value)] + list(self.position[1:])
+
+    @property
+    def window(self) -> Window:
+        """The window the browser shows now."""
+        return Window(self.window_center, self.window_width, function=self.voi_function)
+
+    @window.setter
+    def window(self, window: Window) -> None:
+        w = _window_dict(window)
+        with self.hold_sync():
+            self.window_center = w["center"]
+            self.window_width = w["width"]
+            self.voi_function = w["function"]
+            self.voi_table = None
