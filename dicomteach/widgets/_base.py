@@ -159,10 +159,30 @@ def _labels_array(labels: Any, shape: tuple[int, int, int]) -> tuple[np.ndarray,
     return array.astype(np.uint8), [f"label {v}" for v in range(1, top + 1)]
 
 
+def _structures_on(path: str | os.PathLike[str], volume: Volume) -> dict[str, np.ndarray]:
+    """The masks of a SEG / RTSTRUCT / .npz on the grid of ``volume`` (read from its files)."""
+    from dicomteach.roi import load_structures
+
+    folders = {os.path.dirname(source) for source, _ in volume.sources}
+    image = folders.pop() if len(folders) == 1 else None
+    structures = load_structures(path, image)
+    masks = {structures.names.get(n, f"structure {n}"): m for n, m in structures.masks.items()}
+    for name, mask in masks.items():
+        if mask.shape != tuple(volume.pixels.shape[:3]):
+            raise ValueError(
+                f"{os.fspath(path)}: structure {name!r} has shape {mask.shape}, "
+                f"the image {tuple(volume.pixels.shape[:3])} (a SEG of another series?)"
+            )
+    return masks
+
+
 class ImageWidget(anywidget.AnyWidget):
     """Base of the image widgets: state the browser and Python share, and streaming."""
 
     _css = STATIC / "viewer.css"
+
+    chunk_bytes: int = CHUNK_BYTES
+    """Bytes per streamed message (whole frames, at least one); set before display."""
 
     # Geometry of the image (array order: frame, row, column; LPS mm).
     shape = traitlets.List(traitlets.Int(), [1, 1, 1]).tag(sync=True)
@@ -360,9 +380,7 @@ class ImageWidget(anywidget.AnyWidget):
         if self.volume is None:
             raise ValueError("There is no image to put the overlay on")
         if isinstance(overlay, (str, os.PathLike)):
-            from dicomteach.roi import load_structures
-
-            overlay = load_structures(overlay, self.volume)
+            overlay = _structures_on(overlay, self.volume)
         array, names = _labels_array(overlay, tuple(self.shape))
         palette = label_palette(len(names))
         colors = dict(colors or {})
@@ -412,7 +430,7 @@ class ImageWidget(anywidget.AnyWidget):
         generation = self.layers[name]["generation"]
         n = array.shape[0]
         frame_bytes = max(1, array[0].nbytes if n else 1)
-        per = max(1, CHUNK_BYTES // frame_bytes)
+        per = max(1, int(self.chunk_bytes) // frame_bytes)
         starts = list(range(0, n, per))
         first = min(max(frame, 0), n - 1) // per if n else 0
         # The chunk on screen, then outwards alternately.

@@ -709,7 +709,7 @@ class Viewport {
     const windowText = layer && layer.channels === 3
       ? `Brightness ${format(scene.center)} contrast ${format(scene.width)}`
       : scene.voiTable !== null && scene.voiTable !== undefined
-        ? `VOI LUT ${((layer && layer.info.voi_luts) || [])[scene.voiTable]?.name || ""}`.trim()
+        ? ((layer && layer.info.voi_luts) || [])[scene.voiTable]?.name || "VOI LUT"
         : `W ${format(scene.width)} L ${format(scene.center)}${units ? " " + units : ""}`;
     const a = [...scene.position];
     const p = scene.toPatient(a);

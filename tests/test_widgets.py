@@ -1,0 +1,194 @@
+"""The widgets' Python side: what they send, how they refuse, what they keep (no browser)."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+from pydicom.data import get_testdata_file
+
+from dicomteach import io
+from dicomteach.imaging.resample import resample_to
+from dicomteach.io.volume import Volume, Window
+from dicomteach.io.writer import write_ct_series
+from dicomteach.widgets import Viewer
+
+AXIAL = np.array([[0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
+
+
+def _ct(n=10, rows=16, cols=12) -> Volume:
+    k, r, c = np.mgrid[0:n, 0:rows, 0:cols]
+    return Volume(
+        (k * 100 + r * 10 + c).astype(np.int16),
+        (2.5, 0.7, 0.9),
+        (-10.0, -20.0, -30.0),
+        AXIAL,
+        modality="CT",
+        units="HU",
+        rescale_intercept=np.array([-1024.0]),
+    )
+
+
+class Recorder:
+    """Collects what a widget sends instead of a comm."""
+
+    def __init__(self, widget) -> None:
+        self.messages: list[tuple[dict, list]] = []
+        widget.send = lambda content, buffers=None: self.messages.append((content, buffers))
+
+
+def test_streaming_sends_every_frame_once_starting_with_the_one_on_screen():
+    vol = _ct(n=10)
+    viewer = Viewer(vol, frame=7)
+    viewer.chunk_bytes = 3 * vol.pixels[0].nbytes
+    sent = Recorder(viewer)
+    viewer._handle_ready({"type": "ready", "layers": ["image"], "frame": 7}, [])
+    chunks = [m for m, _ in sent.messages]
+    assert [(m["start"], m["count"]) for m in chunks][0] == (6, 3)
+    assert sorted((m["start"], m["count"]) for m in chunks) == [(0, 3), (3, 3), (6, 3), (9, 1)]
+    received = np.zeros_like(vol.pixels)
+    for m, buffers in sent.messages:
+        block = np.frombuffer(bytes(buffers[0]), dtype="<i2").reshape(m["count"], 16, 12)
+        received[m["start"] : m["start"] + m["count"]] = block
+        assert m["generation"] == viewer.layers["image"]["generation"]
+    assert np.array_equal(received, vol.pixels)
+
+
+def test_unknown_messages_and_layers_are_ignored():
+    viewer = Viewer(_ct())
+    sent = Recorder(viewer)
+    viewer._on_message(viewer, {"type": "nonsense"}, [])
+    viewer._on_message(viewer, "not a dict", [])
+    viewer._handle_ready({"layers": ["no-such-layer"]}, [])
+    assert sent.messages == []
+
+
+def test_geometry_layouts_letters_and_the_slice_property():
+    viewer = Viewer(_ct(), window=Window(40, 400))
+    assert viewer.planes == ["axial", "coronal", "sagittal"] and viewer.plane == "axial"
+    assert viewer.layouts["axial"]["letters"] == {
+        "top": "A",
+        "bottom": "P",
+        "left": "R",
+        "right": "L",
+    }
+    assert viewer.layouts["coronal"]["rows"] == 10 and viewer.layouts["coronal"]["cols"] == 12
+    assert viewer.frame == 5 and viewer.position == [5, 8, 6]
+    viewer.frame = 2
+    assert viewer.position[0] == 2
+    with pytest.raises(ValueError, match="frame must be in 0..9"):
+        viewer.frame = 10
+    viewer.window = Window(-600, 1500)
+    assert (viewer.window_center, viewer.window_width) == (-600.0, 1500.0)
+
+
+def test_an_image_without_geometry_shows_only_its_plane_and_no_letters():
+    cr = io.load(get_testdata_file("RG1_UNCR.dcm", download=False))
+    viewer = Viewer(cr)
+    assert not cr.geometry_known
+    assert len(viewer.planes) == 1 and viewer.layouts[viewer.plane]["letters"] == {}
+    assert viewer.layers["image"]["inverted"] is True
+
+
+def test_presets_include_voi_lut_tables_and_modality_lut_goes_to_the_browser():
+    vlut = Viewer(get_testdata_file("vlut_04.dcm", download=False))
+    assert {"name": "VOI LUT 1", "voi_table": 0} in vlut.presets
+    table = vlut.layers["image"]["voi_luts"][0]
+    assert len(table["data"]) == len(
+        io.load(get_testdata_file("vlut_04.dcm", download=False)).voi_luts[0].data
+    )
+    mlut = Viewer(get_testdata_file("mlut_18.dcm", download=False))
+    assert mlut.layers["image"]["modality_lut"]["data"]
+
+
+def test_missing_or_broken_series_give_an_error_state_not_an_exception(tmp_path, caplog):
+    assert Viewer().error == "No image"
+    with caplog.at_level(logging.WARNING):
+        viewer = Viewer(tmp_path / "nothing-here")
+    assert viewer.error.startswith("Could not load the image: ") and "nothing-here" in viewer.error
+    assert viewer.layers == {} and viewer.volume is None
+    broken = tmp_path / "broken.dcm"
+    broken.write_bytes(b"\0" * 128 + b"DICM" + b"\x02\x00")
+    assert Viewer(broken).error.startswith("Could not load the image: ")
+    with pytest.raises(ValueError, match="no image to put the overlay on"):
+        viewer.set_overlay(np.zeros((1, 1, 1), bool))
+
+
+def test_overlays_from_masks_labels_and_dicts_are_checked():
+    vol = _ct()
+    viewer = Viewer(vol, overlay={"a": vol.pixels > 500, "b": vol.pixels < 100})
+    labels = viewer._arrays["labels"]
+    assert labels.dtype == np.uint8 and set(np.unique(labels)) <= {0, 1, 2}
+    assert [item["name"] for item in viewer.labels] == ["a", "b"]
+    assert viewer.labels[0]["color"] != viewer.labels[1]["color"]
+    with pytest.raises(ValueError, match="shape"):
+        viewer.set_overlay(np.zeros((2, 2, 2), bool))
+    with pytest.raises(ValueError, match="0..255"):
+        viewer.set_overlay(np.full(vol.pixels.shape, 300))
+    with pytest.raises(ValueError, match="opacity"):
+        viewer.set_overlay(vol.pixels > 0, opacity=2)
+    with pytest.raises(ValueError, match="'fill' or 'outline'"):
+        viewer.set_overlay(vol.pixels > 0, mode="dots")
+    generation = viewer.layers["labels"]["generation"]
+    viewer.set_overlay(vol.pixels > 900, mode="outline")
+    assert viewer.layers["labels"]["generation"] > generation  # re-streamed, not patched
+    viewer.set_overlay(None)
+    assert "labels" not in viewer.layers and viewer.labels == []
+
+
+def test_a_seg_file_is_drawn_on_the_image_it_references(tmp_path):
+    from dicomteach.roi.seg import write_seg
+
+    k, r, c = np.mgrid[0:6, 0:20, 0:20]
+    write_ct_series(tmp_path / "ct", (-1000 + 5 * c).astype(float))
+    ct = io.load(tmp_path / "ct")
+    mask = (k - 3) ** 2 + (r - 10) ** 2 + (c - 10) ** 2 < 9
+    paths = sorted((tmp_path / "ct").iterdir())
+    write_seg({"nodule": mask}, paths, tmp_path / "seg.dcm")
+    viewer = Viewer(ct, overlay=tmp_path / "seg.dcm")
+    assert np.array_equal(viewer._arrays["labels"] > 0, mask)
+    assert viewer.labels[0]["name"] == "nodule"
+
+
+def test_fused_series_is_resampled_onto_the_grid_and_sent_as_16_bits():
+    ct = _ct(n=8, rows=20, cols=16)
+    kk, rr, cc = np.mgrid[0:4, 0:10, 0:8]
+    pet = Volume(
+        ((kk + rr + cc) * 100).astype(np.uint16),
+        (5.0, 1.4, 1.8),
+        ct.origin,
+        AXIAL,
+        modality="PT",
+        units="SUVbw",
+        rescale_slope=np.array([0.01]),
+    )
+    viewer = Viewer(ct, fuse=pet, fuse_window=Window(5, 10))
+    info = viewer.layers["fused"]
+    assert viewer._arrays["fused"].dtype == np.uint16 and info["units"] == "SUVbw"
+    expected = resample_to(pet, ct, order=1, fill=0.0)
+    step = info["rescale_slope"][0]
+    assert np.abs(viewer.fused_values - expected).max() <= step / 2 + 1e-9
+    assert step < (expected.max() - expected.min()) / 60000
+    assert len(info["colormap_table"]) == 256 * 3
+    viewer.fuse(None)
+    assert viewer.fused_values is None
+
+
+def test_cine_rate_comes_from_frame_time_and_colour_is_sent_as_rgb():
+    us = Volume(
+        np.zeros((4, 8, 8, 3), np.uint8),
+        (1.0, 0.2, 0.2),
+        (0.0, 0.0, 0.0),
+        AXIAL,
+        modality="US",
+        photometric="RGB",
+        frame_time_ms=40.0,
+    )
+    viewer = Viewer(us)
+    assert viewer.fps == 25.0
+    assert viewer.layers["image"]["channels"] == 3 and viewer.layers["image"]["dtype"] == "uint8"
+    assert viewer.presets == []
+    float_volume = Volume(np.zeros((2, 4, 4), np.float32), (1, 1, 1), (0, 0, 0), AXIAL)
+    with pytest.raises(ValueError, match="8- or 16-bit"):
+        Viewer(float_volume)
