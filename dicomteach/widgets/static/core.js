@@ -152,7 +152,7 @@ class Layer {
       (this.info.rescale_slope || [1]).length === 1 &&
       (this.info.rescale_intercept || [0]).length === 1;
     if (!uniform && !this.info.modality_lut) return null;
-    const key = JSON.stringify([view.center, view.width, view.fn, view.table, view.invert]);
+    const key = JSON.stringify([view.center, view.width, view.fn, view.tableIndex, view.invert]);
     if (this.lutCache && this.lutCache.key === key) return this.lutCache;
     const dtype = this.info.dtype;
     const lo = dtype === "int16" ? -32768 : dtype === "int8" ? -128 : 0;
@@ -680,13 +680,12 @@ class Viewport {
 
   imageView(layer) {
     const scene = this.scene;
-    const model = scene.model;
     const table = scene.voiTable !== null && scene.voiTable !== undefined
       ? (layer.info.voi_luts || [])[scene.voiTable] || null : null;
     return {
-      center: scene.center, width: scene.width, fn: scene.fn, table,
+      center: scene.center, width: scene.width, fn: scene.fn, table, tableIndex: table ? scene.voiTable : null,
       invert: !!layer.info.inverted, colormap: layer.info.colormap_table || null,
-      alphaZero: false, _model: model,
+      alphaZero: false,
     };
   }
 
