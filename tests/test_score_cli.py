@@ -183,3 +183,20 @@ def test_seg_finds_its_images_beside_it(study):
     run = run_score(root / "seg" / "ref_box.dcm", root / "seg" / "pred_box.dcm", "--json")
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout)["dice"] == 0.0
+
+
+def test_a_file_vanishing_during_the_source_search_does_not_stop_it(study, monkeypatch):
+    """Found in CI: a SEG in a busy folder (/tmp) where another program deletes files
+    between the listing and the check; the search must just skip them."""
+    from dicomteach.roi import load
+
+    root, vol, reference, _ = study
+    listed = load._candidates
+
+    def with_a_ghost(seg):
+        return [str(root / "vanished.dcm"), *listed(seg)]
+
+    monkeypatch.setattr(load, "_candidates", with_a_ghost)
+    found = load.load_structures(root / "seg" / "reference.dcm")
+    assert found.shape == vol.pixels.shape
+    assert np.array_equal(found.masks[1], reference["Tumour"])

@@ -183,18 +183,32 @@ def _candidates(seg: Path) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+def _same_file(a: str, b: Path) -> bool:
+    """True when both name one file; False too when ``a`` vanished meanwhile (a busy
+    folder such as /tmp), so another program's temporary files never stop a search."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
 def _find_source_volume(seg: Path, header) -> Volume | None:
     """The volume of the series the SEG references, if its files lie beside the SEG."""
     wanted = _referenced_series(header)
     if not wanted:
         return None
-    candidates = [c for c in _candidates(seg) if not os.path.samefile(c, seg)]
+    candidates = [c for c in _candidates(seg) if not _same_file(c, seg)]
     matching = []
     # headers through dicomteach.io (the layer that parses DICOM bytes): fast, and
     # anything unreadable is simply not one of the source images
-    for source, instance, _problem in io.iter_files(candidates):
-        if instance is not None and str(value(instance.ds, "SeriesInstanceUID", "")) in wanted:
-            matching.append(source.path)
+    for candidate in candidates:
+        try:
+            for source, instance, _problem in io.iter_files([candidate]):
+                uid = str(value(instance.ds, "SeriesInstanceUID", "")) if instance else ""
+                if uid in wanted:
+                    matching.append(source.path)
+        except DicomTeachError:
+            continue  # gone since the listing (a busy folder such as /tmp)
     if not matching:
         return None
     try:
