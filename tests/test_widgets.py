@@ -45,8 +45,8 @@ def test_streaming_sends_every_frame_once_starting_with_the_one_on_screen():
     sent = Recorder(viewer)
     viewer._handle_ready({"type": "ready", "layers": ["image"], "frame": 7}, [])
     chunks = [m for m, _ in sent.messages]
-    assert [(m["start"], m["count"]) for m in chunks][0] == (6, 3)
-    assert sorted((m["start"], m["count"]) for m in chunks) == [(0, 3), (3, 3), (6, 3), (9, 1)]
+    # The slice on screen alone first, then blocks of three outwards, nearest first.
+    assert [(m["start"], m["count"]) for m in chunks] == [(7, 1), (8, 2), (4, 3), (1, 3), (0, 1)]
     received = np.zeros_like(vol.pixels)
     for m, buffers in sent.messages:
         block = np.frombuffer(bytes(buffers[0]), dtype="<i2").reshape(m["count"], 16, 12)

@@ -176,6 +176,26 @@ def _structures_on(path: str | os.PathLike[str], volume: Volume) -> dict[str, np
     return masks
 
 
+def _chunk_order(n: int, frame_bytes: int, frame: int, chunk_bytes: int) -> list[tuple[int, int]]:
+    """``(start, count)`` messages covering frames 0..n-1: the frame on screen alone
+    first (the first image waits for one slice only), then blocks of about
+    ``chunk_bytes`` going outwards from it, nearest first.
+
+    >>> _chunk_order(10, 100, 4, 300)
+    [(4, 1), (5, 3), (1, 3), (8, 2), (0, 1)]
+    """
+    if n <= 0:
+        return []
+    frame = min(max(int(frame), 0), n - 1)
+    per = max(1, int(chunk_bytes) // max(1, int(frame_bytes)))
+    after = [(s, min(per, n - s)) for s in range(frame + 1, n, per)]
+    before = [(max(0, e - per), e - max(0, e - per)) for e in range(frame, 0, -per)]
+    out = [(frame, 1)]
+    for i in range(max(len(after), len(before))):
+        out += after[i : i + 1] + before[i : i + 1]
+    return out
+
+
 class ImageWidget(anywidget.AnyWidget):
     """Base of the image widgets: state the browser and Python share, and streaming."""
 
@@ -264,6 +284,8 @@ class ImageWidget(anywidget.AnyWidget):
             "dtype": stored.dtype.name,
             "channels": 3 if volume.is_color else 1,
             "inverted": bool(volume.inverted),
+            # W/L drag sensitivity, known before the last slice arrives.
+            "stored_range": [float(stored.min(initial=0)), float(stored.max(initial=0))],
         }
         presets: list[dict] = []
         if volume.is_color:
@@ -428,23 +450,17 @@ class ImageWidget(anywidget.AnyWidget):
     def _stream(self, name: str, frame: int) -> None:
         array = self._arrays[name]
         generation = self.layers[name]["generation"]
-        n = array.shape[0]
-        frame_bytes = max(1, array[0].nbytes if n else 1)
-        per = max(1, int(self.chunk_bytes) // frame_bytes)
-        starts = list(range(0, n, per))
-        first = min(max(frame, 0), n - 1) // per if n else 0
-        # The chunk on screen, then outwards alternately.
-        order = sorted(range(len(starts)), key=lambda i: (abs(i - first), i < first))
-        for i in order:
-            start = starts[i]
-            block = array[start : start + per]
+        for start, count in _chunk_order(
+            array.shape[0], array[0].nbytes if array.shape[0] else 1, frame, self.chunk_bytes
+        ):
+            block = array[start : start + count]
             self.send(
                 {
                     "type": "chunk",
                     "layer": name,
                     "generation": generation,
                     "start": start,
-                    "count": int(block.shape[0]),
+                    "count": count,
                 },
                 buffers=[memoryview(np.ascontiguousarray(block)).cast("B")],
             )

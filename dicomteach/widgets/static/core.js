@@ -1017,6 +1017,12 @@ class Viewport {
     if (this._dragStep) return this._dragStep;
     const layer = this.scene.layers.get(this.imageLayer);
     if (!layer || !layer.complete && layer.nLoaded === 0) return 1;
+    const slopeMax = Math.max(...(layer.info.rescale_slope || [1]).map(Math.abs));
+    const range = layer.info.stored_range;
+    if (range) {
+      this._dragStep = Math.max(((range[1] - range[0]) * slopeMax) / 1000, 1e-6);
+      return this._dragStep;
+    }
     let lo = Infinity, hi = -Infinity;
     const data = layer.data;
     const step = Math.max(1, Math.floor(data.length / 2_000_000));
