@@ -290,3 +290,14 @@ class TestAnswers:
     def test_missing_answer_names_the_file(self, tmp_path):
         with pytest.raises(AnswerError, match="cannot read the answer"):
             load_answer(tmp_path / "absent.json")
+
+
+def test_npz_names_name_the_labels(tmp_path):
+    from dicomteach.roi.load import read_npz
+
+    labels = np.zeros((3, 4, 4), np.uint8)
+    labels[0, 0, 0], labels[1, 1, 1] = 1, 2
+    np.savez(tmp_path / "a.npz", mask=labels, spacing=np.ones(3), names=np.array(["GTV", "Node"]))
+    assert read_npz(tmp_path / "a.npz").names == {1: "GTV", 2: "Node"}
+    np.savez(tmp_path / "b.npz", mask=labels > 0, spacing=np.ones(3), names=np.array(["GTV"]))
+    assert read_npz(tmp_path / "b.npz").names == {1: "GTV"}

@@ -35,7 +35,8 @@ ORIGIN_TOLERANCE_MM = 1e-3
 
 
 def read_npz(path: str | os.PathLike[str]) -> Structures:
-    """A ``.npz`` with arrays ``mask`` (2D/3D; bool, 0/1, or an integer label map) and ``spacing``.
+    """A ``.npz`` with arrays ``mask`` (2D/3D; bool, 0/1, or an integer label map) and ``spacing``,
+    and optionally ``names`` (text, the name of label 1, 2, …).
 
     Examples
     --------
@@ -81,6 +82,10 @@ def read_npz(path: str | os.PathLike[str]) -> Structures:
         numbers = [int(n) for n in np.unique(mask) if n != 0]
         masks = {n: mask == n for n in numbers}
         names = {n: f"label {n}" for n in numbers}
+    # Optional ``names``: the name of label 1, 2, … (the Delineator writes them).
+    given = arrays.get("names")
+    if given is not None and given.ndim == 1 and given.dtype.kind == "U":
+        names = {n: str(given[n - 1]) if n <= len(given) else names[n] for n in names}
     return Structures(masks, names, tuple(float(s) for s in spacing), name)
 
 

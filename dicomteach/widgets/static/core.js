@@ -410,6 +410,7 @@ class Scene {
   setTool(tool) {
     this.tool = tool;
     for (const vp of this.viewports) vp.toolChanged();
+    this.status();  // the pressed tool button follows at once
     this.scheduleSend();
   }
 
@@ -1165,6 +1166,13 @@ function standardControls(scene, el, options = {}) {
 
   el.addEventListener("keydown", (event) => {
     if (event.target === slider && event.key.startsWith("Arrow")) return;
+    // Typing in a widget's own inputs (brush size, HU range…) is not a shortcut.
+    if (event.target.matches?.("input:not([type=range]), textarea, select")) return;
+    if (options.onKeyFirst && options.onKeyFirst(event)) {
+      event.preventDefault();
+      event.stopPropagation();
+      return;
+    }
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     const n = scene.layout.n_slices;
     let handled = true;
