@@ -6,7 +6,18 @@ drawing happen there (DESIGN.md, decision 1). Nothing here loads from a CDN.
 
 from __future__ import annotations
 
+from dicomteach.widgets.compare import Compare
+from dicomteach.widgets.delineator import Delineator
+from dicomteach.widgets.questions import AnswerFileMovedWarning, Hotspot, LabelDrop
 from dicomteach.widgets.view3d import View3D
 from dicomteach.widgets.viewer import Viewer
 
-__all__ = ["View3D", "Viewer"]
+__all__ = [
+    "AnswerFileMovedWarning",
+    "Compare",
+    "Delineator",
+    "Hotspot",
+    "LabelDrop",
+    "View3D",
+    "Viewer",
+]
