@@ -10,7 +10,7 @@ from pydicom.dataset import Dataset
 from scipy import ndimage
 
 from dicomteach import io
-from dicomteach.imaging import Rigid, modality_values, resample_to, window_to_uint8
+from dicomteach.imaging import Rigid, modality_values, quantise, resample_to, window_to_uint8
 from dicomteach.io.volume import Volume, Window
 from dicomteach.samples import ct_chest, phantoms
 from dicomteach.widgets import Compare
@@ -19,7 +19,6 @@ from dicomteach.widgets.compare import (
     checkerboard_mask,
     difference_display,
     diverging_table,
-    quantise,
 )
 
 AXIAL = np.array([[0, 0, 1], [0, 1, 0], [1, 0, 0]], float)

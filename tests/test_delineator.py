@@ -123,6 +123,9 @@ def test_patch_sent_back_is_the_array_box_after_the_edit(ct, tmp_path):
     ((content, buffers),) = recorder.of("patch")
     box = tuple(slice(a, b) for a, b in content["box"])
     assert content["origin"] == "view-test" and content["seq"] == 7 and content["saved"]
+    # The base widget's layer patch: the layer and its generation name what the view updates.
+    assert content["layer"] == "labels"
+    assert content["generation"] == widget.layers["labels"]["generation"]
     assert bytes(buffers[0]) == np.ascontiguousarray(widget.labels[box]).tobytes()
     assert widget.labels[box].sum() == 4
 
@@ -225,7 +228,7 @@ def test_an_answer_for_another_grid_is_moved_aside_not_overwritten(ct, tmp_path)
     original = path.read_bytes()
     with pytest.warns(AnswerFileWarning, match="shape"):
         widget, _ = make(ct, tmp_path)
-    kept = list(tmp_path.glob("delineation.bak-*.npz"))
+    kept = list(tmp_path.glob("delineation.moved-*.npz"))
     assert len(kept) == 1 and kept[0].read_bytes() == original
     assert not path.exists() and widget.labels.sum() == 0
     assert "moved aside" in widget.notice
@@ -246,7 +249,7 @@ def test_an_answer_from_another_series_of_the_same_size_is_moved_aside(ct, tmp_p
     with pytest.warns(AnswerFileWarning, match="series"):
         second = Delineator(other, answer=path)
     assert second.labels.sum() == 0
-    assert len(list(tmp_path.glob("delineation.bak-*.npz"))) == 1
+    assert len(list(tmp_path.glob("delineation.moved-*.npz"))) == 1
 
 
 @pytest.mark.parametrize(
@@ -260,7 +263,7 @@ def test_an_unreadable_answer_is_kept_aside_and_the_learner_starts_empty(ct, tmp
     with pytest.warns(AnswerFileWarning, match="cannot be read"):
         widget, _ = make(ct, tmp_path)
     assert widget.labels.sum() == 0
-    (kept,) = tmp_path.glob("delineation.bak-*.npz")
+    (kept,) = tmp_path.glob("delineation.moved-*.npz")
     assert kept.read_bytes() == content
 
 
@@ -279,8 +282,20 @@ def test_a_file_that_cannot_be_moved_is_left_alone_and_work_goes_elsewhere(
     monkeypatch.undo()
     assert path.read_bytes() == b"junk"
     assert widget.answer_path != path and widget.answer_path.suffix == ".npz"
+    assert (
+        widget.answer_path.name.startswith("delineation.new-") and not widget.answer_path.exists()
+    )
+    assert widget.answer_file == widget.answer_path.name and "left untouched" in widget.notice
     edit(widget, "axial", 1, (0, 0), np.ones((1, 1)))
     assert path.read_bytes() == b"junk" and read_npz(widget.answer_path).masks[1].sum() == 1
+
+
+def test_one_warning_class_for_every_answer_widget():
+    from dicomteach.widgets import AnswerFileMovedWarning
+
+    assert AnswerFileWarning is AnswerFileMovedWarning and issubclass(
+        AnswerFileWarning, UserWarning
+    )
 
 
 def test_a_save_that_fails_keeps_the_work_and_says_so(ct, tmp_path, monkeypatch):
@@ -474,8 +489,8 @@ def test_range_brush_defaults_to_soft_tissue_on_ct(ct, tmp_path):
         ({"structures": ("A", "A")}, "twice"),
         ({"structures": {"A": (300, 0, 0)}}, "colour of 'A'"),
         ({"structures": ("",)}, "non-empty"),
-        ({"answer": "answer.json"}, "must end in .npz"),
-        ({"answer": 3}, "path ending in .npz"),
+        ({"answer": "answer.json"}, "must name a .npz file"),
+        ({"answer": 3}, "must be the path of a .npz file"),
         ({"hu_range": (1, 2, 3)}, "hu_range"),
         ({"brush_mm": 0}, "brush_mm"),
         ({"tools": ["brush", "lasso"]}, "lasso"),

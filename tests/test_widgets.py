@@ -120,8 +120,8 @@ def test_overlays_from_masks_labels_and_dicts_are_checked():
     viewer = Viewer(vol, overlay={"a": vol.pixels > 500, "b": vol.pixels < 100})
     labels = viewer._arrays["labels"]
     assert labels.dtype == np.uint8 and set(np.unique(labels)) <= {0, 1, 2}
-    assert [item["name"] for item in viewer.labels] == ["a", "b"]
-    assert viewer.labels[0]["color"] != viewer.labels[1]["color"]
+    assert [item["name"] for item in viewer.label_info] == ["a", "b"]
+    assert viewer.label_info[0]["color"] != viewer.label_info[1]["color"]
     with pytest.raises(ValueError, match="shape"):
         viewer.set_overlay(np.zeros((2, 2, 2), bool))
     with pytest.raises(ValueError, match="0..255"):
@@ -134,7 +134,7 @@ def test_overlays_from_masks_labels_and_dicts_are_checked():
     viewer.set_overlay(vol.pixels > 900, mode="outline")
     assert viewer.layers["labels"]["generation"] > generation  # re-streamed, not patched
     viewer.set_overlay(None)
-    assert "labels" not in viewer.layers and viewer.labels == []
+    assert "labels" not in viewer.layers and viewer.label_info == []
 
 
 def test_a_seg_file_is_drawn_on_the_image_it_references(tmp_path):
@@ -148,7 +148,7 @@ def test_a_seg_file_is_drawn_on_the_image_it_references(tmp_path):
     write_seg({"nodule": mask}, paths, tmp_path / "seg.dcm")
     viewer = Viewer(ct, overlay=tmp_path / "seg.dcm")
     assert np.array_equal(viewer._arrays["labels"] > 0, mask)
-    assert viewer.labels[0]["name"] == "nodule"
+    assert viewer.label_info[0]["name"] == "nodule"
 
 
 def test_fused_series_is_resampled_onto_the_grid_and_sent_as_16_bits():
@@ -169,10 +169,37 @@ def test_fused_series_is_resampled_onto_the_grid_and_sent_as_16_bits():
     expected = resample_to(pet, ct, order=1, fill=0.0)
     step = info["rescale_slope"][0]
     assert np.abs(viewer.fused_values - expected).max() <= step / 2 + 1e-9
-    assert step < (expected.max() - expected.min()) / 60000
+    # A power-of-two step (dicomteach.imaging.quantise): at most twice the finest 16-bit step.
+    span = expected.max() - np.floor(expected.min())
+    assert step == 2.0 ** np.ceil(np.log2(span / 65535)) and step < span / 32767
     assert len(info["colormap_table"]) == 256 * 3
     viewer.fuse(None)
     assert viewer.fused_values is None
+
+
+def test_a_fused_series_of_whole_numbers_on_the_same_grid_is_exact():
+    """A second CT (whole HU) on this CT's grid: the browser gets every value exactly."""
+    ct = _ct(n=6, rows=12, cols=10)
+    k, r, c = np.mgrid[0:6, 0:12, 0:10]
+    other = Volume(
+        (r * 300 - c * 7 + k * 1000 - 1024).astype(np.int16),
+        ct.spacing,
+        ct.origin,
+        AXIAL,
+        modality="CT",
+        units="HU",
+    )
+    viewer = Viewer(ct, fuse=other)
+    assert viewer.layers["fused"]["rescale_slope"][0] <= 1
+    assert np.array_equal(viewer.fused_values, other.pixels.astype(np.float64))
+
+
+def test_css_of_every_widget_starts_with_the_shared_frame():
+    from dicomteach.widgets import Compare, Delineator, Hotspot, LabelDrop
+
+    frame = Viewer._css
+    for widget in (Compare, Delineator, Hotspot, LabelDrop):
+        assert widget._css.startswith(frame) and len(widget._css) > len(frame), widget
 
 
 def test_cine_rate_comes_from_frame_time_and_colour_is_sent_as_rgb():

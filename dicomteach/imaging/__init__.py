@@ -29,6 +29,7 @@ from dicomteach.imaging.presets import (
     default_window,
     presets_for,
 )
+from dicomteach.imaging.quantise import quantise
 from dicomteach.imaging.registration import INITIALISATIONS, Rigid, register_rigid
 from dicomteach.imaging.resample import resample_to
 from dicomteach.imaging.voi import (
@@ -64,6 +65,7 @@ __all__ = [
     "orientation_label",
     "plane_layout",
     "presets_for",
+    "quantise",
     "register_rigid",
     "resample_to",
     "round_to_uint8",

@@ -6,9 +6,10 @@ drawing happen there (DESIGN.md, decision 1). Nothing here loads from a CDN.
 
 from __future__ import annotations
 
+from dicomteach.widgets._answers import AnswerFileMovedWarning
 from dicomteach.widgets.compare import Compare
 from dicomteach.widgets.delineator import Delineator
-from dicomteach.widgets.questions import AnswerFileMovedWarning, Hotspot, LabelDrop
+from dicomteach.widgets.questions import Hotspot, LabelDrop
 from dicomteach.widgets.view3d import View3D
 from dicomteach.widgets.viewer import Viewer
 

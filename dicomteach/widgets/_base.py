@@ -5,7 +5,12 @@ image resampled onto the same grid, an optional label map) and streams them to
 each view that asks, slice by slice, starting at the slice on screen, so a
 large series shows its first image before the rest arrives. The browser keeps
 the arrays and applies rescale, window, colour map and overlays itself
-(``static/core.js``): W/L, zoom, pan and overlays never re-send pixels.
+(``static/core.js``): W/L, zoom, pan and overlays never re-send pixels. When
+the kernel changes part of an array (a learner's labels after an undo), it
+sends only that box (:meth:`ImageWidget._patch_layer`).
+
+Every widget's script is ``core.js`` joined with its own file (:func:`bundle`),
+its style ``viewer.css`` joined with its own (:func:`bundle_css`).
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from dicomteach.imaging.presets import default_window, presets_for
 from dicomteach.imaging.voi import VOI_LUT_FUNCTIONS
 from dicomteach.io.volume import LutTable, Volume, Window
 
-__all__ = ["ImageWidget", "bundle", "label_palette"]
+__all__ = ["ImageWidget", "bundle", "bundle_css", "label_palette"]
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +72,17 @@ def bundle(*names: str) -> str:
     No build step: the files are joined as text; only the last one exports.
     """
     return "\n".join((STATIC / name).read_text(encoding="utf-8") for name in names)
+
+
+def bundle_css(*names: str) -> str:
+    """One style sheet from ``viewer.css`` (every widget's frame) and the widget's own files.
+
+    >>> css = bundle_css("compare.css")
+    >>> css.index(".dt-viewer {") < css.index(".dt-compare-panes")
+    True
+    """
+    files = ["viewer.css", *(n for n in names if n != "viewer.css")]
+    return "\n".join((STATIC / name).read_text(encoding="utf-8") for name in files)
 
 
 def _volume_of(volume_or_path: Volume | str | os.PathLike[str], suv: bool = False) -> Volume:
@@ -199,7 +215,7 @@ def _chunk_order(n: int, frame_bytes: int, frame: int, chunk_bytes: int) -> list
 class ImageWidget(anywidget.AnyWidget):
     """Base of the image widgets: state the browser and Python share, and streaming."""
 
-    _css = STATIC / "viewer.css"
+    _css = bundle_css()
 
     chunk_bytes: int = CHUNK_BYTES
     """Bytes per streamed message (whole frames, at least one); set before display."""
@@ -235,8 +251,8 @@ class ImageWidget(anywidget.AnyWidget):
     tool = traitlets.Unicode("wl").tag(sync=True)
     measurements = traitlets.List(traitlets.Dict()).tag(sync=True)
     fps = traitlets.Float(0.0).tag(sync=True)
-    # Label overlay: [{"value", "name", "color": [r, g, b], "visible"}].
-    labels = traitlets.List(traitlets.Dict()).tag(sync=True)
+    # What the "labels" overlay layer shows: [{"value", "name", "color": [r, g, b], "visible"}].
+    label_info = traitlets.List(traitlets.Dict()).tag(sync=True)
     overlay_opacity = traitlets.Float(0.4).tag(sync=True)
     overlay_mode = traitlets.Unicode("fill").tag(sync=True)
     overlay_visible = traitlets.Bool(True).tag(sync=True)
@@ -380,6 +396,27 @@ class ImageWidget(anywidget.AnyWidget):
             )
         self.layers = layers
 
+    def _patch_layer(self, name: str, box: tuple[slice, slice, slice], **content: Any) -> None:
+        """Send every view the new values of one box of a streamed array (``Layer.patch``).
+
+        ``box`` is in array order; ``content`` goes with it (e.g. the ``origin`` of the
+        edit: that view already shows it). A view holding another generation ignores it.
+        """
+        array = self._arrays[name]
+        box = tuple(  # type: ignore[assignment]
+            slice(*s.indices(n)[:2]) for s, n in zip(box, array.shape[:3], strict=True)
+        )
+        self.send(
+            {
+                **content,
+                "type": "patch",
+                "layer": name,
+                "generation": self.layers[name]["generation"],
+                "box": [[s.start, s.stop] for s in box],
+            },
+            buffers=[memoryview(np.ascontiguousarray(array[box])).cast("B")],
+        )
+
     # ------------------------------------------------------------------ overlays
 
     def set_overlay(
@@ -397,7 +434,7 @@ class ImageWidget(anywidget.AnyWidget):
         """
         if overlay is None:
             self._set_layer("labels", None)
-            self.labels = []
+            self.label_info = []
             return
         if self.volume is None:
             raise ValueError("There is no image to put the overlay on")
@@ -406,7 +443,7 @@ class ImageWidget(anywidget.AnyWidget):
         array, names = _labels_array(overlay, tuple(self.shape))
         palette = label_palette(len(names))
         colors = dict(colors or {})
-        labels = [
+        label_info = [
             {
                 "value": value,
                 "name": name,
@@ -424,7 +461,7 @@ class ImageWidget(anywidget.AnyWidget):
                 if mode not in ("fill", "outline"):
                     raise ValueError(f"Argument 'mode' must be 'fill' or 'outline', not {mode!r}")
                 self.overlay_mode = mode
-            self.labels = labels
+            self.label_info = label_info
             self._set_layer("labels", array)
 
     # ------------------------------------------------------------------ streaming

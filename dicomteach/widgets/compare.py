@@ -25,11 +25,12 @@ import traitlets
 
 from dicomteach.errors import DicomTeachError
 from dicomteach.imaging.modality import modality_values
+from dicomteach.imaging.quantise import quantise
 from dicomteach.imaging.registration import Rigid, register_rigid
 from dicomteach.imaging.resample import resample_to
 from dicomteach.imaging.voi import window_to_uint8
 from dicomteach.io.volume import Volume, Window
-from dicomteach.widgets._base import STATIC, ImageWidget, _volume_of, _window_dict, bundle
+from dicomteach.widgets._base import ImageWidget, _volume_of, _window_dict, bundle, bundle_css
 
 __all__ = [
     "COMPARE_MODES",
@@ -37,7 +38,6 @@ __all__ = [
     "checkerboard_mask",
     "difference_display",
     "diverging_table",
-    "quantise",
 ]
 
 COMPARE_MODES = ("side-by-side", "swipe", "flicker", "checkerboard", "difference")
@@ -139,38 +139,6 @@ def checkerboard_mask(
     sr = np.floor((np.arange(rows) + 0.5) * float(row_spacing) / float(size_mm)).astype(np.int64)
     sc = np.floor((np.arange(cols) + 0.5) * float(col_spacing) / float(size_mm)).astype(np.int64)
     return (sr[:, None] + sc[None, :]) % 2 == 1
-
-
-def quantise(values: np.ndarray) -> tuple[np.ndarray, float, float]:
-    """16-bit stored values, slope and intercept with ``stored * slope + intercept ≈ values``.
-
-    The intercept is ``floor(min)``, the slope the smallest power of two that
-    fits the range in 0..65535: the error is at most ``slope / 2`` (1/32 HU
-    for a CT's −1024..3071), and values that are whole numbers stay exact
-    whenever the slope is at most 1 (a follow-up on the baseline's own grid).
-
-    >>> stored, slope, intercept = quantise(np.array([-1024.0, 0.3, 3071.0]))
-    >>> slope, intercept, stored.dtype.name
-    (0.0625, -1024.0, 'uint16')
-    >>> (stored * slope + intercept).tolist()
-    [-1024.0, 0.3125, 3071.0]
-    """
-    values = np.asarray(values)
-    finite = np.isfinite(values)
-    if not finite.all():  # NaN or ±inf: shown as the lowest value
-        values = np.where(finite, values, float(values[finite].min()) if finite.any() else 0.0)
-    lo = float(values.min()) if values.size else 0.0
-    hi = float(values.max()) if values.size else 0.0
-    intercept = float(math.floor(lo))
-    span = hi - intercept
-    slope = 2.0 ** math.ceil(math.log2(span / 65535.0)) if span > 0 else 1.0
-    # float64: a power-of-two slope and a whole intercept make this exact before rounding
-    scaled = values.astype(np.float64)
-    scaled -= intercept
-    scaled /= slope
-    np.rint(scaled, out=scaled)
-    np.clip(scaled, 0, 65535, out=scaled)
-    return scaled.astype("<u2"), slope, intercept
 
 
 def _reduced(volume: Volume, target_mm: float) -> Volume:
@@ -327,7 +295,7 @@ class Compare(ImageWidget):
         to ``before`` and resampled onto its grid (trilinear; outside its
         field of view, the median of its outermost voxels, e.g. air), then
         sent as 16-bit values exact to half a power-of-two slope
-        (:func:`quantise`: 1/64 HU on a CT).
+        (:func:`~dicomteach.imaging.quantise`: 1/64 HU on a CT).
     register : True, False, Rigid or 4×4 matrix
         ``True``: a rigid registration by mutual information, on copies
         reduced to ~4 mm voxels (1.5 mm pixels for single images), starting
@@ -371,9 +339,7 @@ class Compare(ImageWidget):
     """
 
     _esm = bundle("core.js", "compare.js")
-    _css = "\n".join(
-        (STATIC / name).read_text(encoding="utf-8") for name in ("viewer.css", "compare.css")
-    )
+    _css = bundle_css("compare.css")
 
     mode = traitlets.Enum(COMPARE_MODES, "side-by-side").tag(sync=True)
     series_labels = traitlets.List(traitlets.Unicode(), ["Baseline", "Follow-up"]).tag(sync=True)

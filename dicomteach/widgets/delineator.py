@@ -26,9 +26,12 @@ Messages (``_handle_<type>``; JS → Python)
 Python → JS
 -----------
 ``patch``
-    ``{box: [[k0, k1], [r0, r1], [c0, c1]], origin, seq, revision, saved}``
-    with one buffer: ``labels[k0:k1, r0:r1, c0:c1]`` in array order. The view
-    named by ``origin`` already shows it (it is that view's acknowledgement).
+    The base widget's layer patch (``ImageWidget._patch_layer``: ``{layer:
+    "labels", generation, box: [[k0, k1], [r0, r1], [c0, c1]]}`` with one buffer,
+    ``labels[k0:k1, r0:r1, c0:c1]`` in array order) plus ``{origin, seq,
+    revision, saved}``. Every view applies it (``Layer.patch`` in core.js) but
+    the one named by ``origin``, which already shows it: for that view it is
+    the acknowledgement of its stroke.
 ``ack``
     ``{origin, seq, revision}``: an edit that changed nothing, or was refused.
 ``done``
@@ -47,7 +50,6 @@ and ``dicomteach score`` read.
 
 from __future__ import annotations
 
-import datetime
 import logging
 import os
 import warnings
@@ -61,7 +63,8 @@ import traitlets
 
 from dicomteach.io.atomic import write_atomically
 from dicomteach.io.volume import Volume, Window
-from dicomteach.widgets._base import STATIC, ImageWidget, _labels_array, bundle, label_palette
+from dicomteach.widgets._answers import AnswerFileMovedWarning, answer_path, move_aside
+from dicomteach.widgets._base import ImageWidget, _labels_array, bundle, bundle_css, label_palette
 
 __all__ = [
     "ANSWER_VERSION",
@@ -88,8 +91,8 @@ _EPSILON_MM2 = 1e-6
 """Pixels this close (mm²) to the brush's edge count as inside: the same in JS."""
 
 
-class AnswerFileWarning(UserWarning):
-    """An existing answer file could not be used; it was moved aside, not overwritten."""
+AnswerFileWarning = AnswerFileMovedWarning
+"""The name this warning had here first; the same class as the question widgets' warning."""
 
 
 def brush_footprint(
@@ -215,28 +218,6 @@ def _structure_specs(structures: object) -> list[_Structure]:
     return out
 
 
-def _answer_path(answer: object) -> Path | None:
-    if answer is None:
-        return None
-    if not isinstance(answer, str | os.PathLike):
-        raise ValueError(f"Argument 'answer' must be a path ending in .npz, not {answer!r}")
-    path = Path(answer)
-    if path.suffix.lower() != ".npz":
-        raise ValueError(f"Argument 'answer' must end in .npz, not {str(path)!r}")
-    return path.absolute()  # beside the notebook: the kernel's folder when the widget is made
-
-
-def _aside_name(path: Path) -> Path:
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    # Still a .npz: read_npz, grading and `dicomteach score` can open what was kept.
-    candidate = path.with_name(f"{path.stem}.bak-{stamp}{path.suffix}")
-    n = 1
-    while candidate.exists():
-        n += 1
-        candidate = path.with_name(f"{path.stem}.bak-{stamp}-{n}{path.suffix}")
-    return candidate
-
-
 def _box_of(mask: np.ndarray) -> tuple[slice, slice, slice] | None:
     """The smallest box holding every true voxel, or None."""
     if not mask.any():
@@ -273,7 +254,8 @@ class Delineator(ImageWidget):
     Every change (a finished stroke, an undo, an interpolation) is written at
     once to ``answer``, atomically; a Delineator made on the same series finds
     it and carries on. A file for another image is moved aside to
-    ``<answer stem>.bak-<time>.npz`` with a warning, never overwritten.
+    ``<answer stem>.moved-<time>.npz`` (still an answer file ``read_npz`` opens)
+    with an :class:`~dicomteach.widgets.AnswerFileMovedWarning`, never overwritten.
 
     Parameters
     ----------
@@ -313,11 +295,7 @@ class Delineator(ImageWidget):
     """
 
     _esm = bundle("core.js", "delineator.js")
-    _css = (
-        (STATIC / "viewer.css").read_text(encoding="utf-8")
-        + "\n"
-        + (STATIC / "delineator.css").read_text(encoding="utf-8")
-    )
+    _css = bundle_css("delineator.css")
 
     # [{"value", "name", "color": [r, g, b], "visible"}]; value i is label i.
     structures = traitlets.List(traitlets.Dict()).tag(sync=True)
@@ -347,7 +325,7 @@ class Delineator(ImageWidget):
         **kwargs: Any,
     ) -> None:
         specs = _structure_specs(structures)
-        path = _answer_path(answer)
+        path = answer_path(answer, ".npz", optional=True)
         tools = list(tools or DELINEATOR_TOOLS)
         unknown = [t for t in tools if t not in DELINEATOR_TOOLS]
         if unknown:
@@ -569,7 +547,6 @@ class Delineator(ImageWidget):
         origin: str | None = None,
         seq: int | None = None,
     ) -> None:
-        labels = self._require_image()
         with self.hold_sync():
             self.revision += 1
             saved = self.save()
@@ -579,16 +556,8 @@ class Delineator(ImageWidget):
                 self.notice = message or f"Saved to {self._answer.name}"  # type: ignore[union-attr]
             elif self._answer is None:
                 self.notice = message or "Not saved: this Delineator has no answer file"
-        self.send(
-            {
-                "type": "patch",
-                "box": [[s.start, s.stop] for s in box],
-                "origin": origin,
-                "seq": seq,
-                "revision": self.revision,
-                "saved": saved,
-            },
-            buffers=[memoryview(np.ascontiguousarray(labels[box])).cast("B")],
+        self._patch_layer(
+            "labels", box, origin=origin, seq=seq, revision=self.revision, saved=saved
         )
 
     def _ack(self, origin: str | None, seq: int | None, problem: str = "") -> None:
@@ -702,24 +671,10 @@ class Delineator(ImageWidget):
         return self._answer
 
     def _move_aside(self, path: Path, why: str) -> None:
-        target = _aside_name(path)
-        try:
-            os.replace(path, target)
-        except OSError as exc:
-            # Never overwrite what we cannot move: save under a new name instead.
-            stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-            self._answer = path.with_name(f"{path.stem}-{stamp}{path.suffix}")
-            self.answer_file = self._answer.name
-            message = (
-                f"{path}: {why}; it could not be moved aside ({exc.strerror or exc}), so it is "
-                f"left untouched and this delineation is saved to {self._answer.name}"
-            )
-        else:
-            message = (
-                f"{path}: {why}; moved aside to {target.name} and starting an empty delineation"
-            )
-        warnings.warn(message, AnswerFileWarning, stacklevel=4)  # at the learner's cell
-        self.notice = message
+        moved = move_aside(path, f"it {why}", stacklevel=4)  # warned at the learner's cell
+        self._answer = moved.answer
+        self.answer_file = moved.answer.name
+        self.notice = moved.notice
 
     def _load_answer(self, path: Path, labels: np.ndarray) -> None:
         """Fill ``labels`` from the answer file if it fits this image; else move it aside."""

@@ -20,10 +20,9 @@ from __future__ import annotations
 import logging
 import os
 import time
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import traitlets
@@ -31,7 +30,8 @@ import traitlets
 from dicomteach.io.volume import Volume, Window
 from dicomteach.roi.answers import Answer, Point, load_answer, point_at, save_answer
 from dicomteach.roi.errors import AnswerError
-from dicomteach.widgets._base import STATIC, ImageWidget, bundle, label_palette
+from dicomteach.widgets._answers import AnswerFileMovedWarning, answer_path, move_aside
+from dicomteach.widgets._base import ImageWidget, bundle, bundle_css, label_palette
 
 __all__ = ["AnswerFileMovedWarning", "Hotspot", "LabelDrop"]
 
@@ -41,32 +41,10 @@ _DIGITS = 3
 """Decimals kept of array coordinates (a thousandth of a pixel; the browser rounds alike)."""
 
 
-class AnswerFileMovedWarning(UserWarning):
-    """An existing answer file did not belong to this question and was moved aside."""
-
-
-def _css() -> str:
-    return "\n".join(
-        (STATIC / name).read_text(encoding="utf-8") for name in ("viewer.css", "questions.css")
-    )
-
-
 def _check_text(value: object, name: str) -> str:
     if not isinstance(value, str):
         raise ValueError(f"Argument '{name}' must be a string, not {type(value).__name__}")
     return value
-
-
-def _check_answer_path(answer: object) -> Path:
-    if not isinstance(answer, str | os.PathLike) or not os.fspath(answer).strip():
-        raise ValueError(f"Argument 'answer' must be the path of a .json file, not {answer!r}")
-    path = Path(os.fspath(answer))
-    if path.suffix.lower() != ".json":
-        raise ValueError(f"Argument 'answer' must name a .json file, not {os.fspath(answer)!r}")
-    if path.is_dir():
-        raise ValueError(f"Argument 'answer' is a folder, not a file: {os.fspath(answer)!r}")
-    # Relative to the notebook's folder (the kernel's working directory), fixed now.
-    return path.absolute()
 
 
 def _check_count(value: object, name: str, allow_none: bool = False) -> int:
@@ -92,21 +70,11 @@ def _check_labels(labels: object) -> list[str]:
     return names
 
 
-def _moved_name(path: Path) -> Path:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    for n in range(1, 1000):
-        extra = "" if n == 1 else f"-{n}"
-        candidate = path.with_name(f"{path.stem}.moved-{stamp}{extra}{path.suffix}")
-        if not candidate.exists():
-            return candidate
-    raise OSError(f"no free name to move {path} aside")
-
-
 class _Question(ImageWidget):
     """An image with an answer made of points, saved to a JSON file on every change."""
 
     _esm = bundle("core.js", "questions.js")
-    _css = _css()
+    _css = bundle_css("questions.css")
 
     question = traitlets.Unicode("").tag(sync=True)
     """``"hotspot"`` or ``"labels"``: which answer tool the browser shows."""
@@ -135,7 +103,7 @@ class _Question(ImageWidget):
     ) -> None:
         prompt = _check_text(prompt, "prompt")
         activity = _check_text(activity, "activity")
-        path = _check_answer_path(answer)
+        path = cast(Path, answer_path(answer, ".json"))
         super().__init__(
             tools=[self._TOOL, "wl", "pan", "zoom"], tool=self._TOOL, prompt=prompt, **kwargs
         )
@@ -234,25 +202,11 @@ class _Question(ImageWidget):
                     "error": "",
                 }
                 return
-        try:
-            moved = _moved_name(path)
-            os.rename(path, moved)
-        except OSError as exc:
-            # Not moved: then it must not be overwritten either.
-            self.answer_path = path.with_name(f"{path.stem}.new{path.suffix}")
-            self.answer_name = self.answer_path.name
-            message = (
-                f"The answer file {path.name} was not used: {reason}. It could not be moved "
-                f"aside ({exc.strerror or exc}), so your answer is saved in {self.answer_name}."
-            )
-        else:
-            message = (
-                f"The answer file {path.name} was not used: {reason}. It was kept as "
-                f"{moved.name}; your answer here is saved in {path.name}."
-            )
-        log.warning("%s", message)
-        warnings.warn(message, AnswerFileMovedWarning, stacklevel=4)
-        self.notice = message
+        moved = move_aside(path, reason, stacklevel=4)  # warned at the learner's cell
+        log.warning("%s", moved.notice)
+        self.answer_path = moved.answer
+        self.answer_name = moved.answer.name
+        self.notice = moved.notice
 
     def _on_marks(self, change: dict) -> None:
         if self._normalising:

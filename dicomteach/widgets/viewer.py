@@ -15,6 +15,7 @@ import numpy as np
 
 from dicomteach.imaging.colormaps import colormap as colormap_table
 from dicomteach.imaging.presets import default_window
+from dicomteach.imaging.quantise import quantise
 from dicomteach.io.volume import Volume, Window
 from dicomteach.widgets._base import ImageWidget, _volume_of, _window_dict, bundle
 
@@ -122,7 +123,9 @@ class Viewer(ImageWidget):
         It is resampled (trilinear) onto this image's grid in patient
         coordinates (``transform`` maps this image's LPS points to the other's,
         e.g. from :func:`dicomteach.imaging.register_rigid`), then sent once as
-        16-bit values with a slope. Its window and colour map apply in the browser.
+        16-bit values with a power-of-two slope (:func:`dicomteach.imaging.quantise`:
+        exact to half the slope, whole numbers exact). Its window and colour map
+        apply in the browser.
         """
         if volume_or_path is None:
             self._set_layer("fused", None)
@@ -137,10 +140,7 @@ class Viewer(ImageWidget):
         if other.is_color:
             raise ValueError("Only grayscale series can be fused")
         values = resample_to(other, self.volume, transform=transform, order=1, fill=0.0)
-        lo, hi = float(np.nanmin(values)), float(np.nanmax(values))
-        # 16-bit with a slope: the browser gets a quarter of float64, exact to 1/65535 of the range.
-        slope = (hi - lo) / 65535.0 if hi > lo else 1.0
-        stored = np.round((np.nan_to_num(values, nan=lo) - lo) / slope).astype("<u2")
+        stored, slope, intercept = quantise(values)
         window = window or default_window(other)
         w = _window_dict(window)
         self._set_layer(
@@ -148,7 +148,7 @@ class Viewer(ImageWidget):
             stored,
             {
                 "rescale_slope": [slope],
-                "rescale_intercept": [lo],
+                "rescale_intercept": [intercept],
                 "window_center": w["center"],
                 "window_width": w["width"],
                 "voi_function": w["function"],

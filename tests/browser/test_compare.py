@@ -213,6 +213,7 @@ def test_swipe_divider_dragged_by_the_mouse(compare_page, kernel, artifacts):
     root.locator("button[data-mode='swipe']").click()
     page.wait_for_selector(f"{BEFORE}[data-mode='swipe'][data-rendered='1']", timeout=10_000)
     assert not page.locator(AFTER).is_visible()
+    root.scroll_into_view_if_needed()  # one pane: larger than the two side by side
     viewport = root.locator(".dt-compare-viewport[data-side='before']")
     canvas = page.locator(BEFORE)
     divider = viewport.locator(".dt-compare-divider").bounding_box()
@@ -257,6 +258,7 @@ def test_checkerboard_and_difference(compare_page, kernel, artifacts):
     root.focus()
     page.keyboard.press("k")
     page.wait_for_selector(f"{BEFORE}[data-mode='checkerboard'][data-rendered='1']")
+    root.scroll_into_view_if_needed()
     size = float(canvas.get_attribute("data-checker-mm"))
     assert size == kernel.json(page, "compare.checker_mm") == 10.0
     b = window_to_uint8(values["before"][12], WINDOW)
@@ -360,6 +362,7 @@ def test_a_ruler_on_each_side_measures_the_nodule(compare_page, kernel, artifact
     kernel(page, "compare.mode = 'side-by-side'")  # from Python this time
     page.wait_for_selector(f"{AFTER}[data-rendered='1']")
     assert root.get_attribute("data-mode") == "side-by-side"
+    root.scroll_into_view_if_needed()
     root.locator("button[data-tool='ruler']").click()
     row = 34  # through the nodule's centre (row 34.2)
     col = (NODULE[0] + 47.25) / 1.5

@@ -15,10 +15,11 @@ import time
 
 import numpy as np
 import pytest
-from .conftest import CHROMIUM, CHROMIUM_ARGS
 from PIL import Image
 
 from dicomteach.widgets.view3d import SEGMENT_COLORS
+
+from .conftest import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
 

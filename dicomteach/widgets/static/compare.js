@@ -81,9 +81,8 @@ class CompareViewport extends Viewport {
     this.baseLayer = this.imageLayer;
     this.root.classList.add("dt-compare-viewport");
     this.root.dataset.side = this.side;
-    this.afterCanvas = el("canvas", "dt-compare-after-canvas");
-    this.afterCanvas.hidden = true;
-    this.canvas.after(this.afterCanvas);
+    // Swipe: the follow-up over the baseline, clipped right of the divider.
+    this.afterCanvas = this.addCanvas("after", "dt-compare-after-canvas", { after: "image", windowed: true });
     this.divider = el("div", "dt-compare-divider");
     this.divider.hidden = true;
     this.divider.title = "Drag to move the divider (←/→ keys)";
@@ -97,66 +96,62 @@ class CompareViewport extends Viewport {
     this.marker.hidden = true;
     this.root.append(this.divider, this.marker);
     this.listenDivider();
-    // The shared cursor line is written by the viewport under the pointer only (core's
-    // status() would let the other viewport blank it).
-    this.root.addEventListener("pointerleave", () => {
-      this.compare.hover(this, null);
-      this.compare.cursorLine.textContent = "";
-    });
   }
 
   get mode() {
     return this.side === "before" ? this.compare.mode : "side-by-side";
   }
 
-  get hiddenPane() {
-    return !!this.root.closest("[hidden]");
-  }
-
   // ---- drawing
 
   draw(which) {
-    if (!this.compare || this.hiddenPane) return;
+    if (!this.compare) return;
     const mode = this.mode;
     this.imageLayer = mode === "flicker" ? this.compare.flickerLayer : this.baseLayer;
     super.draw(which);
-    if (!which || which.includes("image")) this.drawMode(mode);
+    if (this.stale) return;
+    this.canvas.dataset.mode = mode;
+    this.canvas.dataset.layer = this.imageLayer;
+    this.updateSwipe();
   }
 
-  drawMode(mode) {
+  // Checkerboard and difference mix both layers on the image canvas; swipe draws the
+  // follow-up on its own canvas; side by side and flicker draw one layer (core.js).
+  drawImageLayer(name, layout, s) {
     const scene = this.scene;
-    const layout = scene.layout;
-    const s = scene.slice;
+    const mode = this.mode;
     const before = scene.layers.get("image");
     const after = scene.layers.get("after");
+    if (name === "after") {
+      if (mode !== "swipe" || !after) return false;
+      drawImage(after, layout, s, this.imageView(after), this.pixels(name));
+      return true;
+    }
+    if (name !== "image" || !before || !after || (mode !== "checkerboard" && mode !== "difference")) {
+      return super.drawImageLayer(name, layout, s);
+    }
+    const out = this.pixels(name);
     const ds = this.canvas.dataset;
-    ds.mode = mode;
-    ds.layer = this.imageLayer;
-    this.afterCanvas.hidden = mode !== "swipe";
-    this.updateSwipe();
-    if (mode === "side-by-side") return;
-    const both = before && after && scene.loadedFor("image") && scene.loadedFor("after");
-    ds.rendered = both ? "1" : "0";
-    if (!before || !after || mode === "flicker") return;
-    const image = this.canvas._image;
-    if (mode === "swipe" || mode === "checkerboard") {
-      const other = this.prepare(this.afterCanvas, layout);
-      drawImage(after, layout, s, this.imageView(after), other.data);
-      if (mode === "swipe") {
-        this.afterCanvas.getContext("2d").putImageData(other, 0, 0);
-        return;
-      }
+    if (mode === "checkerboard") {
+      drawImage(before, layout, s, this.imageView(before), out);
+      if (!this.scratch || this.scratch.length !== out.length) this.scratch = new Uint8ClampedArray(out.length);
+      drawImage(after, layout, s, this.imageView(after), this.scratch);
       const size = this.compare.checkerMm;
-      composeCheckerboard(image.data, other.data, layout, size);
+      composeCheckerboard(out, this.scratch, layout, size);
       ds.checkerMm = String(size);
-    } else if (mode === "difference") {
+    } else {
       const view = { ...this.compare.differenceView(), invert: !!before.info.inverted };
-      drawDifference(before, after, layout, s, view, image.data);
+      drawDifference(before, after, layout, s, view, out);
       ds.differenceCenter = String(view.center);
       ds.differenceWidth = String(view.width);
       ds.differenceStyle = view.absolute ? "absolute" : "signed";
     }
-    this.canvas.getContext("2d").putImageData(image, 0, 0);
+    return true;
+  }
+
+  // Every mode but side by side shows both images in this viewport.
+  neededLayers() {
+    return this.mode === "side-by-side" ? super.neededLayers() : ["image", "after"];
   }
 
   place() {
@@ -196,7 +191,7 @@ class CompareViewport extends Viewport {
     let dragging = false;
     const moveTo = (event) => {
       const root = this.root.getBoundingClientRect();
-      this.compare.setSwipe((event.clientX - root.left) / root.width, false);
+      this.compare.setSwipe((event.clientX - root.left) / root.width);
     };
     d.addEventListener("pointerdown", (event) => {
       if (event.button !== 0) return;
@@ -216,7 +211,7 @@ class CompareViewport extends Viewport {
       dragging = false;
       this.compare.dragging = false;
       if (d.hasPointerCapture(event.pointerId)) d.releasePointerCapture(event.pointerId);
-      this.compare.setSwipe(this.compare.swipe, true);
+      this.scene.scheduleSend();
       event.stopPropagation();
     };
     d.addEventListener("pointerup", end);
@@ -238,7 +233,6 @@ class CompareViewport extends Viewport {
       difference: `${l1} − ${l0}`,
     };
     this.corners.tl.textContent = titles[mode];
-    if (this.cursor) this.compare.cursorLine.textContent = this.cursorText();
     this.root.setAttribute("aria-label", titles[mode]);
     if (mode === "difference") {
       const view = this.compare.differenceView();
@@ -292,14 +286,11 @@ class CompareViewport extends Viewport {
     const m = super.measure(kind, p0, p1);
     m.side = this.sideAt(p0);
     if (kind === "ellipse") {
-      const keep = this.imageLayer;
       m.stats = {};
       for (const [side, layer] of Object.entries(SIDE_LAYERS)) {
-        this.imageLayer = layer;
-        const st = this.ellipseStats(p0, p1);
+        const st = this.ellipseStats(p0, p1, layer);
         m.stats[side] = { mean: st.mean, sd: st.sd, n: st.n };
       }
-      this.imageLayer = keep;
       const own = m.stats[m.side === "after" ? "after" : "before"];
       Object.assign(m, own);
     }
@@ -314,45 +305,33 @@ class CompareViewport extends Viewport {
     return null;
   }
 
-  drawAnnotations() {
-    super.drawAnnotations();
-    if (!this.compare) return;
-    const scene = this.scene;
-    const units = scene.model.get("units");
-    const u = units ? " " + units : "";
+  // Drawn on the other image: dashed (compare.css), its ruler length not written again.
+  measurementAttributes(m) {
+    if (!m.side || !this.compare) return {};
+    const mine = this.shownSide();
+    return { "data-side": m.side, className: mine && m.side !== mine ? "dt-compare-other" : "" };
+  }
+
+  measurementLabel(m) {
+    if (!m.side || !this.compare) return super.measurementLabel(m);
     const mine = this.shownSide();
     const name = (side) => this.compare.sideName(side);
-    for (const g of this.svg.querySelectorAll("g.dt-measure")) {
-      const i = Number(g.getAttribute("data-index"));
-      const m = i >= 0 ? scene.measurements[i] : this.draft;
-      if (!m || !m.side) continue;
-      g.setAttribute("data-side", m.side);
-      const ghost = !!mine && m.side !== mine;
-      g.classList.toggle("dt-compare-other", ghost);
-      const texts = [...g.querySelectorAll("text")];
-      if (!texts.length) continue;
-      if (m.kind === "ruler") {
-        // Its length is the same in mm on both sides: written once, where it was drawn,
-        // so rulers across the same lesion on each side do not write over each other.
-        if (ghost) texts[0].remove();
-        else texts[0].textContent = `${name(m.side)}: ${fixed(m.length_mm, 1)} mm`;
-      } else if (m.kind === "ellipse" && m.stats) {
-        const x = texts[0].getAttribute("x");
-        const y0 = Number(texts[0].getAttribute("y"));
-        for (const t of texts) t.remove();
-        const sides = mine ? [mine] : ["before", "after"];
-        const lines = sides.map((side) => {
-          const st = m.stats[side];
-          return `${name(side)} mean ${format(st.mean, 1)} SD ${format(st.sd, 1)}${u}`;
-        });
-        lines.push(`area ${format(m.area_mm2, 1)} mm² (${m.n} px)`);
-        lines.forEach((line, k) => {
-          const t = svg("text", { x, y: y0 + 14 * k });
-          t.textContent = line;
-          g.append(t);
-        });
-      }
+    if (m.kind === "ruler") {
+      // Its length is the same in mm on both sides: written once, where it was drawn,
+      // so rulers across the same lesion on each side do not write over each other.
+      return mine && m.side !== mine ? [] : [`${name(m.side)}: ${fixed(m.length_mm, 1)} mm`];
     }
+    if (m.kind === "ellipse" && m.stats) {
+      const units = this.scene.model.get("units");
+      const u = units ? " " + units : "";
+      const lines = (mine ? [mine] : ["before", "after"]).map((side) => {
+        const st = m.stats[side];
+        return `${name(side)} mean ${format(st.mean, 1)} SD ${format(st.sd, 1)}${u}`;
+      });
+      lines.push(`area ${format(m.area_mm2, 1)} mm² (${m.n} px)`);
+      return lines;
+    }
+    return super.measurementLabel(m);
   }
 
   // ---- difference window by left-drag in difference mode
@@ -362,6 +341,7 @@ class CompareViewport extends Viewport {
     const g = this.gesture;
     if (g && g.kind === "wl" && this.mode === "difference") {
       g.difference = { center: this.compare.differenceCenter, width: this.compare.differenceWidth };
+      this.compare.dragging = true;
     }
   }
 
@@ -370,25 +350,24 @@ class CompareViewport extends Viewport {
     if (g && g.difference) {
       const step = this.dragStep();
       const dx = event.clientX - g.x, dy = event.clientY - g.y;
-      this.compare.setDifferenceWindow(g.difference.center + dy * step,
-        g.difference.width + dx * step, false);
+      this.compare.setDifferenceWindow(g.difference.center + dy * step, g.difference.width + dx * step);
       return;
     }
     super.move(event);
-    this.compare.cursorLine.textContent = this.cursorText();
-    this.compare.hover(this, this.cursor);
   }
 
   up(event, cancelled = false) {
     const g = this.gesture;
     super.up(event, cancelled);
-    if (g && g.difference) this.compare.setDifferenceWindow(this.compare.differenceCenter,
-      this.compare.differenceWidth, true);
+    if (g && g.difference) {
+      this.compare.dragging = false;
+      this.scene.scheduleSend();
+    }
   }
 
   // A small cross where the cursor is on the other viewport.
   showMarker(p) {
-    if (!p || this.hiddenPane) {
+    if (!p || this.hidden) {
       this.marker.hidden = true;
       return;
     }
@@ -400,32 +379,64 @@ class CompareViewport extends Viewport {
 }
 
 // State of the comparison (mode, divider, flicker, checkerboard, difference window)
-// shared by the viewports and kept in step with the model.
+// shared by the viewports, kept in step with the model through the scene (track).
 class CompareState {
-  constructor(model, onChange) {
+  constructor(scene, onChange) {
+    const model = scene.model;
+    this.scene = scene;
     this.model = model;
     this.onChange = onChange;
     this.mode = model.get("mode");
     this.flickerLayer = "image";
     this.timer = null;
+    // The divider or the difference window under the mouse: sent when the drag ends.
     this.dragging = false;
     this.viewports = [];
-    this.saveScheduled = false;
     this.initialDifference = {
       center: model.get("difference_center"), width: model.get("difference_width"),
     };
-    this.read();
-  }
-
-  read() {
-    const m = this.model;
-    this.labels = m.get("series_labels");
-    this.swipe = m.get("swipe");
-    this.checkerMm = m.get("checker_mm");
-    this.differenceCenter = m.get("difference_center");
-    this.differenceWidth = m.get("difference_width");
-    this.differenceStyle = m.get("difference_style");
-    this.table = m.get("difference_table");
+    this.labels = model.get("series_labels");
+    this.table = model.get("difference_table");
+    this.swipe = model.get("swipe");
+    this.checkerMm = model.get("checker_mm");
+    this.flickerRate = model.get("flicker_rate");
+    this.flickerPlaying = model.get("flicker_playing");
+    this.differenceCenter = model.get("difference_center");
+    this.differenceWidth = model.get("difference_width");
+    this.differenceStyle = model.get("difference_style");
+    const unlessDragging = (value) => () => (this.dragging ? undefined : value());
+    scene.track("swipe", unlessDragging(() => this.swipe), (v) => {
+      if (!this.dragging) this.setSwipe(v);
+    });
+    scene.track("difference_center", unlessDragging(() => this.differenceCenter),
+      (v) => this.setDifferenceWindow(v, this.differenceWidth));
+    scene.track("difference_width", unlessDragging(() => this.differenceWidth),
+      (v) => this.setDifferenceWindow(this.differenceCenter, v));
+    scene.track("difference_style", () => this.differenceStyle, (v) => {
+      this.differenceStyle = v;
+      this.redrawMain();
+      this.onChange();
+    });
+    scene.track("checker_mm", () => this.checkerMm, (v) => {
+      this.checkerMm = v;
+      this.redrawMain();
+      this.onChange();
+    });
+    scene.track("flicker_rate", () => this.flickerRate, (v) => {
+      this.flickerRate = v;
+      this.runFlicker();
+    });
+    scene.track("flicker_playing", () => this.flickerPlaying, (v) => {
+      this.flickerPlaying = v;
+      this.runFlicker();
+    });
+    scene.watch(["series_labels", "difference_table"], () => {
+      this.labels = model.get("series_labels");
+      this.table = model.get("difference_table");
+      scene.redraw();
+      this.onChange();
+    });
+    scene.watch(["alignment"], () => this.onChange());
   }
 
   sideName(side) {
@@ -439,32 +450,20 @@ class CompareState {
     };
   }
 
-  save(values) {
-    for (const [name, value] of Object.entries(values)) this.model.set(name, value);
-    if (this.saveScheduled) return;
-    this.saveScheduled = true;
-    requestAnimationFrame(() => {
-      this.saveScheduled = false;
-      this.model.save_changes();
-    });
-  }
-
-  setSwipe(f, send) {
+  setSwipe(f) {
     this.swipe = Math.min(1, Math.max(0, f));
     for (const vp of this.viewports) vp.updateSwipe();
-    if (send) this.save({ swipe: this.swipe });
+    this.scene.scheduleSend();
     this.onChange();
   }
 
-  setDifferenceWindow(center, width, send) {
+  setDifferenceWindow(center, width) {
     width = Math.max(width, 1e-6);
     const changed = center !== this.differenceCenter || width !== this.differenceWidth;
     this.differenceCenter = center;
     this.differenceWidth = width;
     if (changed) this.redrawMain();
-    if (send) {
-      this.save({ difference_center: this.differenceCenter, difference_width: this.differenceWidth });
-    }
+    this.scene.scheduleSend();
     this.onChange();
   }
 
@@ -473,15 +472,21 @@ class CompareState {
     // |Δ| starts black at 0; the signed map is centred on 0 (as the kernel does too)
     this.differenceCenter = style === "absolute" ? this.differenceWidth / 2 : 0;
     this.redrawMain();
-    this.save({ difference_style: style, difference_center: this.differenceCenter });
+    this.scene.scheduleSend();
     this.onChange();
   }
 
   setCheckerMm(size) {
     this.checkerMm = Math.max(0.1, size);
     this.redrawMain();
-    this.save({ checker_mm: this.checkerMm });
+    this.scene.scheduleSend();
     this.onChange();
+  }
+
+  setFlicker(values) {
+    Object.assign(this, values);
+    this.runFlicker();
+    this.scene.scheduleSend();
   }
 
   flip() {
@@ -493,8 +498,8 @@ class CompareState {
   runFlicker() {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    if (this.mode === "flicker" && this.model.get("flicker_playing")) {
-      this.timer = setInterval(() => this.flip(), 1000 / this.model.get("flicker_rate"));
+    if (this.mode === "flicker" && this.flickerPlaying) {
+      this.timer = setInterval(() => this.flip(), 1000 / this.flickerRate);
     }
     this.onChange();
   }
@@ -504,8 +509,9 @@ class CompareState {
     if (main) main.draw(["image"]);
   }
 
-  hover(source, p) {
-    for (const vp of this.viewports) if (vp !== source) vp.showMarker(p);
+  // The cursor moved on one viewport: a cross at the same place on the others.
+  hover(source) {
+    for (const vp of this.viewports) if (vp !== source) vp.showMarker(source.cursor);
   }
 
   stop() {
@@ -533,46 +539,40 @@ function render({ model, el: root }) {
 
   const scene = new Scene(model);
   let refresh = () => {};
-  const state = new CompareState(model, () => refresh());
+  const state = new CompareState(scene, () => refresh());
+  scene.track("mode", () => state.mode, (mode) => setMode(mode));
 
-  // ---- mode bar: one button per mode, then the current mode's own controls
-  const modeBar = el("div", "dt-viewer-toolbar dt-compare-modebar");
-  const modeGroup = el("div", "dt-viewer-group");
-  modeGroup.setAttribute("role", "group");
-  modeGroup.setAttribute("aria-label", "Comparison mode");
+  // ---- the modes, then the current mode's own controls
   const modeButtons = new Map();
   for (const [mode, label, , title] of COMPARE_MODES) {
-    const b = button(label, title, () => setMode(mode, true));
+    const b = button(label, title, () => setMode(mode));
     b.dataset.mode = mode;
     modeButtons.set(mode, b);
-    modeGroup.append(b);
   }
-  const swipeGroup = el("div", "dt-viewer-group dt-compare-options");
-  swipeGroup.dataset.for = "swipe";
-  const swipeInput = rangeInput("dt-compare-swipe", "Divider position (←/→)", 0, 100, 1);
-  swipeInput.addEventListener("input", () => state.setSwipe(Number(swipeInput.value) / 100, true));
-  swipeGroup.append(swipeInput);
+  const modeGroup = controlGroup("Compare", [...modeButtons.values()], "dt-compare-modes");
 
-  const flickerGroup = el("div", "dt-viewer-group dt-compare-options");
-  flickerGroup.dataset.for = "flicker";
+  const swipeInput = rangeInput("dt-compare-swipe", "Divider position (←/→)", 0, 100, 1);
+  swipeInput.addEventListener("input", () => state.setSwipe(Number(swipeInput.value) / 100));
+  const swipeGroup = controlGroup("Divider", [swipeInput], "dt-compare-options");
+  swipeGroup.dataset.for = "swipe";
+
   const playButton = button("Pause", "Pause / play the flicker (space)", () => togglePlaying());
   playButton.dataset.action = "flicker-play";
   const flipButton = button("Flip", "Show the other image (key f)", () => flipByHand());
   flipButton.dataset.action = "flip";
   const rateInput = rangeInput("dt-compare-rate", "Images per second", 0.5, 8, 0.5);
-  rateInput.addEventListener("input", () => state.save({ flicker_rate: Number(rateInput.value) }));
+  rateInput.addEventListener("input", () => state.setFlicker({ flickerRate: Number(rateInput.value) }));
   const rateText = el("span", "dt-compare-value");
-  flickerGroup.append(playButton, flipButton, rateInput, rateText);
+  const flickerGroup = controlGroup("Flicker", [playButton, flipButton, rateInput, rateText],
+    "dt-compare-options");
+  flickerGroup.dataset.for = "flicker";
 
-  const checkerGroup = el("div", "dt-viewer-group dt-compare-options");
-  checkerGroup.dataset.for = "checkerboard";
   const checkerInput = rangeInput("dt-compare-checker", "Square size (mm); [ and ]", 1, 100, 1);
   checkerInput.addEventListener("input", () => state.setCheckerMm(Number(checkerInput.value)));
   const checkerText = el("span", "dt-compare-value");
-  checkerGroup.append(checkerInput, checkerText);
+  const checkerGroup = controlGroup("Squares", [checkerInput, checkerText], "dt-compare-options");
+  checkerGroup.dataset.for = "checkerboard";
 
-  const differenceGroup = el("div", "dt-viewer-group dt-compare-options");
-  differenceGroup.dataset.for = "difference";
   const styleButtons = new Map();
   for (const [style, label, title] of [
     ["signed", "Signed", "After − before: red brighter, blue darker (key g)"],
@@ -581,60 +581,69 @@ function render({ model, el: root }) {
     const b = button(label, title, () => state.setDifferenceStyle(style));
     b.dataset.difference = style;
     styleButtons.set(style, b);
-    differenceGroup.append(b);
   }
+  const differenceGroup = controlGroup("Difference", [...styleButtons.values()], "dt-compare-options");
+  differenceGroup.dataset.for = "difference";
   const optionGroups = [swipeGroup, flickerGroup, checkerGroup, differenceGroup];
-  modeBar.append(modeGroup, ...optionGroups);
 
   const caption = el("div", "dt-compare-caption");
   caption.setAttribute("aria-live", "polite");
 
   // ---- the standard controls and the two viewports
-  const controls = standardControls(scene, root, { onKey: (event) => onKey(event) });
+  const controls = standardControls(scene, root, {
+    onKey: (event) => onKey(event),
+    onReset: () => resetDifference(),
+  });
+  controls.toolbar.prepend(modeGroup, ...optionGroups);
   const panes = el("div", "dt-compare-panes");
   const paneBefore = el("div", "dt-compare-pane");
   const paneAfter = el("div", "dt-compare-pane");
-  state.cursorLine = controls.cursorLine;
   const main = new CompareViewport(scene, state, {
     side: "before",
+    cursorLine: controls.cursorLine,
     onStatus: (vp) => controls.update(vp),
+    onCursor: (vp) => state.hover(vp),
   });
-  const other = new CompareViewport(scene, state, { side: "after", imageLayer: "after" });
+  const other = new CompareViewport(scene, state, {
+    side: "after",
+    imageLayer: "after",
+    cursorLine: controls.cursorLine,
+    onCursor: (vp) => state.hover(vp),
+  });
   state.viewports = [main, other];
   paneBefore.append(main.root);
   paneAfter.append(other.root);
   panes.append(paneBefore, paneAfter);
   const measures = el("div", "dt-compare-measures");
   measures.setAttribute("aria-live", "polite");
-  root.append(controls.toolbar, modeBar, caption, panes, controls.slider, controls.readout,
-    controls.cursorLine, measures);
+  widgetLayout(root, {
+    main: [panes, controls.slider, controls.readout, controls.cursorLine, caption, measures],
+    side: [controls.toolbar],
+  });
 
   function flipByHand() {
-    if (state.mode !== "flicker") return setMode("flicker", true);
-    if (model.get("flicker_playing")) state.save({ flicker_playing: false });
-    state.runFlicker();
+    if (state.mode !== "flicker") return setMode("flicker");
+    if (state.flickerPlaying) state.setFlicker({ flickerPlaying: false });
     state.flip();
   }
 
   function togglePlaying() {
-    state.save({ flicker_playing: !model.get("flicker_playing") });
-    state.runFlicker();
+    state.setFlicker({ flickerPlaying: !state.flickerPlaying });
   }
 
-  function setMode(mode, send) {
+  function setMode(mode) {
     if (!COMPARE_MODES.some(([m]) => m === mode)) return;
     state.mode = mode;
     if (mode !== "flicker") state.flickerLayer = "image";
     root.dataset.mode = mode;
     paneAfter.hidden = mode !== "side-by-side";
     state.runFlicker();
-    if (send) state.save({ mode });
+    scene.scheduleSend();
     for (const vp of state.viewports) {
-      if (!vp.hiddenPane) {
-        vp.place();
-        vp.draw();
-      } else vp.marker.hidden = true;
+      if (vp.hidden) vp.marker.hidden = true;
+      else vp.place();
     }
+    scene.redraw();
     refresh();
   }
 
@@ -644,15 +653,15 @@ function render({ model, el: root }) {
     const key = event.key;
     const byKey = COMPARE_MODES.find(([, , k]) => k === key);
     if (key === "f" && state.mode === "flicker") flipByHand();
-    else if (byKey) setMode(byKey[0], true);
+    else if (byKey) setMode(byKey[0]);
     else if (key === "m" || key === "M") {
       const i = COMPARE_MODES.findIndex(([m]) => m === state.mode);
       const n = COMPARE_MODES.length;
-      setMode(COMPARE_MODES[(i + (key === "M" ? n - 1 : 1)) % n][0], true);
+      setMode(COMPARE_MODES[(i + (key === "M" ? n - 1 : 1)) % n][0]);
     } else if (key === " " && state.mode === "flicker") togglePlaying();
     else if ((key === "ArrowLeft" || key === "ArrowRight") && state.mode === "swipe") {
       const step = (event.shiftKey ? 0.1 : 0.02) * (key === "ArrowLeft" ? -1 : 1);
-      state.setSwipe(state.swipe + step, true);
+      state.setSwipe(state.swipe + step);
     } else if ((key === "[" || key === "]") && state.mode === "checkerboard") {
       state.setCheckerMm(state.checkerMm * (key === "[" ? 1 / 1.25 : 1.25));
     } else if (key === "g" && state.mode === "difference") {
@@ -662,18 +671,11 @@ function render({ model, el: root }) {
   }
 
   // "r" and Reset also reset the difference window.
-  const resetDifference = () => {
+  function resetDifference() {
     const d = state.initialDifference;
-    if (state.differenceStyle === "absolute") {
-      state.setDifferenceWindow(d.width / 2, d.width, true);
-    } else state.setDifferenceWindow(d.center, d.width, true);
-  };
-  const resetButton = controls.toolbar.querySelector('[data-action="reset"]');
-  if (resetButton) resetButton.addEventListener("click", resetDifference);
-  const onResetKey = (event) => {
-    if (event.key === "r" && !event.ctrlKey && !event.metaKey && !event.altKey) resetDifference();
-  };
-  root.addEventListener("keydown", onResetKey);
+    if (state.differenceStyle === "absolute") state.setDifferenceWindow(d.width / 2, d.width);
+    else state.setDifferenceWindow(d.center, d.width);
+  }
 
   // ---- texts: caption, mode controls, measurement summary
   refresh = () => {
@@ -681,11 +683,11 @@ function render({ model, el: root }) {
     for (const [m, b] of modeButtons) b.setAttribute("aria-pressed", String(m === mode));
     for (const g of optionGroups) g.hidden = g.dataset.for !== mode;
     swipeInput.value = String(Math.round(state.swipe * 100));
-    const playing = model.get("flicker_playing");
+    const playing = state.flickerPlaying;
     playButton.textContent = playing ? "Pause" : "Play";
     playButton.setAttribute("aria-pressed", String(playing));
-    rateInput.value = String(model.get("flicker_rate"));
-    rateText.textContent = `${format(model.get("flicker_rate"), 1)} /s`;
+    rateInput.value = String(state.flickerRate);
+    rateText.textContent = `${format(state.flickerRate, 1)} /s`;
     root.dataset.flickering = state.timer ? "1" : "0";
     checkerInput.value = String(Math.round(state.checkerMm));
     checkerText.textContent = `${format(state.checkerMm, 1)} mm`;
@@ -695,6 +697,7 @@ function render({ model, el: root }) {
     caption.textContent = model.get("alignment");
     measures.replaceChildren(...summary());
   };
+  scene.on("measurements", () => refresh());
 
   // One line per measurement, and the change of the last ruler of each side.
   function summary() {
@@ -728,79 +731,13 @@ function render({ model, el: root }) {
     return lines;
   }
 
-  // ---- the model
-  const handlers = {};
-  const sceneNames = ["window_center", "window_width", "voi_function", "voi_table", "position",
-    "plane", "zoom", "pan", "tool", "measurements", "labels", "overlay_opacity",
-    "overlay_mode", "overlay_visible", "error", "description"];
-  for (const name of sceneNames) {
-    handlers[name] = () => {
-      scene.fromModel(name);
-      if (name === "measurements") refresh();
-    };
-    model.on(`change:${name}`, handlers[name]);
-  }
-  const own = {
-    mode: () => {
-      if (model.get("mode") !== state.mode) setMode(model.get("mode"), false);
-    },
-    swipe: () => {
-      const swipe = model.get("swipe");
-      if (!state.dragging && swipe !== state.swipe) state.setSwipe(swipe, false);
-    },
-    flicker_rate: () => state.runFlicker(),
-    flicker_playing: () => state.runFlicker(),
-    checker_mm: () => {
-      state.checkerMm = model.get("checker_mm");
-      state.redrawMain();
-      refresh();
-    },
-    difference_center: () =>
-      state.setDifferenceWindow(model.get("difference_center"), state.differenceWidth, false),
-    difference_width: () =>
-      state.setDifferenceWindow(state.differenceCenter, model.get("difference_width"), false),
-    difference_style: () => {
-      state.differenceStyle = model.get("difference_style");
-      state.redrawMain();
-      refresh();
-    },
-    series_labels: () => {
-      state.labels = model.get("series_labels");
-      scene.redraw();
-      refresh();
-    },
-    alignment: () => refresh(),
-  };
-  for (const [name, fn] of Object.entries(own)) model.on(`change:${name}`, fn);
-  // The scene's own measurement edits (draw, Delete) reach the summary too.
-  const addMeasurement = scene.addMeasurement.bind(scene);
-  const removeMeasurement = scene.removeMeasurement.bind(scene);
-  scene.addMeasurement = (m) => {
-    addMeasurement(m);
-    refresh();
-  };
-  scene.removeMeasurement = (i) => {
-    removeMeasurement(i);
-    refresh();
-  };
-  const onLayers = () => {
-    scene.readState();
-    scene.syncLayers();
-    scene.redraw();
-  };
-  model.on("change:layers", onLayers);
-
   main.toolChanged();
   other.toolChanged();
-  setMode(state.mode, false);
+  setMode(state.mode);
 
   return () => {
     state.stop();
-    controls.togglePlay(false);
-    root.removeEventListener("keydown", onResetKey);
-    for (const name of sceneNames) model.off(`change:${name}`, handlers[name]);
-    for (const [name, fn] of Object.entries(own)) model.off(`change:${name}`, fn);
-    model.off("change:layers", onLayers);
+    controls.destroy();
     main.destroy();
     other.destroy();
     scene.destroy();

@@ -86,6 +86,7 @@ function svg(tag, attrs) {
   return node;
 }
 
+
 // ---------------------------------------------------------------- layers
 
 // One array streamed from the kernel: an image (stored values) or labels.
@@ -105,7 +106,8 @@ class Layer {
     this.lutCache = null;
   }
 
-  accept(start, count, view) {
+  // A message buffer (DataView) as values of this layer's type; copied when not aligned.
+  typed(view) {
     const Typed = this.data.constructor;
     const bytes = Typed.BYTES_PER_ELEMENT;
     let buffer = view.buffer;
@@ -115,14 +117,36 @@ class Layer {
       offset = 0;
     }
     // Little-endian on the wire; typed arrays read platform order, little-endian everywhere we run.
-    const values = new Typed(buffer, offset, view.byteLength / bytes);
-    this.data.set(values, start * this.frameSize);
+    return new Typed(buffer, offset, view.byteLength / Typed.BYTES_PER_ELEMENT);
+  }
+
+  accept(start, count, view) {
+    this.data.set(this.typed(view), start * this.frameSize);
     for (let f = start; f < start + count; f++) {
       if (!this.loaded[f]) {
         this.loaded[f] = 1;
         this.nLoaded += 1;
       }
     }
+  }
+
+  // Replace one box of the array, [[k0, k1], [r0, r1], [c0, c1]] in array order, with the
+  // box's values in C order (ImageWidget._patch_layer). False if the sizes disagree.
+  patch(box, view) {
+    const src = this.typed(view);
+    const [[k0, k1], [r0, r1], [c0, c1]] = box;
+    const [n, rows, cols] = this.shape;
+    if (!(0 <= k0 && k0 <= k1 && k1 <= n && 0 <= r0 && r0 <= r1 && r1 <= rows &&
+      0 <= c0 && c0 <= c1 && c1 <= cols)) return false;
+    const w = (c1 - c0) * this.channels;
+    if (src.length !== (k1 - k0) * (r1 - r0) * w) return false;
+    let j = 0;
+    for (let k = k0; k < k1; k++) {
+      for (let r = r0; r < r1; r++, j += w) {
+        this.data.set(src.subarray(j, j + w), ((k * rows + r) * cols + c0) * this.channels);
+      }
+    }
+    return true;
   }
 
   get complete() {
@@ -202,7 +226,6 @@ function fromArrayIndex(layout, a) {
     layout.flip_cols ? layout.cols - 1 - c : c,
   ];
 }
-
 // Draw one slice of an image layer into RGBA `out` (a Uint8ClampedArray).
 // view: {center, width, fn, table, invert, colormap (256×3 flat or null), alphaZero}
 function drawImage(layer, layout, s, view, out) {
@@ -284,22 +307,45 @@ function drawLabels(layer, layout, s, colors, opacity, mode, out) {
   }
 }
 
+
 // ---------------------------------------------------------------- the scene
 
-// Shared state of one widget: layers, plane, position, window, measurements.
-// Viewports draw it; changes go to Python at most once per animation frame.
+// Model attributes the scene keeps in step with its own state, both ways.
+const SCENE_STATE = ["window_center", "window_width", "voi_function", "voi_table", "position",
+  "plane", "zoom", "pan", "tool", "measurements"];
+// Model attributes that only change the drawing.
+const SCENE_DISPLAY = ["label_info", "overlay_opacity", "overlay_mode", "overlay_visible",
+  "error", "description"];
+
+// Shared state of one widget: layers, plane, position, window, measurements, and the
+// widget's own tracked attributes (track). Viewports draw it; changes go to Python at most
+// once per animation frame. Events (on): "message" (msg, buffers) for the kernel's custom
+// messages other than chunks, after a layer patch is applied; "measurements" (list) after
+// the measurements changed, here or in the kernel.
 class Scene {
   constructor(model) {
     this.model = model;
     this.layers = new Map();
     this.viewports = [];
-    this.listeners = [];
+    this.tracked = new Map();
+    this.handlers = new Map();
+    this.modelHandlers = [];
+    // Names this view's own edits, so their patches are not applied twice.
+    this.origin = `view-${Math.random().toString(36).slice(2, 10)}`;
     this.sendScheduled = false;
     this.sending = false;
     this.sent = {};
     this.readState();
     this.onMessage = (msg, buffers) => this.message(msg, buffers);
     model.on("msg:custom", this.onMessage);
+    this.watch(SCENE_STATE, (name) => this.fromModel(name));
+    this.watch(SCENE_DISPLAY, () => this.redraw());
+    this.watch(["layers"], () => {
+      this.readState();
+      this.syncLayers();
+      this.redraw();
+      this.emit("measurements", this.measurements);
+    });
     this.syncLayers();
   }
 
@@ -328,6 +374,36 @@ class Scene {
     return this.position[this.layout.slice_axis];
   }
 
+  // ---- events and model attributes
+
+  on(event, fn) {
+    if (!this.handlers.has(event)) this.handlers.set(event, new Set());
+    this.handlers.get(event).add(fn);
+    return () => this.handlers.get(event).delete(fn);
+  }
+
+  emit(event, ...args) {
+    for (const fn of [...(this.handlers.get(event) || [])]) fn(...args);
+  }
+
+  // fn(name) on every change of these model attributes, until destroy().
+  watch(names, fn) {
+    for (const name of names) {
+      const handler = () => fn(name);
+      this.model.on(`change:${name}`, handler);
+      this.modelHandlers.push([name, handler]);
+    }
+  }
+
+  // Keep a widget's own model attribute in step, with the scene's echo filtering:
+  // get() is the value this view holds (undefined: nothing to send now, e.g. during a
+  // drag), set(value) takes a value from the kernel or another view. Changes go out with
+  // scheduleSend(); the kernel's echoes of what this view sent are ignored.
+  track(name, get, set) {
+    this.tracked.set(name, { get, set });
+    this.watch([name], () => this.fromModel(name));
+  }
+
   // ---- streaming
 
   syncLayers() {
@@ -348,10 +424,16 @@ class Scene {
   }
 
   message(msg, buffers) {
-    if (!msg || msg.type !== "chunk") {
-      for (const fn of this.listeners) fn(msg, buffers);
+    if (!msg) return;
+    if (msg.type === "chunk") {
+      this.chunk(msg, buffers);
       return;
     }
+    if (msg.type === "patch" && typeof msg.layer === "string") this.patch(msg, buffers);
+    this.emit("message", msg, buffers);
+  }
+
+  chunk(msg, buffers) {
     const layer = this.layers.get(msg.layer);
     if (!layer || layer.generation !== msg.generation || !buffers || !buffers.length) return;
     layer.accept(msg.start, msg.count, buffers[0]);
@@ -362,6 +444,16 @@ class Scene {
       layout.slice_axis === 0 ? s >= msg.start && s < msg.start + msg.count : true;
     if (visible || layer.complete) this.redraw();
     else this.status();
+  }
+
+  // A box of a layer changed in the kernel (an undo, another view's edit…). The view
+  // whose edit it acknowledges (msg.origin) already shows it: applying it again could
+  // overwrite a stroke begun since.
+  patch(msg, buffers) {
+    const layer = this.layers.get(msg.layer);
+    if (!layer || layer.generation !== msg.generation || !buffers || !buffers.length) return;
+    if (msg.origin && msg.origin === this.origin) return;
+    if (layer.patch(msg.box, buffers[0])) this.redraw([msg.layer]);
   }
 
   loadedFor(name) {
@@ -416,14 +508,18 @@ class Scene {
 
   addMeasurement(m) {
     this.measurements = this.measurements.concat([m]);
-    this.redrawAnnotations();
-    this.scheduleSend();
+    this.measurementsChanged();
   }
 
   removeMeasurement(index) {
     this.measurements = this.measurements.filter((_, i) => i !== index);
+    this.measurementsChanged();
+  }
+
+  measurementsChanged() {
     this.redrawAnnotations();
     this.scheduleSend();
+    this.emit("measurements", this.measurements);
   }
 
   redraw(which) {
@@ -441,7 +537,7 @@ class Scene {
 
   // The state this scene sends, as model attribute → local value.
   outgoing() {
-    return {
+    const out = {
       window_center: this.center,
       window_width: this.width,
       voi_function: this.fn,
@@ -453,6 +549,11 @@ class Scene {
       tool: this.tool,
       measurements: this.measurements.slice(),
     };
+    for (const [name, { get }] of this.tracked) {
+      const value = get();
+      if (value !== undefined) out[name] = value;
+    }
+    return out;
   }
 
   scheduleSend() {
@@ -469,7 +570,8 @@ class Scene {
         // Remember what we sent: the kernel echoes it back, maybe after newer values.
         const sent = (this.sent[name] = (this.sent[name] || []).filter((e) => now - e.t < 5000));
         sent.push({ json, t: now });
-        m.set(name, value);
+        // A copy: the model must not share arrays the widget goes on changing in place.
+        m.set(name, structuredClone(value));
       }
       this.sending = false;
       m.save_changes();
@@ -488,6 +590,11 @@ class Scene {
     if ((this.sent[name] || []).some((e) => e.json === json && now - e.t < 5000)) return;
     const local = this.outgoing();
     if (name in local && JSON.stringify(local[name]) === json) return;
+    const tracked = this.tracked.get(name);
+    if (tracked) {
+      tracked.set(structuredClone(value));
+      return;
+    }
     if (name === "window_center") this.center = value;
     else if (name === "window_width") this.width = value;
     else if (name === "voi_function") this.fn = value;
@@ -506,6 +613,7 @@ class Scene {
       for (const vp of this.viewports) vp.place();
     }
     this.redraw();
+    if (name === "measurements") this.emit("measurements", this.measurements);
   }
 
   // ---- geometry
@@ -536,6 +644,9 @@ class Scene {
 
   destroy() {
     this.model.off("msg:custom", this.onMessage);
+    for (const [name, handler] of this.modelHandlers) this.model.off(`change:${name}`, handler);
+    this.modelHandlers = [];
+    this.handlers.clear();
   }
 }
 
@@ -544,8 +655,22 @@ class Scene {
 // LPS: negative / positive side of each plane's axis.
 const PLANE_AXIS_LETTERS = { axial: ["I", "S"], coronal: ["A", "P"], sagittal: ["R", "L"] };
 
-// One picture of the scene: stacked canvases (image, fused, labels) under an
-// SVG of measurements, with letters and corner texts; mouse and wheel handling.
+// One picture of the scene: stacked canvases (the image, then overlays: "fused", "labels",
+// and any a widget adds with addCanvas) under an SVG of measurements, with letters and
+// corner texts; mouse and wheel handling.
+//
+// Properties a widget may read:
+//   cursor   the point under the mouse ({x, y, row, col, inside, index}, as pointAt
+//            gives it) while it is over the image, else null
+//   hovered  true while the mouse is over this viewport
+// Hooks a widget may override (subclass) to draw or describe more:
+//   drawImageLayer(name, layout, s)  fill pixels(name) for canvas `name`; false hides it
+//   neededLayers()       layers that must be loaded for data-rendered="1"
+//   labelInfo()          [{value, color, visible}] colouring the "labels" layer
+//   measurementLabel(m)  the lines of text beside a measurement
+//   measurementAttributes(m)  extra attributes of its SVG group (className: more classes)
+// Options: imageLayer, showFused, showLabels, cursorLine (the element the cursor text goes
+// to), tools (custom left-button tools), onStatus(vp), onAnnotations(vp), onCursor(vp).
 class Viewport {
   constructor(scene, options = {}) {
     this.scene = scene;
@@ -555,9 +680,11 @@ class Viewport {
     this.root.setAttribute("role", "img");
     this.layersBox = el("div", "dt-layers");
     this.canvas = el("canvas", "dt-viewer-canvas");
-    this.fusedCanvas = el("canvas", "dt-viewer-fused");
-    this.labelCanvas = el("canvas", "dt-viewer-overlay");
-    this.layersBox.append(this.canvas, this.fusedCanvas, this.labelCanvas);
+    this.canvases = new Map([["image", this.canvas]]);
+    this.windowed = new Set(["image"]);
+    this.layersBox.append(this.canvas);
+    this.fusedCanvas = this.addCanvas("fused", "dt-viewer-fused");
+    this.labelCanvas = this.addCanvas("labels", "dt-viewer-overlay");
     this.svg = svg("svg", { class: "dt-viewer-annotations" });
     this.letters = {};
     for (const side of ["top", "bottom", "left", "right"]) {
@@ -570,14 +697,33 @@ class Viewport {
     this.message = el("div", "dt-viewer-message");
     this.root.append(this.layersBox, this.svg, ...Object.values(this.letters),
       ...Object.values(this.corners), this.message);
-    this.images = {};
     this.cursor = null;
+    this.hovered = false;
+    this.stale = false;
     this.gesture = null;
     this.tools = options.tools || {};
     this.listen();
     this.resizer = new ResizeObserver(() => this.place());
     this.resizer.observe(this.root);
     scene.viewports.push(this);
+  }
+
+  // A canvas stacked over the image (after the canvas named `after`, else on top),
+  // drawn by drawImageLayer(name); `windowed`: redrawn when the window changes.
+  addCanvas(name, className, { after = null, windowed = false } = {}) {
+    const canvas = el("canvas", className);
+    canvas.hidden = true;
+    const below = after && this.canvases.get(after);
+    if (below) below.after(canvas);
+    else this.layersBox.append(canvas);
+    this.canvases.set(name, canvas);
+    if (windowed) this.windowed.add(name);
+    return canvas;
+  }
+
+  // Inside an element hidden by the widget (e.g. Compare's second pane): not drawn until shown.
+  get hidden() {
+    return !!this.root.closest("[hidden]");
   }
 
   // ---- layout on screen
@@ -587,6 +733,10 @@ class Viewport {
     const mmW = layout.cols * layout.col_spacing;
     const mmH = layout.rows * layout.row_spacing;
     this.root.style.aspectRatio = `${mmW} / ${mmH}`;
+    // The image keeps its aspect when its height is the limit, and the picture column is
+    // no wider than the image (viewer.css: --dt-image-height, --dt-aspect).
+    (this.root.closest(".dt-viewer") || this.root).style.setProperty("--dt-aspect", String(mmW / mmH));
+    if (this.stale && !this.hidden) this.draw();
     const W = this.root.clientWidth, H = this.root.clientHeight;
     if (!W || !H) return;
     const fit = Math.min(W / mmW, H / mmH);
@@ -603,10 +753,6 @@ class Viewport {
 
   // ---- drawing
 
-  canvasFor(name) {
-    return name === "fused" ? this.fusedCanvas : name === "labels" ? this.labelCanvas : this.canvas;
-  }
-
   prepare(canvas, layout) {
     if (canvas.width !== layout.cols || canvas.height !== layout.rows) {
       canvas.width = layout.cols;
@@ -620,63 +766,97 @@ class Viewport {
     return canvas._image;
   }
 
+  // The RGBA pixels of canvas `name` for the plane on screen: where drawImageLayer draws.
+  pixels(name) {
+    return this.prepare(this.canvases.get(name), this.scene.layout).data;
+  }
+
+  // Redraw the canvases named in `which` ("image" also redraws the windowed ones), or all.
   draw(which) {
+    if (this.hidden) {
+      this.stale = true;
+      return;
+    }
+    if (!which) this.stale = false;
     const scene = this.scene;
     const layout = scene.layout;
     const s = scene.slice;
     const sizeChanged = this.canvas.width !== layout.cols || this.canvas.height !== layout.rows;
-    const model = scene.model;
-    const names = which || ["image", "fused", "labels"];
-    if (names.includes("image")) {
-      const layer = scene.layers.get(this.imageLayer);
-      const image = this.prepare(this.canvas, layout);
-      if (layer) {
-        const view = this.imageView(layer);
-        drawImage(layer, layout, s, view, image.data);
-        this.canvas.getContext("2d").putImageData(image, 0, 0);
-      }
-      const ds = this.canvas.dataset;
-      ds.frame = String(scene.position[0]);
-      ds.slice = String(s);
-      ds.plane = scene.plane;
-      ds.center = String(scene.center);
-      ds.width = String(scene.width);
-      ds.loaded = String(layer ? layer.nLoaded : 0);
-      ds.rendered = layer && scene.loadedFor(this.imageLayer) ? "1" : "0";
+    const names = which && which.includes("image") ? [...which, ...this.windowed] : which;
+    this.prepare(this.canvas, layout);
+    for (const [name, canvas] of this.canvases) {
+      if (names && !names.includes(name)) continue;
+      const shown = !!this.drawImageLayer(name, layout, s);
+      if (shown && canvas._image) canvas.getContext("2d").putImageData(canvas._image, 0, 0);
+      if (canvas === this.canvas) continue;
+      canvas.hidden = !shown;
+      canvas.dataset.plane = scene.plane;
+      canvas.dataset.slice = String(s);
+      canvas.dataset.loaded = scene.loadedFor(name) ? "1" : "0";
     }
-    const fused = scene.layers.get("fused");
-    if (names.includes("fused")) {
-      this.fusedCanvas.hidden = !fused || !this.options.showFused;
-      if (fused && this.options.showFused) {
-        const info = fused.info;
-        const image = this.prepare(this.fusedCanvas, layout);
-        drawImage(fused, layout, s, {
-          center: info.window_center, width: info.window_width, fn: info.voi_function || "LINEAR",
-          table: null, invert: false, colormap: info.colormap_table, alphaZero: true,
-        }, image.data);
-        this.fusedCanvas.getContext("2d").putImageData(image, 0, 0);
-        this.fusedCanvas.style.opacity = String(info.opacity ?? 0.5);
-      }
-    }
-    const labels = scene.layers.get("labels");
-    if (names.includes("labels")) {
-      const show = labels && this.options.showLabels !== false && model.get("overlay_visible");
-      this.labelCanvas.hidden = !show;
-      if (show) {
-        const image = this.prepare(this.labelCanvas, layout);
-        const colors = new Map();
-        for (const item of model.get("labels")) {
-          if (item.visible !== false) colors.set(item.value, item.color);
-        }
-        drawLabels(labels, layout, s, colors, model.get("overlay_opacity"),
-          model.get("overlay_mode"), image.data);
-        this.labelCanvas.getContext("2d").putImageData(image, 0, 0);
-      }
-    }
+    const layer = scene.layers.get(this.imageLayer);
+    const ds = this.canvas.dataset;
+    ds.frame = String(scene.position[0]);
+    ds.slice = String(s);
+    ds.plane = scene.plane;
+    ds.center = String(scene.center);
+    ds.width = String(scene.width);
+    ds.loaded = String(layer ? layer.nLoaded : 0);
+    const needed = this.neededLayers();
+    ds.rendered = needed.every((n) => scene.layers.has(n) && scene.loadedFor(n)) ? "1" : "0";
     if (sizeChanged) this.place();
     this.drawLetters();
     this.drawAnnotations();
     this.status();
+  }
+
+  // Draw canvas `name` for slice s into pixels(name); false: nothing to show (hidden).
+  drawImageLayer(name, layout, s) {
+    const scene = this.scene;
+    const model = scene.model;
+    if (name === "image") {
+      const layer = scene.layers.get(this.imageLayer);
+      if (!layer) return false;
+      drawImage(layer, layout, s, this.imageView(layer), this.pixels(name));
+      return true;
+    }
+    if (name === "fused") {
+      const fused = scene.layers.get("fused");
+      if (!fused || !this.options.showFused) return false;
+      const info = fused.info;
+      drawImage(fused, layout, s, {
+        center: info.window_center, width: info.window_width, fn: info.voi_function || "LINEAR",
+        table: null, invert: false, colormap: info.colormap_table, alphaZero: true,
+      }, this.pixels(name));
+      this.canvases.get(name).style.opacity = String(info.opacity ?? 0.5);
+      return true;
+    }
+    if (name === "labels") {
+      const labels = scene.layers.get("labels");
+      if (!labels || this.options.showLabels === false || !model.get("overlay_visible")) return false;
+      const colors = new Map();
+      for (const item of this.labelInfo()) {
+        if (item.visible !== false) colors.set(item.value, item.color);
+      }
+      drawLabels(labels, layout, s, colors, model.get("overlay_opacity"),
+        model.get("overlay_mode"), this.pixels(name));
+      return true;
+    }
+    return false;
+  }
+
+  // The layers the picture is made of now: data-rendered="1" once they are all loaded.
+  neededLayers() {
+    const names = [this.imageLayer];
+    for (const [name, canvas] of this.canvases) {
+      if (canvas !== this.canvas && !canvas.hidden && this.scene.layers.has(name)) names.push(name);
+    }
+    return names;
+  }
+
+  // Value, colour and visibility of each label value of the "labels" layer.
+  labelInfo() {
+    return this.scene.model.get("label_info");
   }
 
   imageView(layer) {
@@ -722,7 +902,10 @@ class Viewport {
     this.corners.br.textContent = `${n > 1 ? `${s + 1}/${n}` : ""}${where}` +
       (scene.zoom !== 1 ? ` · ×${format(scene.zoom, 2)}` : "");
     this.corners.tl.textContent = model.get("description");
-    if (this.options.cursorLine) this.options.cursorLine.textContent = this.cursorText();
+    // Several viewports may share one cursor line: only the one under the mouse writes it.
+    if (this.options.cursorLine && this.hovered) {
+      this.options.cursorLine.textContent = this.cursorText();
+    }
     let message = "";
     if (model.get("error")) message = model.get("error");
     else if (!layer) message = "No image";
@@ -774,6 +957,20 @@ class Viewport {
     return { x, y, row, col, inside, index };
   }
 
+  // Displayed point {x, y} of the slice on screen → array (frame, row, col), continuous,
+  // pixel centres whole numbers (what measurements and answers store).
+  toArray(p) {
+    const layout = this.scene.layout;
+    return toArrayIndex(layout, this.scene.slice, p.y - 0.5, p.x - 0.5);
+  }
+
+  // Array (frame, row, col) → {slice, x, y}: the plane's slice through it (continuous)
+  // and the displayed point, as pointAt gives it.
+  fromArray(a) {
+    const [s, r, c] = fromArrayIndex(this.scene.layout, a);
+    return { slice: s, x: c + 0.5, y: r + 0.5 };
+  }
+
   // Displayed image coordinates → viewport pixels (for the SVG).
   toScreen(x, y) {
     const layout = this.scene.layout;
@@ -785,7 +982,7 @@ class Viewport {
     ];
   }
 
-  // ---- measurements (ruler, ellipse) drawn in the SVG
+  // ---- measurements (ruler, ellipse, point) drawn in the SVG
 
   drawAnnotations() {
     const scene = this.scene;
@@ -796,13 +993,12 @@ class Viewport {
     for (const { m, i } of items) {
       if (m.plane !== scene.plane || m.slice !== scene.slice) continue;
       const g = svg("g", { class: `dt-measure dt-measure-${m.kind}`, "data-index": i });
+      let anchor = null;
       if (m.kind === "ruler") {
         const [a, b] = m.points.map(([y, x]) => this.toScreen(x, y));
         g.append(svg("line", { x1: a[0], y1: a[1], x2: b[0], y2: b[1] }));
         for (const p of [a, b]) g.append(svg("circle", { cx: p[0], cy: p[1], r: 3 }));
-        const t = svg("text", { x: b[0] + 6, y: b[1] - 6 });
-        t.textContent = `${fixed(m.length_mm, 1)} mm`;
-        g.append(t);
+        anchor = [b[0] + 6, b[1] - 6];
       } else if (m.kind === "ellipse") {
         const [[y0, x0], [y1, x1]] = m.points;
         const a = this.toScreen(Math.min(x0, x1), Math.min(y0, y1));
@@ -811,28 +1007,46 @@ class Viewport {
           cx: (a[0] + b[0]) / 2, cy: (a[1] + b[1]) / 2,
           rx: Math.abs(b[0] - a[0]) / 2, ry: Math.abs(b[1] - a[1]) / 2,
         }));
-        const units = scene.model.get("units");
-        const lines = [
-          `mean ${format(m.mean, 1)} SD ${format(m.sd, 1)}${units ? " " + units : ""}`,
-          `area ${format(m.area_mm2, 1)} mm² (${m.n} px)`,
-        ];
-        lines.forEach((line, k) => {
-          const t = svg("text", { x: b[0] + 6, y: a[1] + 12 + 14 * k });
-          t.textContent = line;
-          g.append(t);
-        });
+        anchor = [b[0] + 6, a[1] + 12];
       } else if (m.kind === "point") {
         const p = this.toScreen(m.points[0][1], m.points[0][0]);
         g.append(svg("circle", { cx: p[0], cy: p[1], r: 5, class: "dt-point" }));
-        if (m.label) {
-          const t = svg("text", { x: p[0] + 8, y: p[1] + 4 });
-          t.textContent = m.label;
+        anchor = [p[0] + 8, p[1] + 4];
+      }
+      if (anchor) {
+        this.measurementLabel(m).forEach((line, k) => {
+          const t = svg("text", { x: anchor[0], y: anchor[1] + 14 * k });
+          t.textContent = line;
           g.append(t);
-        }
+        });
+      }
+      for (const [name, value] of Object.entries(this.measurementAttributes(m))) {
+        if (name === "className") {
+          for (const c of String(value).split(/\s+/).filter(Boolean)) g.classList.add(c);
+        } else if (value !== undefined && value !== null) g.setAttribute(name, String(value));
       }
       group.append(g);
     }
     if (this.options.onAnnotations) this.options.onAnnotations(this);
+  }
+
+  // The lines written beside a measurement.
+  measurementLabel(m) {
+    if (m.kind === "ruler") return [`${fixed(m.length_mm, 1)} mm`];
+    if (m.kind === "ellipse") {
+      const units = this.scene.model.get("units");
+      return [
+        `mean ${format(m.mean, 1)} SD ${format(m.sd, 1)}${units ? " " + units : ""}`,
+        `area ${format(m.area_mm2, 1)} mm² (${m.n} px)`,
+      ];
+    }
+    if (m.kind === "point" && m.label) return [m.label];
+    return [];
+  }
+
+  // Extra attributes of a measurement's SVG group: {name: value, className: "more classes"}.
+  measurementAttributes(_m) {
+    return {};
   }
 
   // Full description of a finished measurement, in display and array coordinates.
@@ -842,14 +1056,7 @@ class Viewport {
     const points = [[p0.y, p0.x], [p1.y, p1.x]];
     const m = { kind, plane: scene.plane, slice: scene.slice, points };
     // Array coordinates (pixel centres whole numbers) and patient mm of the end points.
-    m.array = points.map(([y, x]) => {
-      const r = y - 0.5, c = x - 0.5;
-      const a = [0, 0, 0];
-      a[layout.slice_axis] = scene.slice;
-      a[layout.row_axis] = layout.flip_rows ? layout.rows - 1 - r : r;
-      a[layout.col_axis] = layout.flip_cols ? layout.cols - 1 - c : c;
-      return a;
-    });
+    m.array = [p0, p1].map((p) => this.toArray(p));
     if (scene.model.get("geometry_known")) m.patient_mm = m.array.map((a) => scene.toPatient(a));
     if (kind === "ruler") {
       const dy = (p1.y - p0.y) * layout.row_spacing;
@@ -861,13 +1068,13 @@ class Viewport {
     return m;
   }
 
-  // Pixels whose centre lies inside the ellipse inscribed in the box p0–p1.
-  ellipseStats(p0, p1) {
+  // Pixels whose centre lies inside the ellipse inscribed in the box p0–p1, of an image layer.
+  ellipseStats(p0, p1, layerName = this.imageLayer) {
     const scene = this.scene;
     const layout = scene.layout;
     const cx = (p0.x + p1.x) / 2, cy = (p0.y + p1.y) / 2;
     const a = Math.abs(p1.x - p0.x) / 2, b = Math.abs(p1.y - p0.y) / 2;
-    const layer = scene.layers.get(this.imageLayer);
+    const layer = scene.layers.get(layerName);
     let n = 0, sum = 0, sum2 = 0;
     if (a > 0 && b > 0 && layer && layer.channels === 1) {
       const r0 = Math.max(0, Math.floor(cy - b)), r1 = Math.min(layout.rows - 1, Math.ceil(cy + b));
@@ -896,6 +1103,14 @@ class Viewport {
     this.root.dataset.tool = this.scene.tool;
   }
 
+  // The mouse moved over the viewport, or left it (p null): cursor, cursor line, onCursor.
+  hover(p) {
+    this.hovered = !!p;
+    this.cursor = p && p.inside ? p : null;
+    if (this.options.cursorLine) this.options.cursorLine.textContent = this.cursorText();
+    if (this.options.onCursor) this.options.onCursor(this);
+  }
+
   listen() {
     const root = this.root;
     // Right-drag zooms: no browser or JupyterLab context menu over the image.
@@ -922,10 +1137,7 @@ class Viewport {
     root.addEventListener("pointermove", (event) => this.move(event));
     root.addEventListener("pointerup", (event) => this.up(event));
     root.addEventListener("pointercancel", (event) => this.up(event, true));
-    root.addEventListener("pointerleave", () => {
-      this.cursor = null;
-      if (this.options.cursorLine) this.options.cursorLine.textContent = "";
-    });
+    root.addEventListener("pointerleave", () => this.hover(null));
   }
 
   zoomAbout(event, factor) {
@@ -969,8 +1181,7 @@ class Viewport {
 
   move(event) {
     const p = this.pointAt(event);
-    this.cursor = p.inside ? p : null;
-    if (this.options.cursorLine) this.options.cursorLine.textContent = this.cursorText();
+    this.hover(p);
     const g = this.gesture;
     if (!g) {
       const hover = this.tools[this.scene.tool];
@@ -1045,8 +1256,41 @@ class Viewport {
 
 // ---------------------------------------------------------------- controls
 
-// The standard toolbar, slider, readout and keys around one scene.
-function standardControls(scene, el, options = {}) {
+// A labelled group of controls (buttons, fields) for a tool column; hidden while empty.
+function controlGroup(label, items = [], className = "") {
+  const group = el_("div", `dt-viewer-group${className ? " " + className : ""}`);
+  group.setAttribute("role", "group");
+  group.setAttribute("aria-label", label);
+  const caption = el_("div", "dt-group-label", label);
+  caption.setAttribute("aria-hidden", "true");
+  const body = el_("div", "dt-group-items");
+  body.append(...items);
+  group.append(caption, body);
+  group.items = body;
+  group.hidden = !body.childElementCount;
+  return group;
+}
+
+// The widget's frame: header rows, then the picture column (.dt-main) with the tool column
+// (.dt-side) to its right when the output is wide enough, above it when not (viewer.css),
+// then footer rows.
+function widgetLayout(root, { header = [], main = [], side = [], footer = [] }) {
+  const body = el_("div", "dt-body");
+  const sideBox = el_("div", "dt-side");
+  const mainBox = el_("div", "dt-main");
+  sideBox.append(...side);
+  mainBox.append(...main);
+  body.append(sideBox, mainBox);
+  root.append(...header, body, ...footer);
+  return { body, side: sideBox, main: mainBox };
+}
+
+// The standard tool groups, slider, readout and keys around one scene.
+// Options: toolNames (name → [label, title]); onKeyFirst(event) runs before the standard
+// keys (ctrl-keys included) and returns true when it used the key; onKey(event) after them,
+// for keys they leave; onDelete(event) for Delete/Backspace, before "remove the last
+// measurement", true when it removed something; onReset() after the view is reset.
+function standardControls(scene, root, options = {}) {
   const model = scene.model;
   const toolbar = el_("div", "dt-viewer-toolbar");
   const toolNames = {
@@ -1058,19 +1302,16 @@ function standardControls(scene, el, options = {}) {
     ...(options.toolNames || {}),
   };
   const toolButtons = new Map();
-  const toolGroup = el_("div", "dt-viewer-group");
-  toolGroup.setAttribute("role", "group");
-  toolGroup.setAttribute("aria-label", "Tools");
+  const toolGroup = controlGroup("Tools");
   for (const name of model.get("tools")) {
     const [label, title] = toolNames[name] || [name, name];
     const b = button(label, title, () => scene.setTool(name));
     b.dataset.tool = name;
     toolButtons.set(name, b);
-    toolGroup.append(b);
+    toolGroup.items.append(b);
   }
-  toolbar.append(toolGroup);
 
-  const planeGroup = el_("div", "dt-viewer-group");
+  const planeGroup = controlGroup("Plane");
   const planeButtons = new Map();
   if (scene.planes.length > 1) {
     for (const plane of scene.planes) {
@@ -1078,43 +1319,44 @@ function standardControls(scene, el, options = {}) {
       const b = button(label, `${label} plane (key ${plane[0]})`, () => scene.setPlane(plane));
       b.dataset.plane = plane;
       planeButtons.set(plane, b);
-      planeGroup.append(b);
+      planeGroup.items.append(b);
     }
-    toolbar.append(planeGroup);
   }
 
   const presets = model.get("presets");
-  const presetGroup = el_("div", "dt-viewer-group");
+  const presetGroup = controlGroup("Window");
   presets.forEach((p, i) => {
     const title = p.voi_table !== undefined && p.voi_table !== null
       ? `${p.name} (VOI LUT table, key ${i + 1})`
       : `W ${format(p.width)} L ${format(p.center)} (key ${i + 1})`;
     const b = button(p.name, title, () => applyPreset(p));
     b.dataset.preset = p.name;
-    presetGroup.append(b);
+    presetGroup.items.append(b);
   });
-  toolbar.append(presetGroup);
 
-  const actions = el_("div", "dt-viewer-group");
+  const actions = controlGroup("View");
   let play = null;
   if (model.get("fps") > 0) {
     play = button("Play", "Play / pause the frames (space)", () => togglePlay());
     play.dataset.action = "play";
-    actions.append(play);
+    actions.items.append(play);
   }
   const undoMeasure = button("Clear", "Remove the last measurement (Delete)", () => {
     if (scene.measurements.length) scene.removeMeasurement(scene.measurements.length - 1);
   });
   undoMeasure.dataset.action = "clear";
-  if (model.get("tools").some((t) => t === "ruler" || t === "ellipse")) actions.append(undoMeasure);
+  if (model.get("tools").some((t) => t === "ruler" || t === "ellipse")) actions.items.append(undoMeasure);
   const zoomIn = button("+", "Zoom in (key +)", () => scene.setView(scene.zoom * 1.25, scene.pan.map((v) => v * 1.25)));
   const zoomOut = button("−", "Zoom out (key -)", () => scene.setView(scene.zoom / 1.25, scene.pan.map((v) => v / 1.25)));
   zoomIn.dataset.action = "zoom-in";
   zoomOut.dataset.action = "zoom-out";
   const reset = button("Reset", "Initial window, zoom and middle slice (key r)", () => resetView());
   reset.dataset.action = "reset";
-  actions.append(zoomIn, zoomOut, reset);
-  toolbar.append(actions);
+  actions.items.append(zoomIn, zoomOut, reset);
+  for (const g of [toolGroup, planeGroup, presetGroup, actions]) {
+    g.hidden = !g.items.childElementCount;
+    toolbar.append(g);
+  }
 
   const slider = el_("input", "dt-viewer-slider");
   slider.type = "range";
@@ -1142,6 +1384,16 @@ function standardControls(scene, el, options = {}) {
     for (const vp of scene.viewports) vp.place();
     scene.setWindow(w.center, w.width, w.function, w.voi_table ?? null);
     scene.redraw();
+    if (options.onReset) options.onReset();
+  }
+
+  // Delete / Backspace: the widget's own last thing first (a marker, a vertex…), else the
+  // last measurement.
+  function deleteLast(event) {
+    if (options.onDelete && options.onDelete(event)) return true;
+    if (!scene.measurements.length) return false;
+    undoMeasure.click();
+    return true;
   }
 
   let timer = null;
@@ -1161,13 +1413,17 @@ function standardControls(scene, el, options = {}) {
       play.textContent = playing ? "Pause" : "Play";
       play.setAttribute("aria-pressed", String(playing));
     }
-    el.dataset.playing = playing ? "1" : "0";
+    root.dataset.playing = playing ? "1" : "0";
   }
 
-  el.addEventListener("keydown", (event) => {
+  const onKeyDown = (event) => {
     if (event.target === slider && event.key.startsWith("Arrow")) return;
-    // Typing in a widget's own inputs (brush size, HU range…) is not a shortcut.
-    if (event.target.matches?.("input:not([type=range]), textarea, select")) return;
+    // Typing in a widget's own fields (brush size, HU range…) is not a shortcut, and stays
+    // there: the notebook would take Enter, and the field would not see its change.
+    if (event.target.matches?.("input:not([type=range]), textarea, select")) {
+      event.stopPropagation();
+      return;
+    }
     if (options.onKeyFirst && options.onKeyFirst(event)) {
       event.preventDefault();
       event.stopPropagation();
@@ -1187,7 +1443,7 @@ function standardControls(scene, el, options = {}) {
     else if (key === "+" || key === "=") zoomIn.click();
     else if (key === "-") zoomOut.click();
     else if (key === " " && play) togglePlay();
-    else if ((key === "Delete" || key === "Backspace") && scene.measurements.length) undoMeasure.click();
+    else if ((key === "Delete" || key === "Backspace") && deleteLast(event)) handled = true;
     else if (key === "Escape") scene.setTool(model.get("tools")[0]);
     else if (/^[1-9]$/.test(key) && presets[Number(key) - 1]) applyPreset(presets[Number(key) - 1]);
     else if (["a", "c", "s"].includes(key) && scene.planes.length > 1) {
@@ -1200,7 +1456,8 @@ function standardControls(scene, el, options = {}) {
       event.preventDefault();
       event.stopPropagation();
     }
-  });
+  };
+  root.addEventListener("keydown", onKeyDown);
 
   function update(vp) {
     const layout = scene.layout;
@@ -1213,9 +1470,13 @@ function standardControls(scene, el, options = {}) {
     for (const [name, b] of planeButtons) b.setAttribute("aria-pressed", String(name === scene.plane));
   }
 
-  return { toolbar, slider, readout, cursorLine, update, togglePlay, resetView };
+  function destroy() {
+    togglePlay(false);
+    root.removeEventListener("keydown", onKeyDown);
+  }
+
+  return { toolbar, slider, readout, cursorLine, update, togglePlay, resetView, destroy };
 }
 
-// `el` is the DOM helper above; inside standardControls the widget's element
-// shadows it, so the helper is also reachable as el_.
+// The DOM helper `el` under a name widget code can use where a parameter is called el.
 const el_ = el;

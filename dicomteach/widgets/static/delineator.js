@@ -210,12 +210,17 @@ class SliceEdit {
 
 // ---------------------------------------------------------------- the editor
 
+
+// The model attributes the learner changes here and the kernel may change too.
+const EDITOR_STATE = ["active", "brush_mm", "hu_range", "structures", "show_reference"];
+// The ones only the kernel changes: shown in the panel.
+const EDITOR_SHOWN = ["can_undo", "can_redo", "notice", "tools", "answer_file"];
+
 class Editor {
   constructor(scene, model, el) {
     this.scene = scene;
     this.model = model;
     this.el = el;
-    this.origin = `view-${Math.random().toString(36).slice(2, 10)}`;
     this.seq = 0;
     this.pending = 0;
     this.pendingTimer = null;
@@ -226,63 +231,84 @@ class Editor {
     this.viewports = [];
     this.redrawScheduled = false;
     this.localNotice = "";
+    this.panelUpdate = () => {};
+    this.state = {};
+    for (const name of EDITOR_STATE) {
+      this.state[name] = model.get(name);
+      scene.track(name, () => this.state[name], (value) => {
+        this.state[name] = value;
+        this.changed(name);
+      });
+    }
+    scene.watch(EDITOR_SHOWN, () => {
+      this.localNotice = "";
+      this.panelUpdate();
+    });
     el.dataset.sent = "0";
     el.dataset.acked = "0";
     el.dataset.pending = "0";
     el.dataset.revision = String(model.get("revision"));
-    this.onMessage = (msg, buffers) => this.message(msg, buffers);
-    scene.listeners.push(this.onMessage);
+    this.offMessage = scene.on("message", (msg) => this.message(msg));
   }
 
   get active() {
-    return this.model.get("active");
+    return this.state.active;
   }
 
   hiddenValues() {
-    return new Set(this.model.get("structures").filter((s) => s.visible === false).map((s) => s.value));
+    return new Set(this.state.structures.filter((s) => s.visible === false).map((s) => s.value));
   }
 
   structure(value) {
-    return this.model.get("structures").find((s) => s.value === value);
+    return this.state.structures.find((s) => s.value === value);
   }
 
   // ---- state the kernel shares
 
-  setModel(name, value) {
-    this.model.set(name, value);
-    this.model.save_changes();
+  // A change made here: shown at once, sent with the scene's next message.
+  set(name, value) {
+    this.state[name] = value;
+    this.localNotice = "";
+    this.changed(name);
+    this.scene.scheduleSend();
+  }
+
+  changed(name) {
+    this.panelUpdate();
+    if (name === "structures") this.redrawLabels();
+    else if (name === "show_reference") this.scene.redraw(["reference"]);
+    else if (name === "active" || name === "brush_mm") this.drawDrafts();
   }
 
   select(value) {
     if (!this.structure(value)) return false;
-    this.setModel("active", value);
+    this.set("active", value);
     return true;
   }
 
   setVisible(value, visible) {
-    const list = this.model.get("structures").map((s) => (s.value === value ? { ...s, visible } : s));
-    this.setModel("structures", list);
+    this.set("structures", this.state.structures.map((s) => (s.value === value ? { ...s, visible } : s)));
   }
 
   setBrush(mm) {
     if (!(mm > 0)) return;
-    this.setModel("brush_mm", Math.min(500, Math.round(mm * 10) / 10));
+    this.set("brush_mm", Math.min(500, Math.round(mm * 10) / 10));
   }
 
   resizeBrush(sign) {
-    const r = this.model.get("brush_mm");
+    const r = this.state.brush_mm;
     const step = Math.max(0.5, Math.round(r * 0.25 * 2) / 2);
     this.setBrush(Math.max(0.5, r + sign * step));
   }
 
   setRange(lo, hi) {
     if (!Number.isFinite(lo) || !Number.isFinite(hi)) return;
-    this.setModel("hu_range", lo <= hi ? [lo, hi] : [hi, lo]);
+    this.set("hu_range", lo <= hi ? [lo, hi] : [hi, lo]);
   }
 
   say(text) {
     this.localNotice = text;
-    for (const fn of this.noticeListeners || []) fn();
+    this.panelUpdate();
   }
 
   // ---- may the learner draw now?
@@ -311,8 +337,7 @@ class Editor {
   }
 
   begin(tool) {
-    return new SliceEdit(this.scene, tool, this.active, this.hiddenValues(),
-      this.model.get("hu_range"));
+    return new SliceEdit(this.scene, tool, this.active, this.hiddenValues(), this.state.hu_range);
   }
 
   // A finished edit: to the kernel if it changed anything.
@@ -323,7 +348,7 @@ class Editor {
       return;
     }
     this.seq += 1;
-    const [content, buffers] = edit.message(this.origin, this.seq, extra);
+    const [content, buffers] = edit.message(this.scene.origin, this.seq, extra);
     this.model.send(content, undefined, buffers);
     this.el.dataset.sent = String(this.seq);
     this.redrawLabels();
@@ -352,7 +377,7 @@ class Editor {
     this.cancelDraft();
     this.pending += 1;
     this.el.dataset.pending = String(this.pending);
-    this.model.send({ type, origin: this.origin, ...(extra || {}) });
+    this.model.send({ type, origin: this.scene.origin, ...(extra || {}) });
     clearTimeout(this.pendingTimer);
     // A kernel that never answers (restarted, busy for long) must not lock the pen.
     this.pendingTimer = setTimeout(() => {
@@ -373,20 +398,21 @@ class Editor {
     this.request("interpolate", { plane: this.scene.plane, structure: this.active });
   }
 
-  message(msg, buffers) {
-    if (!msg) return;
-    if (msg.type === "patch") {
-      if (msg.origin === this.origin) this.acknowledge(msg);
-      else this.applyPatch(msg, buffers);
+  // The kernel's messages; its label patches are applied by the scene (core.js), except
+  // the one acknowledging this view's own stroke, which this view already shows.
+  message(msg) {
+    const mine = msg.origin === this.scene.origin;
+    if (msg.type === "patch" && msg.layer === "labels") {
+      if (mine) this.acknowledge(msg);
       this.el.dataset.revision = String(msg.revision);
-    } else if (msg.type === "ack" && msg.origin === this.origin) {
+    } else if (msg.type === "ack" && mine) {
       this.acknowledge(msg);
       if (msg.problem) {
         // The kernel refused it: take its copy of the labels again.
         this.say(`Not saved (${msg.problem}); reloading the labels.`);
         this.model.send({ type: "ready", layers: ["labels"], frame: this.scene.position[0] });
       }
-    } else if (msg.type === "done" && msg.origin === this.origin) {
+    } else if (msg.type === "done" && mine) {
       this.pending = Math.max(0, this.pending - 1);
       this.el.dataset.pending = String(this.pending);
       this.el.dataset.revision = String(msg.revision);
@@ -397,24 +423,6 @@ class Editor {
   acknowledge(msg) {
     if (typeof msg.seq === "number") this.el.dataset.acked = String(msg.seq);
     if (this.localNotice.startsWith("Not saved yet")) this.say("");
-  }
-
-  // The kernel's labels in one box (array order) into this view's layer.
-  applyPatch(msg, buffers) {
-    const layer = this.scene.layers.get("labels");
-    if (!layer || !buffers || !buffers.length) return;
-    const view = buffers[0];
-    const src = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
-    const [[k0, k1], [r0, r1], [c0, c1]] = msg.box;
-    const [, rows, cols] = layer.shape;
-    const w = c1 - c0;
-    let j = 0;
-    for (let k = k0; k < k1; k++) {
-      for (let r = r0; r < r1; r++, j += w) {
-        layer.data.set(src.subarray(j, j + w), (k * rows + r) * cols + c0);
-      }
-    }
-    this.redrawLabels();
   }
 
   // ---- drafts: polygon and freehand outlines before they are filled
@@ -459,6 +467,14 @@ class Editor {
     this.drawDrafts();
   }
 
+  // Delete/Backspace while outlining a polygon: its last vertex.
+  removeVertex() {
+    if (!this.draft || this.draft.kind !== "polygon") return false;
+    this.draft.points.pop();
+    this.drawDrafts();
+    return true;
+  }
+
   // Slice or plane changed under a draft: it belongs to the old one.
   checkDraft() {
     const d = this.draft;
@@ -477,13 +493,13 @@ class Editor {
       down: (event, p) => {
         if (!this.canEdit(p, tool)) return false;
         this.edit = this.begin(tool);
-        this.edit.stamp([p.row, p.col], this.model.get("brush_mm"));
+        this.edit.stamp([p.row, p.col], this.state.brush_mm);
         this.redrawLabels();
       },
       move: (event, p) => {
         this.hover = p;
         if (this.edit) {
-          this.edit.stamp([p.row, p.col], this.model.get("brush_mm"));
+          this.edit.stamp([p.row, p.col], this.state.brush_mm);
           this.redrawLabels();
         }
         this.drawDrafts();
@@ -546,9 +562,9 @@ class Editor {
     }
   }
 
-  // Keys that must come before the Viewer's (Escape, Backspace) and ctrl-keys it ignores.
+  // Keys before the standard ones (standardControls' onKeyFirst): ctrl-z/y, Escape and
+  // Enter while outlining, the tool letters, [ ] and shift+digit. True when used.
   key(event) {
-    if (event.target && event.target.tagName === "INPUT") return;
     const key = event.key;
     const ctrl = event.ctrlKey || event.metaKey;
     const tools = this.model.get("tools");
@@ -560,10 +576,7 @@ class Editor {
     else if (ctrl || event.altKey) handled = false;
     else if (key === "Escape" && this.draft) this.cancelDraft();
     else if (key === "Enter" && this.draft && this.draft.kind === "polygon") this.closeDraft();
-    else if (key === "Backspace" && this.draft && this.draft.kind === "polygon") {
-      this.draft.points.pop();
-      this.drawDrafts();
-    } else if (key === "[") this.resizeBrush(-1);
+    else if (key === "[") this.resizeBrush(-1);
     else if (key === "]") this.resizeBrush(1);
     else if (event.shiftKey && /^Digit[1-9]$/.test(event.code)) {
       handled = this.select(Number(event.code.slice(5)));
@@ -571,20 +584,23 @@ class Editor {
       this.scene.setTool(DELINEATOR_KEYS[key]);
     } else if (key === "i") this.interpolate();
     else handled = false;
-    if (handled) {
-      event.preventDefault();
-      event.stopImmediatePropagation();
-    }
+    return handled;
   }
 
-  // ---- the panel: structures, brush, range, history, notice
+  // ---- the panel: structures, brush, range, history (groups of the tool column), notice
 
   panel() {
     const model = this.model;
-    const root = el("div", "dt-delineator-panel");
     const list = el("div", "dt-structures");
-    list.setAttribute("role", "group");
-    list.setAttribute("aria-label", "Structures");
+
+    const reference = el("label", "dt-delineator-field dt-delineator-reference");
+    const refBox = el("input");
+    refBox.type = "checkbox";
+    refBox.dataset.control = "reference";
+    refBox.title = "Show the reference outline";
+    refBox.addEventListener("change", () => this.set("show_reference", refBox.checked));
+    reference.append(refBox, " Reference");
+    const structures = controlGroup("Structures", [list, reference], "dt-delineator-panel");
 
     const brush = el("label", "dt-delineator-field");
     const brushInput = el("input");
@@ -593,7 +609,7 @@ class Editor {
     brushInput.step = "0.5";
     brushInput.dataset.control = "brush";
     brushInput.title = "Brush radius in mm ([ and ] change it)";
-    brush.append("Brush ", brushInput, " mm");
+    brush.append("Radius ", brushInput, " mm");
     brushInput.addEventListener("change", () => this.setBrush(Number(brushInput.value)));
 
     const range = el("label", "dt-delineator-field");
@@ -607,9 +623,9 @@ class Editor {
     const units = model.get("units");
     lo.title = `Range brush: lowest value painted${units ? ` (${units})` : ""}`;
     hi.title = `Range brush: highest value painted${units ? ` (${units})` : ""}`;
-    range.append("Range ", lo, " to ", hi, units ? ` ${units}` : "");
+    range.append("Range ", lo, "–", hi, units ? ` ${units}` : "");
+    const brushGroup = controlGroup("Brush", [brush, range], "dt-delineator-panel");
 
-    const history = el("div", "dt-viewer-group");
     const undo = button("Undo", "Undo the last change (ctrl-z)", () => this.undo());
     const redo = button("Redo", "Redo (ctrl-shift-z or ctrl-y)", () => this.redo());
     const interpolate = button("Interpolate",
@@ -618,20 +634,7 @@ class Editor {
     undo.dataset.action = "undo";
     redo.dataset.action = "redo";
     interpolate.dataset.action = "interpolate";
-    history.append(undo, redo, interpolate);
-
-    const reference = el("label", "dt-delineator-field");
-    const refBox = el("input");
-    refBox.type = "checkbox";
-    refBox.dataset.control = "reference";
-    refBox.addEventListener("change", () => this.setModel("show_reference", refBox.checked));
-    reference.append(refBox, " Reference");
-
-    root.append(list, brush, range, history, reference);
-    // Typing in a field is not a shortcut (digits would pick W/L presets).
-    for (const input of [brushInput, lo, hi]) {
-      input.addEventListener("keydown", (event) => event.stopPropagation());
-    }
+    const history = controlGroup("Edit", [undo, redo, interpolate], "dt-delineator-panel");
 
     const notice = el("div", "dt-delineator-notice");
     notice.setAttribute("aria-live", "polite");
@@ -659,31 +662,37 @@ class Editor {
 
     let shown = "";
     const update = () => {
-      const structures = model.get("structures");
-      const active = model.get("active");
+      const state = this.state;
       // Rebuilt only when it changed: a click must not lose its button half-way.
-      const key = JSON.stringify([structures, active]);
+      const key = JSON.stringify([state.structures, state.active]);
       if (key !== shown) {
         shown = key;
-        list.replaceChildren(...structures.map((s) => structureRow(s, active)));
+        list.replaceChildren(...state.structures.map((s) => structureRow(s, state.active)));
       }
-      if (document.activeElement !== brushInput) brushInput.value = String(model.get("brush_mm"));
-      const [a, b] = model.get("hu_range");
+      if (document.activeElement !== brushInput) brushInput.value = String(state.brush_mm);
+      const [a, b] = state.hu_range;
       if (document.activeElement !== lo) lo.value = String(a);
       if (document.activeElement !== hi) hi.value = String(b);
       const tools = model.get("tools");
       brush.hidden = !tools.some((t) => PAINT_TOOLS.has(t));
       range.hidden = !tools.includes("range");
+      brushGroup.hidden = brush.hidden && range.hidden;
       undo.disabled = model.get("can_undo") === 0;
       redo.disabled = model.get("can_redo") === 0;
       reference.hidden = !this.scene.layers.get("reference");
-      refBox.checked = model.get("show_reference");
+      refBox.checked = state.show_reference;
       const text = this.localNotice || model.get("notice");
       notice.textContent = text;
-      notice.dataset.kind = /moved aside|Could not|Not saved|cannot/.test(text) ? "warning" : "info";
+      notice.dataset.kind = /moved aside|Could not|could not|Not saved|cannot/.test(text) ? "warning" : "info";
     };
-    this.noticeListeners = [update];
-    return { root, notice, update };
+    this.panelUpdate = update;
+    return { groups: [structures, brushGroup, history], notice, update };
+  }
+
+  destroy() {
+    clearTimeout(this.pendingTimer);
+    clearTimeout(this.ackTimer);
+    this.offMessage();
   }
 }
 
@@ -695,8 +704,7 @@ class DelineatorViewport extends Viewport {
   constructor(scene, editor, options) {
     super(scene, options);
     this.editor = editor;
-    this.referenceCanvas = el("canvas", "dt-viewer-reference");
-    this.layersBox.append(this.referenceCanvas);
+    this.addCanvas("reference", "dt-viewer-reference");
     this.draftSvg = svg("svg", { class: "dt-viewer-annotations dt-delineator-draft" });
     this.root.append(this.draftSvg);
     this.root.addEventListener("dblclick", (event) => editor.dblclick(event));
@@ -708,44 +716,25 @@ class DelineatorViewport extends Viewport {
   }
 
   draw(which) {
-    const names = which || ["image", "fused", "labels"];
-    const others = names.filter((n) => n !== "labels");
-    if (others.length) super.draw(others);
-    if (names.includes("labels")) this.drawLabelLayers();
+    super.draw(which);
+    if (this.stale) return;
     this.editor.checkDraft();
     this.drawDraft();
   }
 
-  drawLabelLayers() {
-    const scene = this.scene;
-    const model = scene.model;
-    const layout = scene.layout;
-    const s = scene.slice;
-    const labels = scene.layers.get("labels");
-    const show = !!labels && model.get("overlay_visible");
-    this.labelCanvas.hidden = !show;
-    if (show) {
-      const image = this.prepare(this.labelCanvas, layout);
-      const colors = new Map();
-      for (const item of model.get("structures")) {
-        if (item.visible !== false) colors.set(item.value, item.color);
-      }
-      drawLabels(labels, layout, s, colors, model.get("overlay_opacity"), "fill", image.data);
-      this.labelCanvas.getContext("2d").putImageData(image, 0, 0);
-      this.labelCanvas.dataset.plane = scene.plane;
-      this.labelCanvas.dataset.slice = String(s);
-      this.labelCanvas.dataset.loaded = scene.loadedFor("labels") ? "1" : "0";
-    }
-    const reference = scene.layers.get("reference");
-    const showReference = !!reference && model.get("show_reference");
-    this.referenceCanvas.hidden = !showReference;
-    if (showReference) {
-      const image = this.prepare(this.referenceCanvas, layout);
-      const colors = new Map();
-      for (let v = 1; v < 256; v++) colors.set(v, REFERENCE_COLOR);
-      drawLabels(reference, layout, s, colors, 0, "outline", image.data);
-      this.referenceCanvas.getContext("2d").putImageData(image, 0, 0);
-    }
+  // The labels in the structures' colours (the structures list, not label_info).
+  labelInfo() {
+    return this.editor.state.structures;
+  }
+
+  drawImageLayer(name, layout, s) {
+    if (name !== "reference") return super.drawImageLayer(name, layout, s);
+    const reference = this.scene.layers.get("reference");
+    if (!reference || !this.editor.state.show_reference) return false;
+    const colors = new Map();
+    for (let v = 1; v < 256; v++) colors.set(v, REFERENCE_COLOR);
+    drawLabels(reference, layout, s, colors, 0, "outline", this.pixels(name));
+    return true;
   }
 
   place() {
@@ -755,8 +744,6 @@ class DelineatorViewport extends Viewport {
 
   toolChanged() {
     super.toolChanged();
-    // The toolbar shows the pressed tool at the next status; do not wait for a redraw.
-    if (this.editor) this.status();
     if (this.editor && this.editor.draft && this.scene.tool !== this.editor.draft.kind) {
       this.editor.cancelDraft();
     }
@@ -801,7 +788,7 @@ class DelineatorViewport extends Viewport {
     if (h && h.inside && PAINT_TOOLS.has(scene.tool)) {
       const [x, y] = centre([h.row, h.col]);
       group.append(svg("circle", {
-        class: "dt-brush-cursor", cx: x, cy: y, r: editor.model.get("brush_mm") * this.pxPerMm(),
+        class: "dt-brush-cursor", cx: x, cy: y, r: editor.state.brush_mm * this.pxPerMm(),
       }));
     }
   }
@@ -817,9 +804,12 @@ function render({ model, el }) {
 
   const scene = new Scene(model);
   const editor = new Editor(scene, model, el);
-  // Before the Viewer's keys: ctrl-z, and Escape/Enter/Backspace while outlining.
-  el.addEventListener("keydown", (event) => editor.key(event));
-  const controls = standardControls(scene, el, { toolNames: DELINEATOR_TOOL_NAMES });
+  const controls = standardControls(scene, el, {
+    toolNames: DELINEATOR_TOOL_NAMES,
+    // Before the Viewer's keys: ctrl-z, and Escape/Enter while outlining.
+    onKeyFirst: (event) => editor.key(event),
+    onDelete: () => editor.removeVertex(),
+  });
   const panel = editor.panel();
   const viewport = new DelineatorViewport(scene, editor, {
     showFused: false,
@@ -830,40 +820,19 @@ function render({ model, el }) {
     },
     tools: editor.tools(),
   });
-  el.append(controls.toolbar, panel.root, viewport.root, controls.slider, controls.readout,
-    controls.cursorLine, panel.notice);
+  // The structures, brush and history right after the drawing tools.
+  controls.toolbar.firstChild.after(...panel.groups);
+  widgetLayout(el, {
+    main: [viewport.root, controls.slider, controls.readout, controls.cursorLine, panel.notice],
+    side: [controls.toolbar],
+  });
   viewport.toolChanged();
   viewport.draw();
   panel.update();
 
-  const handlers = {};
-  const sceneNames = ["window_center", "window_width", "voi_function", "voi_table", "position",
-    "plane", "zoom", "pan", "tool", "overlay_opacity", "overlay_visible", "error", "description"];
-  for (const name of sceneNames) {
-    handlers[name] = () => scene.fromModel(name);
-    model.on(`change:${name}`, handlers[name]);
-  }
-  const panelNames = ["structures", "active", "brush_mm", "hu_range", "can_undo", "can_redo",
-    "notice", "show_reference", "tools"];
-  const onPanel = () => {
-    editor.localNotice = "";
-    panel.update();
-    scene.redraw(["labels"]);
-  };
-  for (const name of panelNames) model.on(`change:${name}`, onPanel);
-  const onLayers = () => {
-    scene.readState();
-    scene.syncLayers();
-    scene.redraw();
-  };
-  model.on("change:layers", onLayers);
-
   return () => {
-    for (const name of sceneNames) model.off(`change:${name}`, handlers[name]);
-    for (const name of panelNames) model.off(`change:${name}`, onPanel);
-    model.off("change:layers", onLayers);
-    clearTimeout(editor.pendingTimer);
-    clearTimeout(editor.ackTimer);
+    controls.destroy();
+    editor.destroy();
     viewport.destroy();
     scene.destroy();
   };

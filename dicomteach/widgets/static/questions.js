@@ -47,7 +47,12 @@ class Answering {
     this.pendingSince = 0;
     this.dragEndedAt = 0;
     this.viewport = null;
-    this.onKey = (event) => this.key(event);
+    // The marks go to the kernel with the scene's state; during a drag they stay here.
+    scene.track("marks", () => (this.drag || this.chipDrag ? undefined : this.marks),
+      (marks) => this.fromModel(marks));
+    scene.watch(["save_state"], () => this.savedFromModel());
+    scene.watch(["notice"], () => this.showNotice());
+    scene.watch(["prompt"], () => this.showPrompt());
 
     this.promptEl = el_("div", "dt-q-prompt");
     this.noticeEl = el_("div", "dt-q-notice");
@@ -75,16 +80,18 @@ class Answering {
 
   // Array (frame, row, col) → the current plane's slice and display x, y (pixel edges whole).
   toDisplay(image) {
-    const [s, r, c] = fromArrayIndex(this.layout(), image);
-    return { slice: s, x: c + 0.5, y: r + 0.5 };
+    return this.viewport.fromArray(image);
   }
 
-  // Display x, y on the slice on screen → array (frame, row, col), kept on the image.
+  // Display x, y on the slice on screen → array (frame, row, col), kept on the image
+  // (pixel centres: from 0.5 to cols − 0.5 across, rows − 0.5 down).
   toImage(x, y) {
     const layout = this.layout();
-    const r = Math.min(layout.rows - 1, Math.max(0, y - 0.5));
-    const c = Math.min(layout.cols - 1, Math.max(0, x - 0.5));
-    return toArrayIndex(layout, this.scene.slice, r, c).map(qRound);
+    const p = {
+      x: Math.min(layout.cols - 0.5, Math.max(0.5, x)),
+      y: Math.min(layout.rows - 0.5, Math.max(0.5, y)),
+    };
+    return this.viewport.toArray(p).map(qRound);
   }
 
   onSlice(image) {
@@ -141,19 +148,17 @@ class Answering {
 
   // Send the marks to the kernel, which checks and saves them.
   commit() {
-    const json = JSON.stringify(this.marks);
-    if (json !== JSON.stringify(this.model.get("marks"))) {
-      this.model.set("marks", qClone(this.marks));
-      this.model.save_changes();
+    if (JSON.stringify(this.marks) !== JSON.stringify(this.model.get("marks"))) {
+      this.scene.scheduleSend();
       this.pendingSince = performance.now();
       setTimeout(() => this.showStatus(), Q_SAVE_WAIT_MS + 50);
     }
     this.refresh();
   }
 
-  fromModel() {
+  // Marks from the kernel (checked, rounded) or another view.
+  fromModel(marks) {
     if (this.drag || this.chipDrag) return; // the gesture's end commits its own state
-    const marks = this.model.get("marks");
     if (JSON.stringify(marks) === JSON.stringify(this.marks)) return;
     this.marks = qClone(marks);
     if (this.selected >= this.marks.length) this.selected = -1;
@@ -283,31 +288,32 @@ class Answering {
     this.commit();
   }
 
-  // ---- keyboard (runs before the standard keys: arrows move a selected marker)
+  // ---- keyboard: before the standard keys (standardControls' onKeyFirst), so that
+  // arrows move a selected marker instead of the slice. True when the key was used.
 
   key(event) {
-    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.ctrlKey || event.metaKey || event.altKey) return false;
     const target = event.target;
     const control = target !== this.root && target.closest
       ? target.closest("button, input, select, textarea") : null;
     const typing = control && control.tagName !== "BUTTON";
     const key = event.key;
-    let handled = false;
-    if (key === "Enter" && !control) handled = this.placeByKey();
-    else if (key.startsWith("Arrow") && this.selected >= 0 && !typing) handled = this.nudge(key);
-    else if ((key === "Delete" || key === "Backspace") && !typing && this.marks.length) {
-      this.remove(this.selected >= 0 ? this.selected : this.marks.length - 1);
-      handled = true;
-    } else if (key === "Escape" && (this.selected >= 0 || this.armed)) {
+    if (key === "Enter" && !control) return this.placeByKey();
+    if (key.startsWith("Arrow") && this.selected >= 0 && !typing) return this.nudge(key);
+    if (key === "Escape" && (this.selected >= 0 || this.armed)) {
       this.armed = null;
       this.hint = "";
       this.select(-1);
-      handled = true;
+      return true;
     }
-    if (handled) {
-      event.preventDefault();
-      event.stopImmediatePropagation();
-    }
+    return false;
+  }
+
+  // Delete / Backspace (standardControls' onDelete): the selected marker, else the last.
+  deleteMarker() {
+    if (!this.marks.length) return false;
+    this.remove(this.selected >= 0 ? this.selected : this.marks.length - 1);
+    return true;
   }
 
   // Enter: a marker at the mouse, or at the centre of the image when the mouse is not on it.
@@ -530,7 +536,6 @@ class Answering {
       item.append(show, remove);
       list.append(item);
     });
-    if (!this.marks.length) list.append(el_("li", "dt-q-empty", "No marker yet."));
   }
 
   showChips() {
@@ -605,9 +610,11 @@ function render({ model, el }) {
 
   const scene = new Scene(model);
   const answering = new Answering(model, scene, el);
-  // Before the standard keys, so that arrows move a selected marker instead of the slice.
-  el.addEventListener("keydown", answering.onKey);
-  const controls = standardControls(scene, el, { toolNames: Q_TOOL_NAMES });
+  const controls = standardControls(scene, el, {
+    toolNames: Q_TOOL_NAMES,
+    onKeyFirst: (event) => answering.key(event),
+    onDelete: () => answering.deleteMarker(),
+  });
   const viewport = new Viewport(scene, {
     cursorLine: controls.cursorLine,
     tools: { [answering.toolName]: answering.tool() },
@@ -615,45 +622,23 @@ function render({ model, el }) {
     onAnnotations: (vp) => answering.drawMarkers(vp),
   });
   answering.viewport = viewport;
-  const body = el_("div", "dt-q-body");
-  body.append(viewport.root);
-  if (kind === "labels") body.append(answering.side);
-  el.append(answering.promptEl, answering.noticeEl, controls.toolbar, body, controls.slider,
-    answering.statusEl);
-  if (kind === "hotspot") el.append(answering.listEl);
-  el.append(controls.readout, controls.cursorLine);
+  // The answer (chips or the list of markers, and whether it is saved) heads the tool column.
+  if (kind === "hotspot") {
+    answering.side.append(el_("div", "dt-q-side-title", "Your answer"), answering.listEl);
+  }
+  answering.side.append(answering.statusEl);
+  const layout = widgetLayout(el, {
+    header: [answering.promptEl, answering.noticeEl],
+    main: [viewport.root, controls.slider, controls.readout, controls.cursorLine],
+    side: [answering.side, controls.toolbar],
+  });
+  layout.body.classList.add("dt-q-body");
   viewport.toolChanged();
   viewport.draw();
   answering.refresh();
 
-  const handlers = {};
-  const names = ["window_center", "window_width", "voi_function", "voi_table", "position",
-    "plane", "zoom", "pan", "tool", "measurements", "labels", "overlay_opacity",
-    "overlay_mode", "overlay_visible", "error", "description"];
-  for (const name of names) {
-    handlers[name] = () => scene.fromModel(name);
-    model.on(`change:${name}`, handlers[name]);
-  }
-  const own = {
-    marks: () => answering.fromModel(),
-    save_state: () => answering.savedFromModel(),
-    notice: () => answering.showNotice(),
-    prompt: () => answering.showPrompt(),
-  };
-  for (const [name, fn] of Object.entries(own)) model.on(`change:${name}`, fn);
-  const onLayers = () => {
-    scene.readState();
-    scene.syncLayers();
-    scene.redraw();
-  };
-  model.on("change:layers", onLayers);
-
   return () => {
-    controls.togglePlay(false);
-    for (const name of names) model.off(`change:${name}`, handlers[name]);
-    for (const [name, fn] of Object.entries(own)) model.off(`change:${name}`, fn);
-    model.off("change:layers", onLayers);
-    el.removeEventListener("keydown", answering.onKey);
+    controls.destroy();
     viewport.destroy();
     scene.destroy();
   };

@@ -13,29 +13,15 @@ function render({ model, el }) {
     cursorLine: controls.cursorLine,
     onStatus: (vp) => controls.update(vp),
   });
-  el.append(controls.toolbar, viewport.root, controls.slider, controls.readout, controls.cursorLine);
+  widgetLayout(el, {
+    main: [viewport.root, controls.slider, controls.readout, controls.cursorLine],
+    side: [controls.toolbar],
+  });
   viewport.toolChanged();
   viewport.draw();
 
-  const handlers = {};
-  const names = ["window_center", "window_width", "voi_function", "voi_table", "position",
-    "plane", "zoom", "pan", "tool", "measurements", "labels", "overlay_opacity",
-    "overlay_mode", "overlay_visible", "error", "description"];
-  for (const name of names) {
-    handlers[name] = () => scene.fromModel(name);
-    model.on(`change:${name}`, handlers[name]);
-  }
-  const onLayers = () => {
-    scene.readState();
-    scene.syncLayers();
-    scene.redraw();
-  };
-  model.on("change:layers", onLayers);
-
   return () => {
-    controls.togglePlay(false);
-    for (const name of names) model.off(`change:${name}`, handlers[name]);
-    model.off("change:layers", onLayers);
+    controls.destroy();
     viewport.destroy();
     scene.destroy();
   };
