@@ -219,3 +219,64 @@ def test_cine_rate_comes_from_frame_time_and_colour_is_sent_as_rgb():
     float_volume = Volume(np.zeros((2, 4, 4), np.float32), (1, 1, 1), (0, 0, 0), AXIAL)
     with pytest.raises(ValueError, match="8- or 16-bit"):
         Viewer(float_volume)
+
+
+def _two_series_study(root):
+    """A folder with two CT series of one study and a SEG on the first."""
+    from dicomteach.io.writer import StudyInfo
+    from dicomteach.roi.seg import write_seg
+
+    k, r, c = np.mgrid[0:6, 0:20, 0:24]
+    study = StudyInfo()
+    first = write_ct_series(
+        root / "a",
+        (-1000 + 40 * c).astype(float),
+        study=study,
+        series_number=2,
+        series_description="Thorax",
+    )
+    write_ct_series(
+        root / "b",
+        (200 - 30 * r).astype(float)[:4],
+        study=study,
+        series_number=3,
+        series_description="Thorax bone",
+        spacing=(5.0, 0.7, 0.7),
+    )
+    mask = (k - 3) ** 2 + (r - 10) ** 2 + (c - 12) ** 2 < 9
+    write_seg({"nodule": mask}, sorted(first), root / "seg.dcm")
+    return mask
+
+
+def test_a_study_folder_shows_its_series_as_thumbnails_and_its_seg_over_the_right_one(tmp_path):
+    mask = _two_series_study(tmp_path)
+    viewer = Viewer(tmp_path)
+    assert [s["index"] for s in viewer.series] == [0, 1]
+    assert all(s["thumbnail"].startswith("data:image/png;base64,") for s in viewer.series)
+    labels = [s["label"] for s in viewer.series]
+    assert "Thorax" in labels[0] and "6 images" in labels[0] and "4 images" in labels[1]
+    # The SEG refers to the first series: drawn over it, not offered as a series.
+    assert viewer.shape == [6, 20, 24]
+    assert np.array_equal(viewer._arrays["labels"] > 0, mask)
+    token = viewer.volume_token
+    viewer.series_index = 1
+    assert viewer.shape == [4, 20, 24] and viewer.volume_token == token + 1
+    assert "labels" not in viewer.layers  # that SEG is not about this series
+    assert viewer.volume.description == "Thorax bone"
+    viewer.series_index = 0
+    assert np.array_equal(viewer._arrays["labels"] > 0, mask)
+
+
+def test_studies_read_results_and_lists_are_accepted_and_other_things_refused(tmp_path):
+    _two_series_study(tmp_path)
+    result = io.read(tmp_path)
+    assert len(Viewer(result).series) == 2
+    assert len(Viewer(result.studies[0]).series) == 2
+    images = [v for v in result.volumes if v.modality == "CT"]
+    assert len(Viewer(images).series) == 2 and Viewer(images[:1]).series == []
+    with pytest.raises(ValueError, match="not int"):
+        Viewer(3)
+    only_seg = tmp_path / "only"
+    only_seg.mkdir()
+    (tmp_path / "seg.dcm").rename(only_seg / "seg.dcm")
+    assert "no image found" in Viewer(only_seg).error

@@ -8,20 +8,75 @@ so W/L, zoom, pan and overlay changes never re-send pixels.
 
 from __future__ import annotations
 
+import base64
+import io as _bytes_io
+import logging
 import os
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import traitlets
 
+from dicomteach.errors import DicomTeachError
 from dicomteach.imaging.colormaps import colormap as colormap_table
+from dicomteach.imaging.modality import modality_values
 from dicomteach.imaging.presets import default_window
 from dicomteach.imaging.quantise import quantise
-from dicomteach.io.volume import Volume, Window
+from dicomteach.imaging.voi import window_to_uint8
+from dicomteach.io.volume import Study, Volume, Window
 from dicomteach.widgets._base import ImageWidget, _volume_of, _window_dict, bundle
+
+log = logging.getLogger(__name__)
 
 __all__ = ["Viewer"]
 
 VIEWER_TOOLS = ["wl", "pan", "zoom", "ruler", "ellipse"]
+
+THUMBNAIL_PX = 72
+"""Longest side of a series thumbnail, in pixels."""
+
+# Objects that are not pictures of the patient: shown over their series, not as one.
+_NOT_IMAGES = {"SEG", "RTSTRUCT", "RTPLAN", "RTDOSE", "SR", "KO", "PR"}
+
+
+def _thumbnail(volume: Volume) -> str:
+    """The middle frame at its default window, at most THUMBNAIL_PX, as a PNG data URI."""
+    from PIL import Image
+
+    frame = volume.pixels.shape[0] // 2
+    if volume.is_color:
+        picture = np.asarray(volume.pixels[frame], dtype=np.uint8)
+    else:
+        values = modality_values(volume)[frame] if volume.pixels.shape[0] > 1 else None
+        if values is None:
+            values = modality_values(volume)[0]
+        picture = window_to_uint8(values, default_window(volume), invert=volume.inverted)
+    rows, cols = picture.shape[:2]
+    step = max(1, int(np.ceil(max(rows, cols) / THUMBNAIL_PX)))
+    small = np.ascontiguousarray(picture[::step, ::step])
+    buffer = _bytes_io.BytesIO()
+    Image.fromarray(small).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _label(volume: Volume) -> str:
+    number = volume.header.get("SeriesNumber", "")
+    what = volume.description or volume.modality or "series"
+    frames = volume.pixels.shape[0]
+    return (
+        f"{volume.modality} {number} · {what} · {frames} image{'s' if frames != 1 else ''}".strip()
+    )
+
+
+def _referenced_series(volume: Volume) -> set[str]:
+    """Series Instance UIDs a SEG (or other object) refers to."""
+    out = set()
+    for item in volume.header.get("ReferencedSeriesSequence", []) or []:
+        uid = item.get("SeriesInstanceUID")
+        if uid:
+            out.add(str(uid))
+    return out
 
 
 class Viewer(ImageWidget):
@@ -35,10 +90,13 @@ class Viewer(ImageWidget):
 
     Parameters
     ----------
-    volume_or_path : Volume, path or None
-        A volume, or a file, folder or zip :func:`dicomteach.io.load` reads.
-        ``None`` or a series that fails to load shows an empty or error state
-        in the widget (``viewer.error`` holds the message).
+    volume_or_path : Volume, Study, list of volumes, path or None
+        A volume; or a file, folder, zip or DICOMDIR (:func:`dicomteach.io.read`);
+        or a study. With several series the widget shows a thumbnail of each to
+        switch between (``viewer.series_index``), and a DICOM SEG of the study
+        is drawn over the series it refers to. ``None`` or a series that fails
+        to load shows an empty or error state in the widget (``viewer.error``
+        holds the message).
     window : Window, optional
         The first window; default :func:`~dicomteach.imaging.default_window`.
     frame : int, optional
@@ -70,9 +128,15 @@ class Viewer(ImageWidget):
 
     _esm = bundle("core.js", "viewer.js")
 
+    # A study or folder of several series: one thumbnail button each.
+    series = traitlets.List(traitlets.Dict()).tag(sync=True)
+    series_index = traitlets.Int(0).tag(sync=True)
+    # Bumped when another series is shown: the browser rebuilds its controls.
+    volume_token = traitlets.Int(0).tag(sync=True)
+
     def __init__(
         self,
-        volume_or_path: Volume | str | os.PathLike[str] | None = None,
+        volume_or_path: Volume | Study | Sequence[Volume] | str | os.PathLike[str] | None = None,
         *,
         window: Window | None = None,
         frame: int | None = None,
@@ -90,23 +154,96 @@ class Viewer(ImageWidget):
         **kwargs: Any,
     ) -> None:
         super().__init__(tools=list(tools or VIEWER_TOOLS), **kwargs)
-        self._show_volume(volume_or_path, window=window, frame=frame, plane=plane, suv=suv)
+        self._colormap = colormap
+        self._suv = suv
+        self._volumes, self._objects, problem = self._collect(volume_or_path, suv)
+        if problem:
+            self._show_nothing(problem)
+            return
+        if len(self._volumes) > 1:
+            self.series = [
+                {"index": i, "label": _label(v), "thumbnail": _thumbnail(v)}
+                for i, v in enumerate(self._volumes)
+            ]
+        first = self._volumes[0] if self._volumes else volume_or_path
+        self._show_volume(first, window=window, frame=frame, plane=plane, suv=suv)
         if self.volume is None:
             return
-        name = colormap or ("hot" if self.volume.modality == "PT" else "gray")
-        if name != "gray" and not self.volume.is_color:
-            layers = dict(self.layers)
-            layers["image"] = {
-                **layers["image"],
-                "colormap_table": colormap_table(name).ravel().tolist(),
-            }
-            self.layers = layers
+        self._after_show(overlay is None)
+        self.observe(self._on_series_index, names="series_index")
         if overlay is not None:
             self.set_overlay(overlay, opacity=overlay_opacity, mode=overlay_mode)
         if fuse is not None:
             self.fuse(
                 fuse, window=fuse_window, opacity=fuse_opacity, colormap=fuse_colormap, suv=suv
             )
+
+    @staticmethod
+    def _collect(source: Any, suv: bool) -> tuple[list[Volume], list[Volume], str]:
+        """Image volumes to browse, other objects (SEG…) and a problem to show instead."""
+        if source is None or isinstance(source, Volume):
+            return (
+                ([source] if source is not None else []),
+                [],
+                "" if source is not None else "No image",
+            )
+        if isinstance(source, (str, os.PathLike)):
+            from dicomteach import io
+
+            if io.is_single_file(source):
+                return [], [], ""  # _show_volume loads it (and shows its error)
+            try:
+                found = io.read(source, suv=suv).volumes
+            except DicomTeachError as exc:
+                log.warning("%s", exc)
+                return [], [], f"Could not load the image: {exc}"
+        elif isinstance(source, Study):
+            found = [v for series in source.series for v in series.volumes]
+        elif hasattr(source, "volumes") and not isinstance(source, (list, tuple)):
+            found = list(source.volumes)  # a ReadResult
+        elif isinstance(source, Sequence) and all(isinstance(v, Volume) for v in source):
+            found = list(source)
+        else:
+            raise ValueError(
+                "Viewer shows a Volume, a Study, a list of volumes or a path, "
+                f"not {type(source).__name__}"
+            )
+        images = [v for v in found if v.modality not in _NOT_IMAGES]
+        objects = [v for v in found if v.modality in _NOT_IMAGES]
+        if not images:
+            what = f" ({len(objects)} non-image object(s))" if objects else ""
+            return [], objects, f"Could not load the image: no image found{what}"
+        return images, objects, ""
+
+    def _after_show(self, auto_overlay: bool) -> None:
+        """Colour map and the SEG of this study that refers to the series on screen."""
+        volume = self.volume
+        name = self._colormap or ("hot" if volume.modality == "PT" else "gray")
+        if name != "gray" and not volume.is_color:
+            layers = dict(self.layers)
+            layers["image"] = {
+                **layers["image"],
+                "colormap_table": colormap_table(name).ravel().tolist(),
+            }
+            self.layers = layers
+        if not auto_overlay:
+            return
+        self.set_overlay(None)
+        for obj in self._objects:
+            if obj.modality == "SEG" and volume.series_uid in _referenced_series(obj):
+                try:
+                    self.set_overlay(obj.sources[0][0])
+                except (DicomTeachError, ValueError) as exc:
+                    log.warning("%s", exc)
+                return
+
+    def _on_series_index(self, change: dict) -> None:
+        index = int(change["new"])
+        if not 0 <= index < len(self._volumes) or self._volumes[index] is self.volume:
+            return
+        self._show_volume(self._volumes[index], suv=self._suv)
+        self._after_show(True)
+        self.volume_token += 1
 
     def fuse(
         self,
