@@ -70,15 +70,17 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._lab import (  # noqa: E402
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    Lab,
+from benchmarks._processes import (  # noqa: E402
     chromium_processes,
     renderer_processes,
     reset_peak,
-    stop_processes,
     vm_status,
+)
+from tests.browser.lab import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    Lab,
+    stop_processes,
     write_notebook,
 )
 
@@ -800,7 +802,8 @@ def main() -> int:
     signal.signal(signal.SIGTERM, _raise_interrupt)
     started = time.perf_counter()
     base = Path(tempfile.mkdtemp(prefix="dicomteach-bench-widgets-"))
-    lab = Lab(base / "lab")
+    # Own session: a Ctrl-C in the terminal reaches only us; we stop Lab with SIGTERM.
+    lab = Lab(base / "lab", own_session=True)
     browsers: list = []
     try:
         folder = base / "series"
@@ -816,7 +819,7 @@ def main() -> int:
         print(
             f"{os.cpu_count()} CPUs; load average before: {load[0]:.1f} {load[1]:.1f}", flush=True
         )
-        lab.start()
+        lab.start(timeout=90)
         print(f"JupyterLab: {lab.url} (pid {lab.proc.pid})", flush=True)
         results: dict[str, list[dict]] = {s: [] for s in SIDES}
         with sync_playwright() as pw:

@@ -4,20 +4,34 @@
 groups the reader uses (positions, orientation, spacing, per-frame rescale,
 frame VOI); it is not a complete IOD (dciodvfy lists missing CT macros), which
 is fine for exercising the reader but not for teaching data.
+
+``phantom_ct`` and ``phantom_film`` make synthetic volumes whose anatomy was
+moved by a known rigid motion (``rigid_matrix``), for resampling, registration
+and Compare: each test file describes its own anatomy (``ellipsoid_hu`` for CT).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence as DicomSequence
 from pydicom.uid import EnhancedCTImageStorage, generate_uid
+from scipy import ndimage
 
+from dicomteach.io.volume import Volume
 from dicomteach.io.writer import UID_PREFIX, StudyInfo, _common, ds_text, file_meta
+
+AXIAL = np.array([[0, 0, 1], [0, 1, 0], [1, 0, 0]], float)
+"""``Volume.direction`` of an axial stack."""
+CORONAL = np.array([[0, 1, 0], [0, 0, -1], [1, 0, 0]], float)
+"""``Volume.direction`` of a PA chest radiograph's plane."""
+
+Blob = tuple[tuple[float, float, float], tuple[float, float, float], float]
+"""An ellipsoid of a phantom: centre (x, y, z) and semi-axes in LPS mm, and its HU."""
 
 
 def write_enhanced_ct(
@@ -105,3 +119,100 @@ def write_enhanced_ct(
     ds.PixelData = frames.tobytes()
     ds.save_as(path, enforce_file_format=True)
     return path
+
+
+def rotation_z(degrees: float) -> np.ndarray:
+    a = np.radians(degrees)
+    return np.array([[np.cos(a), -np.sin(a), 0.0], [np.sin(a), np.cos(a), 0.0], [0.0, 0.0, 1.0]])
+
+
+def rigid_matrix(rotation: np.ndarray, shift) -> np.ndarray:
+    m = np.eye(4)
+    m[:3, :3] = rotation
+    m[:3, 3] = shift
+    return m
+
+
+def voxel_lps(vol: Volume) -> np.ndarray:
+    index = np.stack(np.meshgrid(*[np.arange(n) for n in vol.pixels.shape], indexing="ij"), -1)
+    return vol.index_to_lps(index.astype(float))
+
+
+def _before_motion(points: np.ndarray, motion: np.ndarray | None) -> np.ndarray:
+    """Where the anatomy seen at ``points`` was before ``motion`` (4×4): motion⁻¹(points)."""
+    if motion is None:
+        return points
+    inverse = np.linalg.inv(motion)
+    return points @ inverse[:3, :3].T + inverse[:3, 3]
+
+
+def ellipsoid_hu(
+    points: np.ndarray,
+    body: Sequence[float],
+    blobs: Sequence[Blob],
+    *,
+    clip_to_body: bool = False,
+    scales: Sequence[float] | None = None,
+) -> np.ndarray:
+    """HU at LPS ``points``: air, a body ellipsoid (semi-axes ``body``) of 40 HU, then
+    each blob painted over in order (only inside the body with ``clip_to_body``),
+    blob ``i`` grown by ``scales[i]``."""
+    x, y, z = points[..., 0], points[..., 1], points[..., 2]
+    hu = np.full(x.shape, -1000.0, np.float32)
+    inside_body = (x / body[0]) ** 2 + (y / body[1]) ** 2 + (z / body[2]) ** 2 <= 1.0
+    hu[inside_body] = 40.0
+    for i, ((cx, cy, cz), (a, b, c), value) in enumerate(blobs):
+        scale = 1.0 if scales is None else scales[i]
+        inside = ((x - cx) / a) ** 2 + ((y - cy) / b) ** 2 + ((z - cz) / c) ** 2 <= scale**2
+        hu[inside & inside_body if clip_to_body else inside] = value
+    return hu
+
+
+def phantom_ct(
+    hu_at: Callable[[np.ndarray], np.ndarray],
+    motion: np.ndarray | None = None,
+    *,
+    seed: int,
+    shape: Sequence[int],
+    spacing: Sequence[float],
+    centre: Sequence[float],
+    noise_hu: float,
+    direction: np.ndarray = AXIAL,
+) -> Volume:
+    """A CT (int16, intercept -1024) of ``hu_at(LPS points)``, grid centred near ``centre``,
+    blurred and with seeded Gaussian noise of ``noise_hu``.
+
+    Pixels are written through the known transform: voxel q shows the anatomy at motion⁻¹(q).
+    """
+    half = (np.array(shape) - 1) / 2 * np.array(spacing)
+    origin = np.array(centre) - half @ np.asarray(direction, float)
+    vol = Volume(np.zeros(shape, np.int16), tuple(spacing), tuple(origin), np.array(direction))
+    q = _before_motion(voxel_lps(vol), motion)
+    hu = ndimage.gaussian_filter(hu_at(q), 0.7)
+    hu += np.random.default_rng(seed).normal(0.0, noise_hu, hu.shape).astype(np.float32)
+    vol.pixels = np.round(hu + 1024.0).astype(np.int16)
+    vol.rescale_intercept = np.array([-1024.0])
+    vol.modality = "CT"
+    return vol
+
+
+def phantom_film(
+    image_at: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    motion: np.ndarray | None = None,
+    *,
+    size: int,
+    modality: str = "CR",
+) -> Volume:
+    """A ``size``×``size`` radiograph (uint16) at 1 mm in the coronal plane y = 0, centred
+    on the origin: ``image_at(x, z)`` blurred; voxel q shows the anatomy at motion⁻¹(q)."""
+    half = size / 2
+    vol = Volume(
+        np.zeros((1, size, size), np.uint16),
+        (1.0, 1.0, 1.0),
+        (-half, 0.0, half),
+        CORONAL.copy(),
+        modality=modality,
+    )
+    p = _before_motion(voxel_lps(vol), motion)
+    vol.pixels = ndimage.gaussian_filter(image_at(p[..., 0], p[..., 2]), 1.0).astype(np.uint16)
+    return vol

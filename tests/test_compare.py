@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from pydicom.dataset import Dataset
-from scipy import ndimage
 
 from dicomteach import io
 from dicomteach.imaging import Rigid, modality_values, quantise, resample_to, window_to_uint8
@@ -20,11 +19,18 @@ from dicomteach.widgets.compare import (
     difference_display,
     diverging_table,
 )
-
-AXIAL = np.array([[0, 0, 1], [0, 1, 0], [1, 0, 0]], float)
-CORONAL = np.array([[0, 1, 0], [0, 0, -1], [1, 0, 0]], float)
+from factories import (
+    AXIAL,
+    ellipsoid_hu,
+    phantom_ct,
+    phantom_film,
+    rigid_matrix,
+    rotation_z,
+    voxel_lps,
+)
 
 # a chest-like phantom in LPS mm: body, two lungs, a spine and a nodule (centre, semi-axes, HU)
+BODY = (110.0, 75.0, 70.0)
 BLOBS = (
     ((-45.0, -10.0, 0.0), (32.0, 40.0, 50.0), -800.0),
     ((42.0, -8.0, 5.0), (30.0, 38.0, 45.0), -800.0),
@@ -32,23 +38,6 @@ BLOBS = (
     ((-50.0, -25.0, 12.0), (7.0, 7.0, 7.0), 60.0),
 )
 CENTRES = np.array([b[0] for b in BLOBS])
-
-
-def rotation_z(degrees: float) -> np.ndarray:
-    a = np.radians(degrees)
-    return np.array([[np.cos(a), -np.sin(a), 0.0], [np.sin(a), np.cos(a), 0.0], [0.0, 0.0, 1.0]])
-
-
-def rigid_matrix(rotation: np.ndarray, shift) -> np.ndarray:
-    m = np.eye(4)
-    m[:3, :3] = rotation
-    m[:3, 3] = shift
-    return m
-
-
-def voxel_lps(vol: Volume) -> np.ndarray:
-    index = np.stack(np.meshgrid(*[np.arange(n) for n in vol.pixels.shape], indexing="ij"), -1)
-    return vol.index_to_lps(index.astype(float))
 
 
 def border_median(vol: Volume) -> float:
@@ -60,55 +49,38 @@ def border_median(vol: Volume) -> float:
 
 
 def chest_hu(points: np.ndarray, nodule_scale: float = 1.0) -> np.ndarray:
-    x, y, z = points[..., 0], points[..., 1], points[..., 2]
-    hu = np.full(x.shape, -1000.0, np.float32)
-    hu[(x / 110) ** 2 + (y / 75) ** 2 + (z / 70) ** 2 <= 1] = 40.0
-    for i, ((cx, cy, cz), (a, b, c), value) in enumerate(BLOBS):
-        scale = nodule_scale if i == len(BLOBS) - 1 else 1.0
-        inside = ((x - cx) / a) ** 2 + ((y - cy) / b) ** 2 + ((z - cz) / c) ** 2 <= scale**2
-        hu[inside] = value
-    return hu
+    scales = (1.0,) * (len(BLOBS) - 1) + (nodule_scale,)
+    return ellipsoid_hu(points, BODY, BLOBS, scales=scales)
 
 
 def ct(motion=None, *, seed=1, nodule_scale=1.0, shape=(40, 96, 96), spacing=(3.0, 2.4, 2.4)):
     """A CT of the phantom; the anatomy moved by ``motion`` (voxel q shows motion⁻¹(q))."""
-    half = (np.array(shape) - 1) / 2 * np.array(spacing)
-    origin = np.array([2.0, -3.0, 1.0]) - half @ AXIAL
-    vol = Volume(np.zeros(shape, np.int16), spacing, tuple(origin), AXIAL.copy(), modality="CT")
-    q = voxel_lps(vol)
-    if motion is not None:
-        inverse = np.linalg.inv(motion)
-        q = q @ inverse[:3, :3].T + inverse[:3, 3]
-    hu = ndimage.gaussian_filter(chest_hu(q, nodule_scale), 0.7)
-    hu += np.random.default_rng(seed).normal(0.0, 8.0, hu.shape).astype(np.float32)
-    vol.pixels = np.round(hu + 1024.0).astype(np.int16)
-    vol.rescale_intercept = np.array([-1024.0])
+    vol = phantom_ct(
+        lambda q: chest_hu(q, nodule_scale),
+        motion,
+        seed=seed,
+        shape=shape,
+        spacing=spacing,
+        centre=(2.0, -3.0, 1.0),
+        noise_hu=8.0,
+    )
     vol.units = "HU"
     return vol
 
 
-def radiograph(motion=None, modality: str = "CR") -> Volume:
-    """A 200×200 chest-like film at 1 mm in the coronal plane y = 0."""
-    vol = Volume(
-        np.zeros((1, 200, 200), np.uint16),
-        (1.0, 1.0, 1.0),
-        (-100.0, 0.0, 100.0),
-        CORONAL.copy(),
-        modality=modality,
-    )
-    p = voxel_lps(vol)
-    if motion is not None:
-        inverse = np.linalg.inv(motion)
-        p = p @ inverse[:3, :3].T + inverse[:3, 3]
-    x, z = p[..., 0], p[..., 2]
+def _film(x: np.ndarray, z: np.ndarray) -> np.ndarray:
     image = np.full(x.shape, 200.0)
     image += 1800.0 * ((x / 85) ** 2 + (z / 92) ** 2 <= 1)
     image -= 1300.0 * (((x + 38) / 30) ** 2 + ((z - 12) / 62) ** 2 <= 1)
     image -= 1300.0 * (((x - 37) / 26) ** 2 + ((z - 18) / 55) ** 2 <= 1)
     image += 900.0 * ((np.abs(x + 3) < 7) & (z < 80))
     image += 700.0 * (((x + 45) ** 2 + (z - 30) ** 2) <= 7**2)
-    vol.pixels = ndimage.gaussian_filter(image, 1.0).astype(np.uint16)
-    return vol
+    return image
+
+
+def radiograph(motion=None, modality: str = "CR") -> Volume:
+    """A 200×200 chest-like film at 1 mm in the coronal plane y = 0."""
+    return phantom_film(_film, motion, size=200, modality=modality)
 
 
 @pytest.fixture(scope="module")

@@ -7,15 +7,20 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy import ndimage
 
 from dicomteach import io
 from dicomteach.imaging import Rigid, register_rigid, resample_to
 from dicomteach.io.volume import Volume
 from dicomteach.samples import ct_chest, phantoms
-
-AXIAL = np.array([[0, 0, 1], [0, 1, 0], [1, 0, 0]], float)  # Volume.direction of an axial stack
-CORONAL = np.array([[0, 1, 0], [0, 0, -1], [1, 0, 0]], float)  # a PA chest radiograph's plane
+from factories import (
+    AXIAL,
+    ellipsoid_hu,
+    phantom_ct,
+    phantom_film,
+    rigid_matrix,
+    rotation_z,
+    voxel_lps,
+)
 
 # a CT-like phantom in LPS mm: a body ellipsoid with lungs, a spine, soft tissue and two nodules
 BODY = (150.0, 105.0, 85.0)
@@ -30,41 +35,17 @@ BLOBS = (  # centre (x, y, z), semi-axes, HU
 CENTRES = np.array([b[0] for b in BLOBS])
 
 
-def rotation_z(degrees: float) -> np.ndarray:
-    a = np.radians(degrees)
-    return np.array([[np.cos(a), -np.sin(a), 0.0], [np.sin(a), np.cos(a), 0.0], [0.0, 0.0, 1.0]])
-
-
-def rigid_matrix(rotation: np.ndarray, shift) -> np.ndarray:
-    m = np.eye(4)
-    m[:3, :3] = rotation
-    m[:3, 3] = shift
-    return m
-
-
 def angle_between(a: np.ndarray, b: np.ndarray) -> float:
     """Degrees of the rotation taking 3×3 rotation ``a`` to ``b``."""
     return float(np.degrees(np.arccos(np.clip((np.trace(a.T @ b) - 1.0) / 2.0, -1.0, 1.0))))
 
 
 def phantom_hu(points: np.ndarray) -> np.ndarray:
-    x, y, z = points[..., 0], points[..., 1], points[..., 2]
-    hu = np.full(x.shape, -1000.0, np.float32)
-    body = (x / BODY[0]) ** 2 + (y / BODY[1]) ** 2 + (z / BODY[2]) ** 2 <= 1.0
-    hu[body] = 40.0
-    for (cx, cy, cz), (a, b, c), value in BLOBS:
-        inside = ((x - cx) / a) ** 2 + ((y - cy) / b) ** 2 + ((z - cz) / c) ** 2 <= 1.0
-        hu[inside & body] = value
-    return hu
+    return ellipsoid_hu(points, BODY, BLOBS, clip_to_body=True)
 
 
 def grid_volume(shape, spacing, origin, direction=AXIAL) -> Volume:
     return Volume(np.zeros(shape, np.int16), tuple(spacing), tuple(origin), np.array(direction))
-
-
-def voxel_lps(vol: Volume) -> np.ndarray:
-    index = np.stack(np.meshgrid(*[np.arange(n) for n in vol.pixels.shape], indexing="ij"), -1)
-    return vol.index_to_lps(index.astype(float))
 
 
 def ct_like(
@@ -79,29 +60,19 @@ def ct_like(
 
     Pixels are written through the known transform: voxel q shows the anatomy at motion⁻¹(q).
     """
-    half = (np.array(shape) - 1) / 2 * np.array(spacing)
-    origin = np.array([3.0, -2.0, 1.0]) - half @ np.asarray(direction, float)
-    vol = grid_volume(shape, spacing, origin, direction)
-    q = voxel_lps(vol)
-    if motion is not None:
-        inverse = np.linalg.inv(motion)
-        q = q @ inverse[:3, :3].T + inverse[:3, 3]
-    hu = ndimage.gaussian_filter(phantom_hu(q), 0.7)
-    hu += np.random.default_rng(seed).normal(0.0, 10.0, hu.shape).astype(np.float32)
-    vol.pixels = np.round(hu + 1024.0).astype(np.int16)
-    vol.rescale_intercept = np.array([-1024.0])
-    vol.modality = "CT"
-    return vol
+    return phantom_ct(
+        phantom_hu,
+        motion,
+        seed=seed,
+        shape=shape,
+        spacing=spacing,
+        centre=(3.0, -2.0, 1.0),
+        noise_hu=10.0,
+        direction=direction,
+    )
 
 
-def radiograph(motion: np.ndarray | None = None) -> Volume:
-    """A 256×256 PA chest-like radiograph at 1 mm in the coronal plane y = 0."""
-    vol = grid_volume((1, 256, 256), (1.0, 1.0, 1.0), (-128.0, 0.0, 128.0), CORONAL)
-    p = voxel_lps(vol)
-    if motion is not None:
-        inverse = np.linalg.inv(motion)
-        p = p @ inverse[:3, :3].T + inverse[:3, 3]
-    x, z = p[..., 0], p[..., 2]
+def _film(x: np.ndarray, z: np.ndarray) -> np.ndarray:
     image = np.full(x.shape, 200.0)
     image += 1800.0 * ((x / 110) ** 2 + (z / 120) ** 2 <= 1)  # soft tissue
     image -= 1300.0 * (((x + 50) / 38) ** 2 + ((z - 15) / 80) ** 2 <= 1)  # right lung
@@ -109,9 +80,12 @@ def radiograph(motion: np.ndarray | None = None) -> Volume:
     image += 900.0 * ((np.abs(x + 4) < 9) & (z < 100))  # spine
     image += 600.0 * (((x - 30) / 30) ** 2 + ((z + 30) / 22) ** 2 <= 1)  # heart
     image += 700.0 * (((x + 60) ** 2 + (z - 40) ** 2) <= 8**2)  # a mass
-    vol.pixels = ndimage.gaussian_filter(image, 1.0).astype(np.uint16)
-    vol.modality = "CR"
-    return vol
+    return image
+
+
+def radiograph(motion: np.ndarray | None = None) -> Volume:
+    """A 256×256 PA chest-like radiograph at 1 mm in the coronal plane y = 0."""
+    return phantom_film(_film, motion, size=256)
 
 
 @pytest.fixture(scope="module")

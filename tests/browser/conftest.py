@@ -6,82 +6,28 @@ package is missing (``scripts/test.sh`` installs both when it can).
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import json
-import os
-import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from .lab import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    Lab,
+    free_port,
+    isolated_env,
+    stop_server,
+    wait_ready,
+)
+from .lab import write_notebook as _write_notebook
+
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-SETTINGS_OVERRIDES = {
-    "@jupyterlab/apputils-extension:notification": {
-        "fetchNews": "false",
-        "checkForUpdates": False,
-    },
-    # Seen here even with kernelspec metadata: a "Select Kernel" dialog blocks run-all.
-    "@jupyterlab/notebook-extension:tracker": {"autoStartDefaultKernel": True},
-}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_ready(
-    url: str, proc: subprocess.Popen, log: Path, timeout: float = 60, name: str = "JupyterLab"
-) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{name} exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.25)
-    raise RuntimeError(f"{name} not ready after {timeout}s:\n{log.read_text()[-3000:]}")
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def _isolated_env(tmp: Path) -> dict[str, str]:
-    """Config, runtime and IPython folders of our own; the venv's scripts first on PATH."""
-    for name in ("config", "runtime", "ipython"):
-        (tmp / name).mkdir(exist_ok=True)
-    return {
-        **os.environ,
-        "JUPYTER_CONFIG_DIR": str(tmp / "config"),
-        "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"),
-        "IPYTHONDIR": str(tmp / "ipython"),
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-    }
 
 
 @pytest.fixture(scope="session")
@@ -97,45 +43,13 @@ def sync_playwright_module():
 
 @pytest.fixture(scope="session")
 def lab_server(sync_playwright_module, tmp_path_factory):
-    """JupyterLab on a free 127.0.0.1 port; yields ``{"url", "root"}``; SIGTERM at the end."""
-    tmp = tmp_path_factory.mktemp("lab")
-    root, settings, workspaces, config = (tmp / d for d in ("root", "settings", "ws", "config"))
-    for folder in (root, settings, workspaces, config):
-        folder.mkdir()
-    (settings / "overrides.json").write_text(json.dumps(SETTINGS_OVERRIDES))
-    port = _free_port()
-    cmd = [
-        sys.executable,
-        "-m",
-        "jupyterlab",
-        "--no-browser",
-        "--IdentityProvider.token=",
-        "--ServerApp.password=",
-        "--ServerApp.ip=127.0.0.1",
-        f"--port={port}",
-        f"--ServerApp.root_dir={root}",
-        f"--LabApp.workspaces_dir={workspaces}",
-        f"--LabApp.app_settings_dir={settings}",
-        "--LabApp.expose_app_in_browser=True",
-    ]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        cmd.append("--allow-root")
-    env = {
-        **os.environ,
-        "JUPYTER_CONFIG_DIR": str(config),
-        "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"),
-        "IPYTHONDIR": str(tmp / "ipython"),
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-    }
-    log = tmp / "lab.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=root)
-    url = f"http://127.0.0.1:{port}"
+    """JupyterLab on a free 127.0.0.1 port; yields ``{"url", "root", "log"}``; SIGTERM at the end."""
+    lab = Lab(tmp_path_factory.mktemp("lab"))
     try:
-        _wait_ready(f"{url}/api/status", proc, log)
-        yield {"url": url, "root": root, "log": log}
+        lab.start()
+        yield {"url": lab.url, "root": lab.root, "log": lab.log}
     finally:
-        _stop(proc)
+        lab.stop()
 
 
 @pytest.fixture(scope="session")
@@ -151,7 +65,7 @@ def start_voila(sync_playwright_module, tmp_path_factory):
 
     def start(notebook: Path) -> str:
         tmp = tmp_path_factory.mktemp("voila")
-        port = _free_port()
+        port = free_port()
         cmd = [
             sys.executable,
             "-m",
@@ -171,19 +85,19 @@ def start_voila(sync_playwright_module, tmp_path_factory):
                 cmd,
                 stdout=out,
                 stderr=subprocess.STDOUT,
-                env=_isolated_env(tmp),
+                env=isolated_env(tmp),
                 cwd=notebook.parent,
             )
         procs.append(proc)
         url = f"http://127.0.0.1:{port}"
-        _wait_ready(f"{url}/voila/static/voila.js", proc, log, name="Voilà")
+        wait_ready(f"{url}/voila/static/voila.js", proc, log, name="Voilà")
         return url
 
     try:
         yield start
     finally:
         for proc in procs:
-            _stop(proc)
+            stop_server(proc)
 
 
 @pytest.fixture(scope="session")
@@ -194,13 +108,22 @@ def browser(sync_playwright_module):
         browser.close()
 
 
+@contextlib.contextmanager
+def new_page(browser, height: int = 900):
+    """A page in a context of its own, 1280 px wide, at 1 CSS px = 1 device px, so
+    screenshots show canvas pixels unscaled; the context is closed afterwards."""
+    context = browser.new_context(viewport={"width": 1280, "height": height}, device_scale_factor=1)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
 @pytest.fixture
 def page(browser):
-    """A fresh page at 1 CSS px = 1 device px, so screenshots show canvas pixels unscaled."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, device_scale_factor=1)
-    page = context.new_page()
-    yield page
-    context.close()
+    """A fresh page (:func:`new_page`)."""
+    with new_page(browser) as page:
+        yield page
 
 
 @pytest.fixture(scope="session")
@@ -242,10 +165,8 @@ def run_in_lab(page, lab_server):
 @pytest.fixture(scope="module")
 def module_page(browser):
     """A page shared by the tests of one module (one notebook run, several checks)."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, device_scale_factor=1)
-    page = context.new_page()
-    yield page
-    context.close()
+    with new_page(browser, height=800) as page:
+        yield page
 
 
 @pytest.fixture(scope="module")
@@ -256,11 +177,8 @@ def lab_notebook(module_page, lab_server, artifacts):
     def run(name: str, cells: list[str], ready_js: str):
         _write_notebook(lab_server["root"] / name, cells)
         open_and_run(module_page, lab_server["url"], name)
-        try:
+        with screenshot_on_failure(module_page, artifacts / f"{Path(name).stem}-timeout.png"):
             module_page.wait_for_function(f"() => {ready_js}", timeout=60_000)
-        except Exception:
-            module_page.screenshot(path=str(artifacts / f"{Path(name).stem}-timeout.png"))
-            raise
         return module_page
 
     return run
@@ -314,28 +232,49 @@ def write_notebook():
     return _write_notebook
 
 
-def _write_notebook(path: Path, sources: list[str]) -> None:
-    notebook = {
-        "cells": [
-            {
-                "cell_type": "code",
-                "execution_count": None,
-                "id": f"cell-{i}",
-                "metadata": {},
-                "outputs": [],
-                "source": source,
-            }
-            for i, source in enumerate(sources)
-        ],
-        "metadata": {
-            "kernelspec": {
-                "display_name": "Python 3 (ipykernel)",
-                "language": "python",
-                "name": "python3",
-            },
-            "language_info": {"name": "python"},
-        },
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
-    path.write_text(json.dumps(notebook, indent=1))
+# The RGBA bytes as base64: a JSON list of a 512×512 canvas takes seconds to cross over.
+READ_CANVAS = """(canvas) => {
+  const d = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+  let s = '';
+  for (let i = 0; i < d.length; i += 0x8000) {
+    s += String.fromCharCode.apply(null, d.subarray(i, i + 0x8000));
+  }
+  return [canvas.height, canvas.width, btoa(s), { ...canvas.dataset }];
+}"""
+
+
+def canvas_rgba_and_data(locator) -> tuple[np.ndarray, dict[str, str]]:
+    """A 2D canvas's pixels as ``getImageData`` gives them (``(rows, columns, 4)`` uint8
+    RGBA, not premultiplied) and its ``data-*`` attributes, read at the same moment."""
+    rows, cols, data, dataset = locator.evaluate(READ_CANVAS)
+    return np.frombuffer(base64.b64decode(data), np.uint8).reshape(rows, cols, 4), dataset
+
+
+def canvas_rgba(locator) -> np.ndarray:
+    """A 2D canvas's pixels: :func:`canvas_rgba_and_data` without the attributes."""
+    return canvas_rgba_and_data(locator)[0]
+
+
+def pixel_centre(canvas, row: float, col: float) -> tuple[float, float]:
+    """Page coordinates of the centre of canvas pixel ``[row, col]`` (as laid out now)."""
+    box = canvas.bounding_box()
+    h, w = canvas.evaluate("(c) => [c.height, c.width]")
+    return box["x"] + (col + 0.5) * box["width"] / w, box["y"] + (row + 0.5) * box["height"] / h
+
+
+def drag(page, start, end, *, steps: int, button: str = "left") -> None:
+    """Press ``button`` at ``start``, move to ``end`` in ``steps`` mouse moves, release."""
+    page.mouse.move(*start)
+    page.mouse.down(button=button)
+    page.mouse.move(*end, steps=steps)
+    page.mouse.up(button=button)
+
+
+@contextlib.contextmanager
+def screenshot_on_failure(page, path: Path):
+    """Save a screenshot of ``page`` to ``path`` if the block raises (e.g. a wait times out)."""
+    try:
+        yield
+    except Exception:
+        page.screenshot(path=str(path))
+        raise

@@ -24,6 +24,14 @@ from dicomteach.imaging.measure import ellipse_stats
 from dicomteach.io.volume import Window
 from dicomteach.widgets.compare import checkerboard_mask, difference_display
 
+from .conftest import (
+    canvas_rgba,
+    canvas_rgba_and_data,
+    drag,
+    pixel_centre,
+    screenshot_on_failure,
+)
+
 pytestmark = pytest.mark.browser
 
 NOTEBOOK = "compare.ipynb"
@@ -75,20 +83,6 @@ READY = (
     f" && document.querySelector(\"{AFTER}[data-rendered='1']\")"
 )
 
-READ_CANVAS = """(canvas) => {
-  const d = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
-  let s = '';
-  for (let i = 0; i < d.length; i += 0x8000) {
-    s += String.fromCharCode.apply(null, d.subarray(i, i + 0x8000));
-  }
-  return [canvas.height, canvas.width, btoa(s), canvas.dataset.layer || ''];
-}"""
-
-
-def _rgba(locator) -> np.ndarray:
-    rows, cols, data, _ = locator.evaluate(READ_CANVAS)
-    return np.frombuffer(base64.b64decode(data), np.uint8).reshape(rows, cols, 4)
-
 
 def _grey(values: np.ndarray) -> np.ndarray:
     """The RGBA a grey canvas holds for 8-bit values."""
@@ -106,19 +100,6 @@ def _assert_same(drawn: np.ndarray, expected: np.ndarray, what: str) -> None:
     assert drawn.shape == expected.shape, what
     wrong = int(np.any(drawn != expected, axis=-1).sum())
     assert wrong == 0, f"{what}: {wrong} pixels differ"
-
-
-def _pixel_centre(canvas, row: float, col: float) -> tuple[float, float]:
-    box = canvas.bounding_box()
-    h, w = canvas.evaluate("(c) => [c.height, c.width]")
-    return box["x"] + (col + 0.5) * box["width"] / w, box["y"] + (row + 0.5) * box["height"] / h
-
-
-def _drag(page, a, b, button="left") -> None:
-    page.mouse.move(*a)
-    page.mouse.down(button=button)
-    page.mouse.move(*b, steps=5)
-    page.mouse.up(button=button)
 
 
 @pytest.fixture(scope="module")
@@ -150,7 +131,9 @@ def _side_by_side_is_the_reference(page, before, values, plane="axial") -> int:
     assert page.locator(AFTER).get_attribute("data-slice") == str(index)
     for side, selector in (("before", BEFORE), ("after", AFTER)):
         expected = window_to_uint8(_slice(before, values[side], plane, index), WINDOW)
-        _assert_same(_rgba(page.locator(selector)), _grey(expected), f"{side} {plane} {index}")
+        _assert_same(
+            canvas_rgba(page.locator(selector)), _grey(expected), f"{side} {plane} {index}"
+        )
     return index
 
 
@@ -183,7 +166,7 @@ def test_scrolling_one_side_scrolls_both_and_reformats_follow(compare_page, kern
     assert _side_by_side_is_the_reference(page, before, values) == 13
     assert kernel.wait_json(page, "compare.position[0]", lambda v: v == 13) == 13
     # The cursor line gives both values and their difference under the mouse.
-    page.mouse.move(*_pixel_centre(after, 30, 10))
+    page.mouse.move(*pixel_centre(after, 30, 10))
     text = root.locator(".dt-viewer-cursor").inner_text()
     numbers = [float(v) for v in re.findall(r"-?\d+(?:\.\d+)?", text.replace("−", "-"))[:3]]
     assert text.startswith("Baseline ") and " · Follow-up " in text and " · Δ " in text
@@ -221,7 +204,7 @@ def test_swipe_divider_dragged_by_the_mouse(compare_page, kernel, artifacts):
     cbox = canvas.bounding_box()
     start = (divider["x"] + divider["width"] / 2, vp["y"] + vp["height"] * 0.75)
     target_x = cbox["x"] + cbox["width"] * 0.3
-    _drag(page, start, (target_x, start[1]))
+    drag(page, start, (target_x, start[1]), steps=5)
     swipe = kernel.wait_json(page, "compare.swipe", lambda v: abs(v - 0.5) > 0.05)
     assert abs(vp["x"] + swipe * vp["width"] - target_x) < 1.5
     page.mouse.move(vp["x"] + 5, vp["y"] + 5)
@@ -264,7 +247,7 @@ def test_checkerboard_and_difference(compare_page, kernel, artifacts):
     b = window_to_uint8(values["before"][12], WINDOW)
     a = window_to_uint8(values["after"][12], WINDOW)
     mask = checkerboard_mask(64, 64, 1.5, 1.5, size)
-    _assert_same(_rgba(canvas), _grey(np.where(mask, a, b)), "checkerboard")
+    _assert_same(canvas_rgba(canvas), _grey(np.where(mask, a, b)), "checkerboard")
     root.screenshot(path=str(artifacts / "compare-checkerboard.png"))
 
     root.locator("button[data-mode='difference']").click()
@@ -272,7 +255,7 @@ def test_checkerboard_and_difference(compare_page, kernel, artifacts):
     window = Window(0.0, 200.0, function="LINEAR_EXACT")
     d_window = kernel.json(page, "[compare.difference_center, compare.difference_width]")
     assert d_window == [0.0, 200.0]
-    drawn = _rgba(canvas)
+    drawn = canvas_rgba(canvas)
     reference = difference_display(values["before"][12], values["after"][12], window)
     _assert_same(drawn, _rgb(reference), "difference")
     # ~0 away from the nodule, red where it grew (lung became nodule: +900 HU).
@@ -287,7 +270,7 @@ def test_checkerboard_and_difference(compare_page, kernel, artifacts):
     # Left-drag windows the difference, not the images.
     box = canvas.bounding_box()
     centre = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    _drag(page, centre, (centre[0] + 60, centre[1]))
+    drag(page, centre, (centre[0] + 60, centre[1]), steps=5)
     width = kernel.wait_json(page, "compare.difference_width", lambda v: v > 200)
     assert width > 200 and kernel.json(page, "compare.window_width") == 400
     # |Δ| in grey, black at 0.
@@ -306,7 +289,7 @@ def test_checkerboard_and_difference(compare_page, kernel, artifacts):
         Window(state[1], state[2], function="LINEAR_EXACT"),
         absolute=True,
     )
-    _assert_same(_rgba(canvas), _rgb(grey), "absolute difference")
+    _assert_same(canvas_rgba(canvas), _rgb(grey), "absolute difference")
 
 
 def test_flicker_alternates_and_flips_by_key(compare_page, kernel, artifacts):
@@ -322,8 +305,8 @@ def test_flicker_alternates_and_flips_by_key(compare_page, kernel, artifacts):
     }
     seen = set()
     for _ in range(12):
-        rows, cols, data, layer = canvas.evaluate(READ_CANVAS)
-        drawn = np.frombuffer(base64.b64decode(data), np.uint8).reshape(rows, cols, 4)
+        drawn, data = canvas_rgba_and_data(canvas)
+        layer = data.get("layer", "")
         _assert_same(drawn, expected[layer], f"flicker {layer}")
         seen.add(layer)
         page.wait_for_timeout(70)
@@ -337,7 +320,7 @@ def test_flicker_alternates_and_flips_by_key(compare_page, kernel, artifacts):
     page.keyboard.press("f")
     other = "after" if layer == "image" else "image"
     page.wait_for_selector(f"{BEFORE}[data-layer='{other}']")
-    _assert_same(_rgba(canvas), expected[other], "flipped")
+    _assert_same(canvas_rgba(canvas), expected[other], "flipped")
     assert root.locator(".dt-compare-viewport[data-side='before'] .dt-corner-tl").inner_text() == (
         "Follow-up" if other == "after" else "Baseline"
     )
@@ -374,7 +357,7 @@ def test_a_ruler_on_each_side_measures_the_nodule(compare_page, kernel, artifact
         box = canvas.bounding_box()
         scale = box["width"] / 64
         y = box["y"] + (row + 0.5) * scale
-        _drag(page, (box["x"] + left * scale, y), (box["x"] + right * scale, y))
+        drag(page, (box["x"] + left * scale, y), (box["x"] + right * scale, y), steps=5)
     measurements = kernel.wait_json(page, "compare.measurements", lambda m: len(m) == 2)
     assert [m["side"] for m in measurements] == ["before", "after"]
     for m in measurements:
@@ -406,10 +389,11 @@ def test_a_ruler_on_each_side_measures_the_nodule(compare_page, kernel, artifact
     p0, p1 = (28.0, 14.0), (41.0, 28.0)  # (row, col) display coordinates of the box
     box = canvas.bounding_box()
     scale = box["width"] / 64
-    _drag(
+    drag(
         page,
         (box["x"] + p0[1] * scale, box["y"] + p0[0] * scale),
         (box["x"] + p1[1] * scale, box["y"] + p1[0] * scale),
+        steps=5,
     )
     measurements = kernel.wait_json(page, "compare.measurements", lambda m: len(m) == 3)
     ellipse = measurements[2]
@@ -431,11 +415,8 @@ def test_voila_side_by_side_draws_the_same_pixels(
     write_notebook(notebook, VOILA_CELLS)
     url = start_voila(notebook)
     page.goto(url)
-    try:
+    with screenshot_on_failure(page, artifacts / "compare-voila-timeout.png"):
         page.wait_for_function(f"() => {READY}", timeout=90_000)
-    except Exception:
-        page.screenshot(path=str(artifacts / "compare-voila-timeout.png"))
-        raise
     # The registration is reproducible bit for bit: the same follow-up layer as in Lab.
     _side_by_side_is_the_reference(page, before, values)
     page.screenshot(path=str(artifacts / "compare-voila.png"))

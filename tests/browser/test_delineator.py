@@ -19,6 +19,8 @@ from dicomteach.io.writer import write_ct_series
 from dicomteach.roi import interpolate_slices, polygon_to_mask, read_npz
 from dicomteach.widgets.delineator import brush_footprint
 
+from .conftest import canvas_rgba, pixel_centre, screenshot_on_failure
+
 pytestmark = pytest.mark.browser
 
 NOTEBOOK = "delineator.ipynb"
@@ -46,8 +48,6 @@ READY = (
     f"document.querySelector('{CANVAS}[data-rendered=\"1\"]')"
     f" && document.querySelector('{LABELS}[data-loaded=\"1\"]')"
 )
-READ = """(canvas) => Array.from(
-  canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data)"""
 TUMOUR, NODE = (255, 64, 64), (64, 160, 255)
 
 
@@ -56,17 +56,8 @@ def _hu() -> np.ndarray:
     return np.where(c < 12, -1000, np.where(c < 34, 40 + r, np.where(c < 40, 700, 60 + k)))
 
 
-def _rgba(locator) -> np.ndarray:
-    data = np.array(locator.evaluate(READ), dtype=np.uint8)
-    h, w = locator.evaluate("(c) => [c.height, c.width]")
-    return data.reshape(h, w, 4)
-
-
 def _pixel_centre(page, row: int, col: int, root: str = ROOT) -> tuple[float, float]:
-    canvas = page.locator(f"{root} canvas.dt-viewer-canvas")
-    box = canvas.bounding_box()
-    h, w = canvas.evaluate("(c) => [c.height, c.width]")
-    return box["x"] + (col + 0.5) * box["width"] / w, box["y"] + (row + 0.5) * box["height"] / h
+    return pixel_centre(page.locator(f"{root} canvas.dt-viewer-canvas"), row, col)
 
 
 def _drag(page, points: list[tuple[int, int]], root: str = ROOT) -> None:
@@ -94,7 +85,7 @@ def _wait_idle(page, revision: int) -> None:
 
 def _painted(page) -> np.ndarray:
     """Label values the canvas shows, by colour: 0 none, 1 Tumour, 2 Node."""
-    rgba = _rgba(page.locator(LABELS))
+    rgba = canvas_rgba(page.locator(LABELS))
     out = np.zeros(rgba.shape[:2], np.uint8)
     for value, colour in ((1, TUMOUR), (2, NODE)):
         # ±2: a canvas stores colours premultiplied by alpha (102 for the 0.4 fill).
@@ -336,11 +327,8 @@ def test_voila_app_stroke_reaches_the_answer_file(
     )
     url = start_voila(notebook)
     page.goto(url)
-    try:
+    with screenshot_on_failure(page, artifacts / "delineator-voila-timeout.png"):
         page.wait_for_function(f"() => {READY}", timeout=60_000)
-    except Exception:
-        page.screenshot(path=str(artifacts / "delineator-voila-timeout.png"))
-        raise
     answer = tmp_path / "delineation.npz"
     assert not answer.exists()
     _drag(page, [(20, 14), (20, 30), (30, 30)])
@@ -351,7 +339,7 @@ def test_voila_app_stroke_reaches_the_answer_file(
     assert np.array_equal(saved[4], expected) and saved.sum() == expected.sum()
     assert np.array_equal(_painted(page) > 0, expected)
     # The instructor's reference: a yellow outline (its edge pixels), not editable labels.
-    outline = _rgba(page.locator(f"{ROOT} canvas.dt-viewer-reference"))
+    outline = canvas_rgba(page.locator(f"{ROOT} canvas.dt-viewer-reference"))
     ring = np.zeros(SHAPE[1:], bool)
     ring[5:15, 20:40] = True
     ring[6:14, 21:39] = False

@@ -18,6 +18,8 @@ import pytest
 from dicomteach import io
 from dicomteach.io.writer import write_ct_series
 
+from .conftest import drag, pixel_centre
+
 pytestmark = pytest.mark.browser
 
 SERIES_UID = "1.2.826.0.1.3680043.8.498.4242424242"
@@ -59,19 +61,6 @@ def questions(lab_notebook, lab_server, module_page):
     return page, root, io.load(root / "qct")
 
 
-def _pixel_centre(canvas, row: float, col: float) -> tuple[float, float]:
-    box = canvas.bounding_box()
-    h, w = canvas.evaluate("(c) => [c.height, c.width]")
-    return box["x"] + (col + 0.5) * box["width"] / w, box["y"] + (row + 0.5) * box["height"] / h
-
-
-def _drag(page, start, end, steps: int = 12) -> None:
-    page.mouse.move(*start)
-    page.mouse.down()
-    page.mouse.move(*end, steps=steps)
-    page.mouse.up()
-
-
 def _answer(path: Path, predicate, timeout: float = 15.0) -> dict:
     """The answer file once ``predicate(data)`` holds (the kernel writes it on every change)."""
     deadline = time.monotonic() + timeout
@@ -111,14 +100,14 @@ def test_hotspot_click_move_and_keys_write_the_answer_file(questions, kernel, ar
     path = root / "hotspot.json"
     assert not path.exists()
 
-    page.mouse.click(*_pixel_centre(canvas, 30, 7))
+    page.mouse.click(*pixel_centre(canvas, 30, 7))
     data = _answer(path, lambda d: len(d["points"]) == 1)
     assert data["series_uid"] == SERIES_UID and data["activity"] == "nodule"
     assert data["version"] == 1
     _check_point(data["points"][0], volume, (frame, 30, 7))
     marker = widget.locator(".dt-q-marker")
     mx, my = _marker_centre(marker)
-    px, py = _pixel_centre(canvas, 30, 7)
+    px, py = pixel_centre(canvas, 30, 7)
     assert abs(mx - px) < 1.5 and abs(my - py) < 1.5
     page.wait_for_function(
         "() => /Saved in hotspot.json/.test("
@@ -127,11 +116,11 @@ def test_hotspot_click_move_and_keys_write_the_answer_file(questions, kernel, ar
     widget.screenshot(path=str(artifacts / "questions-hotspot.png"))
 
     # Drag the marker to adjust it.
-    _drag(page, _pixel_centre(canvas, 30, 7), _pixel_centre(canvas, 12, 25))
+    drag(page, pixel_centre(canvas, 30, 7), pixel_centre(canvas, 12, 25), steps=12)
     data = _answer(path, lambda d: abs(d["points"][0]["image"][1] - 12) < 0.5)
     _check_point(data["points"][0], volume, (frame, 12, 25))
     # A click elsewhere moves it (one marker allowed).
-    page.mouse.click(*_pixel_centre(canvas, 20, 20))
+    page.mouse.click(*pixel_centre(canvas, 20, 20))
     data = _answer(path, lambda d: abs(d["points"][0]["image"][1] - 20) < 0.5)
     assert len(data["points"]) == 1
     _check_point(data["points"][0], volume, (frame, 20, 20))
@@ -160,8 +149,8 @@ def test_label_chips_dragged_onto_the_image_and_one_taken_back(questions, kernel
         box = widget.locator(f'.dt-q-chip[data-label="{name}"]').bounding_box()
         return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
 
-    _drag(page, chip("aorta"), _pixel_centre(canvas, 10, 10))
-    _drag(page, chip("trachea"), _pixel_centre(canvas, 35, 30))
+    drag(page, chip("aorta"), pixel_centre(canvas, 10, 10), steps=12)
+    drag(page, chip("trachea"), pixel_centre(canvas, 35, 30), steps=12)
     data = _answer(path, lambda d: len(d["points"]) == 2)
     by_label = {p["label"]: p for p in data["points"]}
     assert set(by_label) == {"aorta", "trachea"}
@@ -175,11 +164,11 @@ def test_label_chips_dragged_onto_the_image_and_one_taken_back(questions, kernel
     # Mid-drag of the third chip: a preview where it would land.
     page.mouse.move(*chip("spine"))
     page.mouse.down()
-    page.mouse.move(*_pixel_centre(canvas, 24, 20), steps=8)
+    page.mouse.move(*pixel_centre(canvas, 24, 20), steps=8)
     preview = widget.locator(".dt-q-preview")
     preview.wait_for()
     mx, my = _marker_centre(preview)
-    px, py = _pixel_centre(canvas, 24, 20)
+    px, py = pixel_centre(canvas, 24, 20)
     assert abs(mx - px) < 1.5 and abs(my - py) < 1.5
     widget.screenshot(path=str(artifacts / "questions-labels-dragging.png"))
     page.mouse.move(*chip("aorta"), steps=8)  # changed my mind: let go over the list
@@ -189,7 +178,12 @@ def test_label_chips_dragged_onto_the_image_and_one_taken_back(questions, kernel
 
     # The trachea dragged off the image: taken back.
     side = widget.locator(".dt-q-side").bounding_box()
-    _drag(page, _pixel_centre(canvas, 35, 30), (side["x"] + 40, side["y"] + side["height"] / 2))
+    drag(
+        page,
+        pixel_centre(canvas, 35, 30),
+        (side["x"] + 40, side["y"] + side["height"] / 2),
+        steps=12,
+    )
     data = _answer(path, lambda d: len(d["points"]) == 1)
     assert data["points"][0]["label"] == "aorta"
     assert "1 of 3 labels placed" in widget.locator(".dt-q-status").inner_text()
@@ -200,7 +194,7 @@ def test_label_chips_dragged_onto_the_image_and_one_taken_back(questions, kernel
     # Keyboard: choose a chip (Enter on it), then Enter places it at the mouse; arrows move it.
     widget.locator('.dt-q-chip[data-label="spine"]').focus()
     page.keyboard.press("Enter")
-    page.mouse.move(*_pixel_centre(canvas, 40, 5))
+    page.mouse.move(*pixel_centre(canvas, 40, 5))
     page.keyboard.press("Enter")
     data = _answer(path, lambda d: len(d["points"]) == 2)
     _check_point(data["points"][1], volume, (frame, 40, 5))
@@ -213,7 +207,7 @@ def test_label_chips_dragged_onto_the_image_and_one_taken_back(questions, kernel
     # A finger: the trachea chip dragged by touch events (pointerType "touch").
     cdp = page.context.new_cdp_session(page)
     cdp.send("Emulation.setTouchEmulationEnabled", {"enabled": True, "maxTouchPoints": 1})
-    (x0, y0), (x1, y1) = chip("trachea"), _pixel_centre(canvas, 30, 30)
+    (x0, y0), (x1, y1) = chip("trachea"), pixel_centre(canvas, 30, 30)
     cdp.send(
         "Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x0, "y": y0}]}
     )
@@ -253,7 +247,7 @@ def test_after_a_kernel_restart_the_markers_come_back_from_the_files(questions, 
     frame, row, col = saved["hotspot.json"]["points"][0]["image"]
     assert int(canvas.get_attribute("data-frame")) == round(frame)
     mx, my = _marker_centre(spot.locator(".dt-q-marker"))
-    px, py = _pixel_centre(canvas, row, col)
+    px, py = pixel_centre(canvas, row, col)
     assert abs(mx - px) < 1.5 and abs(my - py) < 1.5
     assert "Your answer was loaded from hotspot.json" in spot.locator(".dt-q-status").inner_text()
 
@@ -264,7 +258,7 @@ def test_after_a_kernel_restart_the_markers_come_back_from_the_files(questions, 
     for point in points:
         marker = labels.locator(f'.dt-q-marker[data-label="{point["label"]}"]')
         mx, my = _marker_centre(marker)
-        px, py = _pixel_centre(labels.locator(CANVAS), point["image"][1], point["image"][2])
+        px, py = pixel_centre(labels.locator(CANVAS), point["image"][1], point["image"][2])
         assert abs(mx - px) < 1.5 and abs(my - py) < 1.5
     assert "3 of 3 labels placed" in labels.locator(".dt-q-status").inner_text()
     # Loading does not rewrite: the files are byte for byte what the learner saved.
@@ -307,7 +301,7 @@ def test_hotspot_in_voila_writes_the_answer_file(
     assert "another series (1.2.3)" in notice and "voila-hotspot.moved-" in notice
     (moved,) = folder.glob("voila-hotspot.moved-*.json")
     assert moved.read_text() == stale
-    page.mouse.click(*_pixel_centre(canvas, 8, 33))
+    page.mouse.click(*pixel_centre(canvas, 8, 33))
     data = _answer(folder / "voila-hotspot.json", lambda d: len(d["points"]) == 1)
     _check_point(data["points"][0], volume, (frame, 8, 33))
     page.wait_for_function(

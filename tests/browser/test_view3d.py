@@ -19,7 +19,8 @@ from PIL import Image
 
 from dicomteach.widgets.view3d import SEGMENT_COLORS
 
-from .conftest import CHROMIUM, CHROMIUM_ARGS
+from .conftest import new_page
+from .lab import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
 
@@ -61,10 +62,8 @@ def gl_browser(browser):
 @pytest.fixture
 def page(gl_browser):
     """Overrides conftest's ``page`` (and so ``run_in_lab``'s) with the WebGL browser."""
-    context = gl_browser.new_context(viewport={"width": 1280, "height": 900}, device_scale_factor=1)
-    page = context.new_page()
-    yield page
-    context.close()
+    with new_page(gl_browser) as page:
+        yield page
 
 
 def _drawn(canvas, timeout: float = 60) -> np.ndarray:

@@ -14,6 +14,8 @@ from dicomteach import io
 from dicomteach.imaging import modality_values, window_to_uint8
 from dicomteach.io.volume import Window
 
+from .conftest import canvas_rgba, drag, screenshot_on_failure
+
 pytestmark = pytest.mark.browser
 
 NOTEBOOK = "viewer.ipynb"
@@ -33,35 +35,10 @@ CELLS = [
 ]
 CANVAS = "canvas.dt-viewer-canvas"
 
-READ_CANVAS = """(canvas) => {
-  const ctx = canvas.getContext('2d');
-  return Array.from(ctx.getImageData(0, 0, canvas.width, canvas.height).data);
-}"""
-
-# Run code in the notebook's kernel and return what it printed.
-KERNEL_PRINT = """async (code) => {
-  const panel = window.jupyterapp.shell.currentWidget;
-  const kernel = panel.sessionContext.session.kernel;
-  const future = kernel.requestExecute({ code });
-  let text = '';
-  future.onIOPub = (msg) => {
-    if (msg.header.msg_type === 'stream') text += msg.content.text;
-  };
-  await future.done;
-  return text;
-}"""
-
-
-def _canvas_image(page) -> np.ndarray:
-    canvas = page.locator(CANVAS)
-    rgba = np.array(canvas.evaluate(READ_CANVAS), dtype=np.uint8)
-    size = canvas.evaluate("(c) => [c.height, c.width]")
-    return rgba.reshape(size[0], size[1], 4)
-
 
 def _assert_draws(page, volume, frame: int, window: Window) -> None:
     expected = window_to_uint8(modality_values(volume)[frame], window, invert=volume.inverted)
-    image = _canvas_image(page)
+    image = canvas_rgba(page.locator(CANVAS))
     assert image.shape[:2] == expected.shape
     assert (image[..., 3] == 255).all()
     for channel in range(3):
@@ -88,16 +65,15 @@ def _wait_attribute(page, name: str, value: str) -> None:
 def viewer_page(page, lab_server, write_notebook, run_in_lab, artifacts):
     write_notebook(lab_server["root"] / NOTEBOOK, CELLS)
     run_in_lab(NOTEBOOK)
-    try:
+    with screenshot_on_failure(page, artifacts / "viewer-lab-timeout.png"):
         page.wait_for_selector(f'{CANVAS}[data-rendered="1"]', timeout=60_000)
-    except Exception:
-        page.screenshot(path=str(artifacts / "viewer-lab-timeout.png"))
-        raise
     volume = io.load(lab_server["root"] / "ct")
     return page, volume
 
 
-def test_viewer_draws_the_reference_pixels_while_scrolling_and_windowing(viewer_page, artifacts):
+def test_viewer_draws_the_reference_pixels_while_scrolling_and_windowing(
+    viewer_page, kernel, artifacts
+):
     page, volume = viewer_page
     assert volume.pixels.shape == (5, 64, 64)
     assert np.allclose(volume.rescale_slope, 1) and np.allclose(volume.rescale_intercept, -1024)
@@ -134,10 +110,7 @@ def test_viewer_draws_the_reference_pixels_while_scrolling_and_windowing(viewer_
 
     # Left-drag: right widens the window, down raises the center; drawn exactly.
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    page.mouse.move(x, y)
-    page.mouse.down()
-    page.mouse.move(x + 60, y + 40, steps=5)
-    page.mouse.up()
+    drag(page, (x, y), (x + 60, y + 40), steps=5)
     page.wait_for_function(
         f"() => document.querySelector('{CANVAS}').dataset.width !== '1500'", timeout=10_000
     )
@@ -150,7 +123,7 @@ def test_viewer_draws_the_reference_pixels_while_scrolling_and_windowing(viewer_
     expected = f"{center!r} {width!r} {frame}"
     seen = ""
     for _ in range(40):
-        seen = page.evaluate(KERNEL_PRINT, code).strip()
+        seen = kernel(page, code).strip()
         if seen == expected:
             break
         page.wait_for_timeout(100)

@@ -3,8 +3,6 @@ table drawn exactly, and a series streamed in many small messages arriving whole
 
 from __future__ import annotations
 
-import base64
-
 import numpy as np
 import pytest
 from pydicom.data import get_testdata_file
@@ -14,18 +12,11 @@ from dicomteach.imaging import modality_values, voi_lut_to_uint8, window_to_uint
 from dicomteach.imaging.planes import extract_slice, plane_layout
 from dicomteach.io.volume import Window
 
+from .conftest import canvas_rgba
+
 pytestmark = pytest.mark.browser
 
 CANVAS = "canvas.dt-viewer-canvas"
-# The RGBA bytes as base64: a JSON list of a 512×512 canvas takes seconds to cross over.
-READ = """(canvas) => {
-  const d = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
-  let s = '';
-  for (let i = 0; i < d.length; i += 0x8000) {
-    s += String.fromCharCode.apply(null, d.subarray(i, i + 0x8000));
-  }
-  return btoa(s);
-}"""
 CELLS = [
     "import numpy as np\n"
     "from pydicom.data import get_testdata_file\n"
@@ -51,9 +42,7 @@ READY = (
 
 
 def _grey(locator) -> np.ndarray:
-    data = np.frombuffer(base64.b64decode(locator.evaluate(READ)), dtype=np.uint8)
-    h, w = locator.evaluate("(c) => [c.height, c.width]")
-    rgba = data.reshape(h, w, 4)
+    rgba = canvas_rgba(locator)
     assert (rgba[..., 0] == rgba[..., 1]).all() and (rgba[..., 3] == 255).all()
     return rgba[..., 0]
 

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 
 import numpy as np
@@ -22,31 +21,18 @@ from dicomteach.imaging import modality_values, window_to_uint8
 from dicomteach.io.volume import Window
 from dicomteach.io.writer import write_ct_series
 
+from .conftest import canvas_rgba, screenshot_on_failure
+
 pytestmark = pytest.mark.browser
 
 CANVAS = "canvas.dt-viewer-canvas"
 RENDERED = f'{CANVAS}[data-rendered="1"]'
-
-# The canvas as base64 RGBA: far faster to move than a JSON array of numbers.
-READ_CANVAS = """(canvas) => {
-  const d = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
-  let s = '';
-  for (let i = 0; i < d.length; i += 0x8000) {
-    s += String.fromCharCode.apply(null, d.subarray(i, i + 0x8000));
-  }
-  return [canvas.height, canvas.width, btoa(s)];
-}"""
 
 
 def _ct_hu() -> np.ndarray:
     """The 5×64×64 air-to-bone gradient of test_viewer.py."""
     k, r, c = np.mgrid[0:5, 0:64, 0:64]
     return (-1024 + 32 * c + 7 * r + 111 * k).astype(float)
-
-
-def _canvas_image(canvas) -> np.ndarray:
-    rows, cols, data = canvas.evaluate(READ_CANVAS)
-    return np.frombuffer(base64.b64decode(data), np.uint8).reshape(rows, cols, 4)
 
 
 def _assert_draws(canvas, volume, frame: int, window: Window) -> None:
@@ -63,7 +49,7 @@ def _assert_draws(canvas, volume, frame: int, window: Window) -> None:
         float(window.width),
     )
     expected = window_to_uint8(modality_values(volume)[frame], window, invert=volume.inverted)
-    image = _canvas_image(canvas)
+    image = canvas_rgba(canvas)
     assert image.shape[:2] == expected.shape
     assert (image[..., 3] == 255).all()
     for channel in range(3):
@@ -90,11 +76,8 @@ def test_voila_draws_the_reference_pixels(page, start_voila, write_notebook, tmp
     )
     url = start_voila(notebook)
     page.goto(url)
-    try:
+    with screenshot_on_failure(page, artifacts / "viewer-voila-timeout.png"):
         page.wait_for_selector(RENDERED, timeout=60_000)
-    except Exception:
-        page.screenshot(path=str(artifacts / "viewer-voila-timeout.png"))
-        raise
     canvas = page.locator(CANVAS)
     _assert_draws(canvas, volume, 2, Window(40, 400))
     z = volume.index_to_lps((2, 0, 0))[2]
@@ -146,13 +129,10 @@ def lab_pixels_page(page, lab_server, write_notebook, run_in_lab, artifacts):
         ],
     )
     run_in_lab(notebook)
-    try:
+    with screenshot_on_failure(page, artifacts / "viewer-pixels-lab-timeout.png"):
         page.wait_for_function(
             f"() => document.querySelectorAll('{RENDERED}').length === 2", timeout=60_000
         )
-    except Exception:
-        page.screenshot(path=str(artifacts / "viewer-pixels-lab-timeout.png"))
-        raise
     return page
 
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import base64
-
 import numpy as np
 import pytest
 
 from dicomteach import io
 from dicomteach.imaging import modality_values, window_to_uint8
 from dicomteach.io.volume import Window
+
+from .conftest import canvas_rgba
 
 pytestmark = pytest.mark.browser
 
@@ -33,16 +33,6 @@ CELLS = [
 READY = "document.querySelector('canvas.dt-viewer-canvas[data-rendered=\"1\"]')"
 
 
-def _png(locator) -> np.ndarray:
-    import io as bytes_io
-
-    from PIL import Image
-
-    data = locator.evaluate("(c) => c.toDataURL('image/png')")
-    raw = base64.b64decode(data.split(",", 1)[1])
-    return np.asarray(Image.open(bytes_io.BytesIO(raw)).convert("RGBA"))
-
-
 @pytest.fixture(scope="module")
 def study_page(lab_notebook):
     return lab_notebook("viewer_study.ipynb", CELLS, READY)
@@ -62,12 +52,12 @@ def test_series_thumbnails_switch_the_series_and_its_seg_follows(
     assert buttons.nth(0).get_attribute("aria-pressed") == "true"
 
     first = io.load(lab_server["root"] / "study" / "a")
-    drawn = _png(root.locator(CANVAS))
+    drawn = canvas_rgba(root.locator(CANVAS))
     assert np.array_equal(
         drawn[..., 0], window_to_uint8(modality_values(first)[3], Window(0, 2000))
     )
     # The study's SEG is drawn over the series it refers to.
-    overlay = _png(root.locator("canvas.dt-viewer-overlay"))
+    overlay = canvas_rgba(root.locator("canvas.dt-viewer-overlay"))
     assert overlay[20, 24, 3] > 0 and overlay[2, 2, 3] == 0
     root.screenshot(path=str(artifacts / "viewer-study.png"))
 
@@ -75,7 +65,7 @@ def test_series_thumbnails_switch_the_series_and_its_seg_follows(
     page.wait_for_selector(f'{CANVAS}[data-rendered="1"][data-frame="2"]', timeout=20_000)
     second = io.load(lab_server["root"] / "study" / "b")
     canvas = page.locator(f".dt-viewer {CANVAS}")
-    drawn = _png(canvas)
+    drawn = canvas_rgba(canvas)
     window = Window(*kernel.json(page, "[viewer.window_center, viewer.window_width]"))
     assert np.array_equal(drawn[..., 0], window_to_uint8(modality_values(second)[2], window))
     assert (

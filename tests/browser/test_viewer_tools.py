@@ -19,6 +19,8 @@ from dicomteach.imaging.measure import ellipse_stats, ruler_length_mm
 from dicomteach.imaging.planes import extract_slice, plane_layout
 from dicomteach.io.volume import Window
 
+from .conftest import canvas_rgba, drag, pixel_centre
+
 pytestmark = pytest.mark.browser
 
 NOTEBOOK = "viewer_tools.ipynb"
@@ -60,16 +62,6 @@ CELLS = [
 VIEWPORT = ".dt-viewport"
 CANVAS = "canvas.dt-viewer-canvas"
 
-READ = """(canvas) => Array.from(
-  canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data)"""
-
-
-def _rgba(locator) -> np.ndarray:
-    data = np.array(locator.evaluate(READ), dtype=np.uint8)
-    h, w = locator.evaluate("(c) => [c.height, c.width]")
-    return data.reshape(h, w, 4)
-
-
 READY = (
     "document.querySelectorAll('canvas.dt-viewer-canvas[data-rendered=\"1\"]').length === 3"
     " && document.querySelector('.dt-viewer-message:not([hidden])')"
@@ -100,7 +92,7 @@ def test_reformats_draw_the_reference_with_letters_and_true_aspect(tools_page, k
     page, volume = tools_page
     root, canvas = _ct(page)
     window = Window(500, 2000)
-    assert np.array_equal(_rgba(canvas)[..., 0], _expected_plane(volume, "axial", 12, window))
+    assert np.array_equal(canvas_rgba(canvas)[..., 0], _expected_plane(volume, "axial", 12, window))
     letters = {
         s: root.locator(f".dt-letter-{s}").inner_text() for s in ("top", "bottom", "left", "right")
     }
@@ -118,7 +110,7 @@ def test_reformats_draw_the_reference_with_letters_and_true_aspect(tools_page, k
         _wait(page, f'{CANVAS}[data-plane="{plane}"][data-rendered="1"]')
         layout = plane_layout(volume.direction, volume.spacing, volume.pixels.shape, plane)
         index = int(canvas.get_attribute("data-slice"))
-        drawn = _rgba(canvas)
+        drawn = canvas_rgba(canvas)
         assert drawn.shape[:2] == (layout.rows, layout.cols)
         assert np.array_equal(drawn[..., 0], _expected_plane(volume, plane, index, window))
         # Superior at the top: the top row holds the last (most superior) slices' values.
@@ -134,7 +126,7 @@ def test_reformats_draw_the_reference_with_letters_and_true_aspect(tools_page, k
         page.keyboard.press("ArrowDown")
         _wait(page, f'{CANVAS}[data-slice="{index + 1}"]')
         assert np.array_equal(
-            _rgba(canvas)[..., 0], _expected_plane(volume, plane, index + 1, window)
+            canvas_rgba(canvas)[..., 0], _expected_plane(volume, plane, index + 1, window)
         )
         assert kernel.wait_json(page, "viewer.plane", lambda v, p=plane: v == p) == plane
     root.focus()
@@ -145,28 +137,22 @@ def test_reformats_draw_the_reference_with_letters_and_true_aspect(tools_page, k
 def test_zoom_pan_and_reset_move_the_picture_not_the_pixels(tools_page, kernel, artifacts):
     page, volume = tools_page
     root, canvas = _ct(page)
-    before = _rgba(canvas)
+    before = canvas_rgba(canvas)
     box0 = canvas.bounding_box()
     vp = root.locator(VIEWPORT).bounding_box()
     x, y = vp["x"] + vp["width"] / 2, vp["y"] + vp["height"] / 2
     # Right-drag up: zoom in.
-    page.mouse.move(x, y)
-    page.mouse.down(button="right")
-    page.mouse.move(x, y - 80, steps=4)
-    page.mouse.up(button="right")
+    drag(page, (x, y), (x, y - 80), steps=4, button="right")
     box1 = canvas.bounding_box()
     assert box1["width"] > 1.5 * box0["width"]
     # Shift-drag: pan by the drag.
     page.keyboard.down("Shift")
-    page.mouse.move(x, y)
-    page.mouse.down()
-    page.mouse.move(x + 50, y + 30, steps=3)
-    page.mouse.up()
+    drag(page, (x, y), (x + 50, y + 30), steps=3)
     page.keyboard.up("Shift")
     box2 = canvas.bounding_box()
     moved = (box2["x"] - box1["x"], box2["y"] - box1["y"])
     assert abs(moved[0] - 50) < 1.5 and abs(moved[1] - 30) < 1.5, (moved, box1, box2)
-    assert np.array_equal(_rgba(canvas), before)  # nothing re-drawn, nothing re-sent
+    assert np.array_equal(canvas_rgba(canvas), before)  # nothing re-drawn, nothing re-sent
     root.screenshot(path=str(artifacts / "viewer-zoomed.png"))
     assert kernel.wait_json(page, "viewer.zoom", lambda z: z > 1.5) > 1.5
     root.locator('button[data-action="reset"]').click()
@@ -174,17 +160,11 @@ def test_zoom_pan_and_reset_move_the_picture_not_the_pixels(tools_page, kernel, 
     assert abs(box3["width"] - box0["width"]) < 0.5 and abs(box3["x"] - box0["x"]) < 0.5
 
 
-def _pixel_centre(canvas, row: int, col: int) -> tuple[float, float]:
-    box = canvas.bounding_box()
-    h, w = canvas.evaluate("(c) => [c.height, c.width]")
-    return box["x"] + (col + 0.5) * box["width"] / w, box["y"] + (row + 0.5) * box["height"] / h
-
-
 def test_cursor_shows_hounsfield_units_and_patient_millimetres(tools_page):
     page, volume = tools_page
     root, canvas = _ct(page)
     frame = int(canvas.get_attribute("data-frame"))
-    page.mouse.move(*_pixel_centre(canvas, 30, 7))
+    page.mouse.move(*pixel_centre(canvas, 30, 7))
     text = root.locator(".dt-viewer-cursor").inner_text()
     hu = modality_values(volume)[frame, 30, 7]
     lps = volume.index_to_lps((frame, 30, 7))
@@ -197,17 +177,9 @@ def test_ruler_and_ellipse_measure_in_millimetres_like_the_reference(tools_page,
     root, canvas = _ct(page)
     frame = int(canvas.get_attribute("data-frame"))
     root.locator('button[data-tool="ruler"]').click()
-    a, b = _pixel_centre(canvas, 5, 5), _pixel_centre(canvas, 35, 30)
-    page.mouse.move(*a)
-    page.mouse.down()
-    page.mouse.move(*b, steps=4)
-    page.mouse.up()
+    drag(page, pixel_centre(canvas, 5, 5), pixel_centre(canvas, 35, 30), steps=4)
     root.locator('button[data-tool="ellipse"]').click()
-    c, d = _pixel_centre(canvas, 10, 8), _pixel_centre(canvas, 30, 28)
-    page.mouse.move(*c)
-    page.mouse.down()
-    page.mouse.move(*d, steps=4)
-    page.mouse.up()
+    drag(page, pixel_centre(canvas, 10, 8), pixel_centre(canvas, 30, 28), steps=4)
     _wait(page, ".dt-measure-ellipse")
     root.screenshot(path=str(artifacts / "viewer-measurements.png"))
     measurements = kernel.wait_json(page, "viewer.measurements", lambda m: len(m) == 2)
@@ -259,7 +231,7 @@ def test_overlay_fill_and_outline_and_fused_map_match_the_reference(tools_page, 
     k, r, c = np.mgrid[0:24, 0:48, 0:40]
     lesion = ((k - 12) ** 2 * 6 + (r - 20) ** 2 + (c - 22) ** 2 < 64).astype(np.uint8)
     overlay = root.locator("canvas.dt-viewer-overlay")
-    drawn = _rgba(overlay)
+    drawn = canvas_rgba(overlay)
     expected = _expected_labels(lesion[frame], (255, 64, 64), 0.5, "fill")
     assert lesion[frame].sum() > 20
     assert np.array_equal(drawn, expected)
@@ -269,7 +241,7 @@ def test_overlay_fill_and_outline_and_fused_map_match_the_reference(tools_page, 
         " const d = c.getContext('2d').getImageData(22, 20, 1, 1).data; return d[3] === 0; }"
     )
     assert np.array_equal(
-        _rgba(overlay), _expected_labels(lesion[frame], (255, 64, 64), 0.5, "outline")
+        canvas_rgba(overlay), _expected_labels(lesion[frame], (255, 64, 64), 0.5, "outline")
     )
 
     fused = root.locator("canvas.dt-viewer-fused")
@@ -279,14 +251,14 @@ def test_overlay_fill_and_outline_and_fused_map_match_the_reference(tools_page, 
     expected[..., :3] = colormap("hot")[v]
     expected[..., 3] = np.where(v == 0, 0, 255)
     assert (v > 200).sum() > 10  # the hot sphere is on this slice
-    assert np.array_equal(_rgba(fused), expected)
+    assert np.array_equal(canvas_rgba(fused), expected)
     root.screenshot(path=str(artifacts / "viewer-overlay-fused.png"))
 
 
 def test_colour_image_cine_and_error_states(tools_page, artifacts):
     page, _ = tools_page
     photo = page.locator(".dt-viewer").nth(1)
-    rgba = _rgba(photo.locator(CANVAS))
+    rgba = canvas_rgba(photo.locator(CANVAS))
     assert rgba.shape == (30, 50, 4)
     assert np.array_equal(rgba[..., 0], np.tile(np.arange(50) * 5, (30, 1)))
     assert np.array_equal(rgba[..., 1], np.tile((np.arange(30) * 8)[:, None], (1, 50)))
