@@ -12,7 +12,7 @@ from dicomteach.imaging import modality_values, voi_lut_to_uint8, window_to_uint
 from dicomteach.imaging.planes import extract_slice, plane_layout
 from dicomteach.io.volume import Window
 
-from .conftest import canvas_rgba
+from .conftest import canvas_rgba, drag
 
 pytestmark = pytest.mark.browser
 
@@ -111,3 +111,37 @@ def test_a_series_streamed_in_small_messages_arrives_whole_and_in_order(
     index = int(canvas.get_attribute("data-slice"))
     expected = window_to_uint8(extract_slice(modality_values(volume), layout, index), window)
     assert np.array_equal(_grey(canvas), expected)
+
+
+def test_window_zoom_plane_and_overlay_changes_never_resend_pixels(luts_page, kernel, artifacts):
+    """DESIGN decision 1: after the series is in, the browser asks for nothing more."""
+    page = luts_page
+    before = len(kernel.json(page, "sent"))
+    root = page.locator(".dt-viewer").nth(2)
+    canvas = root.locator(CANVAS)
+    root.locator('button[data-plane="axial"]').click()
+    page.wait_for_selector(f'{CANVAS}[data-plane="axial"]', timeout=10_000)
+    root.focus()
+    for key in ("2", "ArrowUp", "+", "c", "a", "r"):
+        page.keyboard.press(key)
+    box = canvas.bounding_box()
+    drag(page, (box["x"] + 20, box["y"] + 20), (box["x"] + 60, box["y"] + 50), steps=5)
+    drag(
+        page,
+        (box["x"] + 40, box["y"] + 40),
+        (box["x"] + 40, box["y"] + 10),
+        steps=4,
+        button="right",
+    )
+    # An overlay is a new layer: that, and only that, is sent.
+    kernel(
+        page, "streamed.set_overlay(np.zeros(streamed.volume.pixels.shape, bool), mode='outline')"
+    )
+    page.wait_for_function(
+        "() => document.querySelectorAll('canvas.dt-viewer-overlay')[2].width > 0", timeout=10_000
+    )
+    kernel(page, "streamed.overlay_mode = 'fill'; streamed.window_center = 100.0")
+    page.wait_for_selector(f'{CANVAS}[data-center="100"]', timeout=10_000)
+    after = kernel.json(page, "sent")[before:]
+    assert {m["layer"] for m in after} <= {"labels"}, after
+    assert sum(m["count"] for m in after) == 40  # the label map, once
