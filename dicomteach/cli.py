@@ -110,6 +110,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="print one JSON object: dice, jaccard, hd_mm, hd95_mm, msd_mm, surface_dice, "
         'volume_diff_pct (several structures: {"structures": {N: {name, …}}})',
     )
+    app = sub.add_parser(
+        "app",
+        help="serve a notebook as a Voilà app (no code shown, offline)",
+        description="Serve NOTEBOOK as a Voilà app: its outputs and widgets without its code, "
+        "for people who never touch code. Uses dicomteach's Voilà template, which asks nothing "
+        "of the network (no CDN). Stop with ctrl-c.",
+    )
+    app.add_argument("notebook", metavar="NOTEBOOK")
+    app.add_argument("--port", type=int, default=8866, help="port to listen on (8866)")
+    app.add_argument(
+        "--ip", default="127.0.0.1", help="address to listen on (127.0.0.1: this machine only)"
+    )
     args = parser.parse_args(argv)
     # pydicom's warnings and log lines would break the one-line-per-problem rule: what matters
     # reaches the user as a note (Volume.warnings) or as the error itself
@@ -125,6 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "import": "deid",
             "sample-data": "samples",
             "score": "score",
+            "app": "app",
         }[args.command]
         return importlib.import_module(f"dicomteach.commands.{module}").run(args)
     except DicomTeachError as exc:

@@ -111,3 +111,17 @@ def test_a_missing_path_is_an_error():
     run = info("/nonexistent/study")
     assert run.returncode == 2
     assert run.stderr.strip() == "dicomteach: error: /nonexistent/study: no such file or folder"
+
+
+def test_app_refuses_what_is_not_a_notebook_in_one_line(tmp_path):
+    (tmp_path / "notes.txt").write_text("hello")
+    for name in ("notes.txt", "missing.ipynb"):
+        run = subprocess.run(
+            [sys.executable, "-m", "dicomteach.cli", "app", str(tmp_path / name)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert run.returncode == 2
+        assert run.stderr.strip().count("\n") == 0
+        assert run.stderr.startswith("dicomteach: error: ") and "not a notebook file" in run.stderr

@@ -10,11 +10,12 @@ import base64
 import contextlib
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from dicomteach.apps import voila_command, voila_env
 
 from .lab import (
     CHROMIUM,
@@ -66,26 +67,15 @@ def start_voila(sync_playwright_module, tmp_path_factory):
     def start(notebook: Path) -> str:
         tmp = tmp_path_factory.mktemp("voila")
         port = free_port()
-        cmd = [
-            sys.executable,
-            "-m",
-            "voila",
-            str(notebook),
-            "--no-browser",
-            f"--port={port}",
-            "--Voila.ip=127.0.0.1",
-            # Harmless when absent; otherwise Voilà logs shared-module errors. Never an
-            # allowlist: anywidget then fails to activate (STACK.md).
-            "--VoilaConfiguration.extension_denylist=@jupyter/nbgrader",
-            "--VoilaConfiguration.extension_denylist=@jupyter-notebook/lab-extension",
-        ]
+        # Our template: Voilà's lab template without its CDN stylesheets (dicomteach.apps).
+        cmd = voila_command(notebook, port=port)
         log = tmp / "voila.log"
         with open(log, "wb") as out:
             proc = subprocess.Popen(
                 cmd,
                 stdout=out,
                 stderr=subprocess.STDOUT,
-                env=isolated_env(tmp),
+                env=voila_env(isolated_env(tmp)),
                 cwd=notebook.parent,
             )
         procs.append(proc)

@@ -138,3 +138,30 @@ def test_view3d_without_segments_shows_no_segment_colour(
 ):
     image = _show(page, lab_server, write_notebook, run_in_lab, artifacts, "view3d_plain.ipynb")
     assert _near(image, ORGAN_RGB).sum() < 20
+
+
+def test_view3d_draws_the_segment_in_a_voila_app_too(
+    page, lab_server, write_notebook, start_voila, artifacts
+):
+    """The same notebook as a Voilà app: the same picture (body, organ upper left), offline."""
+    folder = lab_server["root"] / "voila3d"
+    folder.mkdir(exist_ok=True)
+    notebook = folder / "view3d_app.ipynb"
+    write_notebook(notebook, [VOLUME_CELL, NOTEBOOKS["view3d.ipynb"]])
+    url = start_voila(notebook)
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto(url)
+    canvas = page.locator(".jp-OutputArea-output canvas")
+    try:
+        image = _drawn(canvas, timeout=90)
+    finally:
+        page.screenshot(path=str(artifacts / "view3d-voila.png"))
+    # Offline: our template drops Voilà's CDN stylesheets; nothing else leaves either.
+    assert [u for u in requests if not u.startswith((url, "data:", "blob:"))] == []
+    organ = _near(image, ORGAN_RGB)
+    assert organ.sum() > 500, f"only {organ.sum()} pixels of {ORGAN_RGB}"
+    body_rows, body_cols = np.nonzero(_foreground(image))
+    organ_rows, organ_cols = np.nonzero(organ)
+    assert organ_cols.mean() < body_cols.mean() - 30
+    assert organ_rows.mean() < body_rows.mean() - 30

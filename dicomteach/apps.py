@@ -1,0 +1,59 @@
+"""Notebooks served as Voilà apps, offline: the command line and environment to use.
+
+Voilà's own "lab" template links two Font Awesome stylesheets on a CDN. Ours
+(``dicomteach``, shipped in ``dicomteach/share/voila/templates``) is that
+template with those links emptied, so an app asks nothing of the outside world
+(DESIGN.md decision 2); Voilà finds it through ``JUPYTER_PATH``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+__all__ = ["SHARE", "TEMPLATE", "voila_command", "voila_env"]
+
+SHARE = Path(__file__).parent / "share"
+"""A Jupyter data folder: ``voila/templates/dicomteach`` inside."""
+
+TEMPLATE = "dicomteach"
+
+# Voilà would try to load these JupyterLab extensions and log shared-module errors;
+# never an allow-list instead: anywidget then fails to activate (STACK.md).
+_DENY = ("@jupyter/nbgrader", "@jupyter-notebook/lab-extension")
+
+
+def voila_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """``env`` (default: this process's) with our templates first on ``JUPYTER_PATH``.
+
+    >>> voila_env({"JUPYTER_PATH": "/x"})["JUPYTER_PATH"].split(os.pathsep)[1]
+    '/x'
+    """
+    env = dict(os.environ if env is None else env)
+    paths = [str(SHARE), *filter(None, env.get("JUPYTER_PATH", "").split(os.pathsep))]
+    env["JUPYTER_PATH"] = os.pathsep.join(paths)
+    return env
+
+
+def voila_command(
+    notebook: str | os.PathLike[str], *, port: int, ip: str = "127.0.0.1"
+) -> list[str]:
+    """The command serving ``notebook`` as an app on ``ip:port`` with our template.
+
+    >>> cmd = voila_command("lesson.ipynb", port=8866)
+    >>> cmd[1:4], "--template=dicomteach" in cmd
+    (['-m', 'voila', 'lesson.ipynb'], True)
+    """
+    return [
+        sys.executable,
+        "-m",
+        "voila",
+        os.fspath(notebook),
+        "--no-browser",
+        f"--port={int(port)}",
+        f"--Voila.ip={ip}",
+        f"--template={TEMPLATE}",
+        *(f"--VoilaConfiguration.extension_denylist={name}" for name in _DENY),
+    ]

@@ -1,0 +1,28 @@
+"""``dicomteach app NOTEBOOK``: the notebook as a Voilà app, with our offline template."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+
+from dicomteach.apps import voila_command, voila_env
+from dicomteach.errors import DicomTeachError
+
+
+def run(args: argparse.Namespace) -> int:
+    notebook = os.fspath(args.notebook)
+    if not notebook.endswith(".ipynb") or not os.path.isfile(notebook):
+        raise DicomTeachError("not a notebook file (.ipynb) here", notebook)
+    try:
+        import voila  # noqa: F401
+    except ImportError:
+        raise DicomTeachError(
+            "Voilà is not installed: pip install 'voila>=0.5.13,<0.6'", notebook
+        ) from None
+    folder = os.path.dirname(os.path.abspath(notebook))
+    cmd = voila_command(os.path.basename(notebook), port=args.port, ip=args.ip)
+    print(f"dicomteach: serving {notebook} at http://{args.ip}:{args.port}/ (ctrl-c stops)")
+    sys.stdout.flush()
+    return subprocess.call(cmd, env=voila_env(), cwd=folder)
