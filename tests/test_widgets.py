@@ -280,3 +280,17 @@ def test_studies_read_results_and_lists_are_accepted_and_other_things_refused(tm
     only_seg.mkdir()
     (tmp_path / "seg.dcm").rename(only_seg / "seg.dcm")
     assert "no image found" in Viewer(only_seg).error
+
+
+def test_view3d_shows_a_large_volume_downsampled_with_matching_geometry():
+    from dicomteach.widgets.view3d import View3D
+
+    vol = _ct(n=10, rows=16, cols=12)
+    view = View3D(vol, {"blob": vol.pixels > 900}, max_voxels=500)
+    shown = view.volume
+    assert shown.pixels.shape == (5, 8, 6)
+    assert shown.spacing == (5.0, 1.4, 1.8) and shown.origin == vol.origin
+    # The same patient point under the same voxel: geometry kept.
+    assert np.allclose(shown.index_to_lps((2, 3, 4)), vol.index_to_lps((4, 6, 8)))
+    assert np.array_equal(shown.pixels, vol.pixels[::2, ::2, ::2])
+    assert View3D(vol).volume is vol

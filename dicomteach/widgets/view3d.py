@@ -8,6 +8,7 @@ segments as a second, label image drawn in colour inside the rendering.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping, Sequence
 
@@ -54,6 +55,43 @@ def _volume_of(volume_or_path: Volume | str | os.PathLike[str]) -> Volume:
     from dicomteach import io
 
     return io.load(volume_or_path)
+
+
+MAX_VOXELS = 32_000_000
+"""Larger volumes are shown every ``step``-th voxel (ipyniivue keeps a copy in the browser
+and echoes one back to the kernel): a 512×512×300 CT becomes 256×256×150."""
+
+
+def _step_for(shape: Sequence[int], max_voxels: int) -> int:
+    """The smallest whole stride that brings ``shape`` under ``max_voxels``.
+
+    >>> _step_for((300, 512, 512), 32_000_000), _step_for((120, 512, 512), 32_000_000)
+    (2, 1)
+    """
+    step = 1
+    while int(np.prod([-(-n // step) for n in shape])) > max_voxels:
+        step += 1
+    return step
+
+
+def _downsampled(volume: Volume, step: int) -> Volume:
+    """Every ``step``-th voxel along each axis, with the geometry and rescale to match."""
+    if step == 1:
+        return volume
+
+    def per_frame(values):
+        values = np.atleast_1d(np.asarray(values))
+        return values if values.size == 1 else values[::step]
+
+    return dataclasses.replace(
+        volume,
+        pixels=np.ascontiguousarray(volume.pixels[::step, ::step, ::step]),
+        spacing=tuple(float(s) * step for s in volume.spacing),
+        rescale_slope=per_frame(volume.rescale_slope),
+        rescale_intercept=per_frame(volume.rescale_intercept),
+        positions=None if volume.positions is None else volume.positions[::step],
+        sources=tuple(volume.sources[::step]),
+    )
 
 
 def _nifti_bytes(values: np.ndarray, volume: Volume) -> bytes:
@@ -174,6 +212,10 @@ class View3D(NiiVue):
         ``"render"`` (default), ``"multiplanar"``, ``"axial"``, ``"coronal"`` or ``"sagittal"``.
     height : int
         Height in CSS pixels.
+    max_voxels : int
+        Above this, every ``step``-th voxel is shown (``view.volume`` is then the
+        downsampled volume): a 3D overview does not need every voxel, and the
+        browser and the kernel each hold a copy.
     **options
         More :class:`ipyniivue.config_options.ConfigOptions` (e.g. ``is_orient_cube=True``).
 
@@ -208,6 +250,7 @@ class View3D(NiiVue):
         segment_opacity: float = 1.0,
         mode: str = "render",
         height: int = 480,
+        max_voxels: int = MAX_VOXELS,
         **options,
     ) -> None:
         volume = _volume_of(volume_or_path)
@@ -221,6 +264,10 @@ class View3D(NiiVue):
         labels, names = (None, {})
         if segments is not None:
             labels, names = _labels_of(segments, tuple(volume.pixels.shape))
+        step = _step_for(volume.pixels.shape, max_voxels)
+        volume = _downsampled(volume, step)
+        if labels is not None:
+            labels = np.ascontiguousarray(labels[::step, ::step, ::step])
         segment_colors = _colors_of(names, colors)
         window = window or default_window(volume)
         if volume_opacity is None:
