@@ -9,6 +9,7 @@ so W/L, zoom, pan and overlay changes never re-send pixels.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import io as _bytes_io
 import logging
 import os
@@ -48,10 +49,16 @@ def _thumbnail(volume: Volume) -> str:
     if volume.is_color:
         picture = np.asarray(volume.pixels[frame], dtype=np.uint8)
     else:
-        values = modality_values(volume)[frame] if volume.pixels.shape[0] > 1 else None
-        if values is None:
-            values = modality_values(volume)[0]
-        picture = window_to_uint8(values, default_window(volume), invert=volume.inverted)
+        # The one frame only: a study's series may be hundreds of megabytes.
+        one = dataclasses.replace(
+            volume,
+            pixels=volume.pixels[frame : frame + 1],
+            rescale_slope=_frame_value(volume.rescale_slope, frame),
+            rescale_intercept=_frame_value(volume.rescale_intercept, frame),
+        )
+        picture = window_to_uint8(
+            modality_values(one)[0], default_window(volume), invert=volume.inverted
+        )
     rows, cols = picture.shape[:2]
     step = max(1, int(np.ceil(max(rows, cols) / THUMBNAIL_PX)))
     small = np.ascontiguousarray(picture[::step, ::step])
@@ -60,13 +67,21 @@ def _thumbnail(volume: Volume) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+def _frame_value(values: Any, frame: int) -> np.ndarray:
+    flat = np.atleast_1d(np.asarray(values, dtype=np.float64)).ravel()
+    return flat[:1] if flat.size == 1 else flat[frame : frame + 1]
+
+
 def _label(volume: Volume) -> str:
     number = volume.header.get("SeriesNumber", "")
     what = volume.description or volume.modality or "series"
     frames = volume.pixels.shape[0]
-    return (
-        f"{volume.modality} {number} · {what} · {frames} image{'s' if frames != 1 else ''}".strip()
-    )
+    label = f"{volume.modality} {number} · {what} · {frames} image{'s' if frames != 1 else ''}"
+    # A prior and a current look alike: the date tells them apart.
+    date = str(volume.header.get("StudyDate", "") or volume.header.get("SeriesDate", ""))
+    if len(date) == 8 and date.isdigit():
+        label += f" · {date[:4]}-{date[4:6]}-{date[6:]}"
+    return label.strip()
 
 
 def _referenced_series(volume: Volume) -> set[str]:
