@@ -22,7 +22,7 @@ from dicomteach.roi.errors import GridMismatchError, RoiError
 from dicomteach.roi.rtstruct import RT_STRUCTURE_SET_STORAGE, read_rtstruct_structures
 from dicomteach.roi.seg import SEGMENTATION_STORAGE, Structures, read_seg
 
-__all__ = ["check_same_grid", "load_structures", "read_npz"]
+__all__ = ["check_same_grid", "load_structures", "read_npz", "referenced_series"]
 
 #: At most this many files are looked at when searching a SEG's source images beside it.
 MAX_FILES_SEARCHED = 5000
@@ -140,7 +140,7 @@ def load_structures(
     )
 
 
-def _referenced_series(header) -> set[str]:
+def referenced_series(header) -> set[str]:
     """Series UIDs a SEG (Referenced Series) or an RTSTRUCT (RT Referenced Series) points to."""
     uids = {str(item.SeriesInstanceUID) for item in header.get("ReferencedSeriesSequence", [])}
     for item in header.get("StudiesContainingOtherReferencedInstancesSequence", []):
@@ -158,7 +158,7 @@ def _image_volume(image: str | os.PathLike[str], header) -> Volume:
     volumes = [v for v in io.read(image).volumes if v.modality != "SEG"]
     if len(volumes) == 1:
         return volumes[0]
-    wanted = _referenced_series(header)
+    wanted = referenced_series(header)
     referenced = [v for v in volumes if v.series_uid in wanted]
     if len(referenced) == 1:
         return referenced[0]
@@ -199,7 +199,7 @@ def _same_file(a: str, b: Path) -> bool:
 
 def _find_source_volume(seg: Path, header) -> Volume | None:
     """The volume of the series the SEG references, if its files lie beside the SEG."""
-    wanted = _referenced_series(header)
+    wanted = referenced_series(header)
     if not wanted:
         return None
     candidates = [c for c in _candidates(seg) if not _same_file(c, seg)]

@@ -9,7 +9,6 @@ so W/L, zoom, pan and overlay changes never re-send pixels.
 from __future__ import annotations
 
 import base64
-import dataclasses
 import io as _bytes_io
 import logging
 import os
@@ -21,12 +20,12 @@ import traitlets
 
 from dicomteach.errors import DicomTeachError
 from dicomteach.imaging.colormaps import colormap as colormap_table
-from dicomteach.imaging.modality import modality_values
+from dicomteach.imaging.modality import apply_modality_lut
 from dicomteach.imaging.presets import default_window
 from dicomteach.imaging.quantise import quantise
 from dicomteach.imaging.voi import window_to_uint8
 from dicomteach.io.volume import Study, Volume, Window
-from dicomteach.widgets._base import ImageWidget, _volume_of, _window_dict, bundle
+from dicomteach.widgets._base import ImageWidget, _per_frame, _volume_of, _window_dict, bundle
 
 log = logging.getLogger(__name__)
 
@@ -50,26 +49,22 @@ def _thumbnail(volume: Volume) -> str:
         picture = np.asarray(volume.pixels[frame], dtype=np.uint8)
     else:
         # The one frame only: a study's series may be hundreds of megabytes.
-        one = dataclasses.replace(
-            volume,
-            pixels=volume.pixels[frame : frame + 1],
-            rescale_slope=_frame_value(volume.rescale_slope, frame),
-            rescale_intercept=_frame_value(volume.rescale_intercept, frame),
+        n = volume.pixels.shape[0]
+        slopes = _per_frame(volume.rescale_slope, n, "rescale_slope")
+        intercepts = _per_frame(volume.rescale_intercept, n, "rescale_intercept")
+        values = apply_modality_lut(
+            volume.pixels[frame],
+            slope=slopes[frame if len(slopes) > 1 else 0],
+            intercept=intercepts[frame if len(intercepts) > 1 else 0],
+            lut=volume.modality_lut,
         )
-        picture = window_to_uint8(
-            modality_values(one)[0], default_window(volume), invert=volume.inverted
-        )
+        picture = window_to_uint8(values, default_window(volume), invert=volume.inverted)
     rows, cols = picture.shape[:2]
     step = max(1, int(np.ceil(max(rows, cols) / THUMBNAIL_PX)))
     small = np.ascontiguousarray(picture[::step, ::step])
     buffer = _bytes_io.BytesIO()
     Image.fromarray(small).save(buffer, format="PNG")
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def _frame_value(values: Any, frame: int) -> np.ndarray:
-    flat = np.atleast_1d(np.asarray(values, dtype=np.float64)).ravel()
-    return flat[:1] if flat.size == 1 else flat[frame : frame + 1]
 
 
 def _label(volume: Volume) -> str:
@@ -82,16 +77,6 @@ def _label(volume: Volume) -> str:
     if len(date) == 8 and date.isdigit():
         label += f" · {date[:4]}-{date[4:6]}-{date[6:]}"
     return label.strip()
-
-
-def _referenced_series(volume: Volume) -> set[str]:
-    """Series Instance UIDs a SEG (or other object) refers to."""
-    out = set()
-    for item in volume.header.get("ReferencedSeriesSequence", []) or []:
-        uid = item.get("SeriesInstanceUID")
-        if uid:
-            out.add(str(uid))
-    return out
 
 
 class Viewer(ImageWidget):
@@ -244,8 +229,10 @@ class Viewer(ImageWidget):
         if not auto_overlay:
             return
         self.set_overlay(None)
+        from dicomteach.roi.load import referenced_series  # highdicom: only for a study
+
         for obj in self._objects:
-            if obj.modality == "SEG" and volume.series_uid in _referenced_series(obj):
+            if obj.modality == "SEG" and volume.series_uid in referenced_series(obj.header):
                 try:
                     self.set_overlay(obj.sources[0][0])
                 except (DicomTeachError, ValueError) as exc:

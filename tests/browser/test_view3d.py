@@ -95,6 +95,17 @@ def _near(image: np.ndarray, rgb, tolerance: float = 0.035) -> np.ndarray:
     return (np.abs(chroma - target).max(axis=2) <= tolerance) & (total > 90)
 
 
+def _assert_organ_upper_left(image: np.ndarray) -> None:
+    """The segment's colour is drawn, where an anterior view with the head up puts the
+    patient's right-superior organ: the viewer's upper left of the body."""
+    organ = _near(image, ORGAN_RGB)
+    assert organ.sum() > 500, f"only {organ.sum()} pixels of {ORGAN_RGB}"
+    body_rows, body_cols = np.nonzero(_foreground(image))
+    organ_rows, organ_cols = np.nonzero(organ)
+    assert organ_cols.mean() < body_cols.mean() - 30
+    assert organ_rows.mean() < body_rows.mean() - 30
+
+
 def _show(page, lab_server, write_notebook, run_in_lab, artifacts, notebook: str) -> np.ndarray:
     """Run ``notebook`` in Lab; the widget's canvas as drawn (also saved as ``<notebook>.png``)."""
     root = lab_server["root"]
@@ -124,13 +135,7 @@ def test_view3d_draws_the_body_and_the_segment_in_its_colour(
     page, lab_server, write_notebook, run_in_lab, artifacts
 ):
     image = _show(page, lab_server, write_notebook, run_in_lab, artifacts, "view3d.ipynb")
-    organ = _near(image, ORGAN_RGB)
-    assert organ.sum() > 500, f"only {organ.sum()} pixels of {ORGAN_RGB}"
-    # Anterior view, head up: the patient's right-superior organ is on the viewer's upper left.
-    body_rows, body_cols = np.nonzero(_foreground(image))
-    organ_rows, organ_cols = np.nonzero(organ)
-    assert organ_cols.mean() < body_cols.mean() - 30
-    assert organ_rows.mean() < body_rows.mean() - 30
+    _assert_organ_upper_left(image)
 
 
 def test_view3d_without_segments_shows_no_segment_colour(
@@ -159,9 +164,4 @@ def test_view3d_draws_the_segment_in_a_voila_app_too(
         page.screenshot(path=str(artifacts / "view3d-voila.png"))
     # Offline: our template drops Voilà's CDN stylesheets; nothing else leaves either.
     assert [u for u in requests if not u.startswith((url, "data:", "blob:"))] == []
-    organ = _near(image, ORGAN_RGB)
-    assert organ.sum() > 500, f"only {organ.sum()} pixels of {ORGAN_RGB}"
-    body_rows, body_cols = np.nonzero(_foreground(image))
-    organ_rows, organ_cols = np.nonzero(organ)
-    assert organ_cols.mean() < body_cols.mean() - 30
-    assert organ_rows.mean() < body_rows.mean() - 30
+    _assert_organ_upper_left(image)
