@@ -1,0 +1,95 @@
+"""Sample studies written once and reused: lessons open in seconds and survive a restart.
+
+A lesson used to write its studies into a fresh temporary folder on every run,
+so each run cost seconds, left megabytes in ``/tmp``, and a kernel restart
+pointed the lesson at a new, empty place. :func:`lesson_study` writes a study
+once into a cache folder and returns the same path every time after.
+
+The cache folder is ``$DICOMTEACH_CACHE`` when set (an operator can point every
+learner at one prepared, read-only copy), else ``$XDG_CACHE_HOME/dicomteach``,
+else ``~/.cache/dicomteach``. Each entry's name carries a digest of the
+generator's source code and its arguments, so a changed generator never serves
+stale files; a new entry is written beside its final place and renamed into it,
+so a reader never sees half a study, and two kernels writing at once both end
+with the same complete copy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from dicomteach.samples import STUDIES
+
+_SAMPLES = Path(__file__).resolve().parent
+
+
+def cache_root() -> Path:
+    """The folder that holds cached sample studies (see the module docstring).
+
+    >>> import os
+    >>> os.environ["DICOMTEACH_CACHE"] = "/srv/dicomteach-cache"
+    >>> str(cache_root())
+    '/srv/dicomteach-cache'
+    >>> del os.environ["DICOMTEACH_CACHE"]
+    """
+    explicit = os.environ.get("DICOMTEACH_CACHE")
+    if explicit:
+        return Path(explicit)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".cache"
+    return base / "dicomteach"
+
+
+def _generator_digest() -> str:
+    # Every study shares helpers (phantoms, writers), so any change to the
+    # package's code or to the writers it calls invalidates every entry.
+    digest = hashlib.sha256()
+    sources = sorted(_SAMPLES.glob("*.py")) + [_SAMPLES.parent / "io" / "writer.py"]
+    for path in sources:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def lesson_study(study: str, *, seed: int = 0, **options: object) -> Path:
+    """The folder of one sample study, written on first use and reused after.
+
+    ``study`` is a folder name of :data:`dicomteach.samples.STUDIES`
+    (``"ct-chest"``, ``"cr-chest"``, …); ``seed`` and ``options`` go to that
+    study's ``write`` (e.g. ``size=256, slices=60`` for a lesson-sized CT).
+
+    >>> import os, tempfile
+    >>> os.environ["DICOMTEACH_CACHE"] = tempfile.mkdtemp()
+    >>> first = lesson_study("op-fundus")
+    >>> sorted(p.name for p in first.iterdir())
+    ['IM000001.dcm']
+    >>> lesson_study("op-fundus") == first
+    True
+    >>> del os.environ["DICOMTEACH_CACHE"]
+    """
+    modules = dict(STUDIES)
+    if study not in modules:
+        raise ValueError(f"Argument 'study' must be one of {sorted(modules)}, not {study!r}")
+    key = json.dumps({"seed": seed, **options}, sort_keys=True, default=str)
+    tag = hashlib.sha256((_generator_digest() + key).encode()).hexdigest()[:16]
+    target = cache_root() / "samples" / f"{study}-{tag}"
+    if target.is_dir():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{study}-", dir=target.parent))
+    try:
+        importlib.import_module(modules[study]).write(staging, seed=seed, **options)
+        try:
+            staging.rename(target)
+        except OSError:
+            if not target.is_dir():  # not another kernel's finished copy: a real failure
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
