@@ -68,8 +68,9 @@ class TestDelineationText:
     def test_too_large_and_too_small_sign(self):
         large = grade(ellipsoid((40, 40, 40), (13, 20, 17)))
         small = grade(ellipsoid((40, 40, 40), (11, 16, 13)))
-        assert "2.0 mm too large" in large.lines[1] or "too large" in large.lines[1]
-        assert "too small" in small.lines[1]
+        for f, word in ((large, "too large"), (small, "too small")):
+            stated = f"{abs(f.details['mean_signed_mm']):.1f} mm {word}"
+            assert f"On average your outline is {stated}" in f.lines[1]
         assert large.details["mean_signed_mm"] == pytest.approx(2, abs=0.5)
         assert small.details["mean_signed_mm"] == pytest.approx(-2, abs=0.5)
 
@@ -84,6 +85,27 @@ class TestDelineationText:
         answer[40:44, 46:, :] = False
         f = grade(answer, direction=None)
         assert any("lower margin is missed" in line for line in f.lines)
+
+
+class TestNumbersShown:
+    def test_text_quotes_the_mean_surface_distance_of_the_scores(self):
+        for answer in (ellipsoid((40, 40, 40), (13, 20, 17)), np.roll(REFERENCE, 3, axis=1)):
+            f = grade(answer)
+            assert f.scores.msd_mm > 0.5
+            assert f"(mean surface distance {f.scores.msd_mm:.2f} mm)" in f.lines[1]
+
+    def test_full_mark_from_an_expert_baseline_says_where_it_comes_from(self):
+        baseline = score(REFERENCE, np.roll(REFERENCE, 2, axis=2), SPACING, 1.0)
+        line = grade(np.roll(REFERENCE, 3, axis=2), baseline=baseline).lines[0]
+        assert (
+            f"full marks from {baseline.dice - 0.02:.2f}: two experts agree at "
+            f"{baseline.dice:.2f}, less 0.02 for their own variation" in line
+        )
+        assert f"experts {baseline.surface_dice:.2f} less 0.02" in line
+
+    def test_instructor_full_marks_carry_no_explanation(self):
+        line = grade(np.roll(REFERENCE, 3, axis=2)).lines[0]
+        assert "full marks from 0.85)" in line and "experts" not in line
 
 
 class TestDelineationPoints:

@@ -265,20 +265,26 @@ def describe_delineation(
     tolerance_mm: float,
     min_spacing_mm: float,
     one_slice_volume: bool = False,
+    mean_surface_mm: float | None = None,
 ) -> list[str]:
-    """Feedback lines: the overall size error, then the worst runs with what to do."""
+    """Feedback lines: the overall size error, then the worst runs with what to do.
+
+    ``mean_surface_mm`` is the mean surface distance the learner also sees in
+    the scores (:func:`dicomteach.scoring.mean_surface_distance`): the text
+    quotes that figure, so one quantity never shows two values.
+    """
     lines = []
     mean, mean_abs = signed.mean(), signed.mean_absolute()
+    shown = mean_abs if mean_surface_mm is None else mean_surface_mm
     if abs(mean) >= max(0.5 * min_spacing_mm, 0.25 * mean_abs) and abs(mean) >= 0.1:
         size = "too large" if mean > 0 else "too small"
         lines.append(
             f"On average your outline is {abs(mean):.1f} mm {size} "
-            f"(its surface is {mean_abs:.1f} mm from the reference surface on average)."
+            f"(mean surface distance {shown:.2f} mm)."
         )
     else:
         lines.append(
-            f"On average the size of your outline is right; its surface is {mean_abs:.1f} mm "
-            "from the reference surface on average."
+            f"On average the size of your outline is right (mean surface distance {shown:.2f} mm)."
         )
     if not runs:
         lines.append(f"Your outline follows the reference within {tolerance_mm:g} mm everywhere.")

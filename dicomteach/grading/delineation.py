@@ -79,15 +79,20 @@ def partial_credit(value: float, zero: float, full: float) -> float:
 
 def _targets(
     full_marks: Marks | None, zero_marks: Marks | None, baseline: Scores | None, margin: float
-) -> tuple[Marks, Marks, str]:
+) -> tuple[Marks, Marks, tuple[str, str]]:
+    """Full and zero marks, and for each metric why its full mark is what it is (or "")."""
     if baseline is not None:
         if not isinstance(baseline, Scores):
             raise reference_problem(f"baseline must be a Scores, not {type(baseline).__name__}")
         full = Marks(max(0.05, baseline.dice - margin), max(0.05, baseline.surface_dice - margin))
-        origin = "two experts agree"
+        # say where the threshold comes from, so it does not read as an unexplained number
+        origin = (
+            f"two experts agree at {baseline.dice:.2f}, less {margin:g} for their own variation",
+            f"experts {baseline.surface_dice:.2f} less {margin:g}",
+        )
     else:
         full = full_marks or DEFAULT_FULL_MARKS
-        origin = ""
+        origin = ("", "")
     zero = zero_marks or Marks(full.dice / 2, full.surface_dice / 2)
     for name in ("dice", "surface_dice"):
         z, f = getattr(zero, name), getattr(full, name)
@@ -283,13 +288,18 @@ def _grade(
     signed = signed_distance_map(ans, ref, spacing)
     errors = slice_errors(ans, ref, signed, spacing)
     runs = error_runs(ans, ref, errors, spacing, tolerance_mm, direction)
-    because = f", {origin}" if origin else ""
+    def because(why: str) -> str:
+        return f": {why}" if why else ""
+
     lines = [
-        f"Dice {scores.dice:.2f} (full marks from {full.dice:.2f}{because}); surface Dice at "
-        f"{tolerance_mm:g} mm {scores.surface_dice:.2f} (full marks from "
-        f"{full.surface_dice:.2f}): {awarded:g} of {max_points:g} points."
+        f"Dice {scores.dice:.2f} (full marks from {full.dice:.2f}{because(origin[0])}); "
+        f"surface Dice at {tolerance_mm:g} mm {scores.surface_dice:.2f} (full marks from "
+        f"{full.surface_dice:.2f}{because(origin[1])}): "
+        f"{awarded:g} of {max_points:g} points."
     ]
-    lines += describe_delineation(signed, runs, tolerance_mm, min(spacing[1:]), one_slice)
+    lines += describe_delineation(
+        signed, runs, tolerance_mm, min(spacing[1:]), one_slice, scores.msd_mm
+    )
 
     pictures: dict[str, bytes] = {}
     details = {
