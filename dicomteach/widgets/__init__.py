@@ -7,6 +7,7 @@ drawing happen there (DESIGN.md, decision 1). Nothing here loads from a CDN.
 from __future__ import annotations
 
 from dicomteach.widgets._answers import AnswerFileMovedWarning
+from dicomteach.widgets.check import CheckAnswer
 from dicomteach.widgets.compare import Compare
 from dicomteach.widgets.delineator import Delineator
 from dicomteach.widgets.questions import Hotspot, LabelDrop
@@ -15,6 +16,7 @@ from dicomteach.widgets.viewer import Viewer
 
 __all__ = [
     "AnswerFileMovedWarning",
+    "CheckAnswer",
     "Compare",
     "Delineator",
     "Hotspot",

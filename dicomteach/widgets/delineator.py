@@ -478,6 +478,14 @@ class Delineator(ImageWidget):
         if box is not None:
             self._commit(box, array[box], what="set labels")
 
+    answer_trait = "revision"
+    """The trait that changes with the answer (what :class:`CheckAnswer` watches)."""
+
+    @property
+    def answered(self) -> bool:
+        """True once something is drawn (in any structure)."""
+        return self._labels is not None and bool(self._labels.any())
+
     def mask(self, name: str | int | None = None) -> np.ndarray:
         """The bool mask of one structure (by name or number), or of all when ``None``."""
         labels = self._require_image()

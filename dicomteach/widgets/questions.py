@@ -133,6 +133,14 @@ class _Question(ImageWidget):
         """The learner's points (image indices and patient mm)."""
         return self.answer.points
 
+    answer_trait = "marks"
+    """The trait that changes with the answer (what :class:`CheckAnswer` watches)."""
+
+    @property
+    def answered(self) -> bool:
+        """True once the learner has put at least one point."""
+        return bool(self.marks)
+
     def clear(self) -> None:
         """Remove every point (and save the empty answer)."""
         self.marks = []
