@@ -251,3 +251,21 @@ class TestLabels:
         assert "your label is on the aorta" in f.lines[1] and "posterior" in f.lines[1]
         assert f.lines[2] == "✗ spine: not placed."
         assert "'heart'" in f.lines[3]
+
+
+class TestSegHandedInAlone:
+    def test_a_seg_away_from_its_ct_is_placed_on_the_image_given(self, tmp_path):
+        from dicomteach import io, roi
+        from dicomteach.io.writer import write_ct_series
+
+        values = np.where(REFERENCE, 40.0, -1000.0)
+        write_ct_series(tmp_path / "study" / "ct", values, spacing=SPACING)
+        ct = io.load(tmp_path / "study" / "ct")
+        reference = roi.write_seg({"Nodule": REFERENCE}, ct, tmp_path / "study" / "ref.dcm")
+        # the learner's SEG has frames where the nodule is only, and lies in another folder
+        hand_in = tmp_path / "submitted" / "alice" / "lesson-3"
+        hand_in.mkdir(parents=True)
+        handed_in = roi.write_seg({"Nodule": REFERENCE}, ct, hand_in / "learner.dcm")
+        for image in (ct, tmp_path / "study" / "ct"):
+            f = grade_delineation(handed_in, reference, 10, image=image)
+            assert f.status == Status.GRADED and f.points == 10, f.lines

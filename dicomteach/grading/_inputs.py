@@ -14,6 +14,7 @@ import numpy as np
 
 from dicomteach.errors import DicomTeachError
 from dicomteach.grading.feedback import Feedback, Status
+from dicomteach.io.volume import Volume
 from dicomteach.roi import Structures, load_structures
 
 #: Spacings closer than this (mm) are the same (the issue: "within 1e-3 mm").
@@ -100,12 +101,13 @@ def load_mask(
     *,
     whose: str,
     structure: int | str | None,
-    image_path: str | os.PathLike[str] | None,
+    image: Volume | str | os.PathLike[str] | None,
 ) -> tuple[np.ndarray, tuple[float, ...] | None]:
     """A binary mask and, when the source gives it, its spacing (mm per axis).
 
     ``source``: an array, a :class:`~dicomteach.roi.Structures`, or a path to a
-    SEG, RTSTRUCT or ``.npz``. Raises :class:`Problem` worded for ``whose``.
+    SEG, RTSTRUCT or ``.npz``, placed on ``image``'s grid when given (a SEG
+    handed in without its CT beside it). Raises :class:`Problem` worded for ``whose``.
     """
     if source is None:
         raise Problem(f"No {whose} was found: draw it and save before you submit.")
@@ -117,7 +119,7 @@ def load_mask(
                 f"Your {whose} file '{name}' was not found: draw it and save before you submit."
             )
         try:
-            source = load_structures(source, image=image_path)
+            source = load_structures(source, image=image)
         except DicomTeachError as exc:
             raise Problem(
                 f"Your {whose} file '{name}' could not be read ({exc.problem}): save it again "

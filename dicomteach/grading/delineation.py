@@ -250,7 +250,10 @@ def _grade(
     volume = image if isinstance(image, Volume) else None
     try:
         ref, ref_spacing = load_mask(
-            reference, whose="reference", structure=reference_structure, image_path=image_path
+            reference,
+            whose="reference",
+            structure=reference_structure,
+            image=volume if volume is not None else image_path,
         )
     except Problem as problem:
         raise reference_problem(problem.line) from None
@@ -262,7 +265,10 @@ def _grade(
     if not ref.any():
         raise reference_problem("the reference mask is empty")
     ans, ans_spacing = load_mask(
-        answer, whose="delineation", structure=structure, image_path=image_path
+        answer,
+        whose="delineation",
+        structure=structure,
+        image=volume if volume is not None else image_path,
     )
     check_grid(ans, ans_spacing, ref.shape, spacing)
     if not ans.any():
@@ -288,6 +294,7 @@ def _grade(
     signed = signed_distance_map(ans, ref, spacing)
     errors = slice_errors(ans, ref, signed, spacing)
     runs = error_runs(ans, ref, errors, spacing, tolerance_mm, direction)
+
     def because(why: str) -> str:
         return f": {why}" if why else ""
 

@@ -97,12 +97,12 @@ def _header(name: str):
 
 
 def load_structures(
-    path: str | os.PathLike[str], image: str | os.PathLike[str] | None = None
+    path: str | os.PathLike[str], image: Volume | str | os.PathLike[str] | None = None
 ) -> Structures:
     """Masks from a SEG, an RTSTRUCT or a ``.npz``, on the image grid they belong to.
 
-    ``image`` (a file, folder or zip that :func:`dicomteach.io.load` reads)
-    gives the grid: needed for an RTSTRUCT; for a SEG, the source images are
+    ``image`` (a Volume, or a file, folder or zip that :func:`dicomteach.io.load`
+    reads) gives the grid: needed for an RTSTRUCT; for a SEG, the source images are
     otherwise looked for beside it (its folder and its parent's), and failing
     that the SEG's own geometry is used.
 
@@ -120,7 +120,10 @@ def load_structures(
         return read_npz(name)
     header = _header(name)
     sop_class = str(header.get("SOPClassUID", ""))
-    volume = _image_volume(image, header) if image is not None else None
+    if isinstance(image, Volume) or image is None:
+        volume = image
+    else:
+        volume = _image_volume(image, header)
     if sop_class == SEGMENTATION_STORAGE:
         if volume is None:
             volume = _find_source_volume(Path(name), header)
