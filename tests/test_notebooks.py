@@ -33,10 +33,12 @@ def test_notebook_runs_top_to_bottom(path: Path, tmp_path: Path):
     ]
     assert not errors
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
-    # pictures: PNG outputs (matplotlib) or PNGs embedded in HTML (feedback pages)
+    # pictures: PNG outputs (matplotlib), PNGs embedded in HTML (feedback pages), or
+    # widgets (what they draw is checked in the browser: tests/browser/test_lessons.py)
     images = sum(
         ("image/png" in o.get("data", {}))
         + o.get("data", {}).get("text/html", "").count("data:image/png")
+        + ("application/vnd.jupyter.widget-view+json" in o.get("data", {}))
         for o in outputs
     )
     assert images >= 2, "the lesson shows what it teaches as pictures"

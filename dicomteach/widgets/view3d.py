@@ -179,57 +179,57 @@ def _colors_of(names: dict[int, str], colors) -> dict[str, tuple[int, int, int]]
 class View3D(NiiVue):
     """Turn around a volume rendering of a volume and its coloured segments (ipyniivue).
 
-        Opens on an anterior view, head up, as anatomy atlases do. Left-drag rotates,
-        the wheel zooms; ``mode`` also gives niivue's slice views. After display,
-        ``view.set_volume_render_illumination(0.5)`` adds surface shading.
+    Opens on an anterior view, head up, as anatomy atlases do. Left-drag rotates,
+    the wheel zooms; ``mode`` also gives niivue's slice views. After display,
+    ``view.set_volume_render_illumination(0.5)`` adds surface shading.
 
-        Parameters
-        ----------
-        volume_or_path : Volume or path
-            A grayscale stack of slices, or a file, folder or zip :func:`dicomteach.io.load` reads.
-        segments : array or dict, optional
-            A label array (ints, 0 = background), a bool mask, or a dict name → mask,
-            each the shape of ``volume.pixels``; where dict masks overlap, the later wins.
-        window : Window, optional
-            The grey ramp (transparent below, opaque above), in modality units; default
-            :func:`~dicomteach.imaging.default_window`. Drawn linearly whatever its function.
-        colors : sequence or dict, optional
-            ``(r, g, b)`` 0..255 or ``'#rrggbb'``: one per segment in order, or keyed by
-            segment name (dict segments) or label value; default :data:`SEGMENT_COLORS`.
-        volume_opacity : float, optional
-            Opacity of the grey rendering: default 1, or 0.6 with segments so that
-            segments deep inside the body show through.
-        segment_opacity : float
-            Opacity of the segments.
-        mode : str
-            ``"render"`` (default), ``"multiplanar"``, ``"axial"``, ``"coronal"`` or ``"sagittal"``.
-        height : int
-            Height in CSS pixels.
-        max_voxels : int
-            Above this, every ``step``-th voxel is shown (``view.volume`` is then the
-            downsampled volume): a 3D overview does not need every voxel, and the
-            browser and the kernel each hold a copy.
-        **options
-            More :class:`ipyniivue.config_options.ConfigOptions` (e.g. ``is_orient_cube=True``).
+    Parameters
+    ----------
+    volume_or_path : Volume or path
+        A grayscale stack of slices, or a file, folder or zip :func:`dicomteach.io.load` reads.
+    segments : array or dict, optional
+        A label array (ints, 0 = background), a bool mask, or a dict name → mask,
+        each the shape of ``volume.pixels``; where dict masks overlap, the later wins.
+    window : Window, optional
+        The grey ramp (transparent below, opaque above), in modality units; default
+        :func:`~dicomteach.imaging.default_window`. Drawn linearly whatever its function.
+    colors : sequence or dict, optional
+        ``(r, g, b)`` 0..255 or ``'#rrggbb'``: one per segment in order, or keyed by
+        segment name (dict segments) or label value; default :data:`SEGMENT_COLORS`.
+    volume_opacity : float, optional
+        Opacity of the grey rendering: default 1, or 0.6 with segments so that
+        segments deep inside the body show through.
+    segment_opacity : float
+        Opacity of the segments.
+    mode : str
+        ``"render"`` (default), ``"multiplanar"``, ``"axial"``, ``"coronal"`` or ``"sagittal"``.
+    height : int
+        Height in CSS pixels.
+    max_voxels : int
+        Above this, every ``step``-th voxel is shown (``view.volume`` is then the
+        downsampled volume): a 3D overview does not need every voxel, and the
+        browser and the kernel each hold a copy.
+    **options
+        More :class:`ipyniivue.config_options.ConfigOptions` (e.g. ``is_orient_cube=True``).
 
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from dicomteach.io.volume import FrameAxis, Volume, Window
-        >>> vol = Volume(np.zeros((4, 6, 6), np.int16), (2.0, 1.0, 1.0), (0.0, 0.0, 0.0),
-        ...              np.eye(3), modality="CT", rescale_intercept=np.array([-1024.0]),
-        ...              frame_axis=FrameAxis.SLICE)
-        >>> mask = np.zeros((4, 6, 6), bool)
-        >>> mask[1:3, 2:4, 2:4] = True
-        >>> view = View3D(vol, {"tumour": mask}, window=Window(300, 1500))
-        >>> view.segment_colors
-        {'tumour': (128, 174, 128)}
-        >>> view.volumes[0].cal_min, view.volumes[0].cal_max
-        (-450.0, 1050.0)
-        >>> View3D(vol, mask[:2])
-        Traceback (most recent call last):
-        ...
-        ValueError: segments have shape (2, 6, 6), the volume (4, 6, 6)
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from dicomteach.io.volume import FrameAxis, Volume, Window
+    >>> vol = Volume(np.zeros((4, 6, 6), np.int16), (2.0, 1.0, 1.0), (0.0, 0.0, 0.0),
+    ...              np.eye(3), modality="CT", rescale_intercept=np.array([-1024.0]),
+    ...              frame_axis=FrameAxis.SLICE)
+    >>> mask = np.zeros((4, 6, 6), bool)
+    >>> mask[1:3, 2:4, 2:4] = True
+    >>> view = View3D(vol, {"tumour": mask}, window=Window(300, 1500))
+    >>> view.segment_colors
+    {'tumour': (128, 174, 128)}
+    >>> view.volumes[0].cal_min, view.volumes[0].cal_max
+    (-450.0, 1050.0)
+    >>> View3D(vol, mask[:2])
+    Traceback (most recent call last):
+    ...
+    ValueError: segments have shape (2, 6, 6), the volume (4, 6, 6)
     """
 
     def __init__(
