@@ -1,0 +1,51 @@
+"""samples.cache.lesson_study: written once, reused, never half-written, never stale."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from dicomteach.samples import cache
+from dicomteach.samples.cache import lesson_study
+
+
+@pytest.fixture
+def root(tmp_path, monkeypatch):
+    monkeypatch.setenv("DICOMTEACH_CACHE", str(tmp_path))
+    return tmp_path
+
+
+def test_a_study_is_written_once_and_then_reused(root):
+    first = lesson_study("op-fundus")
+    stamp = (first / "IM000001.dcm").stat().st_mtime_ns
+    assert lesson_study("op-fundus") == first
+    assert (first / "IM000001.dcm").stat().st_mtime_ns == stamp
+    assert first.parent == root / "samples"
+
+
+def test_other_arguments_or_a_changed_generator_make_a_new_entry(root, monkeypatch):
+    small = lesson_study("nm-spect")
+    assert lesson_study("nm-spect", seed=1) != small
+    monkeypatch.setattr(cache, "_generator_digest", lambda: "edited generator")
+    assert lesson_study("nm-spect") != small
+
+
+def test_two_kernels_at_once_end_with_one_complete_copy(root):
+    code = "from dicomteach.samples.cache import lesson_study; print(lesson_study('us-cine'))"
+    runs = [
+        subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    paths = {run.communicate(timeout=120)[0].strip() for run in runs}
+    assert all(run.returncode == 0 for run in runs)
+    assert len(paths) == 1
+    entries = list((root / "samples").iterdir())
+    assert [e.name for e in entries] == [paths.pop().rsplit("/", 1)[1]]  # no staging left
+    assert any(entries[0].rglob("*.dcm"))
+
+
+def test_an_unknown_study_is_refused(root):
+    with pytest.raises(ValueError, match="Argument 'study' must be one of .*'ct-chest'"):
+        lesson_study("ct-head")
