@@ -212,10 +212,30 @@ def _chunk_order(n: int, frame_bytes: int, frame: int, chunk_bytes: int) -> list
     return out
 
 
-class ImageWidget(anywidget.AnyWidget):
+class _StateCompleteAfterInit(type(anywidget.AnyWidget)):
+    """Marks a widget's state complete once the most-derived ``__init__`` has run.
+
+    ipywidgets opens the comm with the traits' defaults when the widget is made;
+    everything ``__init__`` sets afterwards (the series' layouts, presets, the
+    follow-up of a Compare…) follows as updates. JupyterLab may render a view
+    before those updates are applied (Run All, the cell out of view), and a view
+    built on the defaults has no image and no controls. The browser side waits
+    for ``state_complete`` (core.js ``stateComplete``) before building the view.
+    """
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        widget = super().__call__(*args, **kwargs)
+        widget.state_complete = True
+        return widget
+
+
+class ImageWidget(anywidget.AnyWidget, metaclass=_StateCompleteAfterInit):
     """Base of the image widgets: state the browser and Python share, and streaming."""
 
     _css = bundle_css()
+
+    state_complete = traitlets.Bool(False).tag(sync=True)
+    """True once the widget's ``__init__`` has set everything (the view waits for it)."""
 
     chunk_bytes: int = CHUNK_BYTES
     """Bytes per streamed message (whole frames, at least one); set before display."""

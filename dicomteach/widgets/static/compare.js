@@ -156,7 +156,7 @@ class CompareViewport extends Viewport {
 
   place() {
     super.place();
-    if (this.compare) this.updateSwipe();
+    if (this.compare && this.scene.layout) this.updateSwipe();
   }
 
   // The divider at `swipe` of the viewport's width; the follow-up clipped to its right.
@@ -531,7 +531,8 @@ function rangeInput(className, label, min, max, step) {
   return input;
 }
 
-function render({ model, el: root }) {
+async function render({ model, el: root }) {
+  await stateComplete(model);
   root.classList.add("dt-viewer", "dt-compare");
   root.tabIndex = 0;
   // Lumino (JupyterLab) leaves keys to us inside the widget: arrows scroll slices, not cells.

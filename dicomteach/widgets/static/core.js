@@ -4,6 +4,23 @@
 // No imports, no CDN (DESIGN.md decisions 1 and 2). The Python side joins this
 // file with one widget file (viewer.js, …) into the widget's ES module.
 
+// ---------------------------------------------------------------- the model's state
+
+// The kernel opens a widget's comm with default values and sends the rest of its
+// state as updates; Lab may render the view in between (Run All with the cell out of
+// view). Views wait for the state the kernel marks complete (_base.py).
+function stateComplete(model) {
+  if (model.get("state_complete")) return Promise.resolve();
+  return new Promise((resolve) => {
+    const check = () => {
+      if (!model.get("state_complete")) return;
+      model.off("change:state_complete", check);
+      resolve();
+    };
+    model.on("change:state_complete", check);
+  });
+}
+
 // ---------------------------------------------------------------- pixel rules
 
 // The 8-bit rule of dicomteach/imaging/voi.py (module docstring), in float64,
@@ -730,6 +747,9 @@ class Viewport {
 
   place() {
     const layout = this.scene.layout;
+    // Lab may lay a widget out (render, ResizeObserver) before its series has arrived:
+    // nothing to place yet; draw() places it once the layout is known.
+    if (!layout) return;
     const mmW = layout.cols * layout.col_spacing;
     const mmH = layout.rows * layout.row_spacing;
     this.root.style.aspectRatio = `${mmW} / ${mmH}`;
@@ -777,9 +797,13 @@ class Viewport {
       this.stale = true;
       return;
     }
-    if (!which) this.stale = false;
     const scene = this.scene;
     const layout = scene.layout;
+    if (!layout) {
+      this.stale = true; // drawn when the series' layout arrives
+      return;
+    }
+    if (!which) this.stale = false;
     const s = scene.slice;
     const sizeChanged = this.canvas.width !== layout.cols || this.canvas.height !== layout.rows;
     const names = which && which.includes("image") ? [...which, ...this.windowed] : which;

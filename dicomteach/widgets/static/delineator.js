@@ -739,7 +739,7 @@ class DelineatorViewport extends Viewport {
 
   place() {
     super.place();
-    if (this.editor) this.drawDraft();
+    if (this.editor && this.scene.layout) this.drawDraft();
   }
 
   toolChanged() {
@@ -796,7 +796,8 @@ class DelineatorViewport extends Viewport {
 
 // ---------------------------------------------------------------- render
 
-function render({ model, el }) {
+async function render({ model, el }) {
+  await stateComplete(model);
   el.classList.add("dt-viewer", "dt-delineator");
   el.tabIndex = 0;
   // Lumino (JupyterLab) leaves keys to us inside the widget.

@@ -601,7 +601,8 @@ class Answering {
   }
 }
 
-function render({ model, el }) {
+async function render({ model, el }) {
+  await stateComplete(model);
   const kind = model.get("question") === "labels" ? "labels" : "hotspot";
   el.classList.add("dt-viewer", "dt-question", `dt-q-${kind}`);
   el.tabIndex = 0;

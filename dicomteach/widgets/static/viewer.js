@@ -25,7 +25,8 @@ function seriesGroup(model) {
   return group;
 }
 
-function render({ model, el }) {
+async function render({ model, el }) {
+  await stateComplete(model);
   el.classList.add("dt-viewer");
   el.tabIndex = 0;
   // Lumino (JupyterLab) leaves keys to us inside the viewer: arrows scroll slices, not cells.
