@@ -12,6 +12,10 @@ if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ]; then
     "$VENV/bin/python" -m pip install -q -e ".[lab]" 2>&1 | grep -v "is ignored" || true
     touch "$STAMP"
 fi
+# JupyterLab as shipped to a class (no news pop-up, kernels start without a dialog):
+# a wheel install puts this file there itself; an editable install does not.
+install -D -m 644 jupyter-config/lab-settings/dicomteach.json \
+    "$VENV/share/jupyter/lab/settings/overrides.d/dicomteach.json"
 ROOT_FLAG=()
 [ "$(id -u)" = 0 ] && ROOT_FLAG=(--allow-root)
 exec "$VENV/bin/jupyter" lab "${ROOT_FLAG[@]}" --no-browser --ServerApp.ip=127.0.0.1 \

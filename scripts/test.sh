@@ -33,6 +33,10 @@ if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ]; then
     "$VENV/bin/python" -c "import dicomteach, pydicom, pytest" 
     touch "$STAMP"
 fi
+# JupyterLab as shipped to a class (no news pop-up, kernels start without a dialog):
+# a wheel install puts this file there itself; an editable install does not.
+install -D -m 644 jupyter-config/lab-settings/dicomteach.json \
+    "$VENV/share/jupyter/lab/settings/overrides.d/dicomteach.json"
 
 echo "==> running the test suite"
 exec "$VENV/bin/python" -m pytest "$@"

@@ -30,14 +30,12 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-SETTINGS_OVERRIDES = {
-    "@jupyterlab/apputils-extension:notification": {
-        "fetchNews": "false",
-        "checkForUpdates": False,
-    },
-    # Seen here even with kernelspec metadata: a "Select Kernel" dialog blocks run-all.
-    "@jupyterlab/notebook-extension:tracker": {"autoStartDefaultKernel": True},
-}
+SWIFTSHADER = ["--use-angle=swiftshader", "--enable-unsafe-swiftshader"]
+"""Flags for WebGL2 in headless Chromium (software rendering): the 3D view needs them."""
+
+SHIPPED_SETTINGS = Path(sys.prefix) / "share/jupyter/lab/settings/overrides.d/dicomteach.json"
+"""Lab settings the project ships (jupyter-config/lab-settings/): the tests run Lab with
+them, as a class gets it, not with settings of their own."""
 
 
 def free_port() -> int:
@@ -144,7 +142,8 @@ def write_notebook(path: Path, sources: list[str]) -> None:
 
 class Lab:
     """JupyterLab on a free 127.0.0.1 port, token off, with its own config, runtime,
-    workspace and settings folders under ``base``; notebooks go in :attr:`root`.
+    workspace and user-settings folders under ``base`` and the project's shipped
+    settings (:data:`SHIPPED_SETTINGS`); notebooks go in :attr:`root`.
 
     ``own_session``: start Lab in a session of its own, so that a Ctrl-C in the
     terminal reaches only the caller, which then stops Lab with :meth:`stop`.
@@ -165,7 +164,11 @@ class Lab:
         settings, workspaces = self.base / "settings", self.base / "ws"
         for folder in (self.root, settings, workspaces):
             folder.mkdir(parents=True, exist_ok=True)
-        (settings / "overrides.json").write_text(json.dumps(SETTINGS_OVERRIDES))
+        if not SHIPPED_SETTINGS.exists():
+            raise RuntimeError(
+                f"{SHIPPED_SETTINGS} is missing: run scripts/test.sh, which installs "
+                "jupyter-config/lab-settings/dicomteach.json there"
+            )
         cmd = [
             sys.executable,
             "-m",
@@ -177,7 +180,7 @@ class Lab:
             f"--port={self.port}",
             f"--ServerApp.root_dir={self.root}",
             f"--LabApp.workspaces_dir={workspaces}",
-            f"--LabApp.app_settings_dir={settings}",
+            f"--LabApp.user_settings_dir={settings}",
             "--LabApp.expose_app_in_browser=True",
         ]
         if hasattr(os, "geteuid") and os.geteuid() == 0:

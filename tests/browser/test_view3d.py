@@ -20,11 +20,10 @@ from PIL import Image
 from dicomteach.widgets.view3d import SEGMENT_COLORS
 
 from .conftest import new_page
-from .lab import CHROMIUM, CHROMIUM_ARGS
+from .lab import CHROMIUM, CHROMIUM_ARGS, SWIFTSHADER
 
 pytestmark = pytest.mark.browser
 
-SWIFTSHADER = ["--use-angle=swiftshader", "--enable-unsafe-swiftshader"]
 CANVAS = ".jp-OutputArea-output canvas"
 ORGAN_RGB = SEGMENT_COLORS[0]  # the first segment's default colour
 
