@@ -38,13 +38,9 @@ import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.uid import ComputedRadiographyImageStorage, ExplicitVRLittleEndian, JPEGLSLossless
 
-from dicomteach.samples._common import (
-    Patient,
-    new_instance,
-    patient_module,
-    sample_uid,
-    save_atomically,
-)
+from dicomteach.io.atomic import save_dataset_atomically
+from dicomteach.io.writer import new_instance
+from dicomteach.samples._common import Patient, patient_module, sample_uid
 
 #: The fictitious patient of both radiographs.
 PATIENT = Patient("TEACHING^MASS", "DTCR0001", "19510930", "M")
@@ -117,7 +113,7 @@ def write(dest: str | Path, *, seed: int = 0, rows: int = 2500, columns: int = 2
         ds = _dataset(image, exam, seed)
         if exam.transfer_syntax != ExplicitVRLittleEndian:
             ds.compress(exam.transfer_syntax, image, generate_instance_uid=False)
-        written.append(save_atomically(ds, dest / exam.name / "IM000001.dcm"))
+        written.append(save_dataset_atomically(ds, dest / exam.name / "IM000001.dcm"))
     return written
 
 
