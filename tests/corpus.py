@@ -63,3 +63,12 @@ def pynetdicom_files() -> list[Path]:
 
 def all_files() -> list[Path]:
     return pydicom_files() + pydicom_data_files() + nibabel_files() + pynetdicom_files()
+
+
+def data_file(name: str) -> str:
+    """The path of one of pydicom's (or pydicom-data's) files, which must be installed."""
+    from pydicom.data import get_testdata_file
+
+    path = get_testdata_file(name, download=False)
+    assert path is not None, f"{name} is not installed"
+    return path

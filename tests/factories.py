@@ -5,6 +5,12 @@ groups the reader uses (positions, orientation, spacing, per-frame rescale,
 frame VOI); it is not a complete IOD (dciodvfy lists missing CT macros), which
 is fine for exercising the reader but not for teaching data.
 
+``write_symbia_spect`` and ``write_us_cine`` make a classic NM multi-frame
+stacked by Slice Vector and an RGB ultrasound cine with a calibrated region.
+
+``numbered_slices`` is a CT whose slice ``k`` reads ``10·k`` HU at its centre
+(``slice_marks``), so the order a reader assembled can be read off its pixels.
+
 ``phantom_ct`` and ``phantom_film`` make synthetic volumes whose anatomy was
 moved by a known rigid motion (``rigid_matrix``), for resampling, registration
 and Compare: each test file describes its own anatomy (``ellipsoid_hu`` for CT).
@@ -119,6 +125,95 @@ def write_enhanced_ct(
     ds.PixelData = frames.tobytes()
     ds.save_as(path, enforce_file_format=True)
     return path
+
+
+def write_symbia_spect(path: str | os.PathLike[str], frames: int) -> Path:
+    """A Siemens Symbia-style reconstructed SPECT: classic NM multi-frame stacked by Slice Vector.
+
+    Frame ``k`` holds ``100·k`` in a central square; 4.795 mm voxels.
+    """
+    path = Path(path)
+    ds = Dataset()
+    ds.file_meta = file_meta("1.2.840.10008.5.1.4.1.1.20", generate_uid())
+    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
+    ds.Modality, ds.Manufacturer, ds.ManufacturerModelName = "NM", "SIEMENS NM", "Symbia T16"
+    ds.ImageType = ["ORIGINAL", "PRIMARY", "RECON TOMO", "EMISSION"]
+    ds.NumberOfFrames = frames
+    ds.FrameIncrementPointer = 0x00540080  # Slice Vector
+    ds.SliceVector = list(range(1, frames + 1))
+    ds.NumberOfSlices = frames
+    ds.Rows = ds.Columns = 64
+    ds.PixelSpacing = ["4.795", "4.795"]
+    ds.SpacingBetweenSlices = "4.795"
+    ds.SliceThickness = "4.795"
+    detector = Dataset()
+    detector.ImagePositionPatient = ["-153.44", "-153.44", "-100"]
+    detector.ImageOrientationPatient = ["1", "0", "0", "0", "1", "0"]
+    ds.DetectorInformationSequence = DicomSequence([detector])
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
+    pixels = np.zeros((frames, 64, 64), np.uint16)
+    for k in range(frames):
+        pixels[k, 24:40, 24:40] = 100 * k
+    ds.PixelData = pixels.tobytes()
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+def write_us_cine(path: str | os.PathLike[str], frames: int) -> Path:
+    """A GE-style ultrasound cine: RGB 64×48 multi-frame, Frame Time 33.3 ms, a region
+    calibrated at 0.3 × 0.2 mm (column × row)."""
+    path = Path(path)
+    ds = Dataset()
+    ds.file_meta = file_meta("1.2.840.10008.5.1.4.1.1.3.1", generate_uid())
+    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
+    ds.Modality, ds.Manufacturer = "US", "GE Healthcare"
+    ds.NumberOfFrames = frames
+    ds.FrameIncrementPointer = 0x00181063  # Frame Time
+    ds.FrameTime = "33.3"
+    ds.Rows, ds.Columns = 48, 64
+    ds.SamplesPerPixel, ds.PhotometricInterpretation, ds.PlanarConfiguration = 3, "RGB", 0
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
+    region = Dataset()
+    region.RegionSpatialFormat = 1
+    region.PhysicalUnitsXDirection = 3
+    region.PhysicalUnitsYDirection = 3
+    region.PhysicalDeltaX = 0.03
+    region.PhysicalDeltaY = 0.02
+    ds.SequenceOfUltrasoundRegions = DicomSequence([region])
+    ds.PixelData = (
+        np.random.default_rng(0).integers(0, 255, (frames, 48, 64, 3), dtype=np.uint8).tobytes()
+    )
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+def numbered_slices(slices: int = 12, size: int = 32) -> np.ndarray:
+    """HU where slice ``k`` carries a square of ``10·k`` HU: the order of slices shows in the pixels."""
+    hu = np.full((slices, size, size), -1000.0)
+    for k in range(slices):
+        hu[k, 8:24, 8:24] = 10.0 * k
+    return hu
+
+
+def slice_marks(vol: Volume) -> list[float]:
+    """The HU at the centre of each slice of ``vol`` (``10·k`` for slice ``k`` of numbered_slices)."""
+    values = vol.pixels[:, 16, 16].astype(float) * vol.rescale_slope + vol.rescale_intercept
+    return list(np.round(values, 3))
+
+
+def rotation_x(degrees: float) -> np.ndarray:
+    a = np.radians(degrees)
+    return np.array([[1.0, 0.0, 0.0], [0.0, np.cos(a), -np.sin(a)], [0.0, np.sin(a), np.cos(a)]])
+
+
+def rotation_y(degrees: float) -> np.ndarray:
+    a = np.radians(degrees)
+    return np.array([[np.cos(a), 0.0, np.sin(a)], [0.0, 1.0, 0.0], [-np.sin(a), 0.0, np.cos(a)]])
 
 
 def rotation_z(degrees: float) -> np.ndarray:

@@ -125,3 +125,48 @@ def test_app_refuses_what_is_not_a_notebook_in_one_line(tmp_path):
         assert run.returncode == 2
         assert run.stderr.strip().count("\n") == 0
         assert run.stderr.startswith("dicomteach: error: ") and "not a notebook file" in run.stderr
+
+
+def test_help_lists_every_command_without_loading_numpy_or_pydicom():
+    # each command module owns its parser; building them all must stay quick
+    code = (
+        "import sys, contextlib, io\n"
+        "from dicomteach.cli import main\n"
+        "out = io.StringIO()\n"
+        "with contextlib.redirect_stdout(out), contextlib.suppress(SystemExit):\n"
+        "    main(['--help'])\n"
+        "print(out.getvalue())\n"
+        "print('loaded:', sorted(m for m in ('numpy', 'pydicom') if m in sys.modules))\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert "{info,anonymize,import,sample-data,score,app}" in run.stdout
+    assert "loaded: []" in run.stdout
+
+
+@pytest.mark.parametrize(
+    ("command", "module"),
+    [
+        ("info", "info"),
+        ("anonymize", "deid"),
+        ("import", "deid"),
+        ("sample-data", "samples"),
+        ("score", "score"),
+        ("app", "app"),
+    ],
+)
+def test_each_command_runs_the_module_that_owns_its_parser(command, module):
+    from dicomteach.cli import build_parser
+
+    args = {
+        "info": ["x"],
+        "anonymize": ["a", "b"],
+        "import": ["a", "b"],
+        "sample-data": ["d"],
+        "score": ["r", "p"],
+        "app": ["n.ipynb"],
+    }[command]
+    parsed = build_parser().parse_args([command, *args])
+    assert parsed.command == command
+    assert parsed.run.__module__ == f"dicomteach.commands.{module}"

@@ -16,10 +16,9 @@ from dicomteach.grading import (
     grade_click,
     grade_delineation,
     grade_labels,
-    signed_distance_map,
 )
 from dicomteach.roi import Answer, Point, save_answer
-from dicomteach.scoring import score
+from dicomteach.scoring import score, signed_distance_map
 
 AXIAL = np.array([[0, 0, 1.0], [0, 1.0, 0], [1.0, 0, 0]])  # slices S, rows P, columns L
 SHAPE, SPACING = (60, 80, 80), (2.0, 1.0, 1.0)

@@ -1,4 +1,11 @@
-"""One module per ``dicomteach`` command; each has ``run(args) -> exit status``."""
+"""One module per ``dicomteach`` command, owning its parser and its run.
+
+Each module has ``add_subparser(subparsers)``, which adds its command(s) to
+the ``dicomteach`` parser and sets ``run`` as their default, and
+``run(args) -> exit status``. :mod:`dicomteach.cli` only collects them. A
+module imports nothing heavy (numpy, pydicom, the library) at its top: the
+parser of every command is built on each start, ``dicomteach --help`` included.
+"""
 
 from __future__ import annotations
 

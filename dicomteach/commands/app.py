@@ -11,6 +11,23 @@ from dicomteach.apps import voila_command, voila_env
 from dicomteach.errors import DicomTeachError
 
 
+def add_subparser(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``dicomteach app`` to the command line."""
+    app = subparsers.add_parser(
+        "app",
+        help="serve a notebook as a Voilà app (no code shown, offline)",
+        description="Serve NOTEBOOK as a Voilà app: its outputs and widgets without its code, "
+        "for people who never touch code. Uses dicomteach's Voilà template, which asks nothing "
+        "of the network (no CDN). Stop with ctrl-c.",
+    )
+    app.add_argument("notebook", metavar="NOTEBOOK")
+    app.add_argument("--port", type=int, default=8866, help="port to listen on (8866)")
+    app.add_argument(
+        "--ip", default="127.0.0.1", help="address to listen on (127.0.0.1: this machine only)"
+    )
+    app.set_defaults(run=run)
+
+
 def run(args: argparse.Namespace) -> int:
     notebook = os.fspath(args.notebook)
     if not notebook.endswith(".ipynb") or not os.path.isfile(notebook):

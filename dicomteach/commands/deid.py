@@ -9,6 +9,49 @@ from dicomteach.commands import terminal_progress
 from dicomteach.errors import DicomTeachError
 
 
+def add_subparser(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``dicomteach anonymize`` and ``dicomteach import`` to the command line."""
+    for command, text in (
+        (
+            "anonymize",
+            "De-identify DICOM files, a folder or a zip into folder OUT (DICOM PS3.15 Annex E: "
+            "Basic Profile with Modified Dates, Clean Descriptors and Retain Safe Private).",
+        ),
+        (
+            "import",
+            "De-identify a study and file it into a course's study library OUT "
+            "(OUT/<pseudonym>/<shifted date>-<modality>-<study>/...). Needs the course's key.",
+        ),
+    ):
+        deid = subparsers.add_parser(
+            command, help=text[0].lower() + text.split(" (")[0][1:], description=text
+        )
+        deid.add_argument("input", metavar="IN", help="a DICOM file, a folder or a zip")
+        deid.add_argument("output", metavar="OUT", help="the folder to write into")
+        keys = deid.add_mutually_exclusive_group()
+        keys.add_argument("--key", help="project key: same key, same UIDs, pseudonyms and dates")
+        keys.add_argument("--key-file", metavar="F", help="read the project key from file F")
+        deid.add_argument(
+            "--dates",
+            choices=("shift", "remove"),
+            default="shift",
+            help="shift dates by a per-patient offset keeping intervals (default), or remove them",
+        )
+        deid.add_argument(
+            "--blank",
+            action="append",
+            default=[],
+            metavar="x,y,w,h",
+            help="set this pixel region to 0 in images that may carry burned-in text (repeatable)",
+        )
+        deid.add_argument(
+            "--accept-burned-in",
+            action="store_true",
+            help="write images that may carry burned-in text as they are (you checked them)",
+        )
+        deid.set_defaults(run=run)
+
+
 def _read_key(args: argparse.Namespace) -> bytes | None:
     if args.key is not None:
         if not args.key:

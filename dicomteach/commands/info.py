@@ -8,10 +8,22 @@ import os
 import sys
 from typing import Any
 
-import numpy as np
-
 from dicomteach.commands import EXIT_ERROR, terminal_progress
 from dicomteach.errors import DicomTeachError
+
+
+def add_subparser(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``dicomteach info`` to the command line."""
+    info = subparsers.add_parser(
+        "info",
+        help="summarise DICOM files, folders or zips",
+        description="Read DICOM files, folders (recursively) or zips fully, pixels decoded, "
+        "and print a summary per file or series.",
+    )
+    info.add_argument("paths", nargs="+", metavar="PATH")
+    info.add_argument("--json", action="store_true", help="print JSON (one object for one file)")
+    info.add_argument("--suv", action="store_true", help="convert PET to SUV body weight")
+    info.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -54,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
 
 def summarise(vol: Any, path: str) -> dict[str, Any]:
     """The facts ``dicomteach info`` prints for one volume."""
+    import numpy as np
     from pydicom.uid import UID
 
     from dicomteach.imaging import apply_modality_lut

@@ -8,6 +8,20 @@ import sys
 from dicomteach.errors import DicomTeachError
 
 
+def add_subparser(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``dicomteach sample-data`` to the command line."""
+    sample = subparsers.add_parser(
+        "sample-data",
+        help="write the sample teaching library",
+        description="Write the sample teaching library into DIR: CT chest with a follow-up, chest "
+        "radiographs, MR brain, PET/CT, NM SPECT, a fundus photograph and an ultrasound cine, with "
+        "reference segmentations. Deterministic: the same seed writes the same files.",
+    )
+    sample.add_argument("dest", metavar="DIR")
+    sample.add_argument("--seed", type=int, default=0, help="seed of the synthetic anatomy (0)")
+    sample.set_defaults(run=run)
+
+
 def run(args: argparse.Namespace) -> int:
     import time
     from pathlib import Path

@@ -6,15 +6,52 @@ import argparse
 import json
 from typing import Any
 
-import numpy as np
-
 from dicomteach.errors import DicomTeachError
 
 #: The keys ``dicomteach score --json`` prints for one structure, in this order.
 SCORE_KEYS = ("dice", "jaccard", "hd_mm", "hd95_mm", "msd_mm", "surface_dice", "volume_diff_pct")
 
 
+def add_subparser(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``dicomteach score`` to the command line."""
+    score = subparsers.add_parser(
+        "score",
+        help="score a delineation against a reference",
+        description="Score PREDICTION against REFERENCE: Dice, Jaccard, Hausdorff (HD, HD95), mean "
+        "surface distance, surface Dice and volume difference. Each is a DICOM SEG, an RTSTRUCT "
+        "(with --image for the grid) or a .npz holding arrays 'mask' and 'spacing' (mm per axis). "
+        "Files holding several structures are scored structure by structure (matched by number) "
+        "unless --label picks one.",
+    )
+    score.add_argument("reference", metavar="REFERENCE")
+    score.add_argument("prediction", metavar="PREDICTION")
+    score.add_argument(
+        "--tolerance-mm",
+        type=float,
+        default=2.0,
+        metavar="T",
+        help="tolerance of the surface Dice, in mm (2)",
+    )
+    score.add_argument(
+        "--image",
+        metavar="DIR",
+        help="the image the delineations were drawn on (needed for RTSTRUCT)",
+    )
+    score.add_argument(
+        "--label", type=int, metavar="N", help="score structure N (segment or ROI number) only"
+    )
+    score.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object: dice, jaccard, hd_mm, hd95_mm, msd_mm, surface_dice, "
+        'volume_diff_pct (several structures: {"structures": {N: {name, …}}})',
+    )
+    score.set_defaults(run=run)
+
+
 def run(args: argparse.Namespace) -> int:
+    import numpy as np  # here, not at the top: ``dicomteach --help`` starts without numpy
+
     from dicomteach.roi.load import check_same_grid, load_structures
     from dicomteach.scoring import score
 

@@ -23,20 +23,12 @@ from dicomteach.grading.delineation import (
 )
 from dicomteach.grading.feedback import Feedback, Status
 from dicomteach.grading.points import grade_click, grade_labels, point_distance
-from dicomteach.scoring.signed import (
-    SignedDistanceMap,
-    signed_distance_map,
-    surface_voxels,
-    too_large,
-    too_small,
-)
 
 __all__ = [
     "DEFAULT_FULL_MARKS",
     "Feedback",
     "Marks",
     "Run",
-    "SignedDistanceMap",
     "SliceErrors",
     "Status",
     "grade_click",
@@ -44,8 +36,4 @@ __all__ = [
     "grade_labels",
     "partial_credit",
     "point_distance",
-    "signed_distance_map",
-    "surface_voxels",
-    "too_large",
-    "too_small",
 ]

@@ -61,8 +61,8 @@ class Plan:
 def plan_series(instances: list[Instance]) -> list[Plan]:
     """Plans for the volumes of one series, stacks first (in the order a viewer lists them)."""
     plans: list[Plan] = []
-    loose = [i for i in instances if not i.positioned]
-    positioned = [Slot(i, f) for i in instances if i.positioned for f in i.frames]
+    loose = [i for i in instances if not i.layout.positioned]
+    positioned = [Slot(i, f) for i in instances if i.layout.positioned for f in i.layout.frames]
 
     by_geometry: dict[Hashable, list[Slot]] = defaultdict(list)
     for slot in positioned:
@@ -170,7 +170,7 @@ def _stack_plan(slots: list[Slot]) -> Plan:
     row_cos, col_cos = orientation[:3], orientation[3:]
     normal = _normal(orientation)
     positions = np.array([s.frame.position for s in slots], dtype=float)
-    ps = first.frame.pixel_spacing or first.inst.nominal_spacing
+    ps = first.frame.pixel_spacing or first.inst.layout.nominal_spacing
     warnings: list[str] = []
     if ps is None:
         ps = (1.0, 1.0)
@@ -253,27 +253,28 @@ def _first_number(ds: Any, keyword: str) -> float | None:
 
 def _loose_plan(inst: Instance) -> Plan:
     """An instance without position: a radiograph, a photograph, a cine loop, frames of NM."""
-    ps = inst.nominal_spacing
+    layout = inst.layout
+    ps = layout.nominal_spacing
     warnings = list(inst.warnings)
     if ps is None:
         ps = (1.0, 1.0)
         if not any("spacing" in w for w in warnings):
             warnings.append("no pixel spacing in the header; distances are in pixels")
     direction = np.eye(3)
-    if inst.nominal_direction is not None:
-        row_cos, col_cos = inst.nominal_direction[:3], inst.nominal_direction[3:]
-        direction = np.vstack([_normal(inst.nominal_direction), col_cos, row_cos])
-    if inst.frame_axis is FrameAxis.SLICE:
+    if layout.nominal_direction is not None:
+        row_cos, col_cos = layout.nominal_direction[:3], layout.nominal_direction[3:]
+        direction = np.vstack([_normal(layout.nominal_direction), col_cos, row_cos])
+    if layout.axis is FrameAxis.SLICE:
         axis = FrameAxis.FRAMES
     else:
-        axis = inst.frame_axis
+        axis = layout.axis
     return Plan(
-        slots=[Slot(inst, f) for f in inst.frames],
+        slots=[Slot(inst, f) for f in layout.frames],
         frame_axis=axis,
         spacing=(1.0, float(ps[0]), float(ps[1])),
         origin=(0.0, 0.0, 0.0),
         direction=direction,
         geometry_known=False,
         warnings=warnings,
-        frame_time_ms=inst.frame_time_ms,
+        frame_time_ms=layout.frame_time_ms,
     )

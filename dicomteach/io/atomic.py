@@ -2,7 +2,7 @@
 
 An interrupted write leaves the previous file (or none), never half a file
 (DESIGN.md decision 3). Every writer in dicomteach goes through here: sample
-data, de-identified output, learners' answers.
+data, de-identified output, SEG and RTSTRUCT, CT series, learners' answers and feedback.
 """
 
 from __future__ import annotations

@@ -3,23 +3,22 @@
 Single-frame objects, classic multi-frame objects (NM SPECT stacked by Slice
 Vector, cine loops) and enhanced objects (per-frame and shared functional
 groups, PS3.3 C.7.6.16) all become a list of :class:`FrameInfo` that series
-assembly treats alike.
+assembly treats alike. :func:`read_frames` reads a parsed header and returns
+what it found as a :class:`FrameLayout`; it knows nothing of the
+:class:`~dicomteach.io.instance.Instance` that keeps it.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from pydicom.dataset import Dataset
 
 from dicomteach.io.values import value as _v
 from dicomteach.io.volume import FrameAxis, LutTable, Window
-
-if TYPE_CHECKING:
-    from dicomteach.io.instance import Instance
 
 #: Patient direction letters (PS3.3 C.7.6.1.1.1) as LPS unit vectors.
 _LETTERS = {
@@ -47,6 +46,29 @@ class FrameInfo:
     """The frame's own windows (enhanced objects); None: the instance's Window Center/Width."""
     key: tuple[Any, ...] = ()
     """Acquisition discriminators (stack, temporal position, echo, b-value, segment)."""
+
+
+@dataclass
+class FrameLayout:
+    """What :func:`read_frames` found in one header: its frames and how they are laid out."""
+
+    frames: list[FrameInfo] = field(default_factory=list)
+    axis: FrameAxis = FrameAxis.SINGLE
+    """What the frames are: slices of a stack, times of a cine loop, or just frames."""
+    frame_time_ms: float | None = None
+    """Time between the frames of a cine loop (FrameAxis.TIME)."""
+    nominal_spacing: tuple[float, float] | None = None
+    """Row and column spacing for images without position (CR/DX/US/OP)."""
+    nominal_direction: np.ndarray | None = None
+    """Row and column cosines from Patient Orientation, for images without position."""
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def positioned(self) -> bool:
+        """True when every frame has a position and orientation (can take part in a stack)."""
+        return bool(self.frames) and all(
+            f.position is not None and f.orientation is not None for f in self.frames
+        )
 
 
 def _floats(value: Any, n: int) -> np.ndarray | None:
@@ -174,10 +196,17 @@ def _us_spacing(ds: Dataset) -> tuple[float, float] | None:
     return None
 
 
-def read_frames(inst: Instance) -> None:
-    ds = inst.ds
-    n = inst.n_frames
-    top_windows = None
+def read_frames(ds: Dataset, n_frames: int) -> FrameLayout:
+    """The frames of a header holding ``n_frames`` frames: geometry, rescale, windows, layout.
+
+    Examples
+    --------
+    >>> from pydicom.data import get_testdata_file
+    >>> from pydicom import dcmread
+    >>> layout = read_frames(dcmread(get_testdata_file("CT_small.dcm", download=False)), 1)
+    >>> layout.axis.value, layout.positioned, layout.frames[0].intercept
+    ('single', True, -1024.0)
+    """
     slope = _float(_v(ds, "RescaleSlope"))
     intercept = _float(_v(ds, "RescaleIntercept"))
     slope = 1.0 if slope is None or slope == 0 else slope
@@ -185,45 +214,12 @@ def read_frames(inst: Instance) -> None:
 
     # tags, not keywords: Dataset.__contains__ converts a keyword on every call
     if 0x52009230 in ds._dict or 0x52009229 in ds._dict:  # noqa: SLF001 - per-frame / shared groups
-        _enhanced_frames(inst, top_windows, slope, intercept)
+        layout = FrameLayout(frames=_enhanced_frames(ds, n_frames, slope, intercept))
     else:
-        position = _floats(_v(ds, "ImagePositionPatient"), 3)
-        orientation = _floats(_v(ds, "ImageOrientationPatient"), 6)
-        spacing = _floats(_v(ds, "PixelSpacing"), 2)
-        thickness = _float(_v(ds, "SliceThickness"))
-        between = _float(_v(ds, "SpacingBetweenSlices"))
-        positions: list[np.ndarray | None] = [position] * n if n == 1 else [None] * n
-        if position is None and (n > 1 or _v(ds, "Modality") == "NM"):
-            det = _first(ds, "DetectorInformationSequence")
-            if det is not None:
-                position = _floats(det.get("ImagePositionPatient"), 3)
-                orientation = _floats(det.get("ImageOrientationPatient"), 6)
-        if n > 1 and position is not None and orientation is not None:
-            pointers = [int(t) for t in _list(_v(ds, "FrameIncrementPointer"))]
-            slice_vector = 0x00540080
-            image_type = [str(x).upper() for x in _list(_v(ds, "ImageType"))]
-            tomo = any("TOMO" in t for t in image_type)
-            if between and (pointers == [slice_vector] or (tomo and slice_vector in pointers)):
-                normal = np.cross(orientation[:3], orientation[3:])
-                positions = [position + k * between * normal for k in range(n)]
-        if n == 1:
-            positions = [position]
-        inst.frames = [
-            FrameInfo(
-                index=k,
-                position=positions[k],
-                orientation=orientation if positions[k] is not None else None,
-                pixel_spacing=tuple(spacing) if spacing is not None else None,
-                slice_thickness=thickness,
-                slope=slope,
-                intercept=intercept,
-                windows=top_windows,
-            )
-            for k in range(n)
-        ]
-    if not inst.positioned:
-        _nominal_geometry(inst)
-    if n > 1 and not inst.positioned:
+        layout = FrameLayout(frames=_classic_frames(ds, n_frames, slope, intercept))
+    if not layout.positioned:
+        _nominal_geometry(ds, layout)
+    if n_frames > 1 and not layout.positioned:
         frame_time = _float(ds.get("FrameTime"))
         if frame_time is None:
             vector = _list(ds.get("FrameTimeVector"))
@@ -234,19 +230,56 @@ def read_frames(inst: Instance) -> None:
             rate = _float(ds.get("CineRate"))
             frame_time = 1000.0 / rate if rate else None
         if frame_time is not None and frame_time > 0:
-            inst.frame_axis = FrameAxis.TIME
-            inst.frame_time_ms = frame_time
+            layout.axis = FrameAxis.TIME
+            layout.frame_time_ms = frame_time
         else:
-            inst.frame_axis = FrameAxis.FRAMES
-    elif n > 1:
-        inst.frame_axis = FrameAxis.SLICE
+            layout.axis = FrameAxis.FRAMES
+    elif n_frames > 1:
+        layout.axis = FrameAxis.SLICE
+    return layout
 
 
-def _nominal_geometry(inst: Instance) -> None:
-    ds = inst.ds
+def _classic_frames(ds: Dataset, n: int, slope: float, intercept: float) -> list[FrameInfo]:
+    """Single-frame and classic multi-frame objects: one geometry, stacked by Slice Vector."""
+    position = _floats(_v(ds, "ImagePositionPatient"), 3)
+    orientation = _floats(_v(ds, "ImageOrientationPatient"), 6)
     spacing = _floats(_v(ds, "PixelSpacing"), 2)
-    if spacing is None and inst.frames and inst.frames[0].pixel_spacing:
-        spacing = np.array(inst.frames[0].pixel_spacing)  # enhanced objects: Pixel Measures
+    thickness = _float(_v(ds, "SliceThickness"))
+    between = _float(_v(ds, "SpacingBetweenSlices"))
+    positions: list[np.ndarray | None] = [position] * n if n == 1 else [None] * n
+    if position is None and (n > 1 or _v(ds, "Modality") == "NM"):
+        det = _first(ds, "DetectorInformationSequence")
+        if det is not None:
+            position = _floats(det.get("ImagePositionPatient"), 3)
+            orientation = _floats(det.get("ImageOrientationPatient"), 6)
+    if n > 1 and position is not None and orientation is not None:
+        pointers = [int(t) for t in _list(_v(ds, "FrameIncrementPointer"))]
+        slice_vector = 0x00540080
+        image_type = [str(x).upper() for x in _list(_v(ds, "ImageType"))]
+        tomo = any("TOMO" in t for t in image_type)
+        if between and (pointers == [slice_vector] or (tomo and slice_vector in pointers)):
+            normal = np.cross(orientation[:3], orientation[3:])
+            positions = [position + k * between * normal for k in range(n)]
+    if n == 1:
+        positions = [position]
+    return [
+        FrameInfo(
+            index=k,
+            position=positions[k],
+            orientation=orientation if positions[k] is not None else None,
+            pixel_spacing=tuple(spacing) if spacing is not None else None,
+            slice_thickness=thickness,
+            slope=slope,
+            intercept=intercept,
+        )
+        for k in range(n)
+    ]
+
+
+def _nominal_geometry(ds: Dataset, layout: FrameLayout) -> None:
+    spacing = _floats(_v(ds, "PixelSpacing"), 2)
+    if spacing is None and layout.frames and layout.frames[0].pixel_spacing:
+        spacing = np.array(layout.frames[0].pixel_spacing)  # enhanced objects: Pixel Measures
     if spacing is None:
         spacing = _floats(ds.get("ImagerPixelSpacing"), 2)
         if spacing is not None:
@@ -254,7 +287,7 @@ def _nominal_geometry(inst: Instance) -> None:
             if estimated and estimated > 0:
                 spacing = spacing / estimated
             else:
-                inst.warnings.append(
+                layout.warnings.append(
                     "spacing is Imager Pixel Spacing, measured at the detector (not corrected for magnification)"
                 )
     if spacing is None:
@@ -262,19 +295,18 @@ def _nominal_geometry(inst: Instance) -> None:
         if us is not None:
             spacing = np.array(us)
     if spacing is not None and np.all(spacing > 0):
-        inst.nominal_spacing = (float(spacing[0]), float(spacing[1]))
-    inst.nominal_direction = _orientation_from_letters(ds)
+        layout.nominal_spacing = (float(spacing[0]), float(spacing[1]))
+    layout.nominal_direction = _orientation_from_letters(ds)
 
 
 def _enhanced_frames(
-    inst: Instance, top_windows: tuple[Window, ...], top_slope: float, top_intercept: float
-) -> None:
+    ds: Dataset, n_frames: int, top_slope: float, top_intercept: float
+) -> list[FrameInfo]:
     """Per-frame and shared functional groups (PS3.3 C.7.6.16), as enhanced CT/MR/PET and SEG write them."""
-    ds = inst.ds
     shared = _first(ds, "SharedFunctionalGroupsSequence") or Dataset()
     per_frame = ds.get("PerFrameFunctionalGroupsSequence") or []
     frames = []
-    for k in range(inst.n_frames):
+    for k in range(n_frames):
         item = per_frame[k] if k < len(per_frame) else Dataset()
 
         def group(keyword: str, item: Dataset = item) -> Dataset | None:
@@ -312,7 +344,7 @@ def _enhanced_frames(
                 key=key,
             )
         )
-    inst.frames = frames
+    return frames
 
 
 def _scalar(ds: Dataset | None, keyword: str) -> Any:
@@ -327,4 +359,4 @@ def _scalar(ds: Dataset | None, keyword: str) -> Any:
         return str(value)
 
 
-__all__ = ["FrameInfo", "header_windows", "lut_table", "read_frames"]
+__all__ = ["FrameInfo", "FrameLayout", "header_windows", "lut_table", "read_frames"]

@@ -28,7 +28,7 @@ from dicomteach.errors import (
     TruncatedError,
 )
 from dicomteach.io.fastscan import FIRST_READ
-from dicomteach.io.frames import FrameInfo, read_frames
+from dicomteach.io.frames import FrameLayout, read_frames
 from dicomteach.io.header import (
     check_sequences,
     fast_parse,
@@ -45,7 +45,6 @@ from dicomteach.io.safety import (
 )
 from dicomteach.io.sources import Source
 from dicomteach.io.values import value as _v
-from dicomteach.io.volume import FrameAxis
 
 _PIXEL_TAGS = (0x7FE00010, 0x7FE00008, 0x7FE00009)  # Pixel Data, Float, Double Float
 _NATIVE_LE = (ImplicitVRLittleEndian, ExplicitVRLittleEndian)
@@ -83,12 +82,8 @@ class Instance:
     pixel_offset: int | None = None
     """File offset of native Pixel Data's value (the fast path), else None."""
     pixel_length: int = 0
-    frames: list[FrameInfo] = field(default_factory=list)
-    frame_axis: FrameAxis = FrameAxis.SINGLE
-    frame_time_ms: float | None = None
-    nominal_spacing: tuple[float, float] | None = None
-    """Row and column spacing for images without position (CR/DX/US/OP)."""
-    nominal_direction: np.ndarray | None = None
+    layout: FrameLayout = field(default_factory=FrameLayout)
+    """Its frames' geometry, rescale and windows (:func:`~dicomteach.io.frames.read_frames`)."""
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -98,13 +93,6 @@ class Instance:
     @property
     def is_color(self) -> bool:
         return self.samples == 3 or self.photometric == "PALETTE COLOR"
-
-    @property
-    def positioned(self) -> bool:
-        """True when every frame has a position and orientation (can take part in a stack)."""
-        return bool(self.frames) and all(
-            f.position is not None and f.orientation is not None for f in self.frames
-        )
 
     @property
     def dtype(self) -> np.dtype:
@@ -175,7 +163,8 @@ def read_instance(source: Source, limits: Limits = DEFAULT_LIMITS) -> Instance:
     inst.has_pixels = True
     _read_image_module(inst, limits)
     _check_pixel_length(inst, elem, size, limits)
-    read_frames(inst)
+    inst.layout = read_frames(ds, inst.n_frames)
+    inst.warnings += inst.layout.warnings
     return inst
 
 
@@ -379,4 +368,4 @@ def _check_pixel_length(inst: Instance, raw: Any, file_size: int, limits: Limits
         inst.pixel_length = elem.length
 
 
-__all__ = ["FrameInfo", "Instance", "expected_native_bytes", "read_instance"]
+__all__ = ["Instance", "expected_native_bytes", "read_instance"]

@@ -153,8 +153,8 @@ def read_file(path: PathLike, *, suv: bool = False, limits: Limits = DEFAULT_LIM
 
         plan = _loose_plan(inst)
         plan.frame_axis = FrameAxis.FRAMES
-        plan.slots = [Slot(inst, f) for f in inst.frames]
-        in_plane = inst.frames[0].pixel_spacing
+        plan.slots = [Slot(inst, f) for f in inst.layout.frames]
+        in_plane = inst.layout.frames[0].pixel_spacing
         if in_plane:
             plan.spacing = (1.0, float(in_plane[0]), float(in_plane[1]))
             plan.warnings = [w for w in plan.warnings if "pixel spacing" not in w]

@@ -22,6 +22,8 @@ from pydicom.uid import (
     generate_uid,
 )
 
+from dicomteach.io.atomic import save_dataset_atomically
+
 #: The two windows a Siemens CT header carries: (center, width, explanation).
 SIEMENS_WINDOWS: tuple[tuple[float, float, str], ...] = (
     (40, 400, "WINDOW1"),
@@ -266,7 +268,5 @@ def write_ct_series(
             gantry_tilt=gantry_tilt,
         )
         name = f"IM{k + 1:06d}.dcm" if file_names == "instance" else f"{ds.SOPInstanceUID}.dcm"
-        path = dest / name
-        ds.save_as(path, enforce_file_format=True)
-        paths.append(path)
+        paths.append(save_dataset_atomically(ds, dest / name))
     return paths

@@ -1,4 +1,4 @@
-"""What every sample study shares: deterministic UIDs, patients, file meta, atomic saving.
+"""What every sample study shares: deterministic UIDs, fictitious patients, code items.
 
 Sample studies are written deterministically: the same seed gives the same
 bytes. UIDs therefore come from fixed
@@ -9,12 +9,8 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 
 from pydicom.dataset import Dataset
-
-from dicomteach.io.atomic import save_dataset_atomically
-from dicomteach.io.writer import file_meta, new_instance  # noqa: F401 - shared with the studies
 
 #: Namespace of the name-based UUIDs behind sample UIDs.
 _UID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "dicomteach:sample-library")
@@ -70,8 +66,3 @@ def patient_module(ds: Dataset, patient: Patient) -> None:
         ds.PatientWeight = f"{patient.weight_kg:g}"
     if patient.size_m is not None:
         ds.PatientSize = f"{patient.size_m:g}"
-
-
-def save_atomically(ds: Dataset, path: Path) -> Path:
-    """Write ``ds`` to ``path`` atomically (see :mod:`dicomteach.io.atomic`)."""
-    return save_dataset_atomically(ds, path)

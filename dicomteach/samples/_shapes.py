@@ -70,3 +70,35 @@ def gaussian_blur(image: np.ndarray, sigma_px: float | Sequence[float]) -> np.nd
         shape[axis] = kernel.size
         spectrum = spectrum * kernel.reshape(shape)
     return np.fft.irfftn(spectrum, s=image.shape, axes=range(image.ndim)).astype(np.float32)
+
+
+def segment_distance(
+    coords: Sequence[np.ndarray],
+    start: Sequence[float],
+    end: Sequence[float],
+    *,
+    slab: float = 0.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Distance from points to the segment ``start``–``end``, and where along it (``t``, 0…1).
+
+    ``coords`` holds one coordinate array per axis (2D or 3D, broadcast
+    together), in the order of ``start`` and ``end``; ``t`` is the position of
+    the nearest point of the segment. ``slab``: the thickness of a slice along
+    the last axis; an offset within half of it counts as none (what a slice of
+    that thickness sees of a thin tube).
+
+    >>> y, x = np.array([3.0]), np.array([-4.0, 0.0, 2.0, 8.0])
+    >>> d, t = segment_distance((y, x), (0.0, 0.0), (0.0, 4.0))
+    >>> d.tolist(), t.tolist()
+    ([5.0, 3.0, 3.0, 5.0], [0.0, 0.0, 0.5, 1.0])
+    """
+    step = [b - a for a, b in zip(start, end, strict=True)]
+    length2 = max(sum(s * s for s in step), 1e-9)
+    t = sum((c - a) * s for c, a, s in zip(coords, start, step, strict=True)) / length2
+    t = np.clip(t, 0.0, 1.0)
+    offsets = [c - (a + t * s) for c, a, s in zip(coords, start, step, strict=True)]
+    if slab:
+        offsets[-1] = np.maximum(np.abs(offsets[-1]) - slab / 2.0, 0.0)
+    if len(offsets) == 2:
+        return np.hypot(*offsets), t  # hypot takes two axes only
+    return np.sqrt(sum(o * o for o in offsets)), t

@@ -38,13 +38,10 @@ import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.uid import ComputedRadiographyImageStorage, ExplicitVRLittleEndian, JPEGLSLossless
 
-from dicomteach.samples._common import (
-    Patient,
-    new_instance,
-    patient_module,
-    sample_uid,
-    save_atomically,
-)
+from dicomteach.io.atomic import save_dataset_atomically
+from dicomteach.io.writer import new_instance
+from dicomteach.samples._common import Patient, patient_module, sample_uid
+from dicomteach.samples._shapes import segment_distance
 
 #: The fictitious patient of both radiographs.
 PATIENT = Patient("TEACHING^MASS", "DTCR0001", "19510930", "M")
@@ -117,7 +114,7 @@ def write(dest: str | Path, *, seed: int = 0, rows: int = 2500, columns: int = 2
         ds = _dataset(image, exam, seed)
         if exam.transfer_syntax != ExplicitVRLittleEndian:
             ds.compress(exam.transfer_syntax, image, generate_instance_uid=False)
-        written.append(save_atomically(ds, dest / exam.name / "IM000001.dcm"))
+        written.append(save_dataset_atomically(ds, dest / exam.name / "IM000001.dcm"))
     return written
 
 
@@ -187,13 +184,6 @@ class _Grid:
         return slice(r0, r1), slice(c0, c1)
 
 
-def _segment_distance(x, y, a, b):
-    """Distance of points to the segment a–b and the position ``t`` (0..1) along it."""
-    vx, vy = b[0] - a[0], b[1] - a[1]
-    t = np.clip(((x - a[0]) * vx + (y - a[1]) * vy) / max(vx * vx + vy * vy, 1e-9), 0.0, 1.0)
-    return np.hypot(x - (a[0] + t * vx), y - (a[1] + t * vy)), t
-
-
 def _tube(grid, out, a, b, r0, r1, gain, *, combine="add", weight=None):
     """A tapered tube from ``a`` to ``b`` (its chord times ``gain``) into ``out``."""
     r = max(r0, r1) + 0.5
@@ -203,7 +193,7 @@ def _tube(grid, out, a, b, r0, r1, gain, *, combine="add", weight=None):
     if box is None:
         return
     x, y = grid.coords(*box)
-    d, t = _segment_distance(x, y, a, b)
+    d, t = segment_distance((x, y), a, b)
     value = (gain * _chord(r0 + (r1 - r0) * t, d)).astype(F32)
     if weight is not None:
         value *= weight[box]
@@ -644,7 +634,7 @@ def _scapula(grid: _Grid, bone: np.ndarray, side: int) -> None:
         ((111.0, 74.0), (143.0, 60.0), 4.2, 8.0),
         (sup, inf, 2.0, 4.0),
     ):
-        d, t = _segment_distance(p, y, a, b)
+        d, t = segment_distance((p, y), a, b)
         taper = 1.0 - 0.45 * t  # the borders thin towards the inferior angle and acromion
         value = value + _bone_chord(w * taper, depth * taper, 1.3, d)
     rn = np.hypot((p - 129.0) / 5.0, (y - 101.0) / 16.0)
@@ -659,7 +649,7 @@ def _humerus(grid: _Grid, bone: np.ndarray, side: int) -> None:
         return
     d = np.hypot(p - 147.0, y - 104.0)
     head = K_CORTEX * (_chord(24.0, d) - _chord(22.2, d)) + 2.5 * K_MARROW * _chord(22.2, d)
-    d, _ = _segment_distance(p, y, (151.0, 120.0), (176.0, FIELD_MM + 20.0))
+    d, _ = segment_distance((p, y), (151.0, 120.0), (176.0, FIELD_MM + 20.0))
     shaft = K_CORTEX * (_chord(15.0, d) - _chord(11.5, d)) + K_MARROW * 0.5 * _chord(11.5, d)
     bone[box] += np.maximum(head, shaft).astype(F32)
 

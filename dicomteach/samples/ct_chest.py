@@ -29,9 +29,10 @@ from pydicom.dataset import Dataset
 from pydicom.sr.codedict import codes
 from pydicom.uid import JPEG2000Lossless, RLELossless
 
+from dicomteach.io.atomic import save_dataset_atomically
 from dicomteach.io.writer import StudyInfo, ct_slice, hu_to_stored
 from dicomteach.samples import phantoms
-from dicomteach.samples._common import Patient, sample_uid, save_atomically
+from dicomteach.samples._common import Patient, sample_uid
 
 #: The fictitious patient of both studies.
 PATIENT = Patient("TEACHING^NODULE", "DTCT0001", "19580412", "M", 78.0, 1.76)
@@ -174,7 +175,7 @@ def _write_visit(
             encoding_plugin=_plugin(visit.transfer_syntax),
             generate_instance_uid=False,
         )
-        written.append(save_atomically(ds, dest / "ct" / f"IM{instance:06d}.dcm"))
+        written.append(save_dataset_atomically(ds, dest / "ct" / f"IM{instance:06d}.dcm"))
         datasets.append(ds)
     written.append(_write_seg(dest / "seg-nodule.dcm", datasets, mask, study, seed, tag))
     return written
@@ -246,7 +247,7 @@ def _write_seg(
         series_description="Nodule reference SEG",
     )
     _freeze_times(seg, study, sample_uid(seed, *tag, "seg", "dimension-organization"))
-    return save_atomically(seg, path)
+    return save_dataset_atomically(seg, path)
 
 
 def _freeze_times(seg: Dataset, study: StudyInfo, dimension_uid: str) -> None:

@@ -20,14 +20,9 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 from pydicom.uid import OphthalmicPhotography8BitImageStorage
 
-from dicomteach.samples._common import (
-    Patient,
-    code,
-    new_instance,
-    patient_module,
-    sample_uid,
-    save_atomically,
-)
+from dicomteach.io.atomic import save_dataset_atomically
+from dicomteach.io.writer import new_instance
+from dicomteach.samples._common import Patient, code, patient_module, sample_uid
 from dicomteach.samples._shapes import gaussian_blur, smooth_noise
 
 STUDY = "op-fundus"
@@ -197,7 +192,7 @@ def write(dest: Path, *, seed: int) -> list[Path]:
     ds.LensesCodeSequence = []
     ds.DetectorType = "CCD"
     ds.PixelData = np.ascontiguousarray(pixels).tobytes()
-    return [save_atomically(ds, dest / "IM000001.dcm")]
+    return [save_dataset_atomically(ds, dest / "IM000001.dcm")]
 
 
 __all__ = ["DISC", "FOVEA", "SIZE", "render", "write"]

@@ -35,13 +35,9 @@ from pydicom.sr.codedict import codes
 from pydicom.sr.coding import Code
 from pydicom.uid import EnhancedMRImageStorage
 
-from dicomteach.samples._common import (
-    Patient,
-    new_instance,
-    patient_module,
-    sample_uid,
-    save_atomically,
-)
+from dicomteach.io.atomic import save_dataset_atomically
+from dicomteach.io.writer import new_instance
+from dicomteach.samples._common import Patient, patient_module, sample_uid
 from dicomteach.samples._shapes import ellipsoid, gaussian_blur, grid, smooth_noise
 
 STUDY = "mr-brain"
@@ -601,7 +597,7 @@ def write(dest: Path, *, seed: int) -> list[Path]:
     for series in ("t1c", "flair"):
         stored = render(labels, series, seed)
         enhanced[series] = enhanced_mr(stored, series, seed, study_uid, frame_uid)
-        written.append(save_atomically(enhanced[series], dest / series / "IM000001.dcm"))
+        written.append(save_dataset_atomically(enhanced[series], dest / series / "IM000001.dcm"))
 
     mask = np.zeros(SHAPE, np.uint8)
     mask[labels == RING] = 1
@@ -651,7 +647,7 @@ def write(dest: Path, *, seed: int) -> list[Path]:
         series_time="120000",
     )
     _freeze(seg, seed, "seg")
-    written.append(save_atomically(seg, dest / "seg-tumour.dcm"))
+    written.append(save_dataset_atomically(seg, dest / "seg-tumour.dcm"))
     return written
 
 

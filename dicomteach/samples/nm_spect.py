@@ -19,14 +19,9 @@ import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.uid import NuclearMedicineImageStorage
 
-from dicomteach.samples._common import (
-    Patient,
-    code,
-    new_instance,
-    patient_module,
-    sample_uid,
-    save_atomically,
-)
+from dicomteach.io.atomic import save_dataset_atomically
+from dicomteach.io.writer import new_instance
+from dicomteach.samples._common import Patient, code, patient_module, sample_uid
 from dicomteach.samples._shapes import ellipsoid, gaussian_blur, grid
 
 STUDY = "nm-spect"
@@ -188,7 +183,7 @@ def write(dest: Path, *, seed: int) -> list[Path]:
     ds.PatientGantryRelationshipCodeSequence = [code("F-10470", "SRT", "headfirst")]
 
     ds.PixelData = np.ascontiguousarray(counts).tobytes()
-    return [save_atomically(ds, dest / "IM000001.dcm")]
+    return [save_dataset_atomically(ds, dest / "IM000001.dcm")]
 
 
 __all__ = ["LV_AXIS", "LV_CENTRE_MM", "MATRIX", "VOXEL_MM", "perfusion_counts", "write"]

@@ -25,16 +25,9 @@ from pydicom.uid import (
     PositronEmissionTomographyImageStorage,
 )
 
-from dicomteach.io.writer import StudyInfo, ct_slice, ds_text, hu_to_stored
-from dicomteach.samples._common import (
-    Patient,
-    code,
-    file_meta,
-    new_instance,
-    patient_module,
-    sample_uid,
-    save_atomically,
-)
+from dicomteach.io.atomic import save_dataset_atomically
+from dicomteach.io.writer import StudyInfo, ct_slice, ds_text, file_meta, hu_to_stored, new_instance
+from dicomteach.samples._common import Patient, code, patient_module, sample_uid
 from dicomteach.samples._shapes import ellipsoid, gaussian_blur, smooth_noise
 
 STUDY = "pet-ct"
@@ -360,7 +353,7 @@ def write(dest: Path, *, seed: int) -> list[Path]:
         for tag in [t for t in ds.keys() if t.group == 0x0019]:
             del ds[tag]
         name = f"IM{N_SLICES - k:06d}.dcm"
-        written.append(save_atomically(ds, dest / "ct" / name))
+        written.append(save_dataset_atomically(ds, dest / "ct" / name))
 
     bqml = pet_suv(labels, seed) * _suv_to_bqml_factor()
     pet_series = sample_uid(seed, STUDY, "pet", "series")
@@ -370,7 +363,7 @@ def write(dest: Path, *, seed: int) -> list[Path]:
         slope = float(ds_text(slope))  # the slope as written is the slope the reader uses
         quantised = np.clip(np.rint(bqml[k] / slope), 0, 32767).astype(np.int16)
         ds = _pet_slice(quantised, slope, k, seed=seed, study=study, series_uid=pet_series)
-        written.append(save_atomically(ds, dest / "pet" / f"IM{N_SLICES - k:06d}.dcm"))
+        written.append(save_dataset_atomically(ds, dest / "pet" / f"IM{N_SLICES - k:06d}.dcm"))
     return written
 
 

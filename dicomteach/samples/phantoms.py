@@ -1,8 +1,12 @@
-"""Chest anatomy as numpy maths: the phantom behind the CT and radiograph sample studies.
+"""Chest anatomy in 3D as numpy maths: the phantom behind the CT chest sample study.
+
+The chest radiograph sample draws its own 2D projection anatomy
+(:mod:`dicomteach.samples.cr_chest`); shapes both use live in
+:mod:`dicomteach.samples._shapes`.
 
 The anatomy lives in the DICOM patient coordinate system (LPS, millimetres;
 ``x`` towards the patient's left, ``y`` posterior, ``z`` head), with ``z = 0``
-near the carina. It is described in two ways:
+near the carina. It is described in three parts:
 
 * smooth "base" tissue (:func:`base_hounsfield`): body wall, lungs, mediastinal
   fat, heart, great vessels, spine, sternum, diaphragm and upper abdomen, as
@@ -10,7 +14,7 @@ near the carina. It is described in two ways:
 * tubes (:class:`Tubes`): pulmonary vessels, airways, ribs, costal cartilage
   and clavicles as tapered line segments, drawn into a CT volume
   (:func:`draw_tubes`);
-* a lesion (:class:`Lesion`): a spiculated part-solid nodule or a mass.
+* a lesion (:class:`Lesion`): a spiculated part-solid nodule.
 
 Everything is decided by the seed; nothing here reads or writes files.
 """
@@ -20,6 +24,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from dicomteach.samples._shapes import segment_distance
 
 #: Hounsfield units of the tissues drawn (non-contrast CT).
 HU = {
@@ -184,20 +190,6 @@ def _ramp(signed_mm: np.ndarray, width: float = 0.8) -> np.ndarray:
     return np.clip(signed_mm / width + 0.5, 0.0, 1.0)
 
 
-def _segment_distance(
-    x: np.ndarray, y: np.ndarray, z: np.ndarray, p0: np.ndarray, p1: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Distance from points to a segment and the position ``t`` (0…1) of the nearest point."""
-    d = p1 - p0
-    length2 = float(d @ d) or 1e-9
-    t = ((x - p0[0]) * d[0] + (y - p0[1]) * d[1] + (z - p0[2]) * d[2]) / length2
-    t = np.clip(t, 0.0, 1.0)
-    ex = x - (p0[0] + t * d[0])
-    ey = y - (p0[1] + t * d[1])
-    ez = z - (p0[2] + t * d[2])
-    return np.sqrt(ex * ex + ey * ey + ez * ez), t
-
-
 def _polyline_distance(
     x: np.ndarray, y: np.ndarray, z: np.ndarray, points: np.ndarray, margin: float
 ) -> np.ndarray:
@@ -208,7 +200,7 @@ def _polyline_distance(
         lo, hi = min(p0[2], p1[2]) - margin, max(p0[2], p1[2]) + margin
         if hi < zmin or lo > zmax:
             continue
-        d, _ = _segment_distance(x, y, z, p0, p1)
+        d, _ = segment_distance((x, y, z), p0, p1)
         best = np.minimum(best, d)
     return best
 
@@ -624,16 +616,16 @@ def _airways(chest: Chest) -> list[Segment]:
     return out
 
 
-def make_chest(seed: int, *, lesion: str | None = "nodule", scale: float = 1.0) -> Chest:
+def make_chest(seed: int, *, lesion: str | None = "nodule") -> Chest:
     """A chest decided by ``seed``: sizes, vessel and airway trees, ribs, and a lesion.
 
     ``lesion``: ``"nodule"`` (a 15 mm spiculated part-solid nodule in the right
-    upper lobe), ``"mass"`` (a 40 mm solid mass in the left upper zone) or None.
+    upper lobe) or None.
     """
     rng = np.random.default_rng([seed, 0xC4E57])
     chest = Chest(
-        half_width=158.0 * scale * rng.uniform(0.97, 1.03),
-        half_depth=108.0 * scale * rng.uniform(0.97, 1.03),
+        half_width=158.0 * rng.uniform(0.97, 1.03),
+        half_depth=108.0 * rng.uniform(0.97, 1.03),
         dome_right=-118.0 + rng.uniform(-5, 5),
         dome_left=-132.0 + rng.uniform(-5, 5),
     )
@@ -653,16 +645,11 @@ def make_chest(seed: int, *, lesion: str | None = "nodule", scale: float = 1.0) 
 
 
 def _lesion(chest: Chest, rng: np.random.Generator, kind: str) -> Lesion:
-    if kind == "nodule":
-        centre = np.array([-82.0, 30.0, 22.0]) + rng.uniform(-4, 4, 3)
-        radius, solid = 7.5, 0.5
-        n_spicules = 14
-    elif kind == "mass":
-        centre = np.array([75.0, -10.0, 5.0]) + rng.uniform(-4, 4, 3)
-        radius, solid = 20.0, 1.0
-        n_spicules = 6
-    else:
-        raise ValueError(f"Argument 'lesion' must be 'nodule', 'mass' or None, not {kind!r}")
+    if kind != "nodule":
+        raise ValueError(f"Argument 'lesion' must be 'nodule' or None, not {kind!r}")
+    centre = np.array([-82.0, 30.0, 22.0]) + rng.uniform(-4, 4, 3)
+    radius, solid = 7.5, 0.5
+    n_spicules = 14
     harmonics = np.column_stack(
         [
             rng.uniform(0.04, 0.1, 4),
@@ -678,7 +665,7 @@ def _lesion(chest: Chest, rng: np.random.Generator, kind: str) -> Lesion:
 
 
 # ---------------------------------------------------------------------------
-# drawing into a CT grid and projecting for a radiograph
+# drawing into a CT grid
 
 
 def rigid_motion(degrees_z: float, degrees_x: float) -> np.ndarray:
@@ -731,7 +718,7 @@ def draw_tubes(
         zz = z_mm[ks][:, None, None]
         yy = y_mm[is_][None, :, None]
         xx = x_mm[js][None, None, :]
-        d, t = _slab_distance(xx, yy, zz, p0, p1, slab)
+        d, t = segment_distance((xx, yy, zz), p0, p1, slab=slab)
         r = r0 + (r1 - r0) * t
         box = hu[ks, is_, js]
         in_lung = lung[ks, is_, js]
@@ -818,20 +805,6 @@ def _splat_thin_vessels(
     w = best.reshape(shape)
     w = np.where(lung, w, np.float32(0.0))
     hu += w * (np.float32(HU["vessel"]) - hu)
-
-
-def _slab_distance(
-    x: np.ndarray, y: np.ndarray, z: np.ndarray, p0: np.ndarray, p1: np.ndarray, slab: float
-) -> tuple[np.ndarray, np.ndarray]:
-    d = p1 - p0
-    length2 = float(d @ d) or 1e-9
-    t = ((x - p0[0]) * d[0] + (y - p0[1]) * d[1] + (z - p0[2]) * d[2]) / length2
-    t = np.clip(t, 0.0, 1.0)
-    ex = x - (p0[0] + t * d[0])
-    ey = y - (p0[1] + t * d[1])
-    ez = z - (p0[2] + t * d[2])
-    ez = np.maximum(np.abs(ez) - slab / 2.0, 0.0)
-    return np.sqrt(ex * ex + ey * ey + ez * ez), t
 
 
 def draw_lesion(

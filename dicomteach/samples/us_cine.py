@@ -25,13 +25,9 @@ from pydicom.dataset import Dataset
 from pydicom.encaps import encapsulate
 from pydicom.uid import JPEGBaseline8Bit, UltrasoundMultiFrameImageStorage
 
-from dicomteach.samples._common import (
-    Patient,
-    new_instance,
-    patient_module,
-    sample_uid,
-    save_atomically,
-)
+from dicomteach.io.atomic import save_dataset_atomically
+from dicomteach.io.writer import new_instance
+from dicomteach.samples._common import Patient, patient_module, sample_uid
 from dicomteach.samples._shapes import gaussian_blur, smooth_noise
 
 STUDY = "us-cine"
@@ -202,7 +198,7 @@ def write(dest: Path, *, seed: int) -> list[Path]:
     ds.PixelData = encapsulate(encoded, has_bot=True)
     ds["PixelData"].VR = "OB"
     ds["PixelData"].is_undefined_length = True
-    return [save_atomically(ds, dest / "IM000001.dcm")]
+    return [save_dataset_atomically(ds, dest / "IM000001.dcm")]
 
 
 __all__ = ["BURNED_IN_TEXT", "FRAME_TIME_MS", "MM_PER_PIXEL", "N_FRAMES", "frames", "write"]

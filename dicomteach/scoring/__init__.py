@@ -28,7 +28,13 @@ from dicomteach.scoring.metrics import (
     surface_dice,
     volume_difference_pct,
 )
-from dicomteach.scoring.signed import SignedDistanceMap, signed_distance_map
+from dicomteach.scoring.signed import (
+    SignedDistanceMap,
+    signed_distance_map,
+    surface_voxels,
+    too_large,
+    too_small,
+)
 from dicomteach.scoring.surfels import neighbour_codes, surfel_area_table
 
 __all__ = [
@@ -46,6 +52,9 @@ __all__ = [
     "signed_distance_map",
     "surface_dice",
     "surface_distances",
+    "surface_voxels",
     "surfel_area_table",
+    "too_large",
+    "too_small",
     "volume_difference_pct",
 ]

@@ -69,7 +69,6 @@ from dicomteach.widgets._base import ImageWidget, _labels_array, bundle, bundle_
 
 __all__ = [
     "ANSWER_VERSION",
-    "AnswerFileWarning",
     "Delineator",
     "brush_footprint",
 ]
@@ -90,10 +89,6 @@ DELINEATOR_TOOLS = ["brush", "eraser", "range", "polygon", "freehand", "fill", "
 
 _EPSILON_MM2 = 1e-6
 """Pixels this close (mm²) to the brush's edge count as inside: the same in JS."""
-
-
-AnswerFileWarning = AnswerFileMovedWarning
-"""The name this warning had here first; the same class as the question widgets' warning."""
 
 
 def brush_footprint(
@@ -683,7 +678,7 @@ class Delineator(ImageWidget):
                 f"Could not save {self._answer}: {exc.strerror or exc}. Your work is kept here."
             )
             if problem != self._save_problem:
-                warnings.warn(problem, AnswerFileWarning, stacklevel=2)
+                warnings.warn(problem, AnswerFileMovedWarning, stacklevel=2)
             self._save_problem = problem
             self.notice = problem
             return False

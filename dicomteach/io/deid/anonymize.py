@@ -414,11 +414,6 @@ def _file_name(ds: Dataset) -> str:
     return f"{num}-{_short(str(ds.get('SOPInstanceUID', '')), 12)}.dcm"
 
 
-def write_atomic(ds: Dataset, path: Path) -> None:
-    """Write ``ds`` to ``path`` atomically: an interrupted write leaves no half file."""
-    save_dataset_atomically(ds, path)
-
-
 @dataclass
 class _Planned:
     source: Source
@@ -563,7 +558,7 @@ def _process(
             f"cannot de-identify it ({type(exc).__name__}: {exc})", name
         ) from None
     try:
-        write_atomic(ds, path)
+        save_dataset_atomically(ds, path)
     except OSError as exc:
         raise DicomTeachError(f"cannot write {path} ({exc.strerror or exc})", name) from None
     except Exception as exc:  # noqa: BLE001 - pydicom refuses a value it cannot encode
