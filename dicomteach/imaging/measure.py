@@ -4,7 +4,7 @@ Coordinates are the displayed image's continuous coordinates, as the browser
 reports them: ``(y, x)`` with pixel ``(row, col)`` covering
 ``[row, row + 1) × [col, col + 1)``, so a pixel's centre is
 ``(row + 0.5, col + 0.5)``. The browser's Viewer computes the same numbers
-with the same rules (``static/core.js``); tests compare the two.
+with the same rules (``widgets/static/core/measurements.js``); tests compare the two.
 """
 
 from __future__ import annotations

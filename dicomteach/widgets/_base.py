@@ -5,19 +5,20 @@ image resampled onto the same grid, an optional label map) and streams them to
 each view that asks, slice by slice, starting at the slice on screen, so a
 large series shows its first image before the rest arrives. The browser keeps
 the arrays and applies rescale, window, colour map and overlays itself
-(``static/core.js``): W/L, zoom, pan and overlays never re-send pixels. When
+(``static/core/``: ``layers.js`` receives, ``scene.js`` keeps the state,
+``viewport.js`` draws): W/L, zoom, pan and overlays never re-send pixels. When
 the kernel changes part of an array (a learner's labels after an undo), it
 sends only that box (:meth:`ImageWidget._patch_layer`).
 
-Every widget's script is ``core.js`` joined with its own file (:func:`bundle`),
-its style ``viewer.css`` joined with its own (:func:`bundle_css`).
+Every widget's script is its entry module in ``static/`` joined with the
+modules it imports (:func:`bundle`, in ``_bundle.py``), its style
+``viewer.css`` joined with its own (:func:`bundle_css`).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import pathlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -30,12 +31,11 @@ from dicomteach.imaging.planes import PLANES, plane_layout
 from dicomteach.imaging.presets import default_window, presets_for
 from dicomteach.imaging.voi import VOI_LUT_FUNCTIONS
 from dicomteach.io.volume import LutTable, Volume, Window
+from dicomteach.widgets._bundle import bundle, bundle_css
 
 __all__ = ["ImageWidget", "bundle", "bundle_css", "label_palette"]
 
 log = logging.getLogger(__name__)
-
-STATIC = pathlib.Path(__file__).parent / "static"
 
 CHUNK_BYTES = 4 << 20
 """About this many bytes per streamed message (whole slices, at least one)."""
@@ -64,25 +64,6 @@ def label_palette(n: int) -> list[tuple[int, int, int]]:
     """
     colours = _FIRST_COLOURS + _PALETTE
     return [colours[i % len(colours)] for i in range(n)]
-
-
-def bundle(*names: str) -> str:
-    """One ES module from files in ``static/``: ``core.js`` then the widget's file.
-
-    No build step: the files are joined as text; only the last one exports.
-    """
-    return "\n".join((STATIC / name).read_text(encoding="utf-8") for name in names)
-
-
-def bundle_css(*names: str) -> str:
-    """One style sheet from ``viewer.css`` (every widget's frame) and the widget's own files.
-
-    >>> css = bundle_css("compare.css")
-    >>> css.index(".dt-viewer {") < css.index(".dt-compare-panes")
-    True
-    """
-    files = ["viewer.css", *(n for n in names if n != "viewer.css")]
-    return "\n".join((STATIC / name).read_text(encoding="utf-8") for name in files)
 
 
 def _volume_of(volume_or_path: Volume | str | os.PathLike[str], suv: bool = False) -> Volume:
@@ -220,7 +201,7 @@ class _StateCompleteAfterInit(type(anywidget.AnyWidget)):
     follow-up of a Compare…) follows as updates. JupyterLab may render a view
     before those updates are applied (Run All, the cell out of view), and a view
     built on the defaults has no image and no controls. The browser side waits
-    for ``state_complete`` (core.js ``stateComplete``) before building the view.
+    for ``state_complete`` (``stateComplete`` in static/core/sync.js) before building the view.
     """
 
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:

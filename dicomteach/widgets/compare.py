@@ -338,7 +338,7 @@ class Compare(ImageWidget):
     40.0
     """
 
-    _esm = bundle("core.js", "compare.js")
+    _esm = bundle("compare.js")
     _css = bundle_css("compare.css")
 
     mode = traitlets.Enum(COMPARE_MODES, "side-by-side").tag(sync=True)

@@ -29,7 +29,7 @@ Python → JS
     The base widget's layer patch (``ImageWidget._patch_layer``: ``{layer:
     "labels", generation, box: [[k0, k1], [r0, r1], [c0, c1]]}`` with one buffer,
     ``labels[k0:k1, r0:r1, c0:c1]`` in array order) plus ``{origin, seq,
-    revision, saved}``. Every view applies it (``Layer.patch`` in core.js) but
+    revision, saved}``. Every view applies it (``Layer.patch`` in static/core/layers.js) but
     the one named by ``origin``, which already shows it: for that view it is
     the acknowledgement of its stroke.
 ``ack``
@@ -144,7 +144,7 @@ def brush_footprint(
     limit = float(radius_mm) * float(radius_mm) + _EPSILON_MM2
     out = np.zeros((rows, cols), bool)
     for (ra, ca), (rb, cb) in zip(pts[:-1], pts[1:], strict=True):
-        # The same operations, in the same order, as capsulePixels in delineator.js.
+        # The same operations, in the same order, as capsulePixels in static/delineator/raster.js.
         ey, ex = (rb - ra) * row_mm, (cb - ca) * col_mm
         ee = ey * ey + ex * ex
         py, px = (r - ra) * row_mm, (c - ca) * col_mm
@@ -308,7 +308,7 @@ class Delineator(ImageWidget):
     np.False_
     """
 
-    _esm = bundle("core.js", "delineator.js")
+    _esm = bundle("delineator.js")
     _css = bundle_css("delineator.css")
 
     # [{"value", "name", "color": [r, g, b], "visible"}]; value i is label i.

@@ -73,7 +73,7 @@ def _check_labels(labels: object) -> list[str]:
 class _Question(ImageWidget):
     """An image with an answer made of points, saved to a JSON file on every change."""
 
-    _esm = bundle("core.js", "questions.js")
+    _esm = bundle("questions.js")
     _css = bundle_css("questions.css")
 
     question = traitlets.Unicode("").tag(sync=True)

@@ -126,7 +126,7 @@ class Viewer(ImageWidget):
     ['axial', 'coronal', 'sagittal']
     """
 
-    _esm = bundle("core.js", "viewer.js")
+    _esm = bundle("viewer.js")
 
     # A study or folder of several series: one thumbnail button each.
     series = traitlets.List(traitlets.Dict()).tag(sync=True)

@@ -1,7 +1,28 @@
-// dicomteach Viewer: one viewport with the standard controls (core.js), and for a
-// study of several series a thumbnail strip to switch between them.
+// dicomteach Viewer (widgets/viewer.py): one viewport with the standard controls, and
+// for a study of several series a thumbnail strip to switch between them.
 
-// The series buttons: a thumbnail and a label each; the one on screen pressed.
+import { el, button } from "./core/dom.js";
+import { Scene, stateComplete } from "./core/scene.js";
+import { Viewport } from "./core/viewport.js";
+import { controlGroup, widgetLayout, standardControls } from "./core/controls.js";
+
+/** @import { AnyModel, RenderProps, WidgetModule } from "./anywidget" */
+/** @import { ImageState } from "./core/traits" */
+
+/**
+ * Viewer's own synced traits: the series of a study, the one on screen, and a token
+ * that changes when another series' volume is in.
+ * @typedef {ImageState & {
+ *   series: {index: number, label: string, thumbnail: string}[],
+ *   series_index: number,
+ *   volume_token: number,
+ * }} ViewerState
+ */
+
+/**
+ * The series buttons: a thumbnail and a label each; the one on screen pressed.
+ * @param {AnyModel<ViewerState>} model
+ */
 function seriesGroup(model) {
   const list = model.get("series");
   if (list.length < 2) return null;
@@ -14,10 +35,10 @@ function seriesGroup(model) {
     });
     b.classList.add("dt-series-button");
     b.dataset.series = String(item.index);
-    const img = el_("img", "dt-series-thumb");
+    const img = el("img", "dt-series-thumb");
     img.src = item.thumbnail;
     img.alt = "";
-    b.append(img, el_("span", "dt-series-label", item.label));
+    b.append(img, el("span", "dt-series-label", item.label));
     b.setAttribute("aria-pressed", String(item.index === model.get("series_index")));
     group.items.append(b);
   }
@@ -25,25 +46,27 @@ function seriesGroup(model) {
   return group;
 }
 
-async function render({ model, el }) {
+/** @param {RenderProps<ViewerState>} props */
+async function render({ model, el: root }) {
   await stateComplete(model);
-  el.classList.add("dt-viewer");
-  el.tabIndex = 0;
+  root.classList.add("dt-viewer");
+  root.tabIndex = 0;
   // Lumino (JupyterLab) leaves keys to us inside the viewer: arrows scroll slices, not cells.
-  el.dataset.lmSuppressShortcuts = "true";
+  root.dataset.lmSuppressShortcuts = "true";
 
+  /** @type {{scene: Scene, controls: ReturnType<typeof standardControls>, viewport: Viewport} | null} */
   let parts = null;
 
   function build() {
     const scene = new Scene(model);
-    const controls = standardControls(scene, el);
+    const controls = standardControls(scene, root);
     const viewport = new Viewport(scene, {
       showFused: true,
       cursorLine: controls.cursorLine,
       onStatus: (vp) => controls.update(vp),
     });
     const series = seriesGroup(model);
-    widgetLayout(el, {
+    widgetLayout(root, {
       main: [viewport.root, controls.slider, controls.readout, controls.cursorLine],
       side: series ? [series, controls.toolbar] : [controls.toolbar],
     });
@@ -58,7 +81,7 @@ async function render({ model, el }) {
     parts.viewport.destroy();
     parts.scene.destroy();
     parts = null;
-    el.replaceChildren();
+    root.replaceChildren();
   }
 
   // Another series of the study: new geometry, presets and planes, so new controls.
@@ -75,4 +98,5 @@ async function render({ model, el }) {
   };
 }
 
+/** @type {WidgetModule<ViewerState>} */
 export default { render };

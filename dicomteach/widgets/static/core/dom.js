@@ -1,0 +1,47 @@
+// Building the widgets' DOM: elements, buttons, SVG nodes.
+
+/**
+ * A new HTML element with classes and text.
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {K} tag
+ * @param {string} [className] space-separated classes
+ * @param {string} [text]
+ * @returns {HTMLElementTagNameMap[K]}
+ */
+export function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+/**
+ * A widget button: `title` is its tooltip and its accessible name.
+ * @param {string} label
+ * @param {string} title
+ * @param {(event: MouseEvent) => void} onClick
+ * @returns {HTMLButtonElement}
+ */
+export function button(label, title, onClick) {
+  const b = el("button", "dt-viewer-button", label);
+  b.type = "button";
+  b.title = title;
+  b.setAttribute("aria-label", title);
+  b.addEventListener("click", onClick);
+  return b;
+}
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+/**
+ * A new SVG element with attributes.
+ * @template {keyof SVGElementTagNameMap} K
+ * @param {K} tag
+ * @param {Record<string, string | number>} [attrs]
+ * @returns {SVGElementTagNameMap[K]}
+ */
+export function svg(tag, attrs) {
+  const node = document.createElementNS(SVG_NS, tag);
+  for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, String(v));
+  return node;
+}
