@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -32,3 +33,18 @@ def test_ruff_finds_nothing(args: tuple[str, ...]):
         f"`ruff {' '.join(args)}` failed; fix it, or run `ruff {args[0]} --fix .` "
         f"/ `ruff format .`:\n{run.stdout}{run.stderr}"
     )
+
+
+TSC = ROOT / "node_modules" / ".bin" / "tsc"
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_widget_modules_type_check():
+    """The widgets' ES modules pass TypeScript's checkJs (tsconfig.json: strict, no emit)."""
+    assert TSC.exists(), (
+        f"{TSC} is missing: install the pinned TypeScript with `npm ci` (scripts/test.sh does it)"
+    )
+    run = subprocess.run(
+        [str(TSC), "-p", "tsconfig.json"], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert run.returncode == 0, f"tsc -p tsconfig.json found problems:\n{run.stdout}{run.stderr}"
