@@ -5,7 +5,8 @@
 
 import { el, button } from "./core/dom.js";
 import { format, fixed } from "./core/format.js";
-import { Scene, stateComplete } from "./core/scene.js";
+import { Scene } from "./core/scene.js";
+import { stateComplete } from "./core/sync.js";
 import { controlGroup, widgetLayout, standardControls } from "./core/controls.js";
 import { Comparison } from "./compare/state.js";
 import { CompareViewport } from "./compare/viewport.js";

@@ -4,7 +4,8 @@
 // history and writes the answer file (docs/decisions.md, decision 3). The kernel's
 // patches (undo, redo, interpolation, other views' strokes) keep every view equal to it.
 
-import { Scene, stateComplete } from "./core/scene.js";
+import { Scene } from "./core/scene.js";
+import { stateComplete } from "./core/sync.js";
 import { widgetLayout, standardControls } from "./core/controls.js";
 import { Editor } from "./delineator/editor.js";
 import { editorTools, editorKey } from "./delineator/tools.js";

@@ -4,7 +4,8 @@
 // core's.
 
 import { el } from "./core/dom.js";
-import { Scene, stateComplete } from "./core/scene.js";
+import { Scene } from "./core/scene.js";
+import { stateComplete } from "./core/sync.js";
 import { Viewport } from "./core/viewport.js";
 import { widgetLayout, standardControls } from "./core/controls.js";
 import { Answering } from "./questions/answering.js";

@@ -2,7 +2,8 @@
 // for a study of several series a thumbnail strip to switch between them.
 
 import { el, button } from "./core/dom.js";
-import { Scene, stateComplete } from "./core/scene.js";
+import { Scene } from "./core/scene.js";
+import { stateComplete } from "./core/sync.js";
 import { Viewport } from "./core/viewport.js";
 import { controlGroup, widgetLayout, standardControls } from "./core/controls.js";
 

@@ -1,7 +1,8 @@
 // The frame and the standard controls around a scene: labelled groups of buttons, the
 // widget layout (tools beside the picture, above it when narrow: viewer.css), the
-// slice slider, the readout and cursor lines, and the keys of DESIGN's "Mouse and
-// keyboard" list. A widget adds its own groups and keys through the hooks below.
+// slice slider, the readout and cursor lines, and the keys (arrows and pages for slices,
+// r reset, +/- zoom, 1–9 window presets, a/c/s planes, space play, Delete, Escape).
+// A widget adds its own groups and keys through the hooks below.
 
 import { el, button } from "./dom.js";
 import { format } from "./format.js";

@@ -1,5 +1,6 @@
 // One slice of a layer into RGBA pixels (a canvas ImageData's data): an image windowed
-// by the rules of voi.js, or labels filled and outlined. Pure: arrays in, pixels out.
+// by the rules of voi.js, or labels filled and outlined; then those pixels onto their
+// canvas. The drawing functions are pure: arrays in, pixels out.
 
 import { displayValue, tableDisplayValue, modalityValue } from "./voi.js";
 import { walker } from "./geometry.js";
@@ -178,4 +179,44 @@ export function drawLabels(layer, layout, s, colors, opacity, mode, out) {
       out[j + 3] = edge ? 255 : fillAlpha;
     }
   }
+}
+
+// ---- onto a canvas
+
+/** A canvas with its ImageData kept between draws. @typedef {HTMLCanvasElement & {_image?: ImageData, _key?: string}} LayerCanvas */
+
+/**
+ * The canvas's ImageData for a slice of this layout (the canvas resized to it; the
+ * ImageData kept while the size stays).
+ * @param {LayerCanvas} canvas
+ * @param {Layout} layout
+ * @returns {ImageData}
+ */
+export function imageData(canvas, layout) {
+  if (canvas.width !== layout.cols || canvas.height !== layout.rows) {
+    canvas.width = layout.cols;
+    canvas.height = layout.rows;
+  }
+  const key = `${layout.cols}x${layout.rows}`;
+  if (!canvas._image || canvas._key !== key) {
+    canvas._image = context(canvas).createImageData(layout.cols, layout.rows);
+    canvas._key = key;
+  }
+  return canvas._image;
+}
+
+/**
+ * Put the canvas's ImageData on screen.
+ * @param {LayerCanvas} canvas
+ */
+export function paint(canvas) {
+  if (canvas._image) context(canvas).putImageData(canvas._image, 0, 0);
+}
+
+/**
+ * The 2D context of a canvas (a canvas of ours always has one).
+ * @param {HTMLCanvasElement} canvas
+ */
+function context(canvas) {
+  return /** @type {CanvasRenderingContext2D} */ (canvas.getContext("2d"));
 }

@@ -1,4 +1,4 @@
-// What the mouse does on a viewport (DESIGN habits, as OHIF/Cornerstone): wheel scrolls
+// What the mouse does on a viewport, as in OHIF and Cornerstone: wheel scrolls
 // slices, ctrl-wheel or pinch zooms about the cursor, right-drag zooms, middle- or
 // shift-drag pans, left-drag runs the scene's tool: W/L, pan, zoom, ruler, ellipse, or
 // one of the widget's own tools (ViewportOptions.tools).

@@ -1,11 +1,11 @@
-// The texts of a viewport: window, slice and position under the image, and the value
-// under the mouse. Read from the scene; nothing here changes it.
+// The texts of a viewport: window, slice and position on and under the image, the
+// message over it, and the value under the mouse. Read from the scene; nothing here
+// changes it.
 
 import { format, fixed } from "./format.js";
 
 /** @import { Scene } from "./scene.js" */
-/** @import { Layer } from "./layers.js" */
-/** @import { PointerPoint } from "./viewport.js" */
+/** @import { PointerPoint, Viewport } from "./viewport.js" */
 
 // LPS: negative / positive side of each plane's axis.
 /** @type {Record<string, string[]>} */
@@ -20,13 +20,15 @@ const PLANE_AXIS_LETTERS = { axial: ["I", "S"], coronal: ["A", "P"], sagittal: [
  */
 
 /**
- * The texts under and on the image.
- * @param {Scene} scene
- * @param {Layer | undefined} layer the viewport's image layer
- * @returns {StatusTexts & {corner: string}} corner: the bottom-right corner's text
+ * Write a viewport's texts: window (bottom left), slice, position and zoom (bottom
+ * right), description (top left), the cursor line while the mouse is over it, and the
+ * message over the picture (error, no image, loading); vp.text for the controls.
+ * @param {Viewport} vp
  */
-export function statusTexts(scene, layer) {
+export function writeStatus(vp) {
+  const scene = vp.scene;
   const model = scene.model;
+  const layer = scene.layers.get(vp.imageLayer);
   const layout = scene.layout;
   const units = model.get("units");
   const n = layout.n_slices;
@@ -43,9 +45,25 @@ export function statusTexts(scene, layer) {
   const letters = PLANE_AXIS_LETTERS[scene.plane];
   const where = model.get("geometry_known") && axis !== undefined
     ? ` · ${p[axis] < 0 ? letters[0] : letters[1]} ${fixed(Math.abs(p[axis]), 1)} mm` : "";
-  const corner = `${n > 1 ? `${s + 1}/${n}` : ""}${where}` +
+  vp.corners.bl.textContent = windowText;
+  vp.corners.br.textContent = `${n > 1 ? `${s + 1}/${n}` : ""}${where}` +
     (scene.zoom !== 1 ? ` · ×${format(scene.zoom, 2)}` : "");
-  return { windowText, slice: n > 1 ? `slice ${s + 1}/${n}` : "", where, corner };
+  vp.corners.tl.textContent = model.get("description");
+  // Several viewports may share one cursor line: only the one under the mouse writes it.
+  if (vp.options.cursorLine && vp.hovered) {
+    vp.options.cursorLine.textContent = vp.cursorText();
+  }
+  let message = "";
+  if (model.get("error")) message = model.get("error");
+  else if (!layer) message = "No image";
+  else if (!scene.loadedFor(vp.imageLayer)) {
+    message = `Loading… ${layer.nLoaded}/${layer.shape[0]}`;
+  }
+  vp.message.textContent = message;
+  vp.message.hidden = !message;
+  vp.root.classList.toggle("dt-error", !!model.get("error"));
+  vp.root.closest(".dt-viewer")?.classList.toggle("dt-empty", !layer);
+  vp.text = { windowText, slice: n > 1 ? `slice ${s + 1}/${n}` : "", where };
 }
 
 /**

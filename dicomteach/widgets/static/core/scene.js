@@ -1,10 +1,11 @@
 // The state one view of an image widget shares between its viewports and the kernel:
-// the streamed layers, plane, position, window, zoom, pan, tool, measurements, and the
-// attributes a widget adds (track). Changes made here go to the kernel at most once per
-// animation frame; the kernel's echoes of them are ignored, its own changes applied.
+// the streamed layers (layers.js), plane, position, window, zoom, pan, tool,
+// measurements, and the attributes a widget adds (track). Changes made here go to the
+// kernel at most once per animation frame, the kernel's own come back (sync.js).
 
 import { syncLayers, acceptChunk, applyPatch } from "./layers.js";
 import { arrayToPatient } from "./geometry.js";
+import { ModelSync } from "./sync.js";
 
 /** @import { AnyModel } from "../anywidget" */
 /** @import { Layer, ChunkMessage, PatchMessage } from "./layers.js" */
@@ -43,29 +44,6 @@ const SCENE_STATE = ["window_center", "window_width", "voi_function", "voi_table
 const SCENE_DISPLAY = ["label_info", "overlay_opacity", "overlay_mode", "overlay_visible",
   "error", "description"];
 
-/**
- * Resolves once the kernel has marked the model's state complete (ImageWidget's
- * state_complete). The kernel opens a widget's comm with default values and sends the
- * rest of its state as updates; Lab may render the view in between (Run All with the
- * cell out of view), so views wait for this before building themselves.
- * @param {AnyModel<ImageState>} model
- * @returns {Promise<void>}
- */
-export function stateComplete(model) {
-  if (model.get("state_complete")) return Promise.resolve();
-  return new Promise((resolve) => {
-    const check = () => {
-      if (!model.get("state_complete")) return;
-      model.off("change:state_complete", check);
-      resolve();
-    };
-    model.on("change:state_complete", check);
-  });
-}
-
-/** How long a value this view sent may come back as an echo (ms). */
-const ECHO_MS = 5000;
-
 export class Scene {
   // The model's state as this view holds it (readState; changed here, sent by scheduleSend).
   /** @type {number[]} */ shape = [];
@@ -85,8 +63,6 @@ export class Scene {
   /** @param {AnyModel<ImageState>} model */
   constructor(model) {
     this.model = model;
-    /** The model with attributes named at run time (tracked, watched). */
-    this.anyModel = /** @type {AnyModel<Record<string, any>>} */ (model);
     /** @type {Map<string, Layer>} */
     this.layers = new Map();
     /** @type {SceneView[]} */
@@ -99,15 +75,14 @@ export class Scene {
     this.modelHandlers = [];
     // Names this view's own edits, so their patches are not applied twice.
     this.origin = `view-${Math.random().toString(36).slice(2, 10)}`;
-    this.sendScheduled = false;
-    this.sending = false;
-    /** @type {Record<string, {json: string, t: number}[]>} */
-    this.sent = {};
+    // The model with attributes named at run time (tracked ones too).
+    const anyModel = /** @type {AnyModel<Record<string, any>>} */ (model);
+    this.sync = new ModelSync(anyModel, () => this.outgoing(), (name, value) => this.fromModel(name, value));
     this.readState();
     /** @type {(msg: any, buffers: DataView[]) => void} */
     this.onMessage = (msg, buffers) => this.message(msg, buffers);
     model.on("msg:custom", this.onMessage);
-    this.watch(SCENE_STATE, (name) => this.fromModel(name));
+    this.watch(SCENE_STATE, (name) => this.sync.changed(name));
     this.watch(SCENE_DISPLAY, () => this.redraw());
     this.watch(["layers"], () => {
       this.readState();
@@ -193,7 +168,7 @@ export class Scene {
    */
   track(name, get, set) {
     this.tracked.set(name, { get, set });
-    this.watch([name], () => this.fromModel(name));
+    this.watch([name], () => this.sync.changed(name));
   }
 
   // ---- streaming (layers.js)
@@ -366,45 +341,21 @@ export class Scene {
     return out;
   }
 
+  /** Send this view's state to the kernel with the next animation frame. */
   scheduleSend() {
-    if (this.sendScheduled) return;
-    this.sendScheduled = true;
-    requestAnimationFrame(() => {
-      this.sendScheduled = false;
-      const m = this.anyModel;
-      const now = performance.now();
-      this.sending = true;
-      for (const [name, value] of Object.entries(this.outgoing())) {
-        const json = JSON.stringify(value);
-        if (JSON.stringify(m.get(name)) === json) continue;
-        // Remember what we sent: the kernel echoes it back, maybe after newer values.
-        const sent = (this.sent[name] = (this.sent[name] || []).filter((e) => now - e.t < ECHO_MS));
-        sent.push({ json, t: now });
-        // A copy: the model must not share arrays the widget goes on changing in place.
-        m.set(name, structuredClone(value));
-      }
-      this.sending = false;
-      m.save_changes();
-    });
+    this.sync.schedule();
   }
 
   /**
-   * A change of one attribute made in Python (or by another view of the same model).
-   * Echoes of values this view sent in the last seconds are ignored: an old one
-   * arriving late must not undo the learner's newer gesture.
+   * A change of one attribute made in Python (or by another view of the same model),
+   * not an echo of this view's own (sync.js).
    * @param {string} name
+   * @param {any} value
    */
-  fromModel(name) {
-    if (this.sending) return;
-    const value = this.anyModel.get(name);
-    const json = JSON.stringify(value);
-    const now = performance.now();
-    if ((this.sent[name] || []).some((e) => e.json === json && now - e.t < ECHO_MS)) return;
-    const local = this.outgoing();
-    if (name in local && JSON.stringify(local[name]) === json) return;
+  fromModel(name, value) {
     const tracked = this.tracked.get(name);
     if (tracked) {
-      tracked.set(structuredClone(value));
+      tracked.set(value);
       return;
     }
     if (name === "window_center") this.center = value;

@@ -5,16 +5,16 @@
 // below, by subclassing (Compare, Delineator) or passing options (Viewer, questions).
 
 import { el, svg } from "./dom.js";
-import { drawImage, drawLabels, fusedView, labelColors } from "./draw.js";
+import { drawImage, drawLabels, fusedView, labelColors, imageData, paint } from "./draw.js";
 import { toArrayIndex, fromArrayIndex } from "./geometry.js";
 import { measure, measurementText, drawMeasurements, displayToArray } from "./measurements.js";
 import { listen, startGesture, followGesture, endGesture } from "./gestures.js";
-import { statusTexts, cursorText } from "./readout.js";
+import { writeStatus, cursorText } from "./readout.js";
 
 /** @import { Scene } from "./scene.js" */
 /** @import { Layer } from "./layers.js" */
 /** @import { Layout, ArrayIndex } from "./geometry.js" */
-/** @import { ImageView, LabelStyle } from "./draw.js" */
+/** @import { ImageView, LabelStyle, LayerCanvas } from "./draw.js" */
 /** @import { Measurement, DisplayXY } from "./measurements.js" */
 /** @import { Gesture, Tool } from "./gestures.js" */
 /** @import { StatusTexts } from "./readout.js" */
@@ -45,8 +45,6 @@ import { statusTexts, cursorText } from "./readout.js";
  * @property {ViewportHook} [onAnnotations] after the measurements' SVG was redrawn
  * @property {ViewportHook} [onCursor] after the mouse moved over it or left it
  */
-
-/** A canvas with its ImageData kept between draws. @typedef {HTMLCanvasElement & {_image?: ImageData, _key?: string}} LayerCanvas */
 
 export class Viewport {
   /**
@@ -158,29 +156,11 @@ export class Viewport {
   // ---- drawing
 
   /**
-   * @param {LayerCanvas} canvas
-   * @param {Layout} layout
-   * @returns {ImageData}
-   */
-  prepare(canvas, layout) {
-    if (canvas.width !== layout.cols || canvas.height !== layout.rows) {
-      canvas.width = layout.cols;
-      canvas.height = layout.rows;
-    }
-    const key = `${layout.cols}x${layout.rows}`;
-    if (!canvas._image || canvas._key !== key) {
-      canvas._image = context(canvas).createImageData(layout.cols, layout.rows);
-      canvas._key = key;
-    }
-    return canvas._image;
-  }
-
-  /**
    * The RGBA pixels of canvas `name` for the plane on screen: where drawImageLayer draws.
    * @param {string} name
    */
   pixels(name) {
-    return this.prepare(/** @type {LayerCanvas} */ (this.canvases.get(name)), this.scene.layout).data;
+    return imageData(/** @type {LayerCanvas} */ (this.canvases.get(name)), this.scene.layout).data;
   }
 
   /**
@@ -202,11 +182,11 @@ export class Viewport {
     const s = scene.slice;
     const sizeChanged = this.canvas.width !== layout.cols || this.canvas.height !== layout.rows;
     const names = which && which.includes("image") ? [...which, ...this.windowed] : which;
-    this.prepare(this.canvas, layout);
+    imageData(this.canvas, layout);
     for (const [name, canvas] of this.canvases) {
       if (names && !names.includes(name)) continue;
       const shown = !!this.drawImageLayer(name, layout, s);
-      if (shown && canvas._image) context(canvas).putImageData(canvas._image, 0, 0);
+      if (shown) paint(canvas);
       if (canvas === this.canvas) continue;
       canvas.hidden = !shown;
       canvas.dataset.plane = scene.plane;
@@ -307,28 +287,7 @@ export class Viewport {
 
   /** Hook: the texts under and on the image (readout.js), then options.onStatus. */
   status() {
-    const scene = this.scene;
-    const model = scene.model;
-    const layer = scene.layers.get(this.imageLayer);
-    const t = statusTexts(scene, layer);
-    this.corners.bl.textContent = t.windowText;
-    this.corners.br.textContent = t.corner;
-    this.corners.tl.textContent = model.get("description");
-    // Several viewports may share one cursor line: only the one under the mouse writes it.
-    if (this.options.cursorLine && this.hovered) {
-      this.options.cursorLine.textContent = this.cursorText();
-    }
-    let message = "";
-    if (model.get("error")) message = model.get("error");
-    else if (!layer) message = "No image";
-    else if (!scene.loadedFor(this.imageLayer)) {
-      message = `Loading… ${layer.nLoaded}/${layer.shape[0]}`;
-    }
-    this.message.textContent = message;
-    this.message.hidden = !message;
-    this.root.classList.toggle("dt-error", !!model.get("error"));
-    this.root.closest(".dt-viewer")?.classList.toggle("dt-empty", !layer);
-    this.text = { windowText: t.windowText, slice: t.slice, where: t.where };
+    writeStatus(this);
     if (this.options.onStatus) this.options.onStatus(this);
   }
 
@@ -482,12 +441,4 @@ export class Viewport {
   destroy() {
     this.resizer.disconnect();
   }
-}
-
-/**
- * The 2D context of a layer canvas (always available for a canvas of ours).
- * @param {HTMLCanvasElement} canvas
- */
-function context(canvas) {
-  return /** @type {CanvasRenderingContext2D} */ (canvas.getContext("2d"));
 }
