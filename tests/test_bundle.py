@@ -211,12 +211,3 @@ def test_every_widget_module_loads_in_node_and_exports_render(tmp_path, entry):
     check = subprocess.run([NODE, "--check", str(path)], capture_output=True, text=True)
     assert check.returncode == 0, check.stderr
     assert _evaluate(source, "typeof m.default.render") == "function"
-
-
-def test_the_widgets_use_their_joined_modules():
-    from dicomteach.widgets import Compare, Delineator, Hotspot, Viewer
-
-    assert Viewer._esm == bundle("viewer.js")
-    assert Compare._esm == bundle("compare.js")
-    assert Delineator._esm == bundle("delineator.js")
-    assert Hotspot._esm == bundle("questions.js")
