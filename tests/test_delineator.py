@@ -17,7 +17,7 @@ from dicomteach.grading import grade_delineation
 from dicomteach.imaging.planes import extract_slice, plane_layout, slice_index_to_volume
 from dicomteach.io.volume import Volume
 from dicomteach.io.writer import write_ct_series
-from dicomteach.roi import interpolate_slices, read_npz, read_seg
+from dicomteach.roi import interpolate_slices, npz, read_npz, read_seg
 from dicomteach.widgets import AnswerFileMovedWarning, Delineator
 from dicomteach.widgets import delineator as module
 from dicomteach.widgets.delineator import brush_footprint
@@ -170,13 +170,13 @@ def test_refused_messages_change_nothing_and_say_why(ct, tmp_path, caplog):
 
 def test_every_message_writes_the_answer_atomically_and_it_reloads(ct, tmp_path, monkeypatch):
     writes = []
-    real = module.write_atomically
+    real = npz.write_atomically
 
     def spy(path, write):
         writes.append(path)
         return real(path, write)
 
-    monkeypatch.setattr(module, "write_atomically", spy)
+    monkeypatch.setattr(npz, "write_atomically", spy)
     path = tmp_path / "delineation.npz"
     widget, _ = make(ct, tmp_path, structures={"Tumour": (250, 0, 0), "Node": (0, 0, 250)})
     assert not path.exists()  # nothing drawn, nothing written
@@ -196,7 +196,7 @@ def test_every_message_writes_the_answer_atomically_and_it_reloads(ct, tmp_path,
         assert saved["colors"].tolist() == [[250, 0, 0], [0, 0, 250]]
         assert str(saved["series_uid"]) == ct.series_uid
         assert saved["shape"].tolist() == list(SHAPE)
-        assert int(saved["version"]) == module.ANSWER_VERSION
+        assert int(saved["version"]) == npz.DELINEATION_VERSION
         assert int(saved["revision"]) == 4
     # What grading and `dicomteach score` read.
     structures = read_npz(path)
@@ -306,7 +306,7 @@ def test_a_save_that_fails_keeps_the_work_and_says_so(ct, tmp_path, monkeypatch)
     def full(path, write):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(module, "write_atomically", full)
+    monkeypatch.setattr(npz, "write_atomically", full)
     with pytest.warns(AnswerFileMovedWarning, match="No space left"):
         edit(widget, "axial", 1, (0, 0), np.ones((1, 1)))
     assert widget.labels.sum() == 1 and "Could not save" in widget.notice

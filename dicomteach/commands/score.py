@@ -58,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
     if not (np.isfinite(args.tolerance_mm) and args.tolerance_mm >= 0):
         raise DicomTeachError(f"--tolerance-mm must be a number ≥ 0, not {args.tolerance_mm}")
     reference = load_structures(args.reference, args.image)
-    prediction = load_structures(args.prediction, args.image)
+    # the prediction (a learner's file) on the reference's grid or refused before it is read
+    prediction = load_structures(args.prediction, args.image, shape=reference.shape)
     check_same_grid(reference, prediction)
     if args.label is not None:
         for side in (reference, prediction):
@@ -67,18 +68,18 @@ def run(args: argparse.Namespace) -> int:
                     f"holds no structure {args.label} (it holds {sorted(side.masks) or 'none'})",
                     side.path,
                 )
-        pairs = [(args.label, reference.masks[args.label], prediction.masks[args.label])]
+        pairs = [(args.label, args.label)]
     elif len(reference.masks) == 1 and len(prediction.masks) == 1:
-        number = next(iter(reference.masks))
-        pairs = [(number, reference.masks[number], next(iter(prediction.masks.values())))]
+        pairs = [(next(iter(reference.masks)), next(iter(prediction.masks)))]
     else:
-        empty = np.zeros(reference.shape, dtype=bool)
         numbers = sorted(set(reference.masks) | set(prediction.masks))
-        pairs = [
-            (n, reference.masks.get(n, empty), prediction.masks.get(n, empty)) for n in numbers
-        ]
+        pairs = [(n, n) for n in numbers]
+    empty = np.zeros(reference.shape, dtype=bool)
     results = []
-    for number, ref_mask, pred_mask in pairs:
+    # one pair of masks at a time: a label map's masks are made when asked for
+    for number, theirs in pairs:
+        ref_mask = reference.masks.get(number, empty)
+        pred_mask = prediction.masks.get(theirs, empty)
         try:
             scores = score(ref_mask, pred_mask, reference.spacing, args.tolerance_mm)
         except ValueError as exc:

@@ -15,10 +15,8 @@ import numpy as np
 from dicomteach.errors import DicomTeachError
 from dicomteach.grading.feedback import Feedback, Status
 from dicomteach.io.volume import Volume
-from dicomteach.roi import Structures, load_structures
-
-#: Spacings closer than this (mm) are the same (the issue: "within 1e-3 mm").
-SPACING_TOLERANCE_MM = 1e-3
+from dicomteach.roi import GridMismatchError, Structures, load_structures
+from dicomteach.roi.grid import same_spacing
 
 
 class Problem(Exception):
@@ -75,12 +73,12 @@ def _pick(structures: Structures, structure: int | str | None, whose: str) -> np
     if not masks:
         raise Problem(f"{whose} holds no structure.")
     if structure is not None:
-        for number, mask in masks.items():
+        for number in masks:  # a label map's masks are made when asked for: ask once
             name = structures.names.get(number, "")
             if structure == number or (
                 isinstance(structure, str) and name.strip().lower() == structure.strip().lower()
             ):
-                return mask
+                return masks[number]
         if len(masks) == 1:
             return next(iter(masks.values()))
         raise Problem(
@@ -102,12 +100,15 @@ def load_mask(
     whose: str,
     structure: int | str | None,
     image: Volume | str | os.PathLike[str] | None,
+    shape: tuple[int, ...] | None = None,
 ) -> tuple[np.ndarray, tuple[float, ...] | None]:
     """A binary mask and, when the source gives it, its spacing (mm per axis).
 
     ``source``: an array, a :class:`~dicomteach.roi.Structures`, or a path to a
     SEG, RTSTRUCT or ``.npz``, placed on ``image``'s grid when given (a SEG
-    handed in without its CT beside it). Raises :class:`Problem` worded for ``whose``.
+    handed in without its CT beside it); ``shape``, the grid it is graded on,
+    lets a file drawn on another grid be refused before its data are read.
+    Raises :class:`Problem` worded for ``whose``.
     """
     if source is None:
         raise Problem(f"No {whose} was found: draw it and save before you submit.")
@@ -119,7 +120,12 @@ def load_mask(
                 f"Your {whose} file '{name}' was not found: draw it and save before you submit."
             )
         try:
-            source = load_structures(source, image=image)
+            source = load_structures(source, image=image, shape=shape)
+        except GridMismatchError as exc:
+            raise Problem(
+                f"Your {whose} file '{name}' does not lie on the grid of the assignment's image "
+                f"({exc.problem}). Redo it on the series of the assignment."
+            ) from None
         except DicomTeachError as exc:
             raise Problem(
                 f"Your {whose} file '{name}' could not be read ({exc.problem}): save it again "
@@ -165,16 +171,14 @@ def check_grid(
     spacing: tuple[float, ...],
     whose: str = "delineation",
 ) -> None:
-    """Raise :class:`Problem` unless the answer lies on the reference's grid."""
+    """Raise :class:`Problem` unless the answer lies on the reference's grid: the same shape,
+    and spacing within :data:`~dicomteach.roi.grid.GRID_TOLERANCE_MM` (as ``dicomteach score``)."""
     if answer.shape != shape:
         raise Problem(
             f"Your {whose} is {_shape(answer.shape)} voxels but the image is {_shape(shape)}: "
             "it was drawn on another series or grid. Redo it on the series of the assignment."
         )
-    if answer_spacing is not None and (
-        len(answer_spacing) != len(spacing)
-        or not np.allclose(answer_spacing, spacing, rtol=0, atol=SPACING_TOLERANCE_MM)
-    ):
+    if answer_spacing is not None and not same_spacing(answer_spacing, spacing):
         theirs = "×".join(f"{s:g}" for s in answer_spacing)
         ours = "×".join(f"{s:g}" for s in spacing)
         raise Problem(

@@ -158,8 +158,9 @@ def grade_delineation(
         Points for a perfect answer.
     spacing_mm : sequence of float, optional
         Voxel size per mask axis (mm). Defaults to the reference file's, then
-        the ``image`` Volume's. An answer file with other spacing (beyond 1e-3
-        mm) gets 0 points.
+        the ``image`` Volume's. An answer file with other spacing (beyond
+        :data:`~dicomteach.roi.grid.GRID_TOLERANCE_MM`, as for ``dicomteach
+        score``) gets 0 points.
     tolerance_mm : float, default 2.0
         Surface Dice tolerance, and the error worth a feedback line. With a
         ``baseline``, the baseline's tolerance is used instead.
@@ -269,6 +270,7 @@ def _grade(
         whose="delineation",
         structure=structure,
         image=volume if volume is not None else image_path,
+        shape=ref.shape,
     )
     check_grid(ans, ans_spacing, ref.shape, spacing)
     if not ans.any():

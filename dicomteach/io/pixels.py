@@ -26,11 +26,11 @@ _DECODER_PACKAGES = {
 }
 
 
-def decode(inst: Instance) -> np.ndarray:
+def decode(inst: Instance, *, palette: bool = True) -> np.ndarray:
     """All frames of ``inst`` as stored values, shape ``(frames, rows, columns[, 3])``.
 
     Colour is returned as RGB: YBR is converted (PS3.3 C.7.6.3.1.2) and PALETTE
-    COLOR is looked up (C.7.6.3.1.5).
+    COLOR is looked up (C.7.6.3.1.5) unless ``palette`` is False.
     """
     if inst.pixel_offset is not None:
         out = np.empty(_shape(inst), dtype=inst.dtype)
@@ -41,7 +41,7 @@ def decode(inst: Instance) -> np.ndarray:
     try:
         # the function, not ds.pixel_array: that would keep a decoded copy inside the header
         arr = pydicom.pixels.pixel_array(ds)
-        if inst.photometric == "PALETTE COLOR":
+        if inst.photometric == "PALETTE COLOR" and palette:
             from pydicom.pixels import apply_color_lut
 
             arr = apply_color_lut(arr, ds)
@@ -69,7 +69,7 @@ def decode(inst: Instance) -> np.ndarray:
             f"cannot decode the {ts.name} pixel data ({text})", inst.name
         ) from None
     arr = np.asarray(arr)
-    want = _shape(inst)
+    want = _shape(inst, palette)
     if arr.shape != want:
         arr = arr.reshape(want) if arr.size == int(np.prod(want)) else arr
     if arr.shape != want:
@@ -79,8 +79,8 @@ def decode(inst: Instance) -> np.ndarray:
     return arr
 
 
-def _shape(inst: Instance) -> tuple[int, ...]:
-    if inst.is_color:
+def _shape(inst: Instance, palette: bool = True) -> tuple[int, ...]:
+    if inst.samples == 3 or (palette and inst.photometric == "PALETTE COLOR"):
         return (inst.n_frames, inst.rows, inst.columns, 3)
     return (inst.n_frames, inst.rows, inst.columns)
 

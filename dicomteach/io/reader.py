@@ -166,6 +166,39 @@ def read_file(path: PathLike, *, suv: bool = False, limits: Limits = DEFAULT_LIM
     return build_volume(plans[0], suv=suv, limits=limits)
 
 
+def read_object(path: PathLike, *, limits: Limits = DEFAULT_LIMITS) -> Instance:
+    """One DICOM file, whatever it holds (a SEG, an RTSTRUCT, an image), through the checks
+    every file read gets.
+
+    File size, what the bytes are, deflate bombs, sequence nesting, frame
+    counts and pixel data lengths are checked before anything is decoded, and
+    each failure is a one-line :class:`~dicomteach.errors.DicomTeachError`
+    naming the file. Large values are read when first used; the pixels are
+    decoded by :func:`stored_frames`. This is how :mod:`dicomteach.roi` opens
+    the SEGs and RTSTRUCTs it reads.
+
+    Examples
+    --------
+    >>> from pydicom.data import get_testdata_file
+    >>> found = read_object(get_testdata_file("rtstruct.dcm", download=False))
+    >>> found.ds.Modality, found.has_pixels
+    ('RTSTRUCT', False)
+    """
+    name = os.fspath(path)
+    return read_instance(Source(name, path=name, named=True), limits)
+
+
+def stored_frames(inst: Instance) -> np.ndarray:
+    """Every frame of ``inst`` as stored, ``(frames, rows, columns[, 3])``, no palette applied.
+
+    A label map SEG stores labels that its palette only colours, so they are
+    kept as they are (PS3.3 C.8.20.2.1: the values are segment numbers).
+    """
+    if not inst.has_pixels:
+        raise MissingPixelDataError("no Pixel Data (7FE0,0010) to decode", inst.name)
+    return decode(inst, palette=False)
+
+
 def _assemble(
     instances: list[Instance],
     *,
@@ -384,4 +417,6 @@ __all__ = [
     "load",
     "read",
     "read_file",
+    "read_object",
+    "stored_frames",
 ]

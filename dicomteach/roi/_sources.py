@@ -6,15 +6,12 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import pydicom
 from pydicom.dataset import Dataset
-from pydicom.errors import InvalidDicomError
 
+from dicomteach.errors import DicomTeachError
+from dicomteach.io.reader import read_object
 from dicomteach.io.volume import Volume
 from dicomteach.roi.errors import RoiError
-
-#: The attributes read from each source file: enough to reference it, no pixels.
-_HEADER_STOP = "PixelData"
 
 
 @dataclass(frozen=True)
@@ -28,11 +25,12 @@ class FrameReference:
 
 
 def read_header(path: str | os.PathLike[str]) -> Dataset:
-    """The header of a source image, without its pixel data."""
+    """The header of a source image (its pixels are not read), opened as :mod:`dicomteach.io`
+    opens every file."""
     try:
-        return pydicom.dcmread(os.fspath(path), stop_before_pixels=True)
-    except (OSError, InvalidDicomError) as exc:
-        raise RoiError(f"cannot read the source image header ({exc})", path) from None
+        return read_object(path).ds
+    except DicomTeachError as exc:
+        raise RoiError(f"cannot read the source image header ({exc.problem})", path) from None
 
 
 def volume_headers(volume: Volume) -> dict[str, Dataset]:

@@ -7,109 +7,48 @@ holding ``mask`` and ``spacing`` (mm per axis, in the axis order of ``mask``).
 from __future__ import annotations
 
 import os
-import zipfile
+from collections.abc import Sequence
 from pathlib import Path
-
-import numpy as np
-import pydicom
-from pydicom.errors import InvalidDicomError
 
 from dicomteach import io
 from dicomteach.errors import DicomTeachError
+from dicomteach.io.instance import Instance
+from dicomteach.io.reader import read_object
 from dicomteach.io.values import value
 from dicomteach.io.volume import Volume
 from dicomteach.roi.errors import GridMismatchError, RoiError
-from dicomteach.roi.rtstruct import RT_STRUCTURE_SET_STORAGE, read_rtstruct_structures
-from dicomteach.roi.seg import SEGMENTATION_STORAGE, Structures, read_seg
+from dicomteach.roi.grid import same_origin, same_spacing
+from dicomteach.roi.npz import read_npz
+from dicomteach.roi.rtstruct import RT_STRUCTURE_SET_STORAGE, rtstruct_structures
+from dicomteach.roi.seg import SEGMENTATION_STORAGE, Structures, seg_structures
 
-__all__ = ["check_same_grid", "load_structures", "read_npz", "referenced_series"]
+__all__ = ["check_same_grid", "load_structures", "referenced_series"]
 
 #: At most this many files are looked at when searching a SEG's source images beside it.
 MAX_FILES_SEARCHED = 5000
 
-#: Spacings closer than this (mm) are the same grid.
-SPACING_TOLERANCE_MM = 1e-4
-
-#: Grid origins closer than this (mm) are the same grid (DICOM positions are rounded decimals).
-ORIGIN_TOLERANCE_MM = 1e-3
-
-
-def read_npz(path: str | os.PathLike[str]) -> Structures:
-    """A ``.npz`` with arrays ``mask`` (2D/3D; bool, 0/1, or an integer label map) and ``spacing``,
-    and optionally ``names`` (text, the name of label 1, 2, …).
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> target = pathlib.Path(tempfile.mkdtemp()) / "mask.npz"
-    >>> np.savez(target, mask=np.eye(4, dtype=bool), spacing=np.array([0.5, 0.5]))
-    >>> found = read_npz(target)
-    >>> found.shape, found.spacing, found.names
-    ((4, 4), (0.5, 0.5), {1: 'mask'})
-    """
-    name = os.fspath(path)
-    try:
-        with np.load(name, allow_pickle=False) as data:
-            arrays = {key: data[key] for key in data.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise RoiError(f"cannot read as .npz ({exc})", name) from None
-    missing = [key for key in ("mask", "spacing") if key not in arrays]
-    if missing:
-        raise RoiError(
-            f"the .npz lacks {' and '.join(repr(m) for m in missing)} "
-            f"(it holds {sorted(arrays) or 'nothing'})",
-            name,
-        )
-    mask, spacing = arrays["mask"], arrays["spacing"]
-    if mask.ndim not in (2, 3):
-        raise RoiError(f"'mask' must be 2D or 3D, not {mask.ndim}D", name)
-    if mask.dtype.kind not in "biu":
-        raise RoiError(f"'mask' must be bool or integer, not {mask.dtype}", name)
-    spacing = np.asarray(spacing, dtype=float).ravel() if spacing.dtype.kind in "iuf" else None
-    if (
-        spacing is None
-        or len(spacing) != mask.ndim
-        or not np.all(np.isfinite(spacing) & (spacing > 0))
-    ):
-        raise RoiError(
-            f"'spacing' must be {mask.ndim} positive sizes in mm, one per mask axis", name
-        )
-    if mask.dtype.kind == "b" or np.all((mask == 0) | (mask == 1)):
-        masks, names = {1: mask.astype(bool)}, {1: "mask"}
-    else:
-        if np.any(mask < 0):
-            raise RoiError("a label map 'mask' must not hold negative labels", name)
-        numbers = [int(n) for n in np.unique(mask) if n != 0]
-        masks = {n: mask == n for n in numbers}
-        names = {n: f"label {n}" for n in numbers}
-    # Optional ``names``: the name of label 1, 2, … (the Delineator writes them).
-    given = arrays.get("names")
-    if given is not None and given.ndim == 1 and given.dtype.kind == "U":
-        names = {n: str(given[n - 1]) if n <= len(given) else names[n] for n in names}
-    return Structures(masks, names, tuple(float(s) for s in spacing), name)
-
-
-def _header(name: str):
-    try:
-        return pydicom.dcmread(name, stop_before_pixels=True, force=True)
-    except (OSError, InvalidDicomError, ValueError, EOFError) as exc:
-        raise RoiError(f"cannot read as DICOM ({exc})", name) from None
-
 
 def load_structures(
-    path: str | os.PathLike[str], image: Volume | str | os.PathLike[str] | None = None
+    path: str | os.PathLike[str],
+    image: Volume | str | os.PathLike[str] | None = None,
+    *,
+    shape: Sequence[int] | None = None,
 ) -> Structures:
     """Masks from a SEG, an RTSTRUCT or a ``.npz``, on the image grid they belong to.
 
     ``image`` (a Volume, or a file, folder or zip that :func:`dicomteach.io.load`
     reads) gives the grid: needed for an RTSTRUCT; for a SEG, the source images are
     otherwise looked for beside it (its folder and its parent's), and failing
-    that the SEG's own geometry is used.
+    that the SEG's own geometry is used. ``shape``, the grid the masks are
+    compared with, lets a ``.npz`` drawn on another grid be refused before
+    its data are read (:func:`dicomteach.roi.npz.read_npz`). DICOM files are
+    opened as :mod:`dicomteach.io` opens every file, with its limits.
 
     Raises
     ------
-    RoiError
-        Missing or unreadable file, or a DICOM object that is neither SEG nor RTSTRUCT.
+    DicomTeachError
+        Missing or unreadable file, over a limit, or a DICOM object that is
+        neither SEG nor RTSTRUCT (a :class:`RoiError` then).
     """
     name = os.fspath(path)
     if not os.path.exists(name):
@@ -117,21 +56,22 @@ def load_structures(
     if not os.path.isfile(name):
         raise RoiError("not a file", name)
     if name.lower().endswith(".npz"):
-        return read_npz(name)
-    header = _header(name)
+        return read_npz(name, shape=shape)
+    found = read_object(name)
+    header = found.ds
     sop_class = str(header.get("SOPClassUID", ""))
     if isinstance(image, Volume) or image is None:
         volume = image
     else:
         volume = _image_volume(image, header)
     if sop_class == SEGMENTATION_STORAGE:
-        if volume is None:
-            volume = _find_source_volume(Path(name), header)
-        return read_seg(name, volume)
+        if volume is not None:
+            return seg_structures(found, volume)
+        return _on_source_volume(Path(name), found) or seg_structures(found)
     if sop_class == RT_STRUCTURE_SET_STORAGE:
         if volume is None:
             raise RoiError("an RTSTRUCT needs the image it was drawn on: give --image DIR", name)
-        return read_rtstruct_structures(name, volume)
+        return rtstruct_structures(found, volume)
     raise RoiError(
         "neither a DICOM SEG, an RTSTRUCT nor a .npz with 'mask' and 'spacing'"
         + (
@@ -175,20 +115,32 @@ def _image_volume(image: str | os.PathLike[str], header) -> Volume:
 
 
 def _candidates(seg: Path) -> list[str]:
-    """Files in the SEG's folder and its parent folder, two levels deep at most."""
+    """Files in the SEG's folder and its parent folder, two levels deep at most.
+
+    A link is followed only to a file inside the folder searched: a SEG's
+    folder cannot send the search to a file elsewhere (another learner's, a
+    device, /proc) by a link beside it.
+    """
     out: list[str] = []
     for top in dict.fromkeys((seg.parent.resolve(), seg.parent.resolve().parent)):
         if top == Path(top.anchor):
             continue  # never walk the whole file system
         base = len(top.parts)
-        for folder, dirs, files in os.walk(top):
+        for folder, dirs, files in os.walk(top):  # never into linked folders
             if len(Path(folder).parts) - base >= 2:
                 dirs[:] = []
             paths = (os.path.join(folder, f) for f in sorted(files))
-            out.extend(p for p in paths if os.path.isfile(p))  # no pipes or devices
+            out.extend(p for p in paths if _inside(p, top) and os.path.isfile(p))  # no pipes
             if len(out) > MAX_FILES_SEARCHED:
                 return list(dict.fromkeys(out))[:MAX_FILES_SEARCHED]
     return list(dict.fromkeys(out))
+
+
+def _inside(path: str, top: Path) -> bool:
+    """True unless ``path`` is a link to something outside ``top`` (a real folder)."""
+    if not os.path.islink(path):
+        return True
+    return Path(os.path.realpath(path)).is_relative_to(top)
 
 
 def _same_file(a: str, b: Path) -> bool:
@@ -200,9 +152,9 @@ def _same_file(a: str, b: Path) -> bool:
         return False
 
 
-def _find_source_volume(seg: Path, header) -> Volume | None:
-    """The volume of the series the SEG references, if its files lie beside the SEG."""
-    wanted = referenced_series(header)
+def _on_source_volume(seg: Path, found: Instance) -> Structures | None:
+    """The SEG on the volume of the series it references, if that series' files lie beside it."""
+    wanted = referenced_series(found.ds)
     if not wanted:
         return None
     candidates = [c for c in _candidates(seg) if not _same_file(c, seg)]
@@ -225,30 +177,24 @@ def _find_source_volume(seg: Path, header) -> Volume | None:
         return None
     for volume in volumes:
         try:
-            read_seg(seg, volume)
+            return seg_structures(found, volume)
         except RoiError:
             continue
-        return volume
     return None
 
 
 def check_same_grid(reference: Structures, prediction: Structures) -> None:
     """Raise :class:`GridMismatchError` unless both lie on one grid.
 
-    Same shape, spacing within 1e-4 mm, and, when both files give one, the
-    same origin within 1e-3 mm (two SEGs on their own grids may start on
-    different slices).
+    Same shape, and spacing and (when both files give one) origin within
+    :data:`~dicomteach.roi.grid.GRID_TOLERANCE_MM`, the tolerance grading
+    uses too (two SEGs on their own grids may start on different slices).
     """
-    same_shape = reference.shape == prediction.shape
-    same_spacing = len(reference.spacing) == len(prediction.spacing) and np.allclose(
-        reference.spacing, prediction.spacing, rtol=0, atol=SPACING_TOLERANCE_MM
-    )
-    same_origin = (
-        reference.origin is None
-        or prediction.origin is None
-        or np.allclose(reference.origin, prediction.origin, rtol=0, atol=ORIGIN_TOLERANCE_MM)
-    )
-    if not (same_shape and same_spacing and same_origin):
+    if not (
+        reference.shape == prediction.shape
+        and same_spacing(reference.spacing, prediction.spacing)
+        and same_origin(reference.origin, prediction.origin)
+    ):
 
         def grid(s: Structures) -> str:
             where = f" from {[round(x, 3) for x in s.origin]}" if s.origin is not None else ""

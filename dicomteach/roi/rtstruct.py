@@ -16,13 +16,14 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
-import pydicom
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.errors import InvalidDicomError
 from pydicom.sequence import Sequence
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ExplicitVRLittleEndian, generate_uid
 
 from dicomteach.io.atomic import save_dataset_atomically
+from dicomteach.io.instance import Instance
+from dicomteach.io.reader import read_object
+from dicomteach.io.values import decimals, value_count
 from dicomteach.io.volume import Volume
 from dicomteach.io.writer import ds_text
 from dicomteach.roi._sources import frame_references
@@ -40,6 +41,11 @@ STUDY_COMPONENT_REFERENCE = "1.2.840.10008.3.1.2.3.1"
 
 SLICE_TOLERANCE = 0.1
 """How far (in slices) a contour may lie from a slice of the volume and still be placed on it."""
+
+MAX_CONTOUR_POINTS = 5_000_000
+"""Most contour points read from one structure set, all ROIs together: a dense
+clinical one (a hundred ROIs outlined on a few hundred slices) holds well under
+a million. Counted on the raw Contour Data before it is parsed."""
 
 #: ROI Display Colors, cycled over the structures written.
 _COLOURS = ((255, 0, 0), (0, 200, 0), (0, 120, 255), (255, 200, 0), (200, 0, 255), (0, 220, 220))
@@ -239,23 +245,40 @@ def read_rtstruct_structures(path: str | os.PathLike[str], volume: Volume) -> St
     """The CLOSED_PLANAR ROIs of an RT Structure Set as masks on ``volume``'s grid, by ROI number.
 
     POINT, OPEN_PLANAR and OPEN_NONPLANAR contours enclose nothing and are
-    skipped; an ROI with no closed contour gives an empty mask.
+    skipped; an ROI with no closed contour gives an empty mask. The file is
+    opened by :func:`dicomteach.io.reader.read_object`, with the limits and
+    checks of any file :mod:`dicomteach.io` reads; at most
+    :data:`MAX_CONTOUR_POINTS` points are read from it.
 
     Raises
     ------
+    DicomTeachError
+        Unreadable, or over a limit (one line naming the file).
     RoiError
-        Not an RTSTRUCT, or unreadable.
+        Not an RTSTRUCT, damaged contours, or more than
+        :data:`MAX_CONTOUR_POINTS` points.
     GridMismatchError
         Another Frame of Reference than the image's, or a contour that lies
         off the image's slices or is not planar in them.
     """
-    name = os.fspath(path)
-    try:
-        ds = pydicom.dcmread(name, force=True)
-    except (OSError, InvalidDicomError, ValueError) as exc:
-        raise RoiError(f"cannot read as DICOM ({exc})", name) from None
+    return rtstruct_structures(read_object(path), volume)
+
+
+def rtstruct_structures(rtstruct: Instance, volume: Volume) -> Structures:
+    """:func:`read_rtstruct_structures` of a file already opened by
+    :func:`dicomteach.io.reader.read_object`."""
+    ds, name = rtstruct.ds, rtstruct.name
     if str(ds.get("SOPClassUID", "")) != RT_STRUCTURE_SET_STORAGE:
         raise RoiError("not an RT Structure Set (RTSTRUCT)", name)
+    try:
+        return _structures(ds, name, volume)
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
+        # a damaged value (an ROI number that is no number, an empty sequence item)
+        text = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise RoiError(f"damaged structure set ({text})", name) from None
+
+
+def _structures(ds: Dataset, name: str, volume: Volume) -> Structures:
     image_frame = str(volume.header.get("FrameOfReferenceUID", "") or "")
     names: dict[int, str] = {}
     for roi in ds.get("StructureSetROISequence", []):
@@ -269,6 +292,7 @@ def read_rtstruct_structures(path: str | os.PathLike[str], volume: Volume) -> St
             )
     shape = tuple(volume.pixels.shape[:3])
     masks: dict[int, np.ndarray] = {}
+    budget = MAX_CONTOUR_POINTS
     for item in ds.get("ROIContourSequence", []):
         number = int(item.ReferencedROINumber)
         names.setdefault(number, f"ROI {number}")
@@ -278,7 +302,14 @@ def read_rtstruct_structures(path: str | os.PathLike[str], volume: Volume) -> St
             if str(contour.get("ContourGeometricType", "")) != "CLOSED_PLANAR":
                 continue
             closed = True
-            points = np.asarray([float(x) for x in contour.ContourData]).reshape(-1, 3)
+            budget -= -(-value_count(contour, "ContourData") // 3)  # counted before it is parsed
+            if budget < 0:
+                raise RoiError(
+                    f"its contours hold more than {MAX_CONTOUR_POINTS:,} points (reached in ROI "
+                    f"'{names[number]}'): refusing to read them",
+                    name,
+                )
+            points = _contour_points(contour, names[number], name)
             index = volume.lps_to_index(points)
             k = float(np.median(index[:, 0]))
             slot = int(np.rint(k))
@@ -293,7 +324,14 @@ def read_rtstruct_structures(path: str | os.PathLike[str], volume: Volume) -> St
             continue
         mask = np.zeros(shape, dtype=bool)
         for slot, outlines in by_slice.items():
-            mask[slot] = polygons_to_mask(outlines, shape[1:])
+            try:
+                mask[slot] = polygons_to_mask(outlines, shape[1:])
+            except ValueError:
+                raise RoiError(
+                    f"the contours of ROI '{names[number]}' on slice {slot} cross the image's "
+                    "rows more often than any outline of it does: refusing to fill them",
+                    name,
+                ) from None
         masks[number] = mask
     for number in names:
         masks.setdefault(number, np.zeros(shape, dtype=bool))
@@ -305,6 +343,23 @@ def read_rtstruct_structures(path: str | os.PathLike[str], volume: Volume) -> St
         name,
         origin=tuple(float(x) for x in volume.origin),
     )
+
+
+def _contour_points(contour: Dataset, roi: str, name: str) -> np.ndarray:
+    """A contour's Contour Data (PS3.3 C.8.8.6.1) as ``(N, 3)`` LPS millimetres."""
+    try:
+        values = decimals(contour, "ContourData")
+    except ValueError:
+        raise RoiError(
+            f"a contour of ROI '{roi}' holds Contour Data that are not numbers", name
+        ) from None
+    if len(values) % 3 or not len(values) or not np.all(np.isfinite(values)):
+        raise RoiError(
+            f"a contour of ROI '{roi}' holds {len(values)} Contour Data values, not finite "
+            "(x, y, z) triplets",
+            name,
+        )
+    return values.reshape(-1, 3)
 
 
 def _closed_or_named(ds: Dataset, number: int) -> bool:

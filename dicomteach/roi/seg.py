@@ -17,14 +17,14 @@ from pathlib import Path
 
 import highdicom as hd
 import numpy as np
-import pydicom
 from pydicom.dataset import Dataset
-from pydicom.errors import InvalidDicomError
 from pydicom.sr.codedict import codes
 from pydicom.sr.coding import Code
 from pydicom.uid import generate_uid
 
 from dicomteach.io.atomic import save_dataset_atomically
+from dicomteach.io.instance import Instance
+from dicomteach.io.reader import read_object, stored_frames
 from dicomteach.io.volume import Volume
 from dicomteach.roi._sources import frame_references, source_datasets, volume_headers
 from dicomteach.roi.errors import GridMismatchError, RoiError
@@ -57,8 +57,9 @@ class SegmentInfo:
 class Structures:
     """Binary masks of numbered structures on one image grid, as read from a file."""
 
-    masks: dict[int, np.ndarray]
-    """Structure number (segment number, ROI number) → bool mask ``(frames, rows, columns)``."""
+    masks: Mapping[int, np.ndarray]
+    """Structure number (segment number, ROI number) → bool mask ``(frames, rows, columns)``
+    (a label map's masks are made when asked for: :class:`dicomteach.roi.npz.LabelMasks`)."""
     names: dict[int, str]
     spacing: tuple[float, ...]
     """Millimetres per mask axis, in the mask's axis order."""
@@ -70,7 +71,10 @@ class Structures:
 
     @property
     def shape(self) -> tuple[int, ...]:
-        return next(iter(self.masks.values())).shape if self.masks else ()
+        if not self.masks:
+            return ()
+        known = getattr(self.masks, "shape", None)  # LabelMasks knows it without making a mask
+        return tuple(known) if known is not None else next(iter(self.masks.values())).shape
 
 
 def _as_masks(
@@ -223,21 +227,11 @@ def _in_file_order(stack: np.ndarray, volume: Volume, datasets: list[Dataset]) -
     )
 
 
-def _dcmread(path: str | os.PathLike[str]) -> Dataset:
-    try:
-        ds = pydicom.dcmread(os.fspath(path))
-    except (OSError, InvalidDicomError, ValueError) as exc:
-        raise RoiError(f"cannot read as DICOM ({exc})", path) from None
-    return ds
-
-
-def _frames(ds: Dataset, path: str) -> np.ndarray:
-    try:
-        pixels = ds.pixel_array
-    except Exception as exc:  # any decoder failure is the same problem for the user
-        raise RoiError(f"cannot decode the segmentation frames ({exc})", path) from None
-    frames = int(ds.get("NumberOfFrames", 1) or 1)
-    return pixels.reshape(frames, int(ds.Rows), int(ds.Columns))
+def _frames(seg: Instance) -> np.ndarray:
+    """The SEG's frames ``(frames, rows, columns)``: bits for BINARY, labels for LABELMAP."""
+    if seg.samples != 1:
+        raise RoiError(f"a SEG stores one sample per pixel, not {seg.samples}", seg.name)
+    return stored_frames(seg)
 
 
 def _segment_info(item: Dataset) -> SegmentInfo:
@@ -293,17 +287,26 @@ def read_seg(path: str | os.PathLike[str], volume: Volume | None = None) -> Stru
     ``Segmentation.get_volume``), spanning only the frames the SEG stores.
     FRACTIONAL segments count where the value is at least half the maximum.
 
+    The file is opened by :func:`dicomteach.io.reader.read_object`, with the
+    limits and checks of any file :mod:`dicomteach.io` reads.
+
     Raises
     ------
+    DicomTeachError
+        Unreadable, or over a limit (one line naming the file).
     RoiError
-        Not a SEG, unreadable, or a frame that lies on no frame of ``volume``.
+        Not a SEG, or a frame that lies on no frame of ``volume``.
 
     Examples
     --------
     See :func:`write_seg`.
     """
-    name = os.fspath(path)
-    ds = _dcmread(name)
+    return seg_structures(read_object(path), volume)
+
+
+def seg_structures(seg: Instance, volume: Volume | None = None) -> Structures:
+    """:func:`read_seg` of a file already opened by :func:`dicomteach.io.reader.read_object`."""
+    ds, name = seg.ds, seg.name
     if str(ds.get("SOPClassUID", "")) != SEGMENTATION_STORAGE:
         raise RoiError("not a DICOM Segmentation (SEG)", name)
     segments = {
@@ -316,7 +319,7 @@ def read_seg(path: str | os.PathLike[str], volume: Volume | None = None) -> Stru
     if volume is None:
         masks, spacing, origin = _on_own_grid(ds, name, segments)
         return Structures(masks, names, spacing, name, segments, origin)
-    frames = _binary(ds, _frames(ds, name))
+    frames = _binary(ds, _frames(seg))
     if (int(ds.Rows), int(ds.Columns)) != (volume.rows, volume.columns):
         raise GridMismatchError(
             f"SEG frames are {ds.Rows}×{ds.Columns}, the image {volume.rows}×{volume.columns}",
