@@ -13,10 +13,6 @@ import os
 import re
 import shutil
 import struct
-import subprocess
-import sys
-import threading
-import time
 import warnings
 import zipfile
 import zlib
@@ -27,6 +23,7 @@ from pathlib import Path
 
 import pydicom
 import pytest
+from measured import GiB, Run, assert_bounded, run_cli
 from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.filewriter import write_file_meta_info
@@ -48,11 +45,6 @@ from dicomteach.errors import (
     TooLargeError,
     TruncatedError,
 )
-
-ROOT = Path(__file__).resolve().parents[1]
-GiB = 1024**3
-MAX_SECONDS = 10.0
-MAX_RSS = 1 * GiB
 
 
 def _testdata(name: str) -> str:
@@ -440,71 +432,9 @@ CASES = {
 # --- running the command line, measured ------------------------------------------------------
 
 
-@dataclass
-class Run:
-    code: int
-    stdout: str
-    stderr: str
-    seconds: float
-    max_rss: int
-    """Peak resident memory of the command, bytes."""
-
-
-#: Runs the real command line and, at exit, records the process's peak resident memory.
-#: VmHWM belongs to the memory map exec() created, so, unlike ru_maxrss from wait4, it does
-#: not include the pages the child shared with this (possibly large) pytest process at fork.
-_MEASURED_CLI = """\
-import atexit, os, runpy, sys
-
-def _report():
-    with open("/proc/self/status") as f:
-        kib = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
-    with open(os.environ["DICOMTEACH_TEST_HWM"], "w") as f:
-        f.write(str(kib))
-
-atexit.register(_report)
-sys.argv[0] = "dicomteach"
-runpy.run_module("dicomteach.cli", run_name="__main__", alter_sys=True)
-"""
-
-
 def run_info(*paths: Path | str, tmp: Path) -> Run:
     """``dicomteach info PATH…`` in a subprocess, with its wall time and peak memory."""
-    out, err, hwm = tmp / "stdout.txt", tmp / "stderr.txt", tmp / "hwm.txt"
-    hwm.unlink(missing_ok=True)
-    with open(out, "wb") as fo, open(err, "wb") as fe:
-        start = time.monotonic()
-        proc = subprocess.Popen(
-            [sys.executable, "-c", _MEASURED_CLI, "info", *map(str, paths)],
-            stdout=fo,
-            stderr=fe,
-            stdin=subprocess.DEVNULL,
-            cwd=ROOT,
-            env={**os.environ, "DICOMTEACH_TEST_HWM": str(hwm)},
-        )
-        # a hung reader must fail the test, not hang it
-        watchdog = threading.Timer(60, proc.kill)
-        watchdog.start()
-        try:
-            _, status, usage = os.wait4(proc.pid, 0)
-        finally:
-            watchdog.cancel()
-        seconds = time.monotonic() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    # killed (e.g. out of memory): no report; ru_maxrss is then the best figure there is
-    max_rss = int(hwm.read_text()) * 1024 if hwm.exists() else usage.ru_maxrss * 1024
-    return Run(
-        code=proc.returncode,
-        stdout=out.read_text(errors="replace"),
-        stderr=err.read_text(errors="replace"),
-        seconds=seconds,
-        max_rss=max_rss,
-    )
-
-
-def assert_bounded(run: Run) -> None:
-    assert run.seconds < MAX_SECONDS, f"took {run.seconds:.1f} s"
-    assert run.max_rss < MAX_RSS, f"peak memory {run.max_rss / 2**20:.0f} MiB"
+    return run_cli("info", *paths, tmp=tmp)
 
 
 # --- the tests ------------------------------------------------------------------------------
