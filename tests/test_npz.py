@@ -208,7 +208,9 @@ CASES = {
     "not a zip": Case(not_a_zip, r"no zip directory"),
     "float mask": Case(float_mask, r"float64 'mask'; it must be bool or integer"),
     "no mask": Case(no_mask, r"lacks 'mask' \(it holds labels, spacing\)"),
-    "newer version": Case(newer_version, r"newer dicomteach \(version 99; this one reads version 1\)"),
+    "newer version": Case(
+        newer_version, r"newer dicomteach \(version 99; this one reads version 1\)"
+    ),
 }
 
 
