@@ -200,3 +200,24 @@ def test_a_file_vanishing_during_the_source_search_does_not_stop_it(study, monke
     found = load.load_structures(root / "seg" / "reference.dcm")
     assert found.shape == vol.pixels.shape
     assert np.array_equal(found.masks[1], reference["Tumour"])
+
+
+@pytest.mark.parametrize(("offset_mm", "one_grid"), [(5e-4, True), (2e-3, False)])
+def test_score_and_grading_agree_on_one_grid_tolerance(tmp_path, offset_mm, one_grid):
+    """5e-4 mm lies between the tolerances the two paths had (1e-4 mm for score, 1e-3 mm
+    for grading), where they disagreed; 2e-3 mm is beyond both."""
+    from dicomteach.grading import grade_delineation
+    from dicomteach.roi import GRID_TOLERANCE_MM
+
+    assert offset_mm < GRID_TOLERANCE_MM if one_grid else offset_mm > GRID_TOLERANCE_MM
+    mask = spheres((6, 16, 16), (3, 8, 8), 4)
+    np.savez(tmp_path / "ref.npz", mask=mask, spacing=[2.0, 0.8, 0.8])
+    np.savez(tmp_path / "answer.npz", mask=mask, spacing=[2.0, 0.8 + offset_mm, 0.8])
+    run = run_score(tmp_path / "ref.npz", tmp_path / "answer.npz", "--json")
+    graded = grade_delineation(tmp_path / "answer.npz", tmp_path / "ref.npz", 10, images=False)
+    if one_grid:
+        assert run.returncode == 0 and json.loads(run.stdout)["dice"] == 1.0, run.stderr
+        assert graded.points == 10
+    else:
+        assert_one_line_error(run, "grids differ")
+        assert graded.points == 0 and "has voxels of 2×0.802×0.8 mm" in graded.lines[0]
