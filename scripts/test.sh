@@ -9,6 +9,8 @@ VENV="$ROOT/.venv"
 need_apt=()
 command -v dcmdump >/dev/null 2>&1 || need_apt+=(dcmtk)
 command -v dciodvfy >/dev/null 2>&1 || need_apt+=(dicom3tools)
+# tests/test_rtstruct_plastimatch.py exchanges RTSTRUCTs with another reader and writer
+command -v plastimatch >/dev/null 2>&1 || need_apt+=(plastimatch)
 # tests/browser drive Debian's Chromium (never `playwright install`: it downloads)
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -16,7 +16,13 @@ from dicomteach.io.volume import FrameAxis, Volume
 from dicomteach.io.writer import write_ct_series
 from dicomteach.roi.answers import Answer, Point, load_answer, point_at, save_answer
 from dicomteach.roi.errors import AnswerError, GridMismatchError, RoiError
-from dicomteach.roi.polygons import mask_to_polygons, polygon_to_mask, polygons_to_mask
+from dicomteach.roi.polygons import (
+    MAX_CROSSINGS_PER_PIXEL,
+    mask_to_contours,
+    mask_to_polygons,
+    polygon_to_mask,
+    polygons_to_mask,
+)
 from dicomteach.roi.rtstruct import read_rtstruct, write_rtstruct
 from dicomteach.roi.seg import read_seg, write_seg
 
@@ -113,6 +119,13 @@ class TestPolygonToMask:
         with pytest.raises(ValueError, match="'points_rc' must have shape"):
             polygon_to_mask([1, 2, 3], (4, 4))
 
+    def test_an_outline_crossing_the_rows_millions_of_times_is_refused(self):
+        # a zigzag from the top row to the bottom and back, 100 000 times: no delineation
+        zigzag = np.tile([[-0.5, 3.0], [31.5, 3.0]], (100_000, 1))
+        limit = MAX_CROSSINGS_PER_PIXEL * 32 * 33
+        with pytest.raises(ValueError, match=f"6400000 times, more than the {limit}"):
+            polygon_to_mask(zigzag, (32, 32))
+
 
 class TestMaskToPolygons:
     @pytest.mark.parametrize("seed", range(40))
@@ -142,6 +155,35 @@ class TestMaskToPolygons:
 
     def test_empty_mask_has_no_outline(self):
         assert mask_to_polygons(np.zeros((3, 3), bool)) == []
+
+
+class TestMaskToContours:
+    """Contours for RTSTRUCT: one per region, holes keyholed, right for OR and even-odd readers."""
+
+    @pytest.mark.parametrize("seed", range(40))
+    def test_or_readers_and_even_odd_readers_get_the_mask(self, seed):
+        rng = np.random.default_rng(seed)
+        shape = tuple(rng.integers(1, 40, size=2))
+        mask = rng.random(shape) < rng.uniform(0.05, 0.95)
+        contours = mask_to_contours(mask)
+        assert np.array_equal(polygons_to_mask(contours, shape), mask)  # even-odd across all
+        filled_one_by_one = np.zeros(shape, bool)
+        for contour in contours:
+            filled_one_by_one |= polygon_to_mask(contour, shape)
+        assert np.array_equal(filled_one_by_one, mask)
+
+    def test_a_ring_with_two_holes_and_an_island_in_one(self):
+        mask = np.zeros((12, 14), bool)
+        mask[1:11, 1:13] = True
+        mask[3:8, 3:8] = False  # a hole, with an island in it
+        mask[5, 5] = True
+        mask[3:5, 10:12] = False  # a second hole
+        contours = mask_to_contours(mask)
+        assert len(contours) == 2  # the ring (holes joined to it) and the island
+        for contour in contours:  # every vertex on a pixel corner: no centre on a cut
+            assert np.all(contour % 1 == 0.5)
+        assert sum(polygon_to_mask(c, mask.shape) for c in contours).max() == 1  # no overlap
+        assert np.array_equal(polygons_to_mask(contours, mask.shape), mask)
 
 
 class TestSeg:

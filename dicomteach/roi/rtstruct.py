@@ -1,11 +1,15 @@
 """RT Structure Set (RTSTRUCT, PS3.3 A.19) read and write: planar contours ⇄ masks on a Volume.
 
-Contours are the pixel-edge outlines of :func:`~dicomteach.roi.polygons.mask_to_polygons`
-converted to patient coordinates (LPS, mm) with the volume's geometry; reading
-converts them back with :meth:`~dicomteach.io.Volume.lps_to_index` and fills
-them with the rasterisation rule of :mod:`dicomteach.roi.polygons` (pixel
-centre inside, even-odd across every contour of a slice, so holes come out as
-holes). Mask → RTSTRUCT → mask is exact.
+Contours are the pixel-edge outlines of :func:`~dicomteach.roi.polygons.mask_to_contours`
+converted to patient coordinates (LPS, mm) with the volume's geometry: one per
+region of a slice, its holes joined to it by keyhole cuts, so that readers
+that fill each contour and OR them (plastimatch) get the holes as readers that
+apply even-odd across contours do. Reading converts them back with
+:meth:`~dicomteach.io.Volume.lps_to_index` and fills them with the
+rasterisation rule of :mod:`dicomteach.roi.polygons` (pixel centre inside,
+even-odd across every contour of a slice), which reads both conventions for
+holes: keyholes, and a hole drawn as a contour inside another (as plastimatch
+1.9.4 and earlier dicomteach write them). Mask → RTSTRUCT → mask is exact.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from dicomteach.io.volume import Volume
 from dicomteach.io.writer import ds_text
 from dicomteach.roi._sources import frame_references
 from dicomteach.roi.errors import GridMismatchError, RoiError
-from dicomteach.roi.polygons import mask_to_polygons, polygons_to_mask
+from dicomteach.roi.polygons import mask_to_contours, polygons_to_mask
 from dicomteach.roi.seg import Structures
 
 __all__ = ["read_rtstruct", "read_rtstruct_structures", "write_rtstruct"]
@@ -228,7 +232,7 @@ def _referenced_frame_of_reference(volume: Volume, references, frame_of_referenc
 def _contours(mask: np.ndarray, volume: Volume, references) -> list[Dataset]:
     out = []
     for k in np.nonzero(mask.reshape(mask.shape[0], -1).any(axis=1))[0]:
-        for outline in mask_to_polygons(mask[k]):
+        for outline in mask_to_contours(mask[k]):
             index = np.column_stack([np.full(len(outline), float(k)), outline])
             points = volume.index_to_lps(index)
             contour = Dataset()
