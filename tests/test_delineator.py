@@ -8,6 +8,7 @@ the patches sent back. The browser half is tests/browser/test_delineator.py.
 from __future__ import annotations
 
 import warnings
+import zipfile
 
 import numpy as np
 import pytest
@@ -250,6 +251,20 @@ def test_an_answer_from_another_series_of_the_same_size_is_moved_aside(ct, tmp_p
         second = Delineator(other, answer=path)
     assert second.labels.sum() == 0
     assert len(list(tmp_path.glob("delineation.moved-*.npz"))) == 1
+
+
+def test_an_answer_declaring_terabytes_is_moved_aside_before_it_is_read(ct, tmp_path):
+    # the header of a 3.6 TiB 'mask' and no data: refused from the header, nothing allocated
+    path = tmp_path / "delineation.npz"
+    with zipfile.ZipFile(path, "w") as archive:
+        with archive.open("mask.npy", "w") as member:
+            header = {"descr": "|u1", "fortran_order": False, "shape": (1_000_000, 2000, 2000)}
+            np.lib.format.write_array_header_2_0(member, header)
+        with archive.open("spacing.npy", "w") as member:
+            np.lib.format.write_array(member, np.array(SPACING))
+    with pytest.warns(AnswerFileMovedWarning, match="shape 1000000×2000×2000, not on the 7×20×24"):
+        widget, _ = make(ct, tmp_path)
+    assert widget.labels.sum() == 0 and len(list(tmp_path.glob("delineation.moved-*.npz"))) == 1
 
 
 @pytest.mark.parametrize(
