@@ -294,3 +294,23 @@ def test_view3d_shows_a_large_volume_downsampled_with_matching_geometry():
     assert np.allclose(shown.index_to_lps((2, 3, 4)), vol.index_to_lps((4, 6, 8)))
     assert np.array_equal(shown.pixels, vol.pixels[::2, ::2, ::2])
     assert View3D(vol).volume is vol
+
+
+def test_a_view_that_lost_updates_gets_the_whole_state_again():
+    """A view built while its updates were lost asks for the state; the kernel sends all of it."""
+    from dicomteach.io.volume import Volume
+    from dicomteach.widgets import Viewer
+
+    viewer = Viewer(
+        Volume(
+            np.zeros((2, 4, 4), np.int16), (1.0, 1.0, 1.0), (0.0, 0.0, 0.0), np.eye(3)[[2, 1, 0]]
+        )
+    )
+    assert viewer.state_complete  # set after __init__, the last update the view waits for
+    sent = []
+    viewer.comm.send = lambda data=None, metadata=None, buffers=None: sent.append(data)
+    viewer._on_message(viewer, {"type": "state"}, [])
+    (update,) = sent
+    assert update["method"] == "update"
+    assert update["state"]["state_complete"] is True
+    assert update["state"]["layouts"] == viewer.layouts and viewer.layouts

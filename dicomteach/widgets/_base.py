@@ -198,10 +198,11 @@ class _StateCompleteAfterInit(type(anywidget.AnyWidget)):
 
     ipywidgets opens the comm with the traits' defaults when the widget is made;
     everything ``__init__`` sets afterwards (the series' layouts, presets, the
-    follow-up of a Compare…) follows as updates. JupyterLab may render a view
-    before those updates are applied (Run All, the cell out of view), and a view
-    built on the defaults has no image and no controls. The browser side waits
-    for ``state_complete`` (``stateComplete`` in static/core/sync.js) before building the view.
+    follow-up of a Compare…) follows as updates. While JupyterLab is still
+    loading the widget's module (Run All, the cell out of view), those updates
+    can be lost, and a view built on the defaults has no image and no controls.
+    A view that finds ``state_complete`` false asks for the whole state again
+    (``_handle_state``) and waits for it (``stateComplete`` in static/core/sync.js).
     """
 
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
@@ -476,6 +477,10 @@ class ImageWidget(anywidget.AnyWidget, metaclass=_StateCompleteAfterInit):
             log.debug("ignored widget message %r", kind)
             return
         handler(content, buffers)
+
+    def _handle_state(self, _content: dict, _buffers: list) -> None:
+        """A view found the state incomplete (updates lost in a race): send all of it again."""
+        self.send_state()
 
     def _handle_ready(self, content: dict, _buffers: list) -> None:
         """A view wants arrays: stream them, nearest the slice on screen first."""

@@ -11,13 +11,15 @@
 /**
  * Resolves once the kernel has marked the model's state complete (ImageWidget's
  * state_complete). The kernel opens a widget's comm with default values and sends the
- * rest of its state as updates; Lab may render the view in between (Run All with the
- * cell out of view), so views wait for this before building themselves.
+ * rest of its state as updates; while Lab is still loading the widget's module (Run All
+ * with the cell out of view) those updates can be lost. A view that finds the state
+ * incomplete asks the kernel for all of it again (_base.py, _handle_state) and waits.
  * @param {AnyModel<ImageState>} model
  * @returns {Promise<void>}
  */
 export function stateComplete(model) {
   if (model.get("state_complete")) return Promise.resolve();
+  model.send({ type: "state" });
   return new Promise((resolve) => {
     const check = () => {
       if (!model.get("state_complete")) return;
