@@ -1,0 +1,383 @@
+"""Every lesson in notebooks/ as a learner opens it: in JupyterLab and as a Voilà app.
+
+Each notebook found in notebooks/ (a lesson added later is checked too) is
+copied into a fresh folder, opened in JupyterLab with the settings the project
+ships, and run whole; then as an app. Checked as a learner would notice it:
+every cell finishes without an error, no uncaught page error or console error,
+no news pop-up over the lesson, and every widget draws a picture (not a blank
+or one-colour area), looked at after scrolling to it, since Lab renders long
+notebooks windowed. Screenshots go to test-artifacts/lesson-*.png.
+
+The lessons with questions are then answered with the mouse, checked with their
+button, and the answer is found again after a kernel restart (Lab) and after a
+reload (Voilà).
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from .conftest import (
+    drag,
+    kernel_print,
+    new_page,
+    open_and_run,
+    pixel_centre,
+    screenshot_on_failure,
+)
+from .lab import CHROMIUM, CHROMIUM_ARGS, SWIFTSHADER
+
+pytestmark = pytest.mark.browser
+
+LESSONS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("*.ipynb"))
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+
+# Every code cell has run (an execution count, no [*]) and the kernel is idle.
+ALL_RAN = """() => {
+  const panel = window.jupyterapp.shell.currentWidget;
+  if (!panel || !panel.content) return false;
+  const indicator = document.querySelector('.jp-Notebook-ExecutionIndicator');
+  if (!indicator || indicator.dataset.status !== 'idle') return false;
+  return panel.content.widgets.every(
+    (cell) => cell.model.type !== 'code' || cell.model.executionCount !== null
+  );
+}"""
+
+# Per code cell: its index, whether an output is an error, whether it holds a widget.
+CELL_SUMMARY = """(mime) => {
+  const cells = window.jupyterapp.shell.currentWidget.content.widgets;
+  return cells.map((cell, index) => {
+    if (cell.model.type !== 'code') return null;
+    const outputs = cell.model.outputs.toJSON();
+    return {
+      index,
+      errors: outputs.filter((o) => o.output_type === 'error').map((o) => o.ename + ': ' + o.evalue),
+      widget: outputs.some((o) => o.data && mime in o.data),
+    };
+  }).filter((c) => c !== null);
+}"""
+
+# Scroll cell `index` into view and mark its node: Lab keeps only the cells near the
+# view in the page, so the n-th cell element is not the n-th cell.
+SCROLL_TO_CELL = """async (index) => {
+  const notebook = window.jupyterapp.shell.currentWidget.content;
+  notebook.activeCellIndex = index;
+  await notebook.scrollToItem(index, 'start');
+  for (const node of document.querySelectorAll('[data-dt-checking]')) {
+    delete node.dataset.dtChecking;
+  }
+  notebook.widgets[index].node.dataset.dtChecking = '1';
+}"""
+
+RESTART_AND_RUN_ALL = """async () => {
+  const panel = window.jupyterapp.shell.currentWidget;
+  await panel.sessionContext.restartKernel();
+  await panel.sessionContext.ready;
+  for (const cell of panel.content.widgets) {
+    if (cell.model.type === 'code') cell.model.sharedModel.execution_count = null;
+  }
+  window.jupyterapp.commands.execute('notebook:run-all-cells');
+}"""
+
+
+# Known, not yet fixed (issue "The lessons as learners live them", item 3): after Run All
+# in Lab with the cell out of view, lesson 2's Compare can get a model that receives no
+# update and answers no message (state_complete stays false, shape [1, 1, 1]), so it stays
+# blank; seen in this suite, not when the same steps run alone. Not run until fixed.
+LAB_LESSON_2_BLANK_COMPARE = pytest.mark.xfail(
+    run=False,
+    reason="lesson 2's Compare can stay blank after Run All in Lab (model gets no updates)",
+)
+
+
+@pytest.fixture(scope="module")
+def gl_browser(browser):
+    """Chromium with WebGL2 on SwiftShader (lesson 2 holds a 3D view)."""
+    gl = browser.browser_type.launch(
+        executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, *SWIFTSHADER]
+    )
+    yield gl
+    gl.close()
+
+
+class Problems:
+    """Uncaught page errors, console errors and failed requests, collected while the page lives."""
+
+    def __init__(self, page) -> None:
+        self.seen: list[str] = []
+        page.on("pageerror", lambda error: self.seen.append(f"page error: {error}"))
+        page.on(
+            "response",
+            lambda r: (
+                self.seen.append(f"HTTP {r.status}: {r.request.method} {r.url}")
+                if r.status >= 400
+                else None
+            ),
+        )
+        page.on(
+            "console",
+            lambda msg: (
+                self.seen.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None
+            ),
+        )
+
+
+def _picture(png: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(png)).convert("L")).astype(int)
+
+
+def _assert_drawn(element, what: str, path: Path) -> None:
+    """The element shows a picture: a range of greys over a good part of it, not one colour."""
+    deadline = time.monotonic() + 60
+    while True:
+        image = _picture(element.screenshot())
+        spread = np.percentile(image, 95) - np.percentile(image, 5)
+        if spread > 40 or time.monotonic() > deadline:
+            break
+        element.page.wait_for_timeout(250)
+    Image.fromarray(image.astype(np.uint8)).save(path)
+    assert spread > 40, f"{what} looks blank (grey spread {spread:.0f}); see {path.name}"
+
+
+def _wait_all_ran(page, shot: Path, timeout_s: float = 240) -> None:
+    with screenshot_on_failure(page, shot):
+        page.wait_for_function(ALL_RAN, timeout=timeout_s * 1000, polling=500)
+
+
+def _check_widgets_in_lab(page, name: str, artifacts: Path) -> int:
+    """Scroll to each widget output, check what it draws; returns how many were checked."""
+    cells = page.evaluate(CELL_SUMMARY, WIDGET_MIME)
+    errors = [e for c in cells for e in c["errors"]]
+    assert not errors, f"{name}: cells ended in errors: {errors}"
+    checked = 0
+    for cell in (c for c in cells if c["widget"]):
+        page.evaluate(SCROLL_TO_CELL, cell["index"])
+        node = page.locator("[data-dt-checking='1']")
+        output = node.locator(".jp-OutputArea-output").last
+        what = f"{name} cell {cell['index'] + 1}"
+        shot = artifacts / f"lesson-{Path(name).stem}-cell-{cell['index'] + 1}-timeout.png"
+        with screenshot_on_failure(page, shot):
+            output.wait_for(timeout=60_000)
+            checked += _check_widget_output(output, what, artifacts)
+    return checked
+
+
+def _check_widget_output(output, what: str, artifacts: Path) -> int:
+    """Every viewport of ours (after it says it is rendered), or else every canvas, drawn."""
+    stem = what.replace(" ", "-").replace(".ipynb", "")
+    viewports = output.locator(".dt-viewport")
+    if viewports.count():
+        output.locator("canvas.dt-viewer-canvas[data-rendered='1']").first.wait_for(timeout=60_000)
+        count = viewports.count()
+        for i in range(count):
+            viewport = viewports.nth(i)
+            if not viewport.is_visible():  # e.g. the follow-up pane of a one-pane mode
+                continue
+            viewport.locator("canvas.dt-viewer-canvas[data-rendered='1']").wait_for(timeout=60_000)
+            _assert_drawn(
+                viewport, f"{what}, viewport {i + 1}", artifacts / f"lesson-{stem}-{i}.png"
+            )
+        return count
+    canvases = output.locator("canvas")
+    canvases.first.wait_for(timeout=90_000)
+    for i in range(canvases.count()):
+        _assert_drawn(
+            canvases.nth(i), f"{what}, canvas {i + 1}", artifacts / f"lesson-{stem}-{i}.png"
+        )
+    return canvases.count()
+
+
+@pytest.mark.parametrize(
+    "lesson",
+    [
+        pytest.param(p, marks=LAB_LESSON_2_BLANK_COMPARE) if p.name.startswith("02-") else p
+        for p in LESSONS
+    ],
+    ids=[p.stem for p in LESSONS],
+)
+def test_lesson_runs_whole_in_lab_and_every_widget_draws(lesson, gl_browser, lab_server, artifacts):
+    shutil.copy(lesson, lab_server["root"] / lesson.name)
+    with new_page(gl_browser, height=800) as page:
+        problems = Problems(page)
+        open_and_run(page, lab_server["url"], lesson.name)
+        _wait_all_ran(page, artifacts / f"lesson-{lesson.stem}-lab-timeout.png")
+        try:
+            checked = _check_widgets_in_lab(page, lesson.name, artifacts)
+        except Exception as exc:
+            raise AssertionError(
+                f"{exc}\npage problems so far:\n" + "\n".join(problems.seen)
+            ) from exc
+        page.screenshot(path=str(artifacts / f"lesson-{lesson.stem}-lab.png"))
+        assert checked >= 1, "a lesson shows at least one widget"
+        news = page.get_by_text("official Jupyter news")
+        assert news.count() == 0, "the news pop-up covers the lesson"
+        assert problems.seen == [], "\n".join(problems.seen)
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=[p.stem for p in LESSONS])
+def test_lesson_runs_as_a_voila_app_and_every_widget_draws(
+    lesson, gl_browser, start_voila, tmp_path, artifacts
+):
+    shutil.copy(lesson, tmp_path / lesson.name)
+    url = start_voila(tmp_path / lesson.name)
+    with new_page(gl_browser, height=800) as page:
+        problems = Problems(page)
+        page.goto(url, timeout=180_000)
+        outputs = page.locator(".jp-OutputArea-output:has(.widget-subarea, .dt-viewer)")
+        with screenshot_on_failure(page, artifacts / f"lesson-{lesson.stem}-voila-timeout.png"):
+            page.locator("canvas").first.wait_for(timeout=180_000)
+        checked = 0
+        for i in range(outputs.count()):
+            output = outputs.nth(i)
+            output.scroll_into_view_if_needed()
+            if output.locator("canvas").count():
+                checked += _check_widget_output(
+                    output, f"{lesson.stem} app widget {i + 1}", artifacts
+                )
+        page.screenshot(path=str(artifacts / f"lesson-{lesson.stem}-voila.png"), full_page=True)
+        assert checked >= 1
+        assert "Traceback" not in page.inner_text("body")
+        assert problems.seen == [], "\n".join(problems.seen)
+
+
+# ---------------------------------------------------------------- answers that stay
+
+
+def _click_the_nodule(page, widget, kernel_code: str) -> None:
+    """Show the nodule's slice (set from the kernel) and click its centre on the canvas."""
+    canvas = widget.locator("canvas.dt-viewer-canvas")
+    widget.locator(".dt-viewport").scroll_into_view_if_needed()
+    row, col = (float(v) for v in kernel_code.split())
+    page.wait_for_timeout(300)
+    page.mouse.click(*pixel_centre(canvas, row, col))
+
+
+NODULE_CENTRE = (
+    "rows, cols = np.nonzero(baseline_mask[k]); where.frame = k\nprint(rows.mean(), cols.mean())"
+)
+
+
+@LAB_LESSON_2_BLANK_COMPARE
+def test_lesson_2_click_is_checked_and_survives_a_kernel_restart(gl_browser, lab_server, artifacts):
+    lesson = next(p for p in LESSONS if p.name.startswith("02-"))
+    shutil.copy(lesson, lab_server["root"] / lesson.name)
+    answer = lab_server["root"] / "nodule-click.json"
+    answer.unlink(missing_ok=True)
+    with new_page(gl_browser, height=900) as page:
+        problems = Problems(page)
+        open_and_run(page, lab_server["url"], lesson.name)
+        _wait_all_ran(page, artifacts / "lesson-02-answer-timeout.png")
+        centre = kernel_print(page, NODULE_CENTRE)
+        hotspot = page.locator(".dt-q-hotspot")
+        hotspot.locator("canvas.dt-viewer-canvas[data-rendered='1']").wait_for(timeout=60_000)
+        _click_the_nodule(page, hotspot, centre)
+        deadline = time.monotonic() + 15
+        while not answer.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert answer.exists(), "the click is written beside the notebook"
+        check = page.get_by_role("button", name="Check my answer")
+        check.click()
+        feedback = page.locator(".dt-check-feedback")
+        feedback.get_by_text("1 / 1 points").wait_for(timeout=30_000)
+        # the reference is revealed under the feedback only now
+        page.locator(".dt-check-reveal img").wait_for(timeout=30_000)
+        page.locator(".dt-check").screenshot(path=str(artifacts / "lesson-02-checked-lab.png"))
+
+        page.evaluate(RESTART_AND_RUN_ALL)
+        _wait_all_ran(page, artifacts / "lesson-02-restart-timeout.png")
+        assert kernel_print(page, "print(len(where.points))").strip() == "1"
+        hotspot = page.locator(".dt-q-hotspot")
+        hotspot.scroll_into_view_if_needed()
+        hotspot.locator(".dt-q-marker").wait_for(timeout=30_000)
+        assert "loaded from nodule-click.json" in hotspot.inner_text()
+        page.get_by_role("button", name="Check my answer").click()
+        page.locator(".dt-check-feedback").get_by_text("1 / 1 points").wait_for(timeout=30_000)
+        assert problems.seen == [], "\n".join(problems.seen)
+
+
+@pytest.mark.xfail(
+    run=False,
+    reason="after a reload the app logs a 403 from its server and the marker does not return",
+)
+def test_lesson_2_as_an_app_gives_feedback_and_keeps_the_click_after_a_reload(
+    gl_browser, start_voila, tmp_path, artifacts
+):
+    lesson = next(p for p in LESSONS if p.name.startswith("02-"))
+    shutil.copy(lesson, tmp_path / lesson.name)
+    url = start_voila(tmp_path / lesson.name)
+    with new_page(gl_browser, height=900) as page:
+        problems = Problems(page)
+        page.goto(url, timeout=180_000)
+        hotspot = page.locator(".dt-q-hotspot")
+        hotspot.locator("canvas.dt-viewer-canvas[data-rendered='1']").wait_for(timeout=180_000)
+        check = page.get_by_role("button", name="Check my answer")
+        assert check.is_disabled(), "nothing to check before a click"
+        canvas = hotspot.locator("canvas.dt-viewer-canvas")
+        hotspot.locator(".dt-viewport").scroll_into_view_if_needed()
+        page.mouse.click(*pixel_centre(canvas, 10, 10))  # a click far from the nodule
+        (tmp_path / "nodule-click.json").exists() or page.wait_for_timeout(1000)
+        check.click()
+        page.locator(".dt-check-feedback").get_by_text("0 / 1 points").wait_for(timeout=30_000)
+        assert "mm from it" in page.locator(".dt-check-feedback").inner_text()
+        page.locator(".dt-check").screenshot(path=str(artifacts / "lesson-02-checked-voila.png"))
+        assert (tmp_path / "nodule-click.json").exists()
+
+        page.reload(timeout=180_000)
+        hotspot = page.locator(".dt-q-hotspot")
+        hotspot.locator(".dt-q-marker").wait_for(timeout=180_000)
+        page.get_by_role("button", name="Check my answer").click()
+        page.locator(".dt-check-feedback").get_by_text("0 / 1 points").wait_for(timeout=30_000)
+        assert problems.seen == [], "\n".join(problems.seen)
+
+
+def test_lesson_3_outline_is_graded_and_survives_a_kernel_restart(
+    gl_browser, lab_server, artifacts
+):
+    lesson = next(p for p in LESSONS if p.name.startswith("03-"))
+    shutil.copy(lesson, lab_server["root"] / lesson.name)
+    answer = lab_server["root"] / "my-nodule.npz"
+    answer.unlink(missing_ok=True)
+    with new_page(gl_browser, height=900) as page:
+        problems = Problems(page)
+        open_and_run(page, lab_server["url"], lesson.name)
+        _wait_all_ran(page, artifacts / "lesson-03-answer-timeout.png")
+        rows, cols = (
+            float(v)
+            for v in kernel_print(
+                page, "r, c = np.nonzero(nodule[largest]); print(r.mean(), c.mean())"
+            ).split()
+        )
+        pad = page.locator(".dt-delineator")
+        pad.scroll_into_view_if_needed()
+        canvas = pad.locator("canvas.dt-viewer-canvas[data-rendered='1']")
+        canvas.wait_for(timeout=60_000)
+        pad.locator("button[data-tool='brush']").click()
+        drag(
+            page,
+            pixel_centre(canvas, rows, cols - 2),
+            pixel_centre(canvas, rows, cols + 2),
+            steps=6,
+        )
+        deadline = time.monotonic() + 15
+        while not answer.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert answer.exists(), "the stroke is written beside the notebook"
+        page.get_by_role("button", name="Grade my outline").click()
+        page.locator(".dt-check-feedback").get_by_text("/ 10 points").wait_for(timeout=60_000)
+        drawn = int(kernel_print(page, "print(int(pad.mask('Nodule').sum()))"))
+        assert drawn > 0
+
+        page.evaluate(RESTART_AND_RUN_ALL)
+        _wait_all_ran(page, artifacts / "lesson-03-restart-timeout.png")
+        assert int(kernel_print(page, "print(int(pad.mask('Nodule').sum()))")) == drawn
+        page.get_by_role("button", name="Grade my outline").click()
+        page.locator(".dt-check-feedback").get_by_text("/ 10 points").wait_for(timeout=60_000)
+        page.locator(".dt-check").screenshot(path=str(artifacts / "lesson-03-graded-lab.png"))
+        assert problems.seen == [], "\n".join(problems.seen)
