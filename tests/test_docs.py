@@ -172,12 +172,14 @@ def test_links_inside_the_docs_lead_somewhere(name):
             assert anchor in anchors, f"docs/{name} links to #{anchor}, which is no heading"
 
 
-# A repository path in backticks: `dicomteach/io/reader.py`, `io/assemble.py`, `tests/x.py::T::t`.
+# A repository path in backticks: `dicomteach/io/reader.py`, `io/assemble.py`, `tests/x.py::T::t`
+# (relative to the root, to dicomteach/, to dicomteach/widgets/ or to its static/ folder).
 CODE_PATH = re.compile(r"`((?:\.ci|[\w-]+)/[\w./-]*?(?:\.\w+|/))(?:::([\w:]+))?`")
 
 
 def _resolve(path: str) -> Path | None:
-    for base in (ROOT, ROOT / "dicomteach", ROOT / "dicomteach" / "widgets"):
+    widgets = ROOT / "dicomteach" / "widgets"
+    for base in (ROOT, ROOT / "dicomteach", widgets, widgets / "static"):
         if (base / path).exists():
             return base / path
     return None
