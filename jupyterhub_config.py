@@ -1,8 +1,9 @@
 """JupyterHub for a class on one machine: local spawner, SQLite, no external service.
 
-Started by the main-job command once the hub issue lands (see README). Values
-here follow ../shared/STACK.md: bind to 127.0.0.1, explicit ports, SQLite in
-the project folder, servers open JupyterLab on the sample course.
+Nothing starts it yet: scripts/start.sh serves the lessons with plain JupyterLab
+until the hub is wired in (see README). Values here: bind to 127.0.0.1, explicit
+ports, SQLite in the project folder, servers open JupyterLab on the lessons; as
+root, single-user servers need --allow-root or they exit.
 """
 
 import os

@@ -1,6 +1,6 @@
 """Load a 512×512×300 uncompressed 16-bit CT series: dicomteach vs SimpleITK (GDCM) vs a pydicom loop.
 
-Goal (issue "DICOM core"): dicomteach at most 1.0× SimpleITK's time, at least
+Goal: dicomteach at most 1.0× SimpleITK's time, at least
 3× faster than the plain pydicom loop, peak memory at most 2× the final array.
 
 Each load runs in a fresh subprocess (cold Python, warm OS file cache, as a

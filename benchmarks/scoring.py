@@ -1,6 +1,6 @@
 """Score a delineation on a 512×512×300 volume: dicomteach.scoring vs surface-distance.
 
-Goal (issue "Scoring delineations"): all metrics at least 5× faster than
+Goal: all metrics at least 5× faster than
 ``surface-distance`` on (a) a 3 cm lesion pair and 3× on (b) a large organ pair
 filling about a third of the volume, identical values, peak memory no higher.
 

@@ -1,6 +1,6 @@
 """Our ``Viewer`` vs the usual matplotlib + ``ipywidgets.interact`` viewer, in a real JupyterLab.
 
-Goals (issue "Viewer"): first image ≤ 1 s after the cell starts; W/L drag ≤ 16 ms
+Goals: first image ≤ 1 s after the cell starts; W/L drag ≤ 16 ms
 per frame (60 fps); scrolling ≥ 30 slices/s; both at least 10× the peer's update
 rate; browser memory ≤ 2× the series' bytes.
 

@@ -3,7 +3,7 @@
 Voilà's own "lab" template links two Font Awesome stylesheets on a CDN. Ours
 (``dicomteach``, shipped in ``dicomteach/share/voila/templates``) is that
 template with those links emptied, so an app asks nothing of the outside world
-(DESIGN.md decision 2); Voilà finds it through ``JUPYTER_PATH``.
+(docs/decisions.md, decisions 2 and 10); Voilà finds it through ``JUPYTER_PATH``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ SHARE = Path(__file__).parent / "share"
 TEMPLATE = "dicomteach"
 
 # Voilà would try to load these JupyterLab extensions and log shared-module errors;
-# never an allow-list instead: anywidget then fails to activate (STACK.md).
+# never an allow-list instead: anywidget then fails to activate (docs/decisions.md, decision 10).
 _DENY = ("@jupyter/nbgrader", "@jupyter-notebook/lab-extension")
 
 

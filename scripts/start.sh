@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job on its embedded default: the lessons in JupyterLab on 127.0.0.1.
-# (The JupyterHub issue replaces this with the hub serving the sample course.)
+# (Once the hub is wired in, this will start it with the sample course instead.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV="$PWD/.venv"

@@ -1,4 +1,4 @@
-"""Every lesson in notebooks/ runs top to bottom (STYLE.md: the gallery is the tests' twin)."""
+"""Every lesson in notebooks/ runs top to bottom (docs/contributing.md: the gallery is the tests' twin)."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-#: Exit status of every failure reported as a DicomTeachError (DESIGN.md decision 7).
+#: Exit status of every failure reported as a DicomTeachError (docs/decisions.md, decision 7).
 EXIT_ERROR = 2
 
 

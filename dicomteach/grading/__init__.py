@@ -9,7 +9,7 @@ numbered from 1, anatomical directions) and PNG images. Graders never raise:
 a bad or missing answer gets 0 points and a line saying why.
 
 Feedback images show the reference outline: hand them back only after the
-deadline (DESIGN.md decision 4 keeps the reference itself out of releases).
+deadline (docs/decisions.md, decision 4 keeps the reference itself out of releases).
 """
 
 from __future__ import annotations

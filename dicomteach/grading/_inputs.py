@@ -1,8 +1,8 @@
 """Turning whatever a grader is given into masks, or into one line saying what is wrong.
 
-Graders never raise on a bad answer (the issue: "never an exception that stops
-an autograde"); the helpers here raise :class:`Problem`, which each grader
-turns into a zero-point :class:`~dicomteach.grading.feedback.Feedback`.
+Graders never raise on a bad answer: one learner's broken file must not stop an
+autograde (docs/decisions.md, decision 15). The helpers here raise :class:`Problem`,
+which each grader turns into a zero-point :class:`~dicomteach.grading.feedback.Feedback`.
 """
 
 from __future__ import annotations

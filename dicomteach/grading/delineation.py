@@ -217,7 +217,7 @@ def grade_delineation(
         )
     except Problem as problem:
         return failure(problem, max_points)
-    except Exception as exc:  # the issue: never an exception that stops an autograde
+    except Exception as exc:  # docs/decisions.md, decision 15: never stop an autograde
         return internal_error(exc, max_points)
 
 

@@ -223,7 +223,7 @@ def grade_click(
         )
     except Problem as problem:
         return failure(problem, max_points)
-    except Exception as exc:  # the issue: never an exception that stops an autograde
+    except Exception as exc:  # docs/decisions.md, decision 15: never stop an autograde
         return internal_error(exc, max_points)
 
 
@@ -317,5 +317,5 @@ def grade_labels(
         )
     except Problem as problem:
         return failure(problem, max_points)
-    except Exception as exc:  # the issue: never an exception that stops an autograde
+    except Exception as exc:  # docs/decisions.md, decision 15: never stop an autograde
         return internal_error(exc, max_points)

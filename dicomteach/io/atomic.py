@@ -1,7 +1,7 @@
 """Atomic file writing: a temporary file in the same folder, fsync, rename.
 
 An interrupted write leaves the previous file (or none), never half a file
-(DESIGN.md decision 3). Every writer in dicomteach goes through here: sample
+(docs/decisions.md, decision 3). Every writer in dicomteach goes through here: sample
 data, de-identified output, SEG and RTSTRUCT, CT series, learners' answers and feedback.
 """
 

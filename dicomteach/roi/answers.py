@@ -1,4 +1,4 @@
-"""Learners' clicks and labels as a small JSON file, saved atomically (DESIGN.md decision 3).
+"""Learners' clicks and labels as a small JSON file, saved atomically (docs/decisions.md, decision 3).
 
 Schema (version 1)::
 

@@ -1,4 +1,4 @@
-"""Errors of the ``roi`` codecs: one line naming the file and the problem (DESIGN.md decision 7)."""
+"""Errors of the ``roi`` codecs: one line naming the file and the problem (docs/decisions.md, decision 7)."""
 
 from __future__ import annotations
 

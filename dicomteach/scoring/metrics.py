@@ -3,7 +3,7 @@
 Surface metrics follow DeepMind's ``surface-distance`` (Nikolov et al. 2021)
 and are computed from one :class:`~dicomteach.scoring.distances.SurfaceDistances`.
 
-Empty masks (the policy of the "Scoring delineations" issue):
+Empty masks (docs/decisions.md, decision 11):
 
 =====================  ==========  =================  =====================
 metric                 both empty  only ref. empty    only prediction empty

@@ -1,7 +1,7 @@
 """anywidget classes for notebooks and Voilà apps; their ES modules ship in ``static/``.
 
 Pixels go to the browser once, as stored values; windowing, inversion and
-drawing happen there (DESIGN.md, decision 1). Nothing here loads from a CDN.
+drawing happen there (docs/decisions.md, decisions 1 and 2). Nothing here loads from a CDN.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The answer file beside the notebook, shared by the widgets a learner answers with.
 
 Delineator (``.npz``), Hotspot and LabelDrop (``.json``) write their answer to a
-file beside the notebook on every change (DESIGN.md decision 3). They share
+file beside the notebook on every change (docs/decisions.md, decision 3). They share
 here: where that file is (:func:`answer_path`), what happens to a file that is
 there but cannot be used (:func:`move_aside`: renamed to
 ``<stem>.moved-<YYYYmmdd-HHMMSS><suffix>``, never overwritten), the warning

@@ -6,7 +6,7 @@ reduced to a few millimetres per voxel so it takes a second or two), then
 trilinear resampling (:func:`~dicomteach.imaging.resample_to`). The result is
 sent once, as a second 16-bit layer with a power-of-two rescale slope, beside
 the baseline's stored values. Every mode is drawn in the browser from those two
-layers (DESIGN.md, decision 1): side by side (two linked viewports), swipe,
+layers (docs/decisions.md, decision 1): side by side (two linked viewports), swipe,
 flicker, checkerboard and difference (after − before, windowed on its own).
 
 The pure rules the browser follows for the difference and the checkerboard

@@ -7,7 +7,7 @@ the core shows, and when a stroke ends sends only what changed: the bounding
 box of the changed pixels on the displayed slice, in display order, as
 ``uint8`` buffers. Python writes it into its array through the plane's layout,
 keeps the undo history, and writes the answer file atomically beside the
-notebook (DESIGN.md decision 3), so a kernel restart brings the work back.
+notebook (docs/decisions.md, decision 3), so a kernel restart brings the work back.
 
 Messages (``_handle_<type>``; JS → Python)
 -----------------------------------------
@@ -263,7 +263,7 @@ class Delineator(ImageWidget):
     reference : mask, label array, dict of masks, or path, optional
         Shown as an outline the learner cannot edit (feedback after grading,
         instructor review). Never pass a reference in a released assignment
-        (DESIGN.md decision 4).
+        (docs/decisions.md, decision 4).
     brush_mm : float
         Brush radius in mm.
     hu_range : (low, high), optional

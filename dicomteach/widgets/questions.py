@@ -6,7 +6,7 @@ keys); the left button is the answer tool. Every change is written at once, atom
 as the JSON answer of :mod:`dicomteach.roi.answers` in a file beside the
 notebook, and that file is read back when the widget is built again (a kernel
 restart, a re-run, an autograde), so a learner's work is never lost
-(DESIGN.md decision 3). A file the widget cannot show as it is (another
+(docs/decisions.md, decision 3). A file the widget cannot show as it is (another
 series or activity, unreadable, more points than allowed) is moved aside
 with a warning, never overwritten.
 

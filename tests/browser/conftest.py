@@ -1,4 +1,4 @@
-"""A real JupyterLab and Debian's headless Chromium for the browser tests (STACK.md).
+"""A real JupyterLab and Debian's headless Chromium for the browser tests (docs/contributing.md).
 
 Everything skips, with the reason, when /usr/bin/chromium or the playwright
 package is missing (``scripts/test.sh`` installs both when it can).
@@ -56,7 +56,7 @@ def lab_server(sync_playwright_module, tmp_path_factory):
 @pytest.fixture(scope="session")
 def start_voila(sync_playwright_module, tmp_path_factory):
     """``start_voila(notebook) -> url``: Voilà serving one notebook on a free 127.0.0.1
-    port (STACK.md flags), ready when ``/voila/static/voila.js`` answers; every server
+    port (the flags of docs/contributing.md), ready when ``/voila/static/voila.js`` answers; every server
     started is stopped with SIGTERM at the end of the session."""
     try:
         import voila  # noqa: F401

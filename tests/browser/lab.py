@@ -1,4 +1,4 @@
-"""A throw-away JupyterLab (or Voilà) server and Debian's headless Chromium flags (STACK.md).
+"""A throw-away JupyterLab (or Voilà) server and Debian's headless Chromium flags (docs/contributing.md, "Browser tests").
 
 Shared by the browser tests (``conftest.py``) and the browser benchmarks
 (``benchmarks/widgets.py``, which imports it as ``tests.browser.lab`` with the

@@ -1,6 +1,6 @@
 """``View3D`` draws a CT body and its segment in 3D, in a real JupyterLab, offline.
 
-Headless Chromium renders WebGL2 with SwiftShader (STACK.md). A synthetic CT
+Headless Chromium renders WebGL2 with SwiftShader (docs/contributing.md). A synthetic CT
 (air, an ellipsoid body at 0 HU, a posterior "spine" at 700 HU) is written as a
 DICOM series and loaded by the notebook; an "organ" sphere on the patient's right,
 anterior and superior, is its segment. From the canvas the browser drew: the body

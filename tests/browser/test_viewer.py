@@ -1,4 +1,4 @@
-"""The browser draws exactly what dicomteach.imaging computes (DESIGN.md, decision 1).
+"""The browser draws exactly what dicomteach.imaging computes (docs/decisions.md, decision 1).
 
 A real JupyterLab runs a notebook that shows a ``Viewer``; headless Chromium
 reads the canvas back and every pixel is compared with

@@ -114,7 +114,7 @@ def test_a_series_streamed_in_small_messages_arrives_whole_and_in_order(
 
 
 def test_window_zoom_plane_and_overlay_changes_never_resend_pixels(luts_page, kernel, artifacts):
-    """DESIGN decision 1: after the series is in, the browser asks for nothing more."""
+    """docs/decisions.md, decision 1: after the series is in, the browser asks for nothing more."""
     page = luts_page
     before = len(kernel.json(page, "sent"))
     root = page.locator(".dt-viewer").nth(2)
