@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from dicomteach.scoring import (
+    SurfaceDistances,
     dice,
     hausdorff,
     hausdorff95,
@@ -199,6 +200,148 @@ class TestAgainstSurfaceDistance:
         intersection = np.count_nonzero(reference & prediction)
         union = np.count_nonzero(reference | prediction)
         assert result.jaccard == pytest.approx(intersection / union)
+
+
+def vessel(shape, start, stop):
+    """A straight vessel (or needle) one voxel wide, from voxel `start` to voxel `stop`."""
+    mask = np.zeros(shape, bool)
+    for t in np.linspace(0, 1, 4 * max(shape)):
+        mask[tuple(np.round(np.add(start, t * np.subtract(stop, start))).astype(int))] = True
+    return mask
+
+
+S2 = (60, 64)
+# Delineations whose 95th-percentile surfel lies among distinct distances: the
+# surfels just before and after it are at other distances, so a percentile one
+# surfel off changes HD95 (most shapes have runs of equal distances there, which
+# hide it). A small mark on part of a lesion, or a vessel traced a little off.
+HD95_CASES = {
+    "nodule_part_marked_a": (
+        ellipsoid(S3, (17, 13, 18), (8, 7, 6)),
+        box(S3, (21, 15, 20), (23, 18, 24)),
+        (0.4, 1.0, 0.4),
+    ),
+    "nodule_part_marked_b": (
+        ellipsoid(S3, (15, 14, 13), (8, 8, 6)),
+        box(S3, (15, 17, 14), (18, 19, 16)),
+        (0.5, 1.1, 1.6),
+    ),
+    "nodule_part_marked_c": (
+        ellipsoid(S3, (14, 13, 14), (7, 5, 5)),
+        box(S3, (13, 17, 12), (15, 20, 14)),
+        (1.9, 1.3, 1.7),
+    ),
+    "nodule_marked_beside": (
+        ellipsoid(S3, (18, 13, 18), (7, 6, 8)),
+        box(S3, (24, 15, 16), (28, 17, 18)),
+        (0.7, 1.0, 0.7),
+    ),
+    "vessel_traced_off_a": (
+        vessel(S3, (5, 14, 23), (10, 11, 9)),
+        vessel(S3, (7, 12, 26), (10, 11, 9)),
+        (1.3, 2.0, 1.7),
+    ),
+    "vessel_traced_off_b": (
+        vessel(S3, (26, 8, 3), (19, 3, 10)),
+        vessel(S3, (26, 11, 0), (20, 3, 7)),
+        (1.8, 1.9, 1.8),
+    ),
+    "vessel_traced_off_c": (
+        vessel(S3, (25, 6, 13), (27, 5, 19)),
+        vessel(S3, (27, 5, 10), (27, 5, 22)),
+        (1.0, 1.3, 1.5),
+    ),
+    "vessel_traced_off_d": (
+        vessel(S3, (13, 19, 8), (18, 8, 7)),
+        vessel(S3, (15, 20, 7), (15, 6, 9)),
+        (1.9, 1.8, 0.5),
+    ),
+    "vessel_2d_a": (vessel(S2, (39, 35), (20, 54)), vessel(S2, (39, 32), (23, 51)), (1.4, 0.5)),
+    "vessel_2d_b": (vessel(S2, (47, 21), (49, 29)), vessel(S2, (47, 23), (52, 33)), (0.6, 1.9)),
+    "vessel_2d_c": (vessel(S2, (33, 20), (46, 19)), vessel(S2, (30, 17), (44, 20)), (1.7, 0.9)),
+    "vessel_2d_d": (vessel(S2, (37, 47), (25, 44)), vessel(S2, (35, 44), (28, 46)), (1.8, 0.7)),
+    "lesion_2d_marked_beside_a": (
+        ellipsoid(S2, (30, 22), (8, 11)),
+        box(S2, (41, 25), (46, 30)),
+        (1.4, 1.2),
+    ),
+    "lesion_2d_marked_beside_b": (
+        ellipsoid(S2, (32, 27), (9, 9)),
+        box(S2, (34, 36), (37, 39)),
+        (2.0, 1.3),
+    ),
+    "lesion_2d_part_marked": (
+        ellipsoid(S2, (28, 37), (14, 12)),
+        box(S2, (33, 42), (35, 45)),
+        (1.1, 0.8),
+    ),
+    "lesion_2d_marked_beside_c": (
+        ellipsoid(S2, (27, 22), (12, 13)),
+        box(S2, (35, 31), (39, 33)),
+        (1.1, 1.7),
+    ),
+}
+
+
+def robust_hausdorff_one_surfel_off(theirs, shift):
+    """surface-distance's HD95 with the percentile's surfel index moved by `shift`."""
+    values = []
+    for direction, areas in (("gt_to_pred", "gt"), ("pred_to_gt", "pred")):
+        distances = theirs[f"distances_{direction}"]
+        cumulative = np.cumsum(theirs[f"surfel_areas_{areas}"])
+        cumulative /= cumulative[-1]
+        index = np.searchsorted(cumulative, 0.95) + shift
+        values.append(distances[min(max(index, 0), distances.size - 1)])
+    return max(values)
+
+
+class TestHausdorff95:
+    """HD95 takes the very surfel surface-distance takes, not a neighbour."""
+
+    @pytest.mark.parametrize("name", sorted(HD95_CASES))
+    def test_hd95_equals_surface_distance_where_one_surfel_matters(self, name):
+        reference, prediction, spacing = HD95_CASES[name]
+        theirs = sd.compute_surface_distances(reference, prediction, spacing)
+        expected = sd.compute_robust_hausdorff(theirs, 95)
+        # the case can tell: one surfel before or after gives another distance
+        assert robust_hausdorff_one_surfel_off(theirs, 0) == expected
+        assert robust_hausdorff_one_surfel_off(theirs, -1) != expected
+        assert robust_hausdorff_one_surfel_off(theirs, +1) != expected
+        ours = surface_distances(reference, prediction, spacing)
+        assert hausdorff95(ours) == expected
+        assert score(reference, prediction, spacing).hd95_mm == expected
+
+    @pytest.mark.parametrize("seed", range(12))
+    def test_hd95_of_any_distances_and_areas_equals_surface_distance(self, seed):
+        """Distinct distances, unequal areas: every surfel's choice shows."""
+        rng = np.random.default_rng(seed)
+        arrays = {}
+        for direction, areas in (("gt_to_pred", "gt"), ("pred_to_gt", "pred")):
+            n = int(rng.integers(2, 400))
+            arrays[f"distances_{direction}"] = np.sort(rng.uniform(0, 30, n))
+            arrays[f"surfel_areas_{areas}"] = rng.uniform(0.05, 2.0, n)
+        ours = SurfaceDistances(
+            arrays["distances_gt_to_pred"],
+            arrays["distances_pred_to_gt"],
+            arrays["surfel_areas_gt"],
+            arrays["surfel_areas_pred"],
+        )
+        assert hausdorff95(ours) == sd.compute_robust_hausdorff(arrays, 95)
+
+    @pytest.mark.parametrize("n", [20, 40, 60, 100, 140])
+    def test_a_surfel_ending_exactly_at_95_percent_is_the_percentile(self, n):
+        """Equal areas: the n*0.95-th surfel ends exactly at 95 % and is taken, not the next."""
+        distances = np.arange(n, dtype=float)
+        areas = np.ones(n)
+        theirs = {
+            "distances_gt_to_pred": distances,
+            "distances_pred_to_gt": distances[:1],
+            "surfel_areas_gt": areas,
+            "surfel_areas_pred": areas[:1],
+        }
+        expected = sd.compute_robust_hausdorff(theirs, 95)
+        assert expected == 0.95 * n - 1
+        assert hausdorff95(SurfaceDistances(distances, distances[:1], areas, areas[:1])) == expected
 
 
 class TestEmptyMasks:
