@@ -117,10 +117,87 @@ class TestSortingAndSpacing:
         positions = [(0.0, -k * step * np.tan(np.radians(tilt)), k * step) for k in range(n)]
         write_ct_series(tmp_path / "s", numbered_slices(n), positions=positions, gantry_tilt=tilt)
         vol = io.load(tmp_path / "s")
-        assert any("gantry tilt of 15.0°" in w for w in vol.warnings), vol.warnings
+        # the tilt measured from the positions, and the one the header states
+        assert any("gantry tilt of 15.0° (header: 15°)" in w for w in vol.warnings), vol.warnings
         for k in range(n):
             assert vol.index_to_lps((k, 0, 0)) == pytest.approx(positions[k], abs=1e-4)
         assert slice_marks(vol) == [10.0 * k for k in range(n)]
+
+
+class TestOneSlice:
+    """A single slice has no neighbour: its thickness comes from the header."""
+
+    @pytest.mark.parametrize(
+        ("spacing_between", "thickness", "expected"),
+        [("3.5", "1.25", 3.5), (None, "1.25", 1.25), (None, None, 1.0), ("", "0", 1.0)],
+        ids=["spacing-between-slices", "slice-thickness", "neither", "empty-and-zero"],
+    )
+    def test_slice_thickness_from_the_header(self, tmp_path, spacing_between, thickness, expected):
+        (path,) = write_ct_series(tmp_path / "s", numbered_slices(1), spacing=(2.0, 0.7, 0.6))
+        ds = pydicom.dcmread(path)
+        for keyword, value in (
+            ("SpacingBetweenSlices", spacing_between),
+            ("SliceThickness", thickness),
+        ):
+            if value is None:
+                ds.pop(keyword, None)
+            else:
+                setattr(ds, keyword, value)
+        ds.save_as(path)
+        vol = io.load(path)
+        assert vol.frame_axis is FrameAxis.SINGLE and vol.geometry_known
+        assert vol.spacing == pytest.approx((expected, 0.7, 0.6))
+
+
+def _without_geometry(path: Path, number: int | None, *, keep: tuple[str, ...] = ()) -> None:
+    """Make a CT slice a loose image (a scanned film, a screenshot): no position, no orientation."""
+    ds = pydicom.dcmread(path)
+    for keyword in ("ImagePositionPatient", "ImageOrientationPatient", "PixelSpacing"):
+        if keyword not in keep:
+            ds.pop(keyword, None)
+    ds.pop("SliceLocation", None)
+    if number is None:
+        del ds.InstanceNumber
+    else:
+        ds.InstanceNumber = number
+    ds.save_as(path)
+
+
+class TestLooseImages:
+    """Images without position are not stacked: one volume each, in instance-number order."""
+
+    def test_ordered_by_instance_number_with_nominal_geometry(self, tmp_path):
+        hu = numbered_slices(3)
+        paths = write_ct_series(tmp_path / "s", hu, spacing=(2.0, 0.7, 0.6))
+        # file order and instance numbers disagree: the numbers decide
+        for path, number in zip(paths, (30, 10, 20), strict=True):
+            _without_geometry(path, number)
+        volumes = io.read(tmp_path / "s").volumes
+        assert [int(v.header.InstanceNumber) for v in volumes] == [10, 20, 30]
+        assert [slice_marks(v) for v in volumes] == [[10.0], [20.0], [0.0]]
+        for vol in volumes:
+            assert not vol.geometry_known
+            assert vol.spacing == (1.0, 1.0, 1.0)
+            assert vol.origin == (0.0, 0.0, 0.0)
+            np.testing.assert_array_equal(vol.direction, np.eye(3))
+            assert vol.warnings == ["no pixel spacing in the header; distances are in pixels"]
+
+    def test_spacing_and_patient_orientation_are_kept_and_no_number_sorts_first(self, tmp_path):
+        paths = write_ct_series(tmp_path / "s", numbered_slices(2), spacing=(2.0, 0.7, 0.6))
+        _without_geometry(paths[0], 1, keep=("PixelSpacing",))
+        _without_geometry(paths[1], None, keep=("PixelSpacing",))
+        for path in paths:
+            ds = pydicom.dcmread(path)
+            ds.PatientOrientation = ["L", "F"]  # a PA chest film: rows to the left, columns down
+            ds.save_as(path)
+        volumes = io.read(tmp_path / "s").volumes
+        assert [slice_marks(v) for v in volumes] == [[10.0], [0.0]]
+        for vol in volumes:
+            assert not vol.geometry_known
+            assert vol.spacing == pytest.approx((1.0, 0.7, 0.6))
+            assert vol.warnings == []
+            # frames along the normal (posterior), then columns (feet), then rows (left)
+            np.testing.assert_allclose(vol.direction, [[0, 1, 0], [0, 0, -1], [1, 0, 0]])
 
 
 class TestSplitting:
