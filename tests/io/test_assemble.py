@@ -243,6 +243,31 @@ class TestSplitting:
         assert len(series) == 1
         assert sorted(v.n_frames for v in series[0].volumes) == [2, 6]
 
+    @pytest.mark.parametrize(
+        ("pixel_spacing", "orientation", "frames"),
+        [
+            ("0.8\\0.8", None, [4, 4]),  # a second field of view: another volume
+            (None, (1, 0, 0, 0, 0.9998, 0.02), [4, 4]),  # tilted by 1.1°: another volume
+            ("0.70000004\\0.70000004", None, [8]),  # rounding noise in the header: one stack
+            (None, (1, 0, 0, 0, 1, 0.00002), [8]),
+        ],
+        ids=["spacing", "orientation", "spacing-noise", "orientation-noise"],
+    )
+    def test_slices_of_another_grid_are_another_volume(
+        self, tmp_path, pixel_spacing, orientation, frames
+    ):
+        paths = write_ct_series(tmp_path / "s", numbered_slices(8), spacing=(2.0, 0.7, 0.7))
+        for p in paths[1::2]:
+            ds = pydicom.dcmread(p)
+            if pixel_spacing:
+                ds.PixelSpacing = pixel_spacing
+            if orientation:
+                ds.ImageOrientationPatient = list(orientation)
+            ds.save_as(p)
+        series = io.read(tmp_path / "s").studies[0].series
+        assert len(series) == 1
+        assert [v.n_frames for v in series[0].volumes] == frames
+
     def test_repeated_positions_split_by_acquisition(self, tmp_path):
         study = StudyInfo()
         uid = generate_uid()
