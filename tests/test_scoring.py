@@ -329,6 +329,20 @@ class TestHausdorff95:
         )
         assert hausdorff95(ours) == sd.compute_robust_hausdorff(arrays, 95)
 
+    @pytest.mark.parametrize("n", [2, 3, 5, 10, 19])
+    def test_a_last_surfel_holding_more_than_5_percent_is_the_percentile(self, n):
+        """Few surfels (a small mark): the farthest carries over 5 % of the area, so it is HD95."""
+        distances = np.linspace(0.5, 4.0, n)
+        areas = np.full(n, 0.25)
+        theirs = {
+            "distances_gt_to_pred": distances,
+            "distances_pred_to_gt": distances[:1],
+            "surfel_areas_gt": areas,
+            "surfel_areas_pred": areas[:1],
+        }
+        assert sd.compute_robust_hausdorff(theirs, 95) == 4.0
+        assert hausdorff95(SurfaceDistances(distances, distances[:1], areas, areas[:1])) == 4.0
+
     @pytest.mark.parametrize("n", [20, 40, 60, 100, 140])
     def test_a_surfel_ending_exactly_at_95_percent_is_the_percentile(self, n):
         """Equal areas: the n*0.95-th surfel ends exactly at 95 % and is taken, not the next."""
