@@ -58,7 +58,18 @@ class TestSortingAndSpacing:
         z = [0.0, 2.5, 5.0, 8.2, 10.7, 13.2]
         write_ct_series(tmp_path / "s", hu, positions=[(-10, -10, zk) for zk in z])
         vol = io.load(tmp_path / "s")
-        assert any("irregular slice spacing" in w for w in vol.warnings), vol.warnings
+        assert vol.warnings == [
+            "irregular slice spacing: steps from 2.5 to 3.2 mm (median 2.5 mm) at 1 place"
+        ]
+
+    def test_what_the_spacing_warnings_say(self, tmp_path):
+        z = [0.0, 2.5, 5.0, 12.5, 15.0, 18.1, 20.6, 23.8, 26.3]
+        write_ct_series(tmp_path / "s", numbered_slices(9), positions=[(0, 0, zk) for zk in z])
+        assert io.load(tmp_path / "s").warnings == [
+            "2 missing slices between slice 3 and 4 (5.00 → 12.50 mm along the normal, "
+            "spacing 2.5 mm)",
+            "irregular slice spacing: steps from 2.5 to 7.5 mm (median 2.5 mm) at 2 places",
+        ]
 
     def test_oblique_series_geometry_matches_its_headers(self, tmp_path):
         r = rotation_x(30)
@@ -282,6 +293,32 @@ class TestSplitting:
         marks = sorted(slice_marks(v)[0] for v in volumes)
         assert marks == [0.0, 500.0]
         assert all(v.n_frames == 6 for v in volumes)
+
+    def test_repeats_nothing_tells_apart_are_split_by_instance_number(self, tmp_path):
+        study = StudyInfo()
+        uid = generate_uid()
+        first = write_ct_series(tmp_path / "s", numbered_slices(4), study=study, series_uid=uid)
+        again = write_ct_series(
+            tmp_path / "t", numbered_slices(4) + 500, study=study, series_uid=uid
+        )
+        # the same header but for the pixels and the instance number, in one folder
+        for k, p in enumerate(first + again):
+            ds = pydicom.dcmread(p)
+            ds.InstanceNumber = 20 - k  # later files first
+            ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+            ds.save_as(tmp_path / "s" / f"x{k}.dcm")
+        for p in first:
+            p.unlink()
+        volumes = io.read(tmp_path / "s").studies[0].series[0].volumes
+        assert [slice_marks(v) for v in volumes] == [
+            [500.0, 510.0, 520.0, 530.0],
+            [0.0, 10.0, 20.0, 30.0],
+        ]
+        for v in volumes:
+            assert (
+                "slices repeat at the same position and no attribute tells them apart; "
+                "split by Instance Number order"
+            ) in v.warnings
 
 
 def _double_oblique() -> np.ndarray:
