@@ -439,6 +439,13 @@ class TestWindowToUint8:
         assert shown.flat[np.argmin(vol.pixels)] == 255
         assert shown.flat[np.argmax(vol.pixels)] == shown.min() < 16
 
+    def test_a_window_without_a_function_is_linear(self):
+        values = np.arange(-200, 300, 7)
+        np.testing.assert_array_equal(
+            window_to_uint8(values, Window(40, 400, function="")),
+            window_to_uint8(values, Window(40, 400, function="LINEAR")),
+        )
+
     def test_rejects_a_tuple_for_window(self):
         with pytest.raises(ValueError, match=r"Argument 'window' must be a Window, not tuple"):
             window_to_uint8([0], (40, 400))
@@ -451,8 +458,17 @@ class TestRoundToUint8:
     def test_clips_to_0_255(self):
         assert round_to_uint8([-0.6, -0.4, 254.49, 255.4, 1e9]).tolist() == [0, 0, 254, 255, 255]
 
+    def test_float32_values_are_rounded_in_float64(self):
+        # 0.49999997 + 0.5 is 1.0 in float32: the rule adds in float64, as the browser does
+        assert round_to_uint8(np.array([0.49999997, 1.4999999], np.float32)).tolist() == [0, 1]
+
 
 class TestVOILUTTable:
+    def test_values_that_are_not_numbers_are_refused(self):
+        table = LutTable(first_mapped=0, bits=8, data=np.array([0, 255], np.uint8))
+        with pytest.raises(ValueError, match="'values' must hold numbers, not values of type <U"):
+            apply_voi_lut_table(np.array(["1", "2"]), table)
+
     def test_vlut_04_equals_pydicom_apply_voi_lut(self):
         ds = read("vlut_04.dcm")
         table = lut_table(ds.VOILUTSequence[0])

@@ -126,6 +126,54 @@ class TestPolygonToMask:
         with pytest.raises(ValueError, match=f"6400000 times, more than the {limit}"):
             polygon_to_mask(zigzag, (32, 32))
 
+    @pytest.mark.parametrize("seed", range(30))
+    def test_random_polygons_follow_the_rule_pixel_by_pixel(self, seed):
+        """Against the rule of dicomteach/roi/polygons.py evaluated pixel by pixel: a ray
+        from each centre, edges crossed when min(r0, r1) <= i < max(r0, r1), inside when
+        an odd number of crossings lie at columns <= j. Vertices fall anywhere, beyond
+        every side of the image too; random ones are never exactly on a centre's row or column."""
+        rng = np.random.default_rng(seed)
+        rows, cols = (int(n) for n in rng.integers(1, 30, size=2))
+        outlines = [
+            rng.uniform((-6, -6), (rows + 6, cols + 6), size=(int(rng.integers(3, 9)), 2))
+            for _ in range(int(rng.integers(1, 4)))
+        ]
+        expected = np.zeros((rows, cols), bool)
+        for points in outlines:
+            for (r0, c0), (r1, c1) in zip(points, np.roll(points, -1, axis=0), strict=True):
+                for i in range(rows):
+                    if min(r0, r1) <= i < max(r0, r1):
+                        x = c0 + (i - r0) * (c1 - c0) / (r1 - r0)
+                        expected[i] ^= np.arange(cols) >= x
+        assert np.array_equal(polygons_to_mask(outlines, (rows, cols)), expected)
+
+    def test_points_and_segments_enclose_nothing_and_hide_no_other_outline(self):
+        square = [(0.5, 0.5), (0.5, 3.5), (3.5, 3.5), (3.5, 0.5)]
+        alone = polygon_to_mask(square, (5, 5))
+        assert alone.sum() == 9
+        for degenerate in ([(2, 2)], [(0, 0), (4, 4)]):
+            assert not polygons_to_mask([degenerate], (5, 5)).any()
+            assert np.array_equal(polygons_to_mask([degenerate, square], (5, 5)), alone)
+
+    def test_an_image_without_pixels_gives_an_empty_mask(self):
+        assert polygon_to_mask([(0, 0), (0, 3), (3, 0)], (0, 4)).shape == (0, 4)
+
+    @pytest.mark.parametrize(
+        ("outlines", "shape", "problem"),
+        [
+            ([[(0, 0), (0, 3), (3, 0)]], (4, 4, 4), r"'shape' must be \(rows, columns\)"),
+            ([[(0, 0), (0, 3), (3, 0)]], (-1, 4), r"'shape' must be \(rows, columns\)"),
+            (
+                [[(0, 0), (0, 3), (3, 0)], [(0, 0), (1, np.nan), (2, 2)]],
+                (4, 4),
+                r"'outlines\[1\]' must hold finite",
+            ),
+        ],
+    )
+    def test_bad_arguments_are_named(self, outlines, shape, problem):
+        with pytest.raises(ValueError, match=problem):
+            polygons_to_mask(outlines, shape)
+
 
 class TestMaskToPolygons:
     @pytest.mark.parametrize("seed", range(40))
@@ -155,6 +203,10 @@ class TestMaskToPolygons:
 
     def test_empty_mask_has_no_outline(self):
         assert mask_to_polygons(np.zeros((3, 3), bool)) == []
+
+    def test_a_volume_is_refused(self):
+        with pytest.raises(ValueError, match="'mask' must be 2D, not 3D"):
+            mask_to_polygons(np.zeros((2, 3, 3), bool))
 
 
 class TestMaskToContours:

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from dicomteach.scoring import (
+    SurfaceDistances,
     dice,
     hausdorff,
     hausdorff95,
@@ -16,6 +17,7 @@ from dicomteach.scoring import (
     neighbour_codes,
     score,
     score_structures,
+    signed_distance_map,
     surface_dice,
     surface_distances,
     surfel_area_table,
@@ -201,6 +203,162 @@ class TestAgainstSurfaceDistance:
         assert result.jaccard == pytest.approx(intersection / union)
 
 
+def vessel(shape, start, stop):
+    """A straight vessel (or needle) one voxel wide, from voxel `start` to voxel `stop`."""
+    mask = np.zeros(shape, bool)
+    for t in np.linspace(0, 1, 4 * max(shape)):
+        mask[tuple(np.round(np.add(start, t * np.subtract(stop, start))).astype(int))] = True
+    return mask
+
+
+S2 = (60, 64)
+# Delineations whose 95th-percentile surfel lies among distinct distances: the
+# surfels just before and after it are at other distances, so a percentile one
+# surfel off changes HD95 (most shapes have runs of equal distances there, which
+# hide it). A small mark on part of a lesion, or a vessel traced a little off.
+HD95_CASES = {
+    "nodule_part_marked_a": (
+        ellipsoid(S3, (17, 13, 18), (8, 7, 6)),
+        box(S3, (21, 15, 20), (23, 18, 24)),
+        (0.4, 1.0, 0.4),
+    ),
+    "nodule_part_marked_b": (
+        ellipsoid(S3, (15, 14, 13), (8, 8, 6)),
+        box(S3, (15, 17, 14), (18, 19, 16)),
+        (0.5, 1.1, 1.6),
+    ),
+    "nodule_part_marked_c": (
+        ellipsoid(S3, (14, 13, 14), (7, 5, 5)),
+        box(S3, (13, 17, 12), (15, 20, 14)),
+        (1.9, 1.3, 1.7),
+    ),
+    "nodule_marked_beside": (
+        ellipsoid(S3, (18, 13, 18), (7, 6, 8)),
+        box(S3, (24, 15, 16), (28, 17, 18)),
+        (0.7, 1.0, 0.7),
+    ),
+    "vessel_traced_off_a": (
+        vessel(S3, (5, 14, 23), (10, 11, 9)),
+        vessel(S3, (7, 12, 26), (10, 11, 9)),
+        (1.3, 2.0, 1.7),
+    ),
+    "vessel_traced_off_b": (
+        vessel(S3, (26, 8, 3), (19, 3, 10)),
+        vessel(S3, (26, 11, 0), (20, 3, 7)),
+        (1.8, 1.9, 1.8),
+    ),
+    "vessel_traced_off_c": (
+        vessel(S3, (25, 6, 13), (27, 5, 19)),
+        vessel(S3, (27, 5, 10), (27, 5, 22)),
+        (1.0, 1.3, 1.5),
+    ),
+    "vessel_traced_off_d": (
+        vessel(S3, (13, 19, 8), (18, 8, 7)),
+        vessel(S3, (15, 20, 7), (15, 6, 9)),
+        (1.9, 1.8, 0.5),
+    ),
+    "vessel_2d_a": (vessel(S2, (39, 35), (20, 54)), vessel(S2, (39, 32), (23, 51)), (1.4, 0.5)),
+    "vessel_2d_b": (vessel(S2, (47, 21), (49, 29)), vessel(S2, (47, 23), (52, 33)), (0.6, 1.9)),
+    "vessel_2d_c": (vessel(S2, (33, 20), (46, 19)), vessel(S2, (30, 17), (44, 20)), (1.7, 0.9)),
+    "vessel_2d_d": (vessel(S2, (37, 47), (25, 44)), vessel(S2, (35, 44), (28, 46)), (1.8, 0.7)),
+    "lesion_2d_marked_beside_a": (
+        ellipsoid(S2, (30, 22), (8, 11)),
+        box(S2, (41, 25), (46, 30)),
+        (1.4, 1.2),
+    ),
+    "lesion_2d_marked_beside_b": (
+        ellipsoid(S2, (32, 27), (9, 9)),
+        box(S2, (34, 36), (37, 39)),
+        (2.0, 1.3),
+    ),
+    "lesion_2d_part_marked": (
+        ellipsoid(S2, (28, 37), (14, 12)),
+        box(S2, (33, 42), (35, 45)),
+        (1.1, 0.8),
+    ),
+    "lesion_2d_marked_beside_c": (
+        ellipsoid(S2, (27, 22), (12, 13)),
+        box(S2, (35, 31), (39, 33)),
+        (1.1, 1.7),
+    ),
+}
+
+
+def robust_hausdorff_one_surfel_off(theirs, shift):
+    """surface-distance's HD95 with the percentile's surfel index moved by `shift`."""
+    values = []
+    for direction, areas in (("gt_to_pred", "gt"), ("pred_to_gt", "pred")):
+        distances = theirs[f"distances_{direction}"]
+        cumulative = np.cumsum(theirs[f"surfel_areas_{areas}"])
+        cumulative /= cumulative[-1]
+        index = np.searchsorted(cumulative, 0.95) + shift
+        values.append(distances[min(max(index, 0), distances.size - 1)])
+    return max(values)
+
+
+class TestHausdorff95:
+    """HD95 takes the very surfel surface-distance takes, not a neighbour."""
+
+    @pytest.mark.parametrize("name", sorted(HD95_CASES))
+    def test_hd95_equals_surface_distance_where_one_surfel_matters(self, name):
+        reference, prediction, spacing = HD95_CASES[name]
+        theirs = sd.compute_surface_distances(reference, prediction, spacing)
+        expected = sd.compute_robust_hausdorff(theirs, 95)
+        # the case can tell: one surfel before or after gives another distance
+        assert robust_hausdorff_one_surfel_off(theirs, 0) == expected
+        assert robust_hausdorff_one_surfel_off(theirs, -1) != expected
+        assert robust_hausdorff_one_surfel_off(theirs, +1) != expected
+        ours = surface_distances(reference, prediction, spacing)
+        assert hausdorff95(ours) == expected
+        assert score(reference, prediction, spacing).hd95_mm == expected
+
+    @pytest.mark.parametrize("seed", range(12))
+    def test_hd95_of_any_distances_and_areas_equals_surface_distance(self, seed):
+        """Distinct distances, unequal areas: every surfel's choice shows."""
+        rng = np.random.default_rng(seed)
+        arrays = {}
+        for direction, areas in (("gt_to_pred", "gt"), ("pred_to_gt", "pred")):
+            n = int(rng.integers(2, 400))
+            arrays[f"distances_{direction}"] = np.sort(rng.uniform(0, 30, n))
+            arrays[f"surfel_areas_{areas}"] = rng.uniform(0.05, 2.0, n)
+        ours = SurfaceDistances(
+            arrays["distances_gt_to_pred"],
+            arrays["distances_pred_to_gt"],
+            arrays["surfel_areas_gt"],
+            arrays["surfel_areas_pred"],
+        )
+        assert hausdorff95(ours) == sd.compute_robust_hausdorff(arrays, 95)
+
+    @pytest.mark.parametrize("n", [2, 3, 5, 10, 19])
+    def test_a_last_surfel_holding_more_than_5_percent_is_the_percentile(self, n):
+        """Few surfels (a small mark): the farthest carries over 5 % of the area, so it is HD95."""
+        distances = np.linspace(0.5, 4.0, n)
+        areas = np.full(n, 0.25)
+        theirs = {
+            "distances_gt_to_pred": distances,
+            "distances_pred_to_gt": distances[:1],
+            "surfel_areas_gt": areas,
+            "surfel_areas_pred": areas[:1],
+        }
+        assert sd.compute_robust_hausdorff(theirs, 95) == 4.0
+        assert hausdorff95(SurfaceDistances(distances, distances[:1], areas, areas[:1])) == 4.0
+
+    @pytest.mark.parametrize("n", [20, 40, 60, 100, 140])
+    def test_a_surfel_ending_exactly_at_95_percent_is_the_percentile(self, n):
+        """Equal areas: the n*0.95-th surfel ends exactly at 95 % and is taken, not the next."""
+        distances = np.arange(n, dtype=float)
+        areas = np.ones(n)
+        theirs = {
+            "distances_gt_to_pred": distances,
+            "distances_pred_to_gt": distances[:1],
+            "surfel_areas_gt": areas,
+            "surfel_areas_pred": areas[:1],
+        }
+        expected = sd.compute_robust_hausdorff(theirs, 95)
+        assert expected == 0.95 * n - 1
+        assert hausdorff95(SurfaceDistances(distances, distances[:1], areas, areas[:1])) == expected
+
+
 class TestEmptyMasks:
     mask = ellipsoid((20, 20, 20), (10, 10, 10), (5, 5, 5))
     empty = np.zeros((20, 20, 20), bool)
@@ -284,11 +442,131 @@ class TestStructures:
         assert result[2].volume_diff_pct == -100.0 and result[2].hd_mm is None
         assert result[3].volume_diff_pct is None and result[3].dice == 0.0
 
+    def test_the_tolerance_reaches_every_structure(self):
+        reference = np.zeros((30, 30, 30), np.uint8)
+        reference[ellipsoid(reference.shape, (15, 15, 15), (8, 8, 8))] = 1
+        prediction = np.zeros_like(reference)
+        prediction[ellipsoid(reference.shape, (17, 15, 15), (8, 9, 8))] = 1
+        spacing = (1.5, 0.8, 0.8)
+        for tolerance in (0.5, 4.0):
+            (result,) = score_structures(
+                reference, prediction, spacing, tolerance_mm=tolerance
+            ).values()
+            assert result.tolerance_mm == tolerance
+            assert result == score(reference == 1, prediction == 1, spacing, tolerance)
+        assert (
+            score_structures(reference, prediction, spacing, tolerance_mm=0.5)[1].surface_dice < 0.9
+        )
+
+    def test_label_maps_of_different_shapes_are_refused(self):
+        with pytest.raises(
+            ValueError,
+            match=r"'reference_labels' and 'prediction_labels' must have the same shape, "
+            r"not \(4, 4\) and \(4, 5\)",
+        ):
+            score_structures(np.zeros((4, 4), int), np.zeros((4, 5), int), (1, 1))
+
+    def test_the_prediction_label_map_is_named_when_not_integers(self):
+        with pytest.raises(ValueError, match="'prediction_labels' must be an integer label map"):
+            score_structures(np.zeros((4, 4), int), np.zeros((4, 4)), (1, 1))
+
     def test_labels_argument_selects_structures(self):
         reference = np.zeros((10, 10), np.int16)
         reference[2:5, 2:5] = 4
         result = score_structures(reference, reference, (1, 1), labels=[4, 7])
         assert result[4].dice == 1.0 and result[7].dice == 1.0 and result[7].hd_mm == 0.0
+
+
+def face_surface(mask):
+    """Voxels of `mask` with a face neighbour outside it or outside the array (scipy's erosion)."""
+    from scipy import ndimage
+
+    structure = ndimage.generate_binary_structure(mask.ndim, 1)
+    return mask & ~ndimage.binary_erosion(mask, structure, border_value=0)
+
+
+def brute_signed_distances(answer, reference, spacing):
+    """The signed map by its definition (dicomteach/scoring/signed.py), voxel by voxel."""
+    a_surface, r_surface = face_surface(answer), face_surface(reference)
+    a_points = np.argwhere(a_surface) * spacing
+    r_points = np.argwhere(r_surface) * spacing
+    expected = np.full(answer.shape, np.nan)
+    for index, point in zip(np.argwhere(r_surface), r_points, strict=True):
+        distance = np.sqrt(((a_points - point) ** 2).sum(axis=1)).min()
+        expected[tuple(index)] = distance if answer[tuple(index)] else -distance
+    for index, point in zip(np.argwhere(a_surface), a_points, strict=True):
+        distance = np.sqrt(((r_points - point) ** 2).sum(axis=1)).min()
+        expected[tuple(index)] = -distance if reference[tuple(index)] else distance
+    return expected
+
+
+SIGNED_CASES = {
+    "larger_3d": (
+        ellipsoid((14, 20, 22), (7, 10, 11), (5, 7, 8)),
+        ellipsoid((14, 20, 22), (7, 10, 11), (4, 5, 6)),
+        (2.5, 0.7, 0.6),
+    ),
+    "shifted_3d_at_the_border": (
+        box((10, 16, 18), (0, 2, 3), (6, 12, 18)),
+        box((10, 16, 18), (2, 0, 1), (10, 10, 14)),
+        (1.2, 0.9, 3.0),
+    ),
+    "crossing_2d": (box((30, 34), (5, 2), (25, 12)), box((30, 34), (10, 0), (18, 34)), (0.8, 1.7)),
+    "blobs_2d": (blobs((30, 36), 11, 0.3), blobs((30, 36), 12, 0.25), (0.45, 1.3)),
+}
+
+
+class TestSignedDistanceMapByDefinition:
+    @pytest.mark.parametrize("name", sorted(SIGNED_CASES))
+    def test_every_surface_voxel_against_brute_force(self, name):
+        answer, reference, spacing = SIGNED_CASES[name]
+        expected = brute_signed_distances(answer, reference, np.array(spacing))
+        m = signed_distance_map(answer, reference, spacing)
+        full = m.full()
+        assert full.dtype == np.float32 and full.shape == answer.shape
+        np.testing.assert_array_equal(np.isnan(full), np.isnan(expected))
+        np.testing.assert_allclose(full, expected, rtol=1e-6, atol=1e-6, equal_nan=True)
+        assert m.mean() == pytest.approx(np.nanmean(expected), rel=1e-5)
+        assert m.mean_absolute() == pytest.approx(np.nanmean(np.abs(expected)), rel=1e-5)
+
+    @pytest.mark.parametrize("empty", ["answer", "reference"])
+    def test_an_empty_mask_is_refused(self, empty):
+        mask = box((6, 6), (1, 1), (4, 4))
+        masks = {"answer": mask, "reference": mask, empty: np.zeros((6, 6), bool)}
+        with pytest.raises(ValueError, match="'answer' and 'reference' must both be non-empty"):
+            signed_distance_map(masks["answer"], masks["reference"], (1, 1))
+
+    @pytest.mark.parametrize("name", ["answer", "reference"])
+    def test_a_mask_that_is_not_binary_is_named(self, name):
+        mask = box((6, 6), (1, 1), (4, 4))
+        masks = {"answer": mask, "reference": mask, name: np.full((6, 6), 3)}
+        with pytest.raises(ValueError, match=f"'{name}' must be binary"):
+            signed_distance_map(masks["answer"], masks["reference"], (1, 1))
+
+
+@pytest.mark.parametrize(
+    "spacing", [(1.0, 1.0, 1.0), (0.7, 0.7, 2.5), (2.5, 0.7, 0.7), (1.3, 0.2, 4.1), (0.6, 1.7)]
+)
+def test_shell_offsets_are_every_lattice_offset_in_the_window(spacing):
+    """The exact search's shells hold every offset whose length is in the window, no other."""
+    from dicomteach.scoring.distances import _shell
+
+    spacing = np.array(spacing)
+    reach = 7.0
+    axes = [np.arange(-int(reach / s) - 1, int(reach / s) + 2) for s in spacing]
+    every = np.stack([g.ravel() for g in np.meshgrid(*axes, indexing="ij")], axis=1)
+    squared = ((every * spacing) ** 2).sum(axis=1)
+    rng = np.random.default_rng(0)
+    # windows around lattice lengths (as the search uses them) and wider random ones
+    centres = rng.choice(squared[(squared > 0) & (squared < 30)], 8, replace=False)
+    windows = [(c * (1 - 1e-5), c * (1 + 1e-5)) for c in centres]
+    windows += [tuple(sorted(rng.uniform(0.5, 40, 2))) for _ in range(4)] + [(0.0, 2.0)]
+    for low, high in windows:
+        offsets, lengths = _shell(low, high, spacing)
+        wanted = (squared >= low) & (squared <= high)
+        assert sorted(map(tuple, offsets.tolist())) == sorted(map(tuple, every[wanted].tolist()))
+        assert np.all(np.diff(lengths) >= 0)  # shortest first
+        np.testing.assert_allclose(lengths, np.sqrt(((offsets * spacing) ** 2).sum(axis=1)))
 
 
 def test_shell_search_for_far_apart_masks_is_exact_too(monkeypatch):
@@ -309,8 +587,9 @@ def test_shell_search_for_far_apart_masks_is_exact_too(monkeypatch):
 
 def test_shipped_area_vectors_are_the_derivation():
     """surfel_normals.npy is generated by derive_area_vectors: regenerate and compare."""
-    from dicomteach.scoring.surfels import _NORMALS_FILE, derive_area_vectors
+    from dicomteach.scoring.surfels import _NORMALS_FILE, _cell_elements, derive_area_vectors
 
+    _cell_elements.cache_clear()  # derive again, even if a test before did it in this process
     shipped = np.load(_NORMALS_FILE, allow_pickle=False)
     assert shipped.dtype == np.int16
     np.testing.assert_array_equal(shipped, derive_area_vectors())
@@ -320,6 +599,7 @@ def test_area_table_from_vectors_matches_the_triangles():
     """The per-spacing table from area vectors equals the triangles' areas, scaled."""
     from dicomteach.scoring.surfels import _cell_elements, _triangle_areas
 
+    _cell_elements.cache_clear()
     codes, triangles = _cell_elements(3)
     for spacing in [(1.0, 1.0, 1.0), (0.7, 0.7, 2.5), (1.3, 0.2, 4.1)]:
         expected = np.bincount(codes, _triangle_areas(triangles, np.array(spacing)), 256)

@@ -58,7 +58,18 @@ class TestSortingAndSpacing:
         z = [0.0, 2.5, 5.0, 8.2, 10.7, 13.2]
         write_ct_series(tmp_path / "s", hu, positions=[(-10, -10, zk) for zk in z])
         vol = io.load(tmp_path / "s")
-        assert any("irregular slice spacing" in w for w in vol.warnings), vol.warnings
+        assert vol.warnings == [
+            "irregular slice spacing: steps from 2.5 to 3.2 mm (median 2.5 mm) at 1 place"
+        ]
+
+    def test_what_the_spacing_warnings_say(self, tmp_path):
+        z = [0.0, 2.5, 5.0, 12.5, 15.0, 18.1, 20.6, 23.8, 26.3]
+        write_ct_series(tmp_path / "s", numbered_slices(9), positions=[(0, 0, zk) for zk in z])
+        assert io.load(tmp_path / "s").warnings == [
+            "2 missing slices between slice 3 and 4 (5.00 → 12.50 mm along the normal, "
+            "spacing 2.5 mm)",
+            "irregular slice spacing: steps from 2.5 to 7.5 mm (median 2.5 mm) at 2 places",
+        ]
 
     def test_oblique_series_geometry_matches_its_headers(self, tmp_path):
         r = rotation_x(30)
@@ -117,10 +128,87 @@ class TestSortingAndSpacing:
         positions = [(0.0, -k * step * np.tan(np.radians(tilt)), k * step) for k in range(n)]
         write_ct_series(tmp_path / "s", numbered_slices(n), positions=positions, gantry_tilt=tilt)
         vol = io.load(tmp_path / "s")
-        assert any("gantry tilt of 15.0°" in w for w in vol.warnings), vol.warnings
+        # the tilt measured from the positions, and the one the header states
+        assert any("gantry tilt of 15.0° (header: 15°)" in w for w in vol.warnings), vol.warnings
         for k in range(n):
             assert vol.index_to_lps((k, 0, 0)) == pytest.approx(positions[k], abs=1e-4)
         assert slice_marks(vol) == [10.0 * k for k in range(n)]
+
+
+class TestOneSlice:
+    """A single slice has no neighbour: its thickness comes from the header."""
+
+    @pytest.mark.parametrize(
+        ("spacing_between", "thickness", "expected"),
+        [("3.5", "1.25", 3.5), (None, "1.25", 1.25), (None, None, 1.0), ("", "0", 1.0)],
+        ids=["spacing-between-slices", "slice-thickness", "neither", "empty-and-zero"],
+    )
+    def test_slice_thickness_from_the_header(self, tmp_path, spacing_between, thickness, expected):
+        (path,) = write_ct_series(tmp_path / "s", numbered_slices(1), spacing=(2.0, 0.7, 0.6))
+        ds = pydicom.dcmread(path)
+        for keyword, value in (
+            ("SpacingBetweenSlices", spacing_between),
+            ("SliceThickness", thickness),
+        ):
+            if value is None:
+                ds.pop(keyword, None)
+            else:
+                setattr(ds, keyword, value)
+        ds.save_as(path)
+        vol = io.load(path)
+        assert vol.frame_axis is FrameAxis.SINGLE and vol.geometry_known
+        assert vol.spacing == pytest.approx((expected, 0.7, 0.6))
+
+
+def _without_geometry(path: Path, number: int | None, *, keep: tuple[str, ...] = ()) -> None:
+    """Make a CT slice a loose image (a scanned film, a screenshot): no position, no orientation."""
+    ds = pydicom.dcmread(path)
+    for keyword in ("ImagePositionPatient", "ImageOrientationPatient", "PixelSpacing"):
+        if keyword not in keep:
+            ds.pop(keyword, None)
+    ds.pop("SliceLocation", None)
+    if number is None:
+        del ds.InstanceNumber
+    else:
+        ds.InstanceNumber = number
+    ds.save_as(path)
+
+
+class TestLooseImages:
+    """Images without position are not stacked: one volume each, in instance-number order."""
+
+    def test_ordered_by_instance_number_with_nominal_geometry(self, tmp_path):
+        hu = numbered_slices(3)
+        paths = write_ct_series(tmp_path / "s", hu, spacing=(2.0, 0.7, 0.6))
+        # file order and instance numbers disagree: the numbers decide
+        for path, number in zip(paths, (30, 10, 20), strict=True):
+            _without_geometry(path, number)
+        volumes = io.read(tmp_path / "s").volumes
+        assert [int(v.header.InstanceNumber) for v in volumes] == [10, 20, 30]
+        assert [slice_marks(v) for v in volumes] == [[10.0], [20.0], [0.0]]
+        for vol in volumes:
+            assert not vol.geometry_known
+            assert vol.spacing == (1.0, 1.0, 1.0)
+            assert vol.origin == (0.0, 0.0, 0.0)
+            np.testing.assert_array_equal(vol.direction, np.eye(3))
+            assert vol.warnings == ["no pixel spacing in the header; distances are in pixels"]
+
+    def test_spacing_and_patient_orientation_are_kept_and_no_number_sorts_first(self, tmp_path):
+        paths = write_ct_series(tmp_path / "s", numbered_slices(2), spacing=(2.0, 0.7, 0.6))
+        _without_geometry(paths[0], 1, keep=("PixelSpacing",))
+        _without_geometry(paths[1], None, keep=("PixelSpacing",))
+        for path in paths:
+            ds = pydicom.dcmread(path)
+            ds.PatientOrientation = ["L", "F"]  # a PA chest film: rows to the left, columns down
+            ds.save_as(path)
+        volumes = io.read(tmp_path / "s").volumes
+        assert [slice_marks(v) for v in volumes] == [[10.0], [0.0]]
+        for vol in volumes:
+            assert not vol.geometry_known
+            assert vol.spacing == pytest.approx((1.0, 0.7, 0.6))
+            assert vol.warnings == []
+            # frames along the normal (posterior), then columns (feet), then rows (left)
+            np.testing.assert_allclose(vol.direction, [[0, 1, 0], [0, 0, -1], [1, 0, 0]])
 
 
 class TestSplitting:
@@ -166,6 +254,31 @@ class TestSplitting:
         assert len(series) == 1
         assert sorted(v.n_frames for v in series[0].volumes) == [2, 6]
 
+    @pytest.mark.parametrize(
+        ("pixel_spacing", "orientation", "frames"),
+        [
+            ("0.8\\0.8", None, [4, 4]),  # a second field of view: another volume
+            (None, (1, 0, 0, 0, 0.9998, 0.02), [4, 4]),  # tilted by 1.1°: another volume
+            ("0.70000004\\0.70000004", None, [8]),  # rounding noise in the header: one stack
+            (None, (1, 0, 0, 0, 1, 0.00002), [8]),
+        ],
+        ids=["spacing", "orientation", "spacing-noise", "orientation-noise"],
+    )
+    def test_slices_of_another_grid_are_another_volume(
+        self, tmp_path, pixel_spacing, orientation, frames
+    ):
+        paths = write_ct_series(tmp_path / "s", numbered_slices(8), spacing=(2.0, 0.7, 0.7))
+        for p in paths[1::2]:
+            ds = pydicom.dcmread(p)
+            if pixel_spacing:
+                ds.PixelSpacing = pixel_spacing
+            if orientation:
+                ds.ImageOrientationPatient = list(orientation)
+            ds.save_as(p)
+        series = io.read(tmp_path / "s").studies[0].series
+        assert len(series) == 1
+        assert [v.n_frames for v in series[0].volumes] == frames
+
     def test_repeated_positions_split_by_acquisition(self, tmp_path):
         study = StudyInfo()
         uid = generate_uid()
@@ -180,6 +293,32 @@ class TestSplitting:
         marks = sorted(slice_marks(v)[0] for v in volumes)
         assert marks == [0.0, 500.0]
         assert all(v.n_frames == 6 for v in volumes)
+
+    def test_repeats_nothing_tells_apart_are_split_by_instance_number(self, tmp_path):
+        study = StudyInfo()
+        uid = generate_uid()
+        first = write_ct_series(tmp_path / "s", numbered_slices(4), study=study, series_uid=uid)
+        again = write_ct_series(
+            tmp_path / "t", numbered_slices(4) + 500, study=study, series_uid=uid
+        )
+        # the same header but for the pixels and the instance number, in one folder
+        for k, p in enumerate(first + again):
+            ds = pydicom.dcmread(p)
+            ds.InstanceNumber = 20 - k  # later files first
+            ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+            ds.save_as(tmp_path / "s" / f"x{k}.dcm")
+        for p in first:
+            p.unlink()
+        volumes = io.read(tmp_path / "s").studies[0].series[0].volumes
+        assert [slice_marks(v) for v in volumes] == [
+            [500.0, 510.0, 520.0, 530.0],
+            [0.0, 10.0, 20.0, 30.0],
+        ]
+        for v in volumes:
+            assert (
+                "slices repeat at the same position and no attribute tells them apart; "
+                "split by Instance Number order"
+            ) in v.warnings
 
 
 def _double_oblique() -> np.ndarray:
