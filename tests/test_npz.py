@@ -91,7 +91,7 @@ def spacing_member() -> bytes:
 
 
 def header_of_3_6_tib(d: Path) -> Path:
-    # the case: a member whose header declares a 3.6 TiB array
+    # a member whose header declares a 3.6 TiB array
     return write_zip(
         d / "huge.npz",
         {"mask": npy_header((1_000_000, 2000, 2000)) + bytes(64), "spacing": spacing_member()},
@@ -99,7 +99,7 @@ def header_of_3_6_tib(d: Path) -> Path:
 
 
 def zip_bomb_of_2_gib(d: Path) -> Path:
-    # the case: 2 GiB of zeros, a few MB on disk
+    # 2 GiB of zeros, a few MB on disk
     return write_zip(
         d / "bomb.npz",
         {"mask": npy_header((2048, 1024, 1024)), "spacing": spacing_member()},

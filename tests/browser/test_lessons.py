@@ -87,7 +87,7 @@ RESTART_AND_RUN_ALL = """async () => {
 }"""
 
 
-# Known, not yet fixed (issue "The lessons as learners live them", item 3): after Run All
+# Known, not yet fixed: after Run All
 # in Lab with the cell out of view, lesson 2's Compare can get a model that receives no
 # update and answers no message (state_complete stays false, shape [1, 1, 1]), so it stays
 # blank; seen in this suite, not when the same steps run alone. Not run until fixed.
