@@ -44,6 +44,13 @@ class TestSortingAndSpacing:
             ds.save_as(p)
         assert io.load(tmp_path / "s").spacing[0] == pytest.approx(2.5)
 
+    @pytest.mark.parametrize("step", [0.625, 0.1])
+    def test_thin_slices_are_a_regular_stack(self, tmp_path, step):
+        write_ct_series(tmp_path / "s", numbered_slices(), spacing=(step, 0.5, 0.5))
+        vol = io.load(tmp_path / "s")
+        assert vol.spacing == pytest.approx((step, 0.5, 0.5))
+        assert vol.n_frames == 12 and vol.warnings == []
+
     def test_a_missing_slice_is_reported_not_hidden(self, tmp_path):
         write_ct_series(tmp_path / "s", numbered_slices(), spacing=(2.5, 0.7, 0.7), skip=[5])
         vol = io.load(tmp_path / "s")
