@@ -51,6 +51,17 @@ class TestSortingAndSpacing:
         assert vol.spacing == pytest.approx((step, 0.5, 0.5))
         assert vol.n_frames == 12 and vol.warnings == []
 
+    def test_a_stack_without_pixel_spacing_assumes_1_mm_and_says_so(self, tmp_path):
+        write_ct_series(tmp_path / "s", numbered_slices(), spacing=(2.5, 0.7, 0.7), skip=[5])
+        for p in (tmp_path / "s").iterdir():
+            ds = pydicom.dcmread(p)
+            del ds.PixelSpacing
+            ds.save_as(p)
+        vol = io.load(tmp_path / "s")
+        assert vol.spacing == pytest.approx((2.5, 1.0, 1.0))
+        assert vol.warnings[0] == "no Pixel Spacing; assumed 1 mm"
+        assert any("1 missing slice" in w for w in vol.warnings[1:]), vol.warnings
+
     def test_a_missing_slice_is_reported_not_hidden(self, tmp_path):
         write_ct_series(tmp_path / "s", numbered_slices(), spacing=(2.5, 0.7, 0.7), skip=[5])
         vol = io.load(tmp_path / "s")
@@ -141,14 +152,26 @@ class TestSortingAndSpacing:
             assert vol.index_to_lps((k, 0, 0)) == pytest.approx(positions[k], abs=1e-4)
         assert slice_marks(vol) == [10.0 * k for k in range(n)]
 
+    def test_a_tilt_the_header_does_not_state_is_reported_from_the_positions(self, tmp_path):
+        positions = [(0.0, -k * 2.5 * np.tan(np.radians(20)), k * 2.5) for k in range(6)]
+        write_ct_series(tmp_path / "s", numbered_slices(6), positions=positions)
+        (warning,) = io.load(tmp_path / "s").warnings
+        assert warning.startswith("gantry tilt of 20.0°: slices are sheared;"), warning
+
 
 class TestOneSlice:
     """A single slice has no neighbour: its thickness comes from the header."""
 
     @pytest.mark.parametrize(
         ("spacing_between", "thickness", "expected"),
-        [("3.5", "1.25", 3.5), (None, "1.25", 1.25), (None, None, 1.0), ("", "0", 1.0)],
-        ids=["spacing-between-slices", "slice-thickness", "neither", "empty-and-zero"],
+        [
+            ("3.5", "1.25", 3.5),
+            (None, "1.25", 1.25),
+            (None, "0.5", 0.5),
+            (None, None, 1.0),
+            ("", "0", 1.0),
+        ],
+        ids=["spacing-between-slices", "slice-thickness", "thin", "neither", "empty-and-zero"],
     )
     def test_slice_thickness_from_the_header(self, tmp_path, spacing_between, thickness, expected):
         (path,) = write_ct_series(tmp_path / "s", numbered_slices(1), spacing=(2.0, 0.7, 0.6))
