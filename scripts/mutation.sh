@@ -16,8 +16,8 @@
 # are listed in mutants/survivors.txt (`mutmut show NAME` prints one's diff).
 #
 # PYTHON (default .venv/bin/python, else python) is the interpreter with the
-# 'mutation' extra; MUTATION_JOBS (default 2) sets the number of mutants run at once; the run is
-# niced so that it yields to anything else on the machine.
+# 'mutation' extra; MUTATION_JOBS (default 2) is the number of mutants run at
+# once. The run is niced so that it yields to anything else on the machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
