@@ -567,7 +567,7 @@ class TestPresets:
         ds = read("693_UNCR.dcm")
         presets = presets_for("CT", header_windows=header_windows(ds))
         assert presets[:8] == list(CT_PRESETS)
-        assert (presets[8].name, presets[8].center, presets[8].width) == ("Header 1", 40, 100)
+        assert (presets[8].name, presets[8].center, presets[8].width) == ("Header 100/40", 40, 100)
         assert len(presets) <= 9  # number keys 1-9
 
     def test_ct_presets_ignore_values(self):
@@ -589,14 +589,21 @@ class TestPresets:
         ds = read("MR-SIEMENS-DICOM-WithOverlays.dcm")
         presets = presets_for("MR", ds.pixel_array, header_windows(ds))
         assert [(p.name, p.center, p.width) for p in presets] == [
-            ("WINDOW1", 450, 790),
-            ("WINDOW2", 200, 443),
+            # the scanner's placeholder names say nothing: the window as a console writes it
+            ("Header 790/450", 450, 790),
+            ("Header 443/200", 200, 443),
         ]
 
-    def test_unnamed_header_windows_are_numbered(self):
+    def test_unnamed_header_windows_are_named_by_width_and_level(self):
         ds = read("J2K_pixelrep_mismatch.dcm")
-        presets = presets_for("DX", header_windows=header_windows(ds))
-        assert [p.name for p in presets] == ["Header 1", "Header 2", "Header 3"]
+        windows = header_windows(ds)
+        presets = presets_for("DX", header_windows=windows)
+        assert [p.name for p in presets] == [f"Header {w.width:g}/{w.center:g}" for w in windows]
+        assert len(presets) == 3
+
+    def test_a_meaningful_explanation_is_kept(self):
+        named = presets_for("CT", header_windows=[Window(-600, 1500, explanation="LUNG")])
+        assert named[-1].name == "LUNG"
 
     def test_header_window_keeps_its_voi_lut_function(self):
         presets = presets_for("MR", header_windows=[Window(10, 0.5, "x", "sigmoid")])

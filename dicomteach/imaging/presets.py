@@ -14,6 +14,7 @@ units for CT, SUV for PET. Radiologists write windows as width/level
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -158,6 +159,24 @@ def auto_window(values: ArrayLike, low: float = 0.5, high: float = 99.5) -> Wind
     return Window(lo, 1.0, explanation="Auto", function="LINEAR_EXACT")
 
 
+def _header_name(window: Window, number: int) -> str:
+    """A header window's button name: its explanation, unless that says nothing.
+
+    Scanners fill Window Center & Width Explanation with placeholders
+    ("WINDOW1", "WINDOW2"); those, and an empty one, become the window as a
+    console writes it, width/level.
+
+    >>> _header_name(Window(40, 400, explanation="WINDOW1"), 1)
+    'Header 400/40'
+    >>> _header_name(Window(-600, 1500, explanation="Lung"), 2)
+    'Lung'
+    """
+    text = window.explanation.strip()
+    if text and not re.fullmatch(r"(?i)(window|w)\s*\d*", text):
+        return text
+    return f"Header {float(window.width):g}/{float(window.center):g}"
+
+
 def _header_presets(header_windows: Iterable[Window], colormap: str) -> list[Preset]:
     presets = []
     for i, window in enumerate(header_windows, start=1):
@@ -167,7 +186,7 @@ def _header_presets(header_windows: Iterable[Window], colormap: str) -> list[Pre
             )
         presets.append(
             Preset(
-                window.explanation.strip() or f"Header {i}",
+                _header_name(window, i),
                 center=float(window.center),
                 width=float(window.width),
                 colormap=colormap,
@@ -214,7 +233,7 @@ def presets_for(
     ['Brain W80 L40', 'Subdural W200 L75', 'Stroke W40 L40']
     >>> from dicomteach.io.volume import Window
     >>> presets_for("MR", header_windows=[Window(600, 1600)])
-    [Preset(name='Header 1', center=600.0, width=1600.0, colormap='gray', function='LINEAR')]
+    [Preset(name='Header 1600/600', center=600.0, width=1600.0, colormap='gray', function='LINEAR')]
     """
     key = str(modality).strip().upper()
     if key == "CT":

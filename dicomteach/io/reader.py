@@ -397,7 +397,10 @@ def _units(ds, modality: str, lut_type: str) -> str:
         return "HU"
     if modality == "PT":
         return str(ds.get("Units", "") or "").strip()
-    return rescale_type or lut_type
+    units = rescale_type or lut_type
+    # "US" is the standard's code for unspecified (PS3.3 C.11.1.1.2), not ultrasound:
+    # a radiograph's values have no unit to show.
+    return "" if units.upper() == "US" else units
 
 
 def iter_files(inputs: Iterable[PathLike], limits: Limits = DEFAULT_LIMITS):

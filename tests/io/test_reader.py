@@ -129,3 +129,12 @@ def test_pet_reads_in_bq_per_ml_and_in_suv_on_request(tmp_path):
         )
     else:
         assert imaging.default_window(suv).width == pytest.approx(10)
+
+
+@pytest.mark.parametrize(("rescale_type", "units"), [("US", ""), ("OD", "OD"), ("", "")])
+def test_rescale_type_us_means_unspecified_not_ultrasound(tmp_path, rescale_type, units):
+    ds = pydicom.dcmread(pydicom.data.get_testdata_file("CT_small.dcm", download=False))
+    ds.Modality = "CR"
+    ds.RescaleType = rescale_type
+    ds.save_as(tmp_path / "cr.dcm")
+    assert io.load(tmp_path / "cr.dcm").units == units
