@@ -170,3 +170,48 @@ def test_each_command_runs_the_module_that_owns_its_parser(command, module):
     parsed = build_parser().parse_args([command, *args])
     assert parsed.command == command
     assert parsed.run.__module__ == f"dicomteach.commands.{module}"
+
+
+def test_app_on_a_busy_port_says_which_port_it_serves_on(tmp_path):
+    import os
+    import signal
+    import socket
+    import time
+    import urllib.request
+
+    pytest.importorskip("voila")
+    (tmp_path / "lesson.ipynb").write_text(
+        json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+    )
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "dicomteach.cli", "app", "lesson.ipynb", f"--port={port}"],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        try:
+            first = proc.stdout.readline()
+            served = proc.stdout.readline()
+            assert first.strip().startswith(f"dicomteach: port {port} is in use, using ")
+            moved = int(first.rsplit(" ", 1)[1])
+            assert f"at http://127.0.0.1:{moved}/" in served
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    with urllib.request.urlopen(
+                        f"http://127.0.0.1:{moved}/voila/static/voila.js", timeout=2
+                    ) as answer:
+                        assert answer.status == 200
+                        break
+                except OSError:
+                    assert time.monotonic() < deadline, "the app never answered where it said"
+                    time.sleep(0.25)
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=20)
