@@ -172,6 +172,23 @@ def test_cursor_shows_hounsfield_units_and_patient_millimetres(tools_page):
     assert f"({lps[0]:.1f}, {lps[1]:.1f}, {lps[2]:.1f}) mm" in text
 
 
+def test_cursor_follows_the_slice_when_the_wheel_scrolls_under_a_still_mouse(tools_page):
+    page, volume = tools_page
+    root, canvas = _ct(page)
+    page.mouse.move(*pixel_centre(canvas, 30, 7))
+    before = int(canvas.get_attribute("data-frame"))
+    page.mouse.wheel(0, 120)
+    page.wait_for_function(
+        f"() => document.querySelector('canvas.dt-viewer-canvas').dataset.frame !== '{before}'"
+    )
+    frame = int(canvas.get_attribute("data-frame"))
+    text = root.locator(".dt-viewer-cursor").inner_text()
+    hu = modality_values(volume)[frame, 30, 7]
+    lps = volume.index_to_lps((frame, 30, 7))
+    assert text.startswith(f"{hu:g} HU"), (before, frame, text)
+    assert f"({lps[0]:.1f}, {lps[1]:.1f}, {lps[2]:.1f}) mm" in text
+
+
 def test_ruler_and_ellipse_measure_in_millimetres_like_the_reference(tools_page, kernel, artifacts):
     page, volume = tools_page
     root, canvas = _ct(page)

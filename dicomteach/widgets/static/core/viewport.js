@@ -296,7 +296,13 @@ export class Viewport {
    * @returns {string}
    */
   cursorText() {
-    return this.cursor ? cursorText(this.scene, this.cursor, this.imageLayer, !!this.options.showFused) : "";
+    const c = this.cursor;
+    const layout = this.scene.layout;
+    if (!c || !layout || c.row >= layout.rows || c.col >= layout.cols) return "";
+    // The slice may have changed under a still mouse (wheel, keys, cine): read the
+    // value on the slice on screen now, not on the one the mouse last moved over.
+    c.index = toArrayIndex(layout, this.scene.slice, c.row, c.col);
+    return cursorText(this.scene, c, this.imageLayer, !!this.options.showFused);
   }
 
   // ---- coordinates
