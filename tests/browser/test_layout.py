@@ -10,6 +10,8 @@ Screenshots: ``test-artifacts/layout-*.png``.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 pytestmark = pytest.mark.browser
@@ -122,3 +124,43 @@ def test_on_a_narrow_output_the_tools_go_above_the_picture(layout_page, artifact
                 page.screenshot(path=str(artifacts / "layout-narrow-delineator.png"))
     finally:
         page.set_viewport_size({"width": 1280, "height": 800})
+
+
+# Every control of the widget, numbered, with the text a sighted user reads on it.
+CONTROLS = """(root) => [...root.querySelectorAll('button, input, select, [role=button]')]
+  .map((e, i) => { e.dataset.axIndex = String(i);
+    return { tag: e.tagName.toLowerCase(), text: (e.innerText || '').trim(), hidden: !e.offsetParent }; })"""
+
+
+@pytest.mark.parametrize(("name", "selector"), WIDGETS, ids=[n for n, _ in WIDGETS])
+def test_every_control_is_named_by_what_it_shows(layout_page, name, selector):
+    """Chromium's accessibility tree: each control has a name, and a control showing a
+    word is named starting with that word (WCAG 2.5.3, label in name)."""
+    page = layout_page
+    root = page.locator(selector)
+    _scroll_to_top(root)
+    controls = root.evaluate(CONTROLS)
+    cdp = page.context.new_cdp_session(page)
+    try:
+        document = cdp.send("DOM.getDocument", {"depth": 0})
+        node_ids = cdp.send(
+            "DOM.querySelectorAll",
+            {"nodeId": document["root"]["nodeId"], "selector": f"{selector} [data-ax-index]"},
+        )["nodeIds"]
+        assert len(node_ids) == len(controls)
+        problems = []
+        for control, node_id in zip(controls, node_ids, strict=True):
+            (ax, *_) = cdp.send(
+                "Accessibility.getPartialAXTree", {"nodeId": node_id, "fetchRelatives": False}
+            )["nodes"]
+            if ax.get("ignored") or control["hidden"]:
+                continue
+            accessible = str(ax.get("name", {}).get("value", "")).strip()
+            shown = " ".join(control["text"].split())
+            if not accessible:
+                problems.append(f"{control['tag']} {shown!r} has no accessible name")
+            elif re.search(r"\w", shown) and not accessible.casefold().startswith(shown.casefold()):
+                problems.append(f"{control['tag']} shows {shown!r} but is named {accessible!r}")
+        assert problems == [], "\n".join(problems)
+    finally:
+        cdp.detach()

@@ -16,7 +16,11 @@ export function el(tag, className, text) {
 }
 
 /**
- * A widget button: `title` is its tooltip and its accessible name.
+ * A widget button. Its accessible name is its visible text (WCAG 2.5.3: speech users
+ * say what they see; "Brain", not "W 80 L 40"), and `title` its tooltip and
+ * description. A button shown as a symbol ("+", "×") is named by `title`; one made
+ * empty and filled by the caller (a thumbnail, a swatch and a name) takes the name of
+ * what it holds.
  * @param {string} label
  * @param {string} title
  * @param {(event: MouseEvent) => void} onClick
@@ -26,7 +30,7 @@ export function button(label, title, onClick) {
   const b = el("button", "dt-viewer-button", label);
   b.type = "button";
   b.title = title;
-  b.setAttribute("aria-label", title);
+  if (label && !/[\p{L}\p{N}]/u.test(label)) b.setAttribute("aria-label", title);
   b.addEventListener("click", onClick);
   return b;
 }

@@ -142,7 +142,12 @@ export function showChips(a) {
     chip.title = full
       ? `“${name}” is placed: click to select its marker`
       : `Drag “${name}” onto the image (or click it, then click the image)`;
-    chip.setAttribute("aria-label", chip.title);
+    // Named by the label it shows, first (WCAG 2.5.3); what to do with it follows.
+    chip.setAttribute(
+      "aria-label",
+      full ? `${name}, placed: click to select its marker`
+        : `${name}: drag onto the image, or click it, then click the image`,
+    );
     remove.hidden = n === 0;
     /** @type {HTMLElement} */ (chip.querySelector(".dt-q-chip-count")).textContent =
       n > 0 && a.model.get("max_per_label") !== 1 ? `×${n}` : "";
