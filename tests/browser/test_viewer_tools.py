@@ -302,3 +302,34 @@ def test_colour_image_cine_and_error_states(tools_page, artifacts):
     assert not broken.locator(".dt-viewer-toolbar").is_visible()
     assert not broken.locator(".dt-letter-top").is_visible()
     broken.screenshot(path=str(artifacts / "viewer-error.png"))
+
+
+def test_the_preset_on_screen_is_shown_pressed_and_a_single_image_has_no_slider(tools_page):
+    page, _volume = tools_page
+    root, canvas = _ct(page)
+    root.locator(".dt-viewport").scroll_into_view_if_needed()
+
+    def pressed():
+        return [
+            b.get_attribute("data-preset")
+            for b in root.locator("button[data-preset][aria-pressed='true']").all()
+        ]
+
+    root.locator("button[data-preset='Lung']").click()
+    page.wait_for_function(
+        "() => document.querySelector(\"button[data-preset='Lung']\")"
+        ".getAttribute('aria-pressed') === 'true'"
+    )
+    assert pressed() == ["Lung"]
+    # a W/L drag leaves every preset: none is pressed
+    box = root.locator(".dt-viewport").bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    root.locator('button[data-tool="wl"]').click()
+    drag(page, (x, y), (x + 40, y + 10), steps=3)
+    page.wait_for_function(
+        "() => !document.querySelector(\".dt-viewer button[data-preset][aria-pressed='true']\")"
+    )
+    assert pressed() == []
+    photo = page.locator(".dt-viewer").nth(1)
+    assert photo.locator(".dt-viewer-slider").is_hidden()
+    assert root.locator(".dt-viewer-slider").is_visible()

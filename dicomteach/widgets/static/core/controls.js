@@ -120,12 +120,15 @@ export function standardControls(scene, root, options = {}) {
 
   const presets = model.get("presets");
   const presetGroup = controlGroup("Window");
+  /** @type {[Preset, HTMLButtonElement][]} */
+  const presetButtons = [];
   presets.forEach((p, i) => {
     const title = p.voi_table !== undefined && p.voi_table !== null
       ? `${p.name} (VOI LUT table, key ${i + 1})`
       : `W ${format(/** @type {number} */ (p.width))} L ${format(/** @type {number} */ (p.center))} (key ${i + 1})`;
     const b = button(p.name, title, () => applyPreset(p));
     b.dataset.preset = p.name;
+    presetButtons.push([p, b]);
     presetGroup.items.append(b);
   });
 
@@ -137,7 +140,7 @@ export function standardControls(scene, root, options = {}) {
     play.dataset.action = "play";
     actions.items.append(play);
   }
-  const undoMeasure = button("Clear", "Remove the last measurement (Delete)", () => {
+  const undoMeasure = button("Remove last", "Remove the last measurement (Delete)", () => {
     if (scene.measurements.length) scene.removeMeasurement(scene.measurements.length - 1);
   });
   undoMeasure.dataset.action = "clear";
@@ -267,10 +270,23 @@ export function standardControls(scene, root, options = {}) {
     slider.max = String(layout.n_slices - 1);
     slider.value = String(scene.slice);
     slider.disabled = layout.n_slices < 2;
+    slider.hidden = layout.n_slices < 2; // one image: nothing to scroll
     const t = vp.text;
     readout.textContent = [t.windowText, t.slice].filter(Boolean).join(" · ") + t.where;
     for (const [name, b] of toolButtons) b.setAttribute("aria-pressed", String(name === scene.tool));
     for (const [name, b] of planeButtons) b.setAttribute("aria-pressed", String(name === scene.plane));
+    for (const [p, b] of presetButtons) b.setAttribute("aria-pressed", String(showing(p)));
+  }
+
+  /**
+   * The preset on screen now: its VOI LUT table, or its window and function exactly.
+   * @param {Preset} p
+   */
+  function showing(p) {
+    if (p.voi_table !== undefined && p.voi_table !== null) return scene.voiTable === p.voi_table;
+    return (scene.voiTable === null || scene.voiTable === undefined)
+      && scene.center === p.center && scene.width === p.width
+      && scene.fn === (p.function || "LINEAR");
   }
 
   function destroy() {
