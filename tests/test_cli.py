@@ -215,3 +215,22 @@ def test_app_on_a_busy_port_says_which_port_it_serves_on(tmp_path):
         finally:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=20)
+
+
+def test_info_tells_the_segments_of_one_seg_apart(tmp_path):
+    from dicomteach import io, roi
+
+    k, r, c = np.mgrid[0:6, 0:16, 0:16]
+    write_ct_series(tmp_path / "ct", np.where(r > 8, 40.0, -1000.0), spacing=(2.0, 1.0, 1.0))
+    ct = io.load(tmp_path / "ct")
+    roi.write_seg(
+        {"Tumour": (k == 2) & (r > 10), "Oedema": (k < 4) & (r > 6)}, ct, tmp_path / "seg.dcm"
+    )
+    # a folder is read as a study: the SEG's segments are two volumes of one file
+    run = info(str(tmp_path))
+    assert run.returncode == 0, run.stderr
+    titles = [line for line in run.stdout.splitlines() if line.startswith(str(tmp_path / "seg"))]
+    assert [t.rsplit("segment ", 1)[1] for t in titles] == ["1 Tumour", "2 Oedema"]
+    records = json.loads(info(str(tmp_path), "--json").stdout)
+    assert [r["segment"] for r in records if r["modality"] == "SEG"] == ["1 Tumour", "2 Oedema"]
+    assert [r["segment"] for r in records if r["modality"] == "CT"] == [""]

@@ -109,8 +109,26 @@ def summarise(vol: Any, path: str) -> dict[str, Any]:
             }
             for w in vol.windows
         ],
+        "segment": _segment(vol),
         "warnings": list(vol.warnings),
     }
+
+
+def _segment(vol: Any) -> str:
+    """A SEG volume is one segment of its file: "2 Oedema", so two of one file read apart."""
+    if vol.modality != "SEG" or not vol.sources:
+        return ""
+    header = vol.header
+    try:
+        frame = header.PerFrameFunctionalGroupsSequence[vol.sources[0][1]]
+        number = int(frame.SegmentIdentificationSequence[0].ReferencedSegmentNumber)
+    except (AttributeError, IndexError, KeyError, TypeError, ValueError):
+        return ""
+    labels = {
+        int(item.get("SegmentNumber", 0)): str(item.get("SegmentLabel", "")).strip()
+        for item in header.get("SegmentSequence", [])
+    }
+    return f"{number} {labels.get(number, '')}".strip()
 
 
 def _number(x: float) -> float | int:
@@ -129,8 +147,11 @@ def _text(rec: dict[str, Any]) -> str:
     ]
     size = f"{rec['columns']} × {rec['rows']}" + (f", {frames} {kind}" if frames > 1 else "")
     units = f" {rec['units']}" if rec["units"] else ""
+    segment = f"  segment {rec['segment']}" if rec.get("segment") else ""
     lines = [
-        rec["path"] + (f"  [{rec['series_description']}]" if rec["series_description"] else ""),
+        rec["path"]
+        + (f"  [{rec['series_description']}]" if rec["series_description"] else "")
+        + segment,
         f"  modality         {rec['modality'] or '?'}  ({rec['manufacturer'] or 'manufacturer unknown'})",
         f"  size             {size}  ({rec['files']} file{'s' if rec['files'] != 1 else ''})",
         f"  spacing          {spacing}",
