@@ -333,3 +333,29 @@ def test_the_preset_on_screen_is_shown_pressed_and_a_single_image_has_no_slider(
     photo = page.locator(".dt-viewer").nth(1)
     assert photo.locator(".dt-viewer-slider").is_hidden()
     assert root.locator(".dt-viewer-slider").is_visible()
+
+
+def test_the_overlay_has_a_legend_that_hides_and_outlines_it(tools_page, kernel):
+    page, _volume = tools_page
+    root, _canvas = _ct(page)
+    legend = root.locator(".dt-overlay-legend")
+    legend.scroll_into_view_if_needed()
+    assert legend.locator(".dt-legend-item").all_inner_texts() == ["lesion"]
+    colour = legend.locator(".dt-swatch").evaluate("(e) => getComputedStyle(e).backgroundColor")
+    expected = kernel.json(page, "viewer.label_info[0]['color']")
+    assert colour == "rgb({}, {}, {})".format(*expected)
+    overlay = root.locator("canvas.dt-viewer-overlay")
+    assert canvas_rgba(overlay)[..., 3].any(), "the lesion is drawn on this slice"
+    legend.locator("input[data-legend='lesion']").uncheck()
+    page.wait_for_function(
+        "() => { const c = document.querySelector('.dt-viewer canvas.dt-viewer-overlay');"
+        " return c.hidden || !c.getContext('2d').getImageData(0, 0, c.width, c.height)"
+        ".data.some((v, i) => i % 4 === 3 && v > 0); }"
+    )
+    assert kernel.wait_json(page, "viewer.label_info[0]['visible']", lambda v: v is False) is False
+    legend.locator("input[data-legend='lesion']").check()
+    legend.locator("input[data-action='outline']").check()
+    assert kernel.wait_json(page, "viewer.overlay_mode", lambda m: m == "outline") == "outline"
+    filled = kernel.json(page, "int(lesion[viewer.frame].sum())")
+    drawn = int((canvas_rgba(overlay)[..., 3] > 0).sum())
+    assert 0 < drawn < filled, (drawn, filled)  # an outline covers fewer pixels than the fill

@@ -47,6 +47,57 @@ function seriesGroup(model) {
   return group;
 }
 
+/**
+ * The overlay's legend: each structure's colour and name, a box to show or hide it,
+ * and outline or fill. Kept in step with label_info (a new overlay from the kernel).
+ * @param {AnyModel<ViewerState>} model
+ */
+function overlayGroup(model) {
+  const group = controlGroup("Overlay", [], "dt-overlay-legend");
+  const fill = () => {
+    const styles = model.get("label_info");
+    group.hidden = !styles.length;
+    const rows = styles.map((style, i) => {
+      const row = el("label", "dt-structure dt-legend-item");
+      row.classList.toggle("dt-hidden", style.visible === false);
+      const show = el("input");
+      show.type = "checkbox";
+      show.checked = style.visible !== false;
+      show.dataset.legend = style.name || String(style.value);
+      show.addEventListener("change", () => {
+        const next = model.get("label_info").map((s, j) => (j === i ? { ...s, visible: show.checked } : s));
+        model.set("label_info", next);
+        model.save_changes();
+      });
+      const swatch = el("span", "dt-swatch");
+      swatch.style.background = `rgb(${style.color.join(",")})`;
+      row.append(show, swatch, el("span", "", style.name || `Label ${style.value}`));
+      return row;
+    });
+    const outline = el("label", "dt-structure");
+    const box = el("input");
+    box.type = "checkbox";
+    box.checked = model.get("overlay_mode") === "outline";
+    box.dataset.action = "outline";
+    box.addEventListener("change", () => {
+      model.set("overlay_mode", box.checked ? "outline" : "fill");
+      model.save_changes();
+    });
+    outline.append(box, el("span", "", "Outline only"));
+    group.items.replaceChildren(...rows, ...(styles.length ? [outline] : []));
+  };
+  fill();
+  model.on("change:label_info", fill);
+  model.on("change:overlay_mode", fill);
+  return {
+    group,
+    destroy: () => {
+      model.off("change:label_info", fill);
+      model.off("change:overlay_mode", fill);
+    },
+  };
+}
+
 /** @param {RenderProps<ViewerState>} props */
 async function render({ model, el: root }) {
   await stateComplete(model);
@@ -55,7 +106,7 @@ async function render({ model, el: root }) {
   // Lumino (JupyterLab) leaves keys to us inside the viewer: arrows scroll slices, not cells.
   root.dataset.lmSuppressShortcuts = "true";
 
-  /** @type {{scene: Scene, controls: ReturnType<typeof standardControls>, viewport: Viewport} | null} */
+  /** @type {{scene: Scene, controls: ReturnType<typeof standardControls>, viewport: Viewport, legend: ReturnType<typeof overlayGroup>} | null} */
   let parts = null;
 
   function build() {
@@ -67,17 +118,19 @@ async function render({ model, el: root }) {
       onStatus: (vp) => controls.update(vp),
     });
     const series = seriesGroup(model);
+    const legend = overlayGroup(model);
     widgetLayout(root, {
       main: [viewport.root, controls.slider, controls.readout, controls.cursorLine],
-      side: series ? [series, controls.toolbar] : [controls.toolbar],
+      side: [...(series ? [series] : []), controls.toolbar, legend.group],
     });
     viewport.toolChanged();
     viewport.draw();
-    parts = { scene, controls, viewport };
+    parts = { scene, controls, viewport, legend };
   }
 
   function teardown() {
     if (!parts) return;
+    parts.legend.destroy();
     parts.controls.destroy();
     parts.viewport.destroy();
     parts.scene.destroy();
