@@ -191,6 +191,20 @@ class TestImages:
         assert {p.name for p in written} >= {"worst-slices.png", "feedback.html", "feedback.txt"}
         assert "data:image/png;base64," in f.to_html() and f._repr_html_() == f.to_html()
 
+    @pytest.mark.parametrize("thickness", [1, 3, 30])
+    def test_the_chart_legend_is_whole_however_few_slices(self, thickness):
+        reference = np.zeros((40, 30, 30), bool)
+        reference[20 : 20 + thickness, 10:20, 10:20] = True
+        answer = np.roll(reference, 2, axis=2)
+        f = grade_delineation(answer, reference, 10, spacing_mm=(2, 1, 1), tolerance_mm=1)
+        chart = np.asarray(Image.open(io.BytesIO(f.images["per-slice.png"])).convert("RGB"))
+        header = chart[:28].astype(int)
+        ink = np.abs(header - header[0, 0]).sum(axis=2) > 60  # text and keys on the background
+        columns = np.flatnonzero(ink.any(axis=0))
+        assert columns.max() < chart.shape[1] - 4, "the legend runs off the picture"
+        blue = (header[..., 2] > header[..., 0] + 60).any(axis=0)
+        assert blue.any(), "the 'too small' key is drawn"
+
     def test_two_dimensional_delineation(self):
         reference = REFERENCE[40]
         f = grade_delineation(

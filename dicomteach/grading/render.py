@@ -228,12 +228,18 @@ def bar_chart_png(errors: SliceErrors, marked: list[int], width_px: int = 640) -
     plot_w = bar * n
     plot_h = 80
     left, top = 64, 34
-    canvas = Image.new("RGB", (left + plot_w + 24, top + 2 * plot_h + 44), BACKGROUND)
-    draw = ImageDraw.Draw(canvas)
     font, small_font = _font(13), _font(11)
-    draw.text((10, 8), "Area wrong on each slice (square mm)", fill=TEXT, font=font)
-    x_legend = 12 + int(draw.textlength("Area wrong on each slice (square mm)", font=font)) + 20
-    for colour, text in ((TOO_LARGE, "too large"), (TOO_SMALL, "too small")):
+    title = "Area wrong on each slice (square mm)"
+    keys = ((TOO_LARGE, "too large"), (TOO_SMALL, "too small"))
+    # as wide as the title and the legend need, however few slices the chart has
+    legend_end = 12 + int(font.getlength(title)) + 20
+    legend_end += sum(17 + int(small_font.getlength(text)) + 16 for _, text in keys)
+    width = max(left + plot_w + 24, legend_end)
+    canvas = Image.new("RGB", (width, top + 2 * plot_h + 44), BACKGROUND)
+    draw = ImageDraw.Draw(canvas)
+    draw.text((10, 8), title, fill=TEXT, font=font)
+    x_legend = 12 + int(draw.textlength(title, font=font)) + 20
+    for colour, text in keys:
         draw.rectangle([x_legend, 11, x_legend + 12, 22], fill=colour)
         draw.text((x_legend + 17, 9), text, fill=TEXT, font=small_font)
         x_legend += 17 + int(draw.textlength(text, font=small_font)) + 16
