@@ -359,3 +359,21 @@ def test_the_overlay_has_a_legend_that_hides_and_outlines_it(tools_page, kernel)
     filled = kernel.json(page, "int(lesion[viewer.frame].sum())")
     drawn = int((canvas_rgba(overlay)[..., 3] > 0).sum())
     assert 0 < drawn < filled, (drawn, filled)  # an outline covers fewer pixels than the fill
+
+
+def test_a_dragged_window_reads_as_a_console_writes_it(tools_page, kernel):
+    page, _volume = tools_page
+    root, _canvas = _ct(page)
+    box = root.locator(".dt-viewport").bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    root.locator('button[data-tool="wl"]').click()
+    drag(page, (x, y), (x + 37, y - 13), steps=3)
+    readout = root.locator(".dt-viewer-readout")
+    # the kernel hears of the drag's last step a frame or two after the page shows it
+    center, width = kernel.wait_json(
+        page,
+        "[viewer.window_center, viewer.window_width]",
+        lambda w: readout.inner_text().startswith(f"W {round(w[1])} L {round(w[0])} HU"),
+    )
+    assert width != 2000 and center != round(center)  # the drag made a fractional window
+    assert readout.inner_text().startswith(f"W {round(width)} L {round(center)} HU")

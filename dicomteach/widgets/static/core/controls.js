@@ -5,7 +5,7 @@
 // A widget adds its own groups and keys through the hooks below.
 
 import { el, button } from "./dom.js";
-import { format } from "./format.js";
+import { formatWindow } from "./format.js";
 
 /** @import { Scene } from "./scene.js" */
 /** @import { Preset } from "./traits" */
@@ -125,7 +125,7 @@ export function standardControls(scene, root, options = {}) {
   presets.forEach((p, i) => {
     const title = p.voi_table !== undefined && p.voi_table !== null
       ? `${p.name} (VOI LUT table, key ${i + 1})`
-      : `W ${format(/** @type {number} */ (p.width))} L ${format(/** @type {number} */ (p.center))} (key ${i + 1})`;
+      : `${formatWindow(/** @type {number} */ (p.center), /** @type {number} */ (p.width))} (key ${i + 1})`;
     const b = button(p.name, title, () => applyPreset(p));
     b.dataset.preset = p.name;
     presetButtons.push([p, b]);

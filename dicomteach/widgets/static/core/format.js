@@ -22,3 +22,16 @@ export function format(n, digits = 2) {
 export function fixed(n, digits) {
   return (Math.round(n * 10 ** digits) / 10 ** digits).toFixed(digits);
 }
+
+/**
+ * A window as a console writes it: "W 619 L 150", decimals only where the width is
+ * small enough to need them (SUV, a radiograph's normalised values).
+ * @param {number} center
+ * @param {number} width
+ * @returns {string}
+ */
+export function formatWindow(center, width) {
+  const w = Math.abs(width);
+  const digits = w >= 100 ? 0 : w >= 10 ? 1 : 2;
+  return `W ${format(width, digits)} L ${format(center, digits)}`;
+}

@@ -2,7 +2,7 @@
 // message over it, and the value under the mouse. Read from the scene; nothing here
 // changes it.
 
-import { format, fixed } from "./format.js";
+import { format, fixed, formatWindow } from "./format.js";
 
 /** @import { Scene } from "./scene.js" */
 /** @import { PointerPoint, Viewport } from "./viewport.js" */
@@ -37,7 +37,7 @@ export function writeStatus(vp) {
     ? `Brightness ${format(scene.center)} contrast ${format(scene.width)}`
     : scene.voiTable !== null && scene.voiTable !== undefined
       ? ((layer && layer.info.voi_luts) || [])[scene.voiTable]?.name || "VOI LUT"
-      : `W ${format(scene.width)} L ${format(scene.center)}${units ? " " + units : ""}`;
+      : `${formatWindow(scene.center, scene.width)}${units ? " " + units : ""}`;
   const a = [...scene.position];
   const p = scene.toPatient(a);
   // Slice position along the plane's patient axis, with the letter of its side.
