@@ -45,6 +45,7 @@ def test_series_thumbnails_switch_the_series_and_its_seg_follows(
     root = page.locator(".dt-viewer")
     buttons = root.locator("button.dt-series-button")
     assert buttons.count() == 2
+    assert root.get_by_role("group", name="Series (2)").is_visible()  # how many, at a glance
     assert "Thorax" in buttons.nth(0).inner_text() and "4 images" in buttons.nth(1).inner_text()
     # Thumbnails are pictures, not empty boxes.
     thumb = buttons.nth(0).locator("img")

@@ -27,7 +27,8 @@ import { controlGroup, widgetLayout, standardControls } from "./core/controls.js
 function seriesGroup(model) {
   const list = model.get("series");
   if (list.length < 2) return null;
-  const group = controlGroup("Series", [], "dt-series");
+  // the count says how many there are when the list scrolls
+  const group = controlGroup(`Series (${list.length})`, [], "dt-series");
   for (const item of list) {
     const b = button("", `Show ${item.label}`, () => {
       if (model.get("series_index") === item.index) return;
