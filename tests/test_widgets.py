@@ -296,6 +296,34 @@ def test_view3d_shows_a_large_volume_downsampled_with_matching_geometry():
     assert View3D(vol).volume is vol
 
 
+def test_the_comm_opens_after_init_with_the_whole_state(monkeypatch):
+    """The browser's model is born with the series' state, not the traits' defaults.
+
+    Its module must load within two seconds of that first message or the model drops
+    every later one, so nothing of the state may depend on updates sent after it.
+    """
+    import comm
+
+    opened = []
+    real_create_comm = comm.create_comm
+
+    def record(**kwargs):
+        opened.append(kwargs["data"]["state"])
+        return real_create_comm(**kwargs)
+
+    monkeypatch.setattr(comm, "create_comm", record)
+    viewer = Viewer(
+        Volume(
+            np.zeros((2, 4, 4), np.int16), (1.0, 1.0, 1.0), (0.0, 0.0, 0.0), np.eye(3)[[2, 1, 0]]
+        )
+    )
+    (state,) = [s for s in opened if "state_complete" in s]  # not its Layout's comm
+    assert state["state_complete"] is True
+    assert state["shape"] == [2, 4, 4]
+    assert state["layouts"] == viewer.layouts and viewer.layouts
+    assert viewer.comm is not None
+
+
 def test_a_view_that_lost_updates_gets_the_whole_state_again():
     """A view built while its updates were lost asks for the state; the kernel sends all of it."""
     from dicomteach.io.volume import Volume

@@ -194,13 +194,18 @@ def _chunk_order(n: int, frame_bytes: int, frame: int, chunk_bytes: int) -> list
 
 
 class _StateCompleteAfterInit(type(anywidget.AnyWidget)):
-    """Marks a widget's state complete once the most-derived ``__init__`` has run.
+    """Opens a widget's comm only once the most-derived ``__init__`` has run.
 
-    ipywidgets opens the comm with the traits' defaults when the widget is made;
-    everything ``__init__`` sets afterwards (the series' layouts, presets, the
-    follow-up of a Compare…) follows as updates. While JupyterLab is still
-    loading the widget's module (Run All, the cell out of view), those updates
-    can be lost, and a view built on the defaults has no image and no controls.
+    ipywidgets opens the comm as soon as ``Widget.__init__`` runs, with the traits'
+    defaults, and everything ``__init__`` sets afterwards (the series' layouts,
+    presets, the follow-up of a Compare...) would follow as updates. The browser
+    creates the model on that first message and gives its module two seconds to
+    load (anywidget's runtime); past that, the model drops every later message from
+    the kernel, updates and streamed slices alike. So the comm opens here, after
+    ``__init__``, carrying the whole state (``state_complete`` true) in one message,
+    and a Compare's registration no longer runs inside those two seconds. A browser
+    too busy to load the module in time still leaves a model that gets no slices
+    (tests/browser/test_lessons.py, LAB_LESSON_2_BLANK_COMPARE).
     A view that finds ``state_complete`` false asks for the whole state again
     (``_handle_state``) and waits for it (``stateComplete`` in static/core/sync.js).
     """
@@ -208,6 +213,8 @@ class _StateCompleteAfterInit(type(anywidget.AnyWidget)):
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
         widget = super().__call__(*args, **kwargs)
         widget.state_complete = True
+        widget._may_open = True
+        widget.open()
         return widget
 
 
@@ -258,6 +265,14 @@ class ImageWidget(anywidget.AnyWidget, metaclass=_StateCompleteAfterInit):
     overlay_opacity = traitlets.Float(0.4).tag(sync=True)
     overlay_mode = traitlets.Unicode("fill").tag(sync=True)
     overlay_visible = traitlets.Bool(True).tag(sync=True)
+
+    _may_open = False
+    """False while ``__init__`` runs: the comm opens after it (_StateCompleteAfterInit)."""
+
+    def open(self) -> None:
+        """Open the comm, but not before ``__init__`` has set the whole state."""
+        if self._may_open:
+            super().open()
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
