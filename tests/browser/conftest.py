@@ -20,6 +20,7 @@ from dicomteach.apps import voila_command, voila_env
 from .lab import (
     CHROMIUM,
     CHROMIUM_ARGS,
+    SWIFTSHADER,
     Lab,
     free_port,
     isolated_env,
@@ -96,6 +97,17 @@ def browser(sync_playwright_module):
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="session")
+def gl_browser(browser):
+    """Chromium with WebGL2 on SwiftShader (the 3D view, lessons holding one), from the
+    session's Playwright."""
+    gl = browser.browser_type.launch(
+        executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, *SWIFTSHADER]
+    )
+    yield gl
+    gl.close()
 
 
 @contextlib.contextmanager

@@ -32,7 +32,6 @@ from .conftest import (
     pixel_centre,
     screenshot_on_failure,
 )
-from .lab import CHROMIUM, CHROMIUM_ARGS, SWIFTSHADER
 
 pytestmark = pytest.mark.browser
 
@@ -96,16 +95,6 @@ LAB_LESSON_2_BLANK_COMPARE = pytest.mark.xfail(
     run=False,
     reason="lesson 2's Compare model can miss anywidget's 2 s load budget and drop every message",
 )
-
-
-@pytest.fixture(scope="module")
-def gl_browser(browser):
-    """Chromium with WebGL2 on SwiftShader (lesson 2 holds a 3D view)."""
-    gl = browser.browser_type.launch(
-        executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, *SWIFTSHADER]
-    )
-    yield gl
-    gl.close()
 
 
 class Problems:

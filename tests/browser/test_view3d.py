@@ -20,7 +20,6 @@ from PIL import Image
 from dicomteach.widgets.view3d import SEGMENT_COLORS
 
 from .conftest import new_page
-from .lab import CHROMIUM, CHROMIUM_ARGS, SWIFTSHADER
 
 pytestmark = pytest.mark.browser
 
@@ -46,16 +45,6 @@ NOTEBOOKS = {
     "view3d.ipynb": "view = View3D(vol, {'organ': organ})\nview",
     "view3d_plain.ipynb": "view = View3D(vol)\nview",
 }
-
-
-@pytest.fixture(scope="module")
-def gl_browser(browser):
-    """Chromium with WebGL2 on SwiftShader, from the session's Playwright."""
-    gl = browser.browser_type.launch(
-        executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, *SWIFTSHADER]
-    )
-    yield gl
-    gl.close()
 
 
 @pytest.fixture
