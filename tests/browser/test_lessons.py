@@ -240,11 +240,19 @@ def test_lesson_runs_as_a_voila_app_and_every_widget_draws(
 # ---------------------------------------------------------------- answers that stay
 
 
-def _click_the_nodule(page, widget, kernel_code: str) -> None:
-    """Show the nodule's slice (set from the kernel) and click its centre on the canvas."""
+def _written(path: Path, timeout: float = 15) -> bool:
+    """True once ``path`` exists (the kernel writes an answer on every change)."""
+    deadline = time.monotonic() + timeout
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return path.exists()
+
+
+def _click_the_nodule(page, widget, centre: str) -> None:
+    """Click the nodule's centre (``"row col"`` as the kernel printed it) on the canvas."""
     canvas = widget.locator("canvas.dt-viewer-canvas")
     widget.locator(".dt-viewport").scroll_into_view_if_needed()
-    row, col = (float(v) for v in kernel_code.split())
+    row, col = (float(v) for v in centre.split())
     page.wait_for_timeout(300)
     page.mouse.click(*pixel_centre(canvas, row, col))
 
@@ -268,10 +276,7 @@ def test_lesson_2_click_is_checked_and_survives_a_kernel_restart(gl_browser, lab
         hotspot = page.locator(".dt-q-hotspot")
         hotspot.locator("canvas.dt-viewer-canvas[data-rendered='1']").wait_for(timeout=60_000)
         _click_the_nodule(page, hotspot, centre)
-        deadline = time.monotonic() + 15
-        while not answer.exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert answer.exists(), "the click is written beside the notebook"
+        assert _written(answer), "the click is written beside the notebook"
         check = page.get_by_role("button", name="Check my answer")
         check.click()
         feedback = page.locator(".dt-check-feedback")
@@ -312,7 +317,7 @@ def test_lesson_2_as_an_app_gives_feedback_and_keeps_the_click_after_a_reload(
         canvas = hotspot.locator("canvas.dt-viewer-canvas")
         hotspot.locator(".dt-viewport").scroll_into_view_if_needed()
         page.mouse.click(*pixel_centre(canvas, 10, 10))  # a click far from the nodule
-        (tmp_path / "nodule-click.json").exists() or page.wait_for_timeout(1000)
+        _written(tmp_path / "nodule-click.json")
         check.click()
         page.locator(".dt-check-feedback").get_by_text("0 / 1 points").wait_for(timeout=30_000)
         assert "mm from it" in page.locator(".dt-check-feedback").inner_text()
@@ -355,10 +360,7 @@ def test_lesson_3_outline_is_graded_and_survives_a_kernel_restart(
             pixel_centre(canvas, rows, cols + 2),
             steps=6,
         )
-        deadline = time.monotonic() + 15
-        while not answer.exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert answer.exists(), "the stroke is written beside the notebook"
+        assert _written(answer), "the stroke is written beside the notebook"
         page.get_by_role("button", name="Grade my outline").click()
         page.locator(".dt-check-feedback").get_by_text("/ 10 points").wait_for(timeout=60_000)
         drawn = int(kernel_print(page, "print(int(pad.mask('Nodule').sum()))"))
