@@ -100,6 +100,18 @@ def test_modules_keep_their_private_names_apart(tmp_path):
     assert values == [1, 2, "entry", "two"]
 
 
+def test_an_async_function_is_exported_too(tmp_path):
+    root = _write(
+        tmp_path,
+        {
+            "entry.js": 'import { later } from "./one.js";\n'
+            "export default { render() {}, kind: later.constructor.name };\n",
+            "one.js": "export async function later() { return 1; }\n",
+        },
+    )
+    assert _evaluate(join_modules("entry.js", root), "m.default.kind") == "AsyncFunction"
+
+
 @pytest.mark.parametrize(
     ("files", "message"),
     [
@@ -113,7 +125,7 @@ def test_modules_keep_their_private_names_apart(tmp_path):
         ),
         (
             {"entry.js": "const a = 1;\nexport let b = 2;\nexport default {};\n"},
-            r"entry\.js: line 2: only `export function\|class\|const NAME`",
+            r"entry\.js: line 2: only `export \[async\] function\|class\|const NAME`",
         ),
         (
             {"entry.js": 'export * from "./b.js";\nexport default {};\n', "b.js": ""},

@@ -152,6 +152,12 @@ class TestReloadAndMismatch:
         assert (here / "hotspot.json").stat().st_mtime_ns == mtime
         assert again.notice == ""
 
+    def test_a_loaded_answer_opens_on_its_slice_unless_the_author_chose_one(self, ct, here):
+        click(Hotspot(ct), (4, 12, 7))
+        again = Hotspot(ct)  # opened in the middle (slice 3) it would hide the marker
+        assert again.position == [4, 12, 7]
+        assert Hotspot(ct, frame=1).position[0] == 1
+
     def test_a_file_of_another_series_is_moved_aside_with_a_warning(self, ct, here):
         other = Answer("1.2.3.4", answer_from_points(ct, [(1, 2, 3, "")]).points)
         save_answer(other, here / "hotspot.json")

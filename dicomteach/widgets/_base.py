@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -203,15 +204,21 @@ class _StateCompleteAfterInit(type(anywidget.AnyWidget)):
     load (anywidget's runtime); past that, the model drops every later message from
     the kernel, updates and streamed slices alike. So the comm opens here, after
     ``__init__``, carrying the whole state (``state_complete`` true) in one message,
-    and a Compare's registration no longer runs inside those two seconds. A browser
-    too busy to load the module in time still leaves a model that gets no slices
-    (tests/browser/test_lessons.py, LAB_LESSON_2_BLANK_COMPARE).
+    and a Compare's registration no longer runs inside those two seconds.
     A view that finds ``state_complete`` false asks for the whole state again
     (``_handle_state``) and waits for it (``stateComplete`` in static/core/sync.js).
+
+    The comm's id is chosen here and synced as ``own_model_id``, so that a view can
+    find its own model in the page's widget manager and keep it hearing the kernel
+    even when the browser missed that two-second budget (``hearKernel`` in
+    static/core/sync.js; docs/decisions.md, decision 19).
     """
 
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
         widget = super().__call__(*args, **kwargs)
+        if widget._model_id is None:
+            widget._model_id = uuid.uuid4().hex
+        widget.own_model_id = widget._model_id
         widget.state_complete = True
         widget._may_open = True
         widget.open()
@@ -225,6 +232,8 @@ class ImageWidget(anywidget.AnyWidget, metaclass=_StateCompleteAfterInit):
 
     state_complete = traitlets.Bool(False).tag(sync=True)
     """True once the widget's ``__init__`` has set everything (the view waits for it)."""
+    own_model_id = traitlets.Unicode("").tag(sync=True)
+    """The id the browser's widget manager knows this widget's model by (its comm's id)."""
 
     chunk_bytes: int = CHUNK_BYTES
     """Bytes per streamed message (whole frames, at least one); set before display."""

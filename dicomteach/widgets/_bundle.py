@@ -26,7 +26,7 @@ the top level of a module; anything else is refused with the file and line
 (:class:`WidgetModuleError`):
 
 - ``import { a, b as c } from "./x.js";`` (a relative path; may span lines)
-- ``export function a``, ``export class A``, ``export const a``
+- ``export function a``, ``export async function a``, ``export class A``, ``export const a``
 - ``export default …;`` (the entry module only: the widget's ``{ render }``)
 
 Type-only imports in JSDoc comments (``/** @import { T } from "./x.js" */``)
@@ -51,7 +51,7 @@ STATIC = Path(__file__).parent / "static"
 _NAME = r"[A-Za-z_$][\w$]*"
 _IMPORT = re.compile(r'import\s*\{([^}]*)\}\s*from\s*"(\.{1,2}/[^"]+\.js)"\s*;?\s*$', re.S)
 _IMPORTED = re.compile(rf"^({_NAME})(?:\s+as\s+({_NAME}))?$")
-_EXPORT = re.compile(rf"^export\s+(function|class|const)\s+({_NAME})\b")
+_EXPORT = re.compile(rf"^export\s+(function|async\s+function|class|const)\s+({_NAME})\b")
 _EXPORT_DEFAULT = re.compile(r"^export\s+default\s+")
 _FROM_END = re.compile(r'\bfrom\s*"[^"]*"\s*;?\s*$')
 _KEYWORD = re.compile(r"^\s*(import|export)\b(?!\s*\()")
@@ -139,7 +139,7 @@ def _parse(path: str, root: Path) -> _Module:
             match = _EXPORT.match(line)
             if not match:
                 raise WidgetModuleError(
-                    f"line {number}: only `export function|class|const NAME` and "
+                    f"line {number}: only `export [async] function|class|const NAME` and "
                     f"`export default …;` are supported, not `{line.strip()}`",
                     file,
                 )

@@ -116,6 +116,9 @@ class _Question(ImageWidget):
             self.answer_name = path.name
             if self.volume is not None:
                 self._load_existing()
+                if frame is None and self.marks:
+                    # a loaded answer opens where it is, not on a slice without it
+                    self.position = [int(round(v)) for v in self.marks[0]["image"]]
         self.observe(self._on_marks, "marks")
 
     # ------------------------------------------------------------------ python API

@@ -26,6 +26,20 @@ export interface AnyModel<S extends State = State> {
   off(event: string, handler: () => void): void;
   /** A custom message to the kernel (ImageWidget._on_message), with binary buffers. */
   send(content: object, callbacks?: unknown, buffers?: ArrayBuffer[]): void;
+  /** The page's ipywidgets manager (anywidget passes it on, untyped). */
+  widget_manager?: WidgetManager;
+}
+
+/** The part of the page's ipywidgets manager hearKernel uses (core/sync.js). */
+export interface WidgetManager {
+  /** The model registered under a comm id (rejects when there is none). */
+  get_model(id: string): Promise<BackboneModel>;
+}
+
+/** An ipywidgets model as the widget manager holds it: its comm and message handler. */
+export interface BackboneModel {
+  comm?: { on_msg(handler: (msg: unknown) => void): void };
+  _handle_comm_msg?: (msg: unknown) => unknown;
 }
 
 /** What render() receives for one view. */

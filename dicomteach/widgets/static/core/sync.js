@@ -5,7 +5,7 @@
 // undo the learner's newer gesture; every other change is handed on. And a view waits
 // for the kernel's whole state before building itself (stateComplete).
 
-/** @import { AnyModel } from "../anywidget" */
+/** @import { AnyModel, BackboneModel } from "../anywidget" */
 /** @import { ImageState } from "./traits" */
 
 /**
@@ -17,8 +17,13 @@
  * @param {AnyModel<ImageState>} model
  * @returns {Promise<void>}
  */
-export function stateComplete(model) {
-  if (model.get("state_complete")) return Promise.resolve();
+export async function stateComplete(model) {
+  const rescued = await hearKernel(model);
+  if (model.get("state_complete")) {
+    // Messages the kernel sent before the rescue may have been dropped: ask again.
+    if (rescued) model.send({ type: "state" });
+    return;
+  }
   model.send({ type: "state" });
   return new Promise((resolve) => {
     const check = () => {
@@ -28,6 +33,43 @@ export function stateComplete(model) {
     };
     model.on("change:state_complete", check);
   });
+}
+
+/**
+ * Keeps the model hearing the kernel, even if anywidget gave up on it.
+ *
+ * anywidget's front end gives a model two seconds from its creation to load the
+ * widget's module; past that it rejects the model's readiness, and its
+ * `_handle_comm_msg`, which awaits that readiness before handing each message on, drops
+ * every later message from the kernel: a page busy elsewhere for two seconds (a 3D view
+ * compiling shaders on a CPU renderer, Lab laying out a long notebook) leaves the widget
+ * at "Loading… 0/60" for good (tests/browser/test_busy_page.py). Once this module runs,
+ * the module is loaded, so the wait has no purpose left: the model's comm is pointed
+ * straight at ipywidgets' own handler, the one anywidget's override calls after its
+ * wait (docs/decisions.md, decision 19). Our widgets have no `initialize` hook that
+ * the wait would protect. When the page is not built that way (another widget
+ * manager, a later anywidget without the override) nothing is changed.
+ * @param {AnyModel<any>} model
+ * @returns {Promise<boolean>} true when the model's comm handler was replaced
+ */
+export async function hearKernel(model) {
+  const id = model.get("own_model_id");
+  if (!id || !model.widget_manager) return false;
+  /** @type {BackboneModel} */
+  let real;
+  try {
+    real = await model.widget_manager.get_model(id);
+  } catch {
+    return false;
+  }
+  const override = Object.getPrototypeOf(real);
+  const base = override && Object.getPrototypeOf(override);
+  const handle = base?._handle_comm_msg;
+  if (!real.comm || !Object.hasOwn(override, "_handle_comm_msg") || typeof handle !== "function") {
+    return false;
+  }
+  real.comm.on_msg((msg) => handle.call(real, msg));
+  return true;
 }
 
 /** How long a value this view sent may come back as an echo (ms). */

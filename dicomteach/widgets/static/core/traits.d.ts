@@ -19,6 +19,8 @@ export interface Preset {
 export interface ImageState {
   /** set once the Python __init__ has set everything: views wait for it (stateComplete) */
   state_complete: boolean;
+  /** the comm's id: how the page's widget manager knows this model (hearKernel) */
+  own_model_id: string;
   /** [frames, rows, cols] */
   shape: number[];
   /** mm along each array axis */

@@ -1,0 +1,112 @@
+"""A page too busy to load a widget's module in time still gets working widgets.
+
+anywidget's front end gives each model two seconds, from the moment the model is
+created, to load its module; past that it rejects the model's readiness and every
+later message from the kernel to that model is dropped (its ``_handle_comm_msg``
+awaits the rejected promise). A page that is busy elsewhere for two seconds (a 3D
+view compiling its shaders on a CPU renderer, Lab laying out a long notebook) left
+lesson 2's Compare at "Loading… 0/60" for good. Here the budget is cut to nothing
+(an init script makes anywidget's two-second signal fire at once), so every model
+misses it; each widget must still receive its slices, draw the kernel's pixels and
+follow a change made in the kernel, in JupyterLab and in Voilà.
+"""
+
+from __future__ import annotations
+
+import base64
+
+import numpy as np
+import pytest
+
+from dicomteach.imaging import window_to_uint8
+
+from .conftest import canvas_rgba, new_page, open_and_run, screenshot_on_failure
+from .test_compare import (
+    AFTER,
+    BEFORE,
+    CELLS,
+    NAMESPACE,
+    READY,
+    WINDOW,
+    _grey,
+    _side_by_side_is_the_reference,
+)
+
+pytestmark = pytest.mark.browser
+
+# anywidget's runtime asks for AbortSignal.timeout(2000) per model; nothing else in the
+# page uses that delay. Firing it at once is what a page blocked for two seconds does.
+MISSED_BUDGET = """
+(() => {
+  const timeout = AbortSignal.timeout.bind(AbortSignal);
+  window.__budgetsCut = 0;
+  AbortSignal.timeout = (ms) => {
+    if (ms !== 2000) return timeout(ms);
+    window.__budgetsCut += 1;
+    return timeout(0);
+  };
+})();
+"""
+VIEWER = ".dt-viewer:not(.dt-compare) canvas.dt-viewer-canvas"
+CELLS_WITH_VIEWER = [
+    *CELLS,
+    "from dicomteach.widgets import Viewer\nviewer = Viewer(before, window=Window(40, 400))\nviewer",
+]
+ALL_READY = f"{READY} && document.querySelector('{VIEWER}[data-rendered=\"1\"]')"
+
+
+def _values(before) -> np.ndarray:
+    return before.pixels.astype(np.float64) - 1024.0
+
+
+def _check_widgets(page, kernel_run, artifacts, name: str) -> None:
+    with screenshot_on_failure(page, artifacts / f"busy-{name}-timeout.png"):
+        page.wait_for_function(f"() => {ALL_READY}", timeout=90_000)
+    assert page.evaluate("window.__budgetsCut") >= 2  # both models really missed the budget
+    before = NAMESPACE["phantom"]()
+    # The Compare's follow-up layer is the kernel's registered copy: read it back.
+    stored, slope, intercept = kernel_run(
+        "print(__import__('base64').b64encode(compare._arrays['after'].tobytes()).decode(),"
+        " compare.layers['after']['rescale_slope'][0],"
+        " compare.layers['after']['rescale_intercept'][0])"
+    ).split()
+    after = np.frombuffer(base64.b64decode(stored), "<u2").reshape(24, 64, 64)
+    values = {"before": _values(before), "after": after * float(slope) + float(intercept)}
+    _side_by_side_is_the_reference(page, before, values)
+    # The kernel moves the Viewer to another slice: the picture follows.
+    kernel_run("viewer.position = [5, 32, 32]")
+    page.wait_for_selector(f'{VIEWER}[data-rendered="1"][data-slice="5"]', timeout=30_000)
+    drawn = canvas_rgba(page.locator(VIEWER))
+    assert np.array_equal(drawn, _grey(window_to_uint8(_values(before)[5], WINDOW)))
+    page.screenshot(path=str(artifacts / f"busy-{name}.png"), full_page=True)
+    for selector in (BEFORE, AFTER, VIEWER):
+        assert page.locator(selector).count() == 1
+
+
+def test_lab_widgets_that_missed_the_budget_still_draw_and_follow_the_kernel(
+    browser, lab_server, write_notebook, kernel, artifacts
+):
+    write_notebook(lab_server["root"] / "busy.ipynb", CELLS_WITH_VIEWER)
+    with new_page(browser, height=1600) as page:
+        page.add_init_script(MISSED_BUDGET)
+        open_and_run(page, lab_server["url"], "busy.ipynb")
+        _check_widgets(page, lambda code: kernel(page, code), artifacts, "lab")
+
+
+def test_voila_widgets_that_missed_the_budget_still_draw(
+    browser, start_voila, write_notebook, tmp_path, artifacts
+):
+    notebook = tmp_path / "busy.ipynb"
+    write_notebook(notebook, CELLS_WITH_VIEWER)
+    url = start_voila(notebook)
+    with new_page(browser, height=1600) as page:
+        page.add_init_script(MISSED_BUDGET)
+        page.goto(url)
+        with screenshot_on_failure(page, artifacts / "busy-voila-timeout.png"):
+            page.wait_for_function(f"() => {ALL_READY}", timeout=90_000)
+        assert page.evaluate("window.__budgetsCut") >= 2
+        before = NAMESPACE["phantom"]()
+        drawn = canvas_rgba(page.locator(BEFORE))
+        index = int(page.locator(BEFORE).get_attribute("data-slice"))
+        assert np.array_equal(drawn, _grey(window_to_uint8(_values(before)[index], WINDOW)))
+        page.screenshot(path=str(artifacts / "busy-voila.png"), full_page=True)
