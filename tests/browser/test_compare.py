@@ -407,6 +407,78 @@ def test_a_ruler_on_each_side_measures_the_nodule(compare_page, kernel, artifact
     root.locator("button[data-tool='wl']").click()
 
 
+# Every label the browser laid out in the visible viewports: the measurement it belongs
+# to, its viewport, and the box of each of its lines on the page.
+LABEL_BOXES = """(root) => {
+  const out = [];
+  for (const vp of root.querySelectorAll('.dt-compare-viewport')) {
+    if (vp.closest('[hidden]')) continue;
+    const frame = vp.getBoundingClientRect();
+    for (const g of vp.querySelectorAll('.dt-measure')) {
+      for (const t of g.querySelectorAll('text')) {
+        const r = t.getBoundingClientRect();
+        out.push({
+          index: Number(g.dataset.index), kind: g.classList.contains('dt-measure-ruler')
+            ? 'ruler' : 'ellipse', side: vp.dataset.side, text: t.textContent,
+          box: [r.left, r.top, r.right, r.bottom],
+          frame: [frame.left, frame.top, frame.right, frame.bottom],
+        });
+      }
+    }
+  }
+  return out;
+}"""
+
+
+def _overlap(a: list[float], b: list[float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+@pytest.mark.parametrize("mode", ["side-by-side", "swipe", "difference", "checkerboard", "flicker"])
+def test_each_measurement_has_one_legible_label_in_every_mode(
+    compare_page, kernel, artifacts, mode
+):
+    """Left by the test above: a ruler across the nodule on each side (their right ends
+    some 4 px apart) and an ellipse around it. In the modes that show both images in one
+    picture, both rulers' labels used to be written at the same place."""
+    page, _, _ = compare_page
+    root = page.locator(".dt-compare")
+    measurements = kernel.json(page, "compare.measurements")
+    assert [m["kind"] for m in measurements] == ["ruler", "ruler", "ellipse"]
+    kernel(page, "compare.flicker_playing = False")
+    root.locator(f"button[data-mode='{mode}']").click()
+    page.wait_for_selector(f"{BEFORE}[data-mode='{mode}'][data-rendered='1']")
+    root.scroll_into_view_if_needed()
+    page.mouse.move(0, 0)  # no cursor cross over the picture
+    labels = root.evaluate(LABEL_BOXES)
+    root.screenshot(path=str(artifacts / f"compare-labels-{mode}.png"))
+    if mode == "flicker":
+        # The labels stay put while the images alternate: nothing flashes.
+        layer = page.locator(BEFORE).get_attribute("data-layer")
+        root.focus()
+        page.keyboard.press("f")
+        page.wait_for_selector(f"{BEFORE}:not([data-layer='{layer}'])")
+        assert root.evaluate(LABEL_BOXES) == labels
+    # Each ruler's length is written once, whatever the mode, with the image it was drawn on.
+    lengths = [lab for lab in labels if lab["kind"] == "ruler"]
+    assert sorted(lab["index"] for lab in lengths) == [0, 1], lengths
+    for lab in lengths:
+        m = measurements[lab["index"]]
+        name = "Baseline" if m["side"] == "before" else "Follow-up"
+        assert lab["text"] == f"{name}: {m['length_mm']:.1f} mm"
+    assert any(lab["index"] == 2 for lab in labels)
+    for i, a in enumerate(labels):
+        # Legible: on the picture, not cut by its edge...
+        x0, y0, x1, y1 = a["frame"]
+        box = a["box"]
+        assert box[2] > box[0] and box[3] > box[1], a
+        assert x0 <= box[0] and box[2] <= x1 and y0 <= box[1] and box[3] <= y1, a
+        # ... and no line of one measurement written over another's.
+        for b in labels[i + 1 :]:
+            if a["side"] == b["side"] and a["index"] != b["index"]:
+                assert not _overlap(a["box"], b["box"]), (a, b)
+
+
 def test_voila_side_by_side_draws_the_same_pixels(
     compare_page, page, start_voila, write_notebook, tmp_path, artifacts
 ):

@@ -294,7 +294,9 @@ export class CompareViewport extends Viewport {
   /** @param {Measurement} m */
   measurementLabel(m) {
     if (!m.side || !this.compare) return super.measurementLabel(m);
-    const mine = this.shownSide();
+    // Side by side, each picture speaks for its own image; the others show both images
+    // in one picture (flicker in turn: its labels stay put rather than flash).
+    const mine = this.mode === "side-by-side" ? this.side : null;
     /** @param {string} side */
     const name = (side) => this.compare.sideName(side);
     if (m.kind === "ruler") {

@@ -5,9 +5,11 @@
 import { svg } from "./dom.js";
 import { format, fixed } from "./format.js";
 import { walker, toArrayIndex } from "./geometry.js";
+import { LINE_HEIGHT, placeLabels } from "./labels.js";
 
 /** @import { Scene } from "./scene.js" */
 /** @import { ArrayIndex } from "./geometry.js" */
+/** @import { Label } from "./labels.js" */
 
 /**
  * A measurement as ImageWidget.measurements holds it. `points` are displayed [y, x]
@@ -135,7 +137,9 @@ export function measurementText(m, units) {
 
 /**
  * Replace the contents of `group` by the measurements of this plane and slice, each a
- * <g class="dt-measure dt-measure-KIND" data-index=i> (-1 for the one being drawn).
+ * <g class="dt-measure dt-measure-KIND" data-index=i> (-1 for the one being drawn, last);
+ * their labels kept apart and on the picture (labels.js), in the items' order: a label
+ * gives way to those before it.
  * @param {SVGElement} group
  * @param {{m: Measurement, i: number}[]} items
  * @param {string} plane
@@ -144,16 +148,22 @@ export function measurementText(m, units) {
  */
 export function drawMeasurements(group, items, plane, slice, style) {
   while (group.firstChild) group.removeChild(group.firstChild);
+  /** @type {Label[]} */
+  const labels = [];
   for (const { m, i } of items) {
     if (m.plane !== plane || m.slice !== slice) continue;
     const g = svg("g", { class: `dt-measure dt-measure-${m.kind}`, "data-index": i });
+    // Where the label starts, and the point of the measurement it is joined to if moved.
     /** @type {number[] | null} */
     let anchor = null;
+    /** @type {number[]} */
+    let origin = [];
     if (m.kind === "ruler") {
       const [a, b] = m.points.map(([y, x]) => style.toScreen(x, y));
       g.append(svg("line", { x1: a[0], y1: a[1], x2: b[0], y2: b[1] }));
       for (const p of [a, b]) g.append(svg("circle", { cx: p[0], cy: p[1], r: 3 }));
       anchor = [b[0] + 6, b[1] - 6];
+      origin = b;
     } else if (m.kind === "ellipse") {
       const [[y0, x0], [y1, x1]] = m.points;
       const a = style.toScreen(Math.min(x0, x1), Math.min(y0, y1));
@@ -163,18 +173,22 @@ export function drawMeasurements(group, items, plane, slice, style) {
         rx: Math.abs(b[0] - a[0]) / 2, ry: Math.abs(b[1] - a[1]) / 2,
       }));
       anchor = [b[0] + 6, a[1] + 12];
+      origin = [b[0], (a[1] + b[1]) / 2];
     } else if (m.kind === "point") {
       const p = style.toScreen(m.points[0][1], m.points[0][0]);
       g.append(svg("circle", { cx: p[0], cy: p[1], r: 5, class: "dt-point" }));
       anchor = [p[0] + 8, p[1] + 4];
+      origin = p;
     }
     if (anchor) {
       const at = anchor;
-      style.label(m).forEach((line, k) => {
-        const t = svg("text", { x: at[0], y: at[1] + 14 * k });
+      const lines = style.label(m).map((line, k) => {
+        const t = svg("text", { x: at[0], y: at[1] + LINE_HEIGHT * k });
         t.textContent = line;
         g.append(t);
+        return t;
       });
+      labels.push({ group: g, lines, origin });
     }
     for (const [name, value] of Object.entries(style.attributes(m))) {
       if (name === "className") {
@@ -183,4 +197,7 @@ export function drawMeasurements(group, items, plane, slice, style) {
     }
     group.append(g);
   }
+  // Measured once all are in the document; the picture's size is the SVG's.
+  const frame = group.getBoundingClientRect();
+  placeLabels(labels, frame.width, frame.height);
 }
