@@ -1,8 +1,9 @@
 """Hotspot and LabelDrop in a real JupyterLab and in Voilà, with a real mouse.
 
 What is checked is the answer file beside the notebook (what nbgrader collects
-and the graders read): the array index and patient mm of a click at a known
-pixel centre, a moved marker, two dragged chips, a chip dragged back off the
+and the graders read): nothing for the click that only gives the widget the
+keys, the array index and patient mm of a click at a known pixel centre, a
+moved marker, two dragged chips, a chip dragged back off the
 image, and the markers drawn again from the file after a kernel restart.
 """
 
@@ -89,10 +90,21 @@ def _check_point(point: dict, volume, expected) -> None:
     assert np.allclose(point["patient_mm"], volume.index_to_lps(expected), atol=0.1)
 
 
-def test_hotspot_click_move_and_keys_write_the_answer_file(questions, kernel, artifacts):
+def _nothing_sent(page, kernel) -> list:
+    """The marks the kernel holds once anything the click sent has reached it: the browser
+    sends once per animation frame, and the kernel takes comm messages and this request
+    in the order they were sent."""
+    page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    return kernel.json(page, "spot.marks")
+
+
+def test_hotspot_first_click_focuses_then_clicks_move_and_keys_write_the_answer_file(
+    questions, kernel, artifacts
+):
     page, root, volume = questions
     widget = page.locator(".dt-q-hotspot")
     canvas = widget.locator(CANVAS)
+    start = widget.locator(".dt-q-start")
     widget.locator(".dt-viewport").scroll_into_view_if_needed()
     frame = int(canvas.get_attribute("data-frame"))
     assert widget.locator(".dt-q-prompt").inner_text() == "Click the nodule"
@@ -100,6 +112,21 @@ def test_hotspot_click_move_and_keys_write_the_answer_file(questions, kernel, ar
     path = root / "hotspot.json"
     assert not path.exists()
 
+    # Not focused yet: the image says a click starts; that click gives the widget the keys
+    # and places nothing.
+    assert widget.get_attribute("data-active") == "0"
+    assert start.inner_text() == "Click to start answering"
+    widget.screenshot(path=str(artifacts / "questions-hotspot-start.png"))
+    page.mouse.click(*pixel_centre(canvas, 30, 7))
+    page.wait_for_selector(".dt-q-hotspot[data-active='1']")
+    assert widget.evaluate("(w) => w.contains(document.activeElement)")
+    assert start.inner_text() == "Click on the image to answer, or press Enter"
+    assert widget.locator(".dt-q-marker").count() == 0
+    assert _nothing_sent(page, kernel) == []
+    assert not path.exists()
+    widget.screenshot(path=str(artifacts / "questions-hotspot-focused.png"))
+
+    # Now a click answers.
     page.mouse.click(*pixel_centre(canvas, 30, 7))
     data = _answer(path, lambda d: len(d["points"]) == 1)
     assert data["series_uid"] == SERIES_UID and data["activity"] == "nodule"
@@ -134,6 +161,32 @@ def test_hotspot_click_move_and_keys_write_the_answer_file(questions, kernel, ar
     assert marks == [{"image": data["points"][0]["image"], "label": ""}]
     text = widget.locator(".dt-q-list").inner_text()
     assert "Your marker · slice" in text and "Remove" in text
+    assert start.is_hidden()  # an answer to look at: nothing over it
+
+
+def test_a_click_back_into_the_hotspot_only_gives_it_the_keys(questions, kernel, artifacts):
+    """After working elsewhere in the notebook, the click that comes back leaves the
+    answer as it is; the next one moves the marker."""
+    page, root, volume = questions
+    widget = page.locator(".dt-q-hotspot")
+    canvas = widget.locator(CANVAS)
+    path = root / "hotspot.json"
+    frame = int(canvas.get_attribute("data-frame"))
+    before = _answer(path, lambda d: len(d["points"]) == 1)
+    page.locator(".dt-q-labels .dt-q-prompt").click()  # the learner reads the next question
+    page.wait_for_selector(".dt-q-hotspot[data-active='0']")
+    start = widget.locator(".dt-q-start")
+    assert start.inner_text() == "Click to change your answer"
+    widget.locator(".dt-viewport").scroll_into_view_if_needed()
+    marker = _marker_centre(widget.locator(".dt-q-marker"))
+    page.mouse.click(*pixel_centre(canvas, 40, 30))
+    page.wait_for_selector(".dt-q-hotspot[data-active='1']")
+    assert _nothing_sent(page, kernel) == [{"image": before["points"][0]["image"], "label": ""}]
+    assert json.loads(path.read_text(encoding="utf-8")) == before
+    assert _marker_centre(widget.locator(".dt-q-marker")) == marker
+    page.mouse.click(*pixel_centre(canvas, 40, 30))
+    data = _answer(path, lambda d: abs(d["points"][0]["image"][1] - 40) < 0.5)
+    _check_point(data["points"][0], volume, (frame, 40, 30))
 
 
 def test_label_chips_dragged_onto_the_image_and_one_taken_back(questions, kernel, artifacts):
@@ -301,6 +354,11 @@ def test_hotspot_in_voila_writes_the_answer_file(
     assert "another series (1.2.3)" in notice and "voila-hotspot.moved-" in notice
     (moved,) = folder.glob("voila-hotspot.moved-*.json")
     assert moved.read_text() == stale
+    # The first click in the app starts (gives the widget the keys), the second answers.
+    assert widget.locator(".dt-q-start").inner_text() == "Click to start answering"
+    page.mouse.click(*pixel_centre(canvas, 8, 33))
+    page.wait_for_selector(".dt-q-hotspot[data-active='1']")
+    assert widget.locator(".dt-q-marker").count() == 0
     page.mouse.click(*pixel_centre(canvas, 8, 33))
     data = _answer(folder / "voila-hotspot.json", lambda d: len(d["points"]) == 1)
     _check_point(data["points"][0], volume, (frame, 8, 33))

@@ -10,7 +10,7 @@ import { Viewport } from "./core/viewport.js";
 import { widgetLayout, standardControls } from "./core/controls.js";
 import { Answering } from "./questions/answering.js";
 import { answerTool, answerKey, deleteMarker } from "./questions/tools.js";
-import { drawMarkers } from "./questions/panel.js";
+import { drawMarkers, showStart } from "./questions/panel.js";
 
 /** @import { RenderProps, WidgetModule } from "./anywidget" */
 /** @import { QuestionState } from "./questions/answering.js" */
@@ -44,6 +44,13 @@ async function render({ model, el: root }) {
     onAnnotations: (vp) => drawMarkers(answering, vp),
   });
   answering.viewport = viewport;
+  viewport.root.append(answering.startEl);
+  // What a click will do changes with the focus; checked again when the mouse comes
+  // over the image, in case the focus went without a word (a re-attached output).
+  const start = () => showStart(answering);
+  root.addEventListener("focusin", start);
+  root.addEventListener("focusout", start);
+  viewport.root.addEventListener("pointerenter", start);
   // The answer (chips or the list of markers, and whether it is saved) heads the tool column.
   if (kind === "hotspot") {
     answering.side.append(el("div", "dt-q-side-title", "Your answer"), answering.listEl);

@@ -5,7 +5,7 @@
 // chips.js change the answer; panel.js shows it.
 
 import { el } from "../core/dom.js";
-import { showStatus, showList, SAVE_WAIT_MS } from "./panel.js";
+import { showStatus, showList, showStart, SAVE_WAIT_MS } from "./panel.js";
 import { buildChips, showChips } from "./chips.js";
 
 /** @import { AnyModel } from "../anywidget" */
@@ -112,6 +112,9 @@ export class Answering {
     this.hintEl = el("span", "dt-q-hint");
     this.savedEl = el("span", "dt-q-saved");
     this.statusEl.append(this.countEl, this.hintEl, this.savedEl);
+    // Over the image: what a click will do ("Click to start" until the widget has the keys).
+    this.startEl = el("div", "dt-q-start");
+    this.startEl.hidden = true;
     this.side = el("div", "dt-q-side");
     this.listEl = el("ol", "dt-q-list");
     this.listEl.setAttribute("aria-label", "Your markers");
@@ -195,6 +198,15 @@ export class Answering {
   }
 
   // ---- rules
+
+  /**
+   * The widget has the keys (it or one of its controls is focused). Until then a click
+   * on the image only gives them to it: the learner clicking into the widget, or back
+   * into it, has not answered yet (docs/decisions.md, decision 20).
+   */
+  active() {
+    return this.root.contains(document.activeElement);
+  }
 
   maxPoints() {
     return this.model.get("max_points") || 1;
@@ -325,6 +337,7 @@ export class Answering {
     if (this.kind === "labels") showChips(this);
     else showList(this);
     showStatus(this);
+    showStart(this);
   }
 
   refreshMarkers() {

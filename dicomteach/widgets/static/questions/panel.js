@@ -76,6 +76,28 @@ function marker(vp, x, y, text, color) {
 }
 
 /**
+ * The text over the image saying what a click does: "Click to start" while the widget
+ * does not have the keys (a click then only gives them to it), how to answer once it
+ * has them and nothing is placed yet; nothing once there is an answer to look at.
+ * LabelDrop answers by dragging chips, which needs no start: it says so only when a
+ * chosen chip waits for a click.
+ * @param {Answering} a
+ */
+export function showStart(a) {
+  const active = a.active();
+  let text = "";
+  if (a.kind === "hotspot") {
+    if (!active) text = a.marks.length ? "Click to change your answer" : "Click to start answering";
+    else if (!a.marks.length) text = "Click on the image to answer, or press Enter";
+  } else if (a.armed && !active) {
+    text = `Click to start, then click to place “${a.armed}”`;
+  }
+  a.startEl.textContent = text;
+  a.startEl.hidden = !text;
+  a.root.dataset.active = active ? "1" : "0";
+}
+
+/**
  * Where a marker is, in words: its slice and patient mm (or row and column).
  * @param {Answering} a
  * @param {number[]} image array index

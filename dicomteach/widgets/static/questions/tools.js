@@ -1,6 +1,7 @@
 // What the learner does with the mouse and keys on a Hotspot or LabelDrop image:
-// click to place a marker, drag one to move it (a LabelDrop marker dragged off the
-// image goes back to its chip), Enter to place, arrows to nudge, Delete to remove.
+// click to place a marker (once the widget has the keys: the first click into it only
+// gives them), drag one to move it (a LabelDrop marker dragged off the image goes back
+// to its chip), Enter to place, arrows to nudge, Delete to remove.
 
 /** @import { Answering } from "./answering.js" */
 /** @import { Tool } from "../core/gestures.js" */
@@ -38,6 +39,9 @@ function down(a, event, p, vp) {
     return true;
   }
   if (!p.inside) return false;
+  // The click that gives the widget the keys places nothing (a gesture with no drag:
+  // the viewport focuses the widget and keeps the click from the notebook).
+  if (!a.active()) return true;
   const before = a.marks.map((m) => m.image.slice());
   const index = a.place(p.x, p.y, a.armed || "");
   if (index < 0) return false;
