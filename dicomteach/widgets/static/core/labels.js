@@ -12,7 +12,8 @@ export const LINE_HEIGHT = 14;
 const STEP = 7;
 /** The space kept between two labels, and between a label and the picture's edge (px). */
 const GAP = 2;
-/** A label further than this from its measurement is joined to it by a line (px). */
+/** A label moved further than this, that ends as far from its measurement, is joined
+ * to it by a line (px). */
 const LINK_DISTANCE = 10;
 /** Tries each way when the picture's height is not known (laid out at width 0). */
 const UNBOUNDED_TRIES = 40;
@@ -57,7 +58,7 @@ export function placeLabels(labels, width, height) {
         t.setAttribute("y", String(Number(t.getAttribute("y")) + dy));
       }
     }
-    link(label, moved);
+    if (Math.hypot(dx, dy) > LINK_DISTANCE) link(label, moved);
   }
 }
 
@@ -111,7 +112,7 @@ function measure(lines) {
 }
 
 /**
- * A dashed line from the measurement to its label, when the label went far.
+ * A dashed line from the measurement to its moved label, unless the label still touches it.
  * @param {Label} label
  * @param {Box} box
  */

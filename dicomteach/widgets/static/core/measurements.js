@@ -197,7 +197,9 @@ export function drawMeasurements(group, items, plane, slice, style) {
     }
     group.append(g);
   }
-  // Measured once all are in the document; the picture's size is the SVG's.
+  // Measured once all are in the document (a layout, so only when there is text to
+  // place); the picture's size is the SVG's.
+  if (!labels.some((l) => l.lines.length)) return;
   const frame = group.getBoundingClientRect();
   placeLabels(labels, frame.width, frame.height);
 }
