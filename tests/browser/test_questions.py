@@ -166,7 +166,7 @@ def test_hotspot_first_click_focuses_then_clicks_move_and_keys_write_the_answer_
 
 def test_a_click_back_into_the_hotspot_only_gives_it_the_keys(questions, kernel, artifacts):
     """After working elsewhere in the notebook, the click that comes back leaves the
-    answer as it is; the next one moves the marker."""
+    answer as it is; the next one moves the marker. Keyboard users answer with Enter."""
     page, root, volume = questions
     widget = page.locator(".dt-q-hotspot")
     canvas = widget.locator(CANVAS)
@@ -187,6 +187,15 @@ def test_a_click_back_into_the_hotspot_only_gives_it_the_keys(questions, kernel,
     page.mouse.click(*pixel_centre(canvas, 40, 30))
     data = _answer(path, lambda d: abs(d["points"][0]["image"][1] - 40) < 0.5)
     _check_point(data["points"][0], volume, (frame, 40, 30))
+    # With the keyboard: focus comes (as by Tab) without a click, and Enter answers, at the
+    # image's centre (48 × 40) when the mouse is not on it.
+    page.locator(".dt-q-labels .dt-q-prompt").click()
+    page.wait_for_selector(".dt-q-hotspot[data-active='0']")
+    widget.focus()
+    page.wait_for_selector(".dt-q-hotspot[data-active='1']")
+    page.keyboard.press("Enter")
+    data = _answer(path, lambda d: abs(d["points"][0]["image"][1] - 24) < 0.5)
+    _check_point(data["points"][0], volume, (frame, 24, 20))
 
 
 def test_label_chips_dragged_onto_the_image_and_one_taken_back(questions, kernel, artifacts):
