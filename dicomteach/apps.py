@@ -44,12 +44,12 @@ def voila_command(
 
     >>> cmd = voila_command("lesson.ipynb", port=8866)
     >>> cmd[1:4], "--template=dicomteach" in cmd
-    (['-m', 'voila', 'lesson.ipynb'], True)
+    (['-m', 'dicomteach.voila_app', 'lesson.ipynb'], True)
     """
     return [
         sys.executable,
         "-m",
-        "voila",
+        "dicomteach.voila_app",  # Voilà with the hook its page's kernel shutdown needs
         os.fspath(notebook),
         "--no-browser",
         f"--port={int(port)}",

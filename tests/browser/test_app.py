@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -66,3 +67,26 @@ def test_the_app_command_serves_the_widget_and_asks_nothing_of_the_network(app, 
     # No code in an app: the notebook's source is not on the page.
     assert "np.mgrid" not in page.content()
     assert "serving lesson.ipynb" in log.read_text()
+
+
+def test_closing_or_reloading_the_app_shuts_its_kernel_down(app, page, artifacts):
+    """Each page load starts a kernel holding the lesson's images; a reload or a closed
+    tab must give it back, or a class's reloads fill the server's memory."""
+    url, log = app
+    refused: list[str] = []
+    page.on("response", lambda r: refused.append(r.url) if r.status >= 400 else None)
+    kernels = []
+    for _ in range(2):
+        page.goto(url)
+        page.wait_for_selector('canvas.dt-viewer-canvas[data-rendered="1"]', timeout=60_000)
+        kernels.append(page.evaluate("document.querySelector('#jupyter-config-data').textContent"))
+    page.goto("about:blank")
+    ids = [re.search(r'"kernelId":\s*"([^"]+)"', k).group(1) for k in kernels]
+    assert len(set(ids)) == 2
+    for kernel_id in ids:
+        for _ in range(100):
+            if f"Kernel shutdown: {kernel_id}" in log.read_text():
+                break
+            page.wait_for_timeout(100)
+        assert f"Kernel shutdown: {kernel_id}" in log.read_text(), log.read_text()[-2000:]
+    assert refused == []

@@ -282,10 +282,6 @@ def test_lesson_2_click_is_checked_and_survives_a_kernel_restart(gl_browser, lab
         assert problems.seen == [], "\n".join(problems.seen)
 
 
-@pytest.mark.xfail(
-    run=False,
-    reason="after a reload the app logs a 403 from its server and the marker does not return",
-)
 def test_lesson_2_as_an_app_gives_feedback_and_keeps_the_click_after_a_reload(
     gl_browser, start_voila, tmp_path, artifacts
 ):
