@@ -41,20 +41,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     # pydicom's warnings and log lines would break the one-line-per-problem rule: what matters
-    # reaches the user as a note (Volume.warnings) or as the error itself
-    warnings.simplefilter("ignore")
+    # reaches the user as a note (Volume.warnings) or as the error itself. Only while the
+    # command runs: called from a notebook (lesson 3), the kernel keeps its own settings.
     pydicom_log = logging.getLogger("pydicom")
-    pydicom_log.addHandler(logging.NullHandler())
+    quiet = logging.NullHandler()
+    propagate = pydicom_log.propagate
+    pydicom_log.addHandler(quiet)
     pydicom_log.propagate = False
     try:
-        return args.run(args)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return args.run(args)
     except DicomTeachError as exc:
         print(f"dicomteach: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("dicomteach: interrupted", file=sys.stderr)
         return 130
-    return 0
+    finally:
+        pydicom_log.removeHandler(quiet)
+        pydicom_log.propagate = propagate
 
 
 if __name__ == "__main__":  # pragma: no cover

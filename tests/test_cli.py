@@ -234,3 +234,23 @@ def test_info_tells_the_segments_of_one_seg_apart(tmp_path):
     records = json.loads(info(str(tmp_path), "--json").stdout)
     assert [r["segment"] for r in records if r["modality"] == "SEG"] == ["1 Tumour", "2 Oedema"]
     assert [r["segment"] for r in records if r["modality"] == "CT"] == [""]
+
+
+def test_run_from_a_notebook_the_command_leaves_the_kernels_warnings_and_logs_alone(
+    tmp_path, capsys
+):
+    import logging
+    import warnings
+
+    from dicomteach.cli import main
+
+    write_ct_series(tmp_path / "ct", np.zeros((2, 4, 4)), spacing=(1.0, 1.0, 1.0))
+    pydicom_log = logging.getLogger("pydicom")
+    handlers, propagate = list(pydicom_log.handlers), pydicom_log.propagate
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        assert main(["info", str(tmp_path / "ct")]) == 0
+        warnings.warn("the learner's next cell warns", UserWarning, stacklevel=1)
+    assert [str(w.message) for w in seen] == ["the learner's next cell warns"]
+    assert pydicom_log.handlers == handlers and pydicom_log.propagate == propagate
+    assert "2" in capsys.readouterr().out
