@@ -221,3 +221,21 @@ def test_score_and_grading_agree_on_one_grid_tolerance(tmp_path, offset_mm, one_
     else:
         assert_one_line_error(run, "grids differ")
         assert graded.points == 0 and "has voxels of 2×0.802×0.8 mm" in graded.lines[0]
+
+
+def test_the_images_are_read_once_for_both_outlines(study, monkeypatch, capsys):
+    """A 120-slice compressed CT costs seconds to decode: not twice per score."""
+    from dicomteach import io as dicomteach_io
+    from dicomteach.cli import main
+
+    root, vol, reference, prediction = study
+    reads = []
+    real_read = dicomteach_io.read
+    monkeypatch.setattr(
+        dicomteach_io, "read", lambda *a, **k: reads.append(a) or real_read(*a, **k)
+    )
+    args = [str(root / "reference_rt.dcm"), str(root / "prediction_rt.dcm"), "--image"]
+    assert main(["score", *args, str(root / "ct"), "--label", "1", "--json"]) == 0
+    assert len(reads) == 1
+    expected = score(reference["Tumour"], prediction["Tumour"], vol.spacing).as_dict()
+    assert json.loads(capsys.readouterr().out)["dice"] == pytest.approx(expected["dice"])

@@ -52,14 +52,16 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import numpy as np  # here, not at the top: ``dicomteach --help`` starts without numpy
 
-    from dicomteach.roi.load import check_same_grid, load_structures
+    from dicomteach.roi.load import check_same_grid, image_volumes, load_structures
     from dicomteach.scoring import score
 
     if not (np.isfinite(args.tolerance_mm) and args.tolerance_mm >= 0):
         raise DicomTeachError(f"--tolerance-mm must be a number ≥ 0, not {args.tolerance_mm}")
-    reference = load_structures(args.reference, args.image)
+    # the images are read once, for both outlines
+    images = image_volumes(args.image) if args.image is not None else None
+    reference = load_structures(args.reference, images)
     # the prediction (a learner's file) on the reference's grid or refused before it is read
-    prediction = load_structures(args.prediction, args.image, shape=reference.shape)
+    prediction = load_structures(args.prediction, images, shape=reference.shape)
     check_same_grid(reference, prediction)
     if args.label is not None:
         for side in (reference, prediction):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from dicomteach import io
@@ -22,7 +23,7 @@ from dicomteach.roi.npz import read_npz
 from dicomteach.roi.rtstruct import RT_STRUCTURE_SET_STORAGE, rtstruct_structures
 from dicomteach.roi.seg import SEGMENTATION_STORAGE, Structures, seg_structures
 
-__all__ = ["check_same_grid", "load_structures", "referenced_series"]
+__all__ = ["Images", "check_same_grid", "image_volumes", "load_structures", "referenced_series"]
 
 #: At most this many files are looked at when searching a SEG's source images beside it.
 MAX_FILES_SEARCHED = 5000
@@ -30,14 +31,16 @@ MAX_FILES_SEARCHED = 5000
 
 def load_structures(
     path: str | os.PathLike[str],
-    image: Volume | str | os.PathLike[str] | None = None,
+    image: Volume | Images | str | os.PathLike[str] | None = None,
     *,
     shape: Sequence[int] | None = None,
 ) -> Structures:
     """Masks from a SEG, an RTSTRUCT or a ``.npz``, on the image grid they belong to.
 
     ``image`` (a Volume, or a file, folder or zip that :func:`dicomteach.io.load`
-    reads) gives the grid: needed for an RTSTRUCT; for a SEG, the source images are
+    reads, or the :class:`Images` :func:`image_volumes` read from one, so that several
+    delineations on the same images read them once) gives the grid: needed for an
+    RTSTRUCT; for a SEG, the source images are
     otherwise looked for beside it (its folder and its parent's), and failing
     that the SEG's own geometry is used. ``shape``, the grid the masks are
     compared with, lets a ``.npz`` drawn on another grid be refused before
@@ -62,8 +65,10 @@ def load_structures(
     sop_class = str(header.get("SOPClassUID", ""))
     if isinstance(image, Volume) or image is None:
         volume = image
+    elif isinstance(image, Images):
+        volume = _choose(image.volumes, header, image.source)
     else:
-        volume = _image_volume(image, header)
+        volume = _choose(_volumes_in(image), header, image)
     if sop_class == SEGMENTATION_STORAGE:
         if volume is not None:
             return seg_structures(found, volume)
@@ -94,11 +99,31 @@ def referenced_series(header) -> set[str]:
     return uids
 
 
-def _image_volume(image: str | os.PathLike[str], header) -> Volume:
-    """The volume in ``image`` the object references (a folder may hold the SEG/RTSTRUCT too)."""
+@dataclass(frozen=True)
+class Images:
+    """The images read from ``source`` (a file, folder or zip), SEGs left out."""
+
+    source: str
+    volumes: Sequence[Volume]
+
+
+def image_volumes(image: str | os.PathLike[str]) -> Images:
+    """The images in a file, folder or zip, read once for :func:`load_structures`.
+
+    Given to each delineation drawn on them, as ``dicomteach score`` does for the
+    reference and the learner's outline, they are read and decoded once.
+    """
+    return Images(os.fspath(image), _volumes_in(image))
+
+
+def _volumes_in(image: str | os.PathLike[str]) -> list[Volume]:
     if io.is_single_file(image):
-        return io.read_file(image)
-    volumes = [v for v in io.read(image).volumes if v.modality != "SEG"]
+        return [io.read_file(image)]
+    return [v for v in io.read(image).volumes if v.modality != "SEG"]
+
+
+def _choose(volumes: Sequence[Volume], header, image: str | os.PathLike[str]) -> Volume:
+    """The volume the object references (a folder may hold the SEG/RTSTRUCT too)."""
     if len(volumes) == 1:
         return volumes[0]
     wanted = referenced_series(header)
