@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -342,3 +344,16 @@ def test_a_view_that_lost_updates_gets_the_whole_state_again():
     assert update["method"] == "update"
     assert update["state"]["state_complete"] is True
     assert update["state"]["layouts"] == viewer.layouts and viewer.layouts
+
+
+def test_the_3d_view_loads_its_libraries_only_when_a_lesson_uses_it():
+    """nibabel and ipyniivue cost a lesson's app 0.4 s of start-up; most lessons have no 3D."""
+    code = (
+        "import sys\n"
+        "from dicomteach.widgets import Viewer\n"
+        "print(sorted(m for m in ('nibabel', 'ipyniivue') if m in sys.modules))\n"
+        "from dicomteach.widgets import View3D\n"
+        "print(View3D.__name__, 'nibabel' in sys.modules)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout.split("\n")[:2] == ["[]", "View3D True"]

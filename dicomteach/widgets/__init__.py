@@ -11,7 +11,6 @@ from dicomteach.widgets.check import CheckAnswer
 from dicomteach.widgets.compare import Compare
 from dicomteach.widgets.delineator import Delineator
 from dicomteach.widgets.questions import Hotspot, LabelDrop
-from dicomteach.widgets.view3d import View3D
 from dicomteach.widgets.viewer import Viewer
 
 __all__ = [
@@ -24,3 +23,12 @@ __all__ = [
     "View3D",
     "Viewer",
 ]
+
+
+def __getattr__(name: str):
+    # View3D brings nibabel and ipyniivue (0.4 s): loaded by the lessons that show one only
+    if name == "View3D":
+        from dicomteach.widgets.view3d import View3D
+
+        return View3D
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
