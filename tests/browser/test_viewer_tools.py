@@ -9,6 +9,8 @@ ellipse with what the kernel received.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -333,6 +335,9 @@ def test_the_preset_on_screen_is_shown_pressed_and_a_single_image_has_no_slider(
     photo = page.locator(".dt-viewer").nth(1)
     assert photo.locator(".dt-viewer-slider").is_hidden()
     assert root.locator(".dt-viewer-slider").is_visible()
+    # no slice number on a single image, and nothing dangling in its place
+    assert re.fullmatch(r"[SI] \d+\.\d mm", photo.locator(".dt-corner-br").inner_text())
+    assert re.fullmatch(r"\d+/\d+ · [SI] \d+\.\d mm", root.locator(".dt-corner-br").inner_text())
 
 
 def test_the_overlay_has_a_legend_that_hides_and_outlines_it(tools_page, kernel):

@@ -43,11 +43,14 @@ export function writeStatus(vp) {
   // Slice position along the plane's patient axis, with the letter of its side.
   const axis = /** @type {Record<string, number>} */ ({ axial: 2, coronal: 1, sagittal: 0 })[scene.plane];
   const letters = PLANE_AXIS_LETTERS[scene.plane];
-  const where = model.get("geometry_known") && axis !== undefined
-    ? ` · ${p[axis] < 0 ? letters[0] : letters[1]} ${fixed(Math.abs(p[axis]), 1)} mm` : "";
+  const position = model.get("geometry_known") && axis !== undefined
+    ? `${p[axis] < 0 ? letters[0] : letters[1]} ${fixed(Math.abs(p[axis]), 1)} mm` : "";
+  const where = position ? ` · ${position}` : "";
   vp.corners.bl.textContent = windowText;
-  vp.corners.br.textContent = `${n > 1 ? `${s + 1}/${n}` : ""}${where}` +
-    (scene.zoom !== 1 ? ` · ×${format(scene.zoom, 2)}` : "");
+  // a single image has no slice number: its corner starts with what there is
+  vp.corners.br.textContent = [
+    n > 1 ? `${s + 1}/${n}` : "", position, scene.zoom !== 1 ? `×${format(scene.zoom, 2)}` : "",
+  ].filter(Boolean).join(" · ");
   vp.corners.tl.textContent = model.get("description");
   // Several viewports may share one cursor line: only the one under the mouse writes it.
   if (vp.options.cursorLine && vp.hovered) {
