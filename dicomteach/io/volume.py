@@ -18,6 +18,7 @@ the patient position of voxel ``(k, i, j)`` is::
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -175,12 +176,71 @@ class Volume:
         m = self.direction * np.asarray(self.spacing)[:, None]
         return (np.asarray(point, dtype=float) - np.asarray(self.origin)) @ np.linalg.inv(m)
 
+    def summary(self) -> list[tuple[str, str]]:
+        """What the volume is, in words a reader of the study would use, row by row.
+
+        >>> from pydicom.data import get_testdata_file
+        >>> from dicomteach import io
+        >>> for name, text in io.load(get_testdata_file("CT_small.dcm", download=False)).summary():
+        ...     print(f"{name}: {text}")
+        Image: CT from GE MEDICAL SYSTEMS
+        Size: 1 image of 128 × 128 pixels
+        Pixel spacing: 0.66 × 0.66 mm, 5 mm thick
+        Values: int16 stored, shown in HU (value × 1 − 1024)
+        """
+        what = self.modality or "An image"
+        if self.manufacturer:
+            what += f" from {self.manufacturer}"
+        if self.description:
+            what += f" ({self.description})"
+        n = self.n_frames
+        frames = {
+            FrameAxis.SLICE: f"{n} slices",
+            FrameAxis.TIME: f"{n} frames in time",
+        }.get(self.frame_axis, f"{n} images" if n > 1 else "1 image")
+        colour = ", colour" if self.is_color else ""
+        rows = [
+            ("Image", what),
+            ("Size", f"{frames} of {self.rows} × {self.columns} pixels{colour}"),
+        ]
+        pixel = f"{_mm(self.spacing[1])} × {_mm(self.spacing[2])} mm"
+        if self.frame_axis == FrameAxis.SLICE:
+            pixel += f", slices {_mm(self.spacing[0])} mm apart"
+        elif n == 1 and self.header.get("SliceThickness"):
+            pixel += f", {_mm(float(self.header.SliceThickness))} mm thick"
+        rows.append(("Pixel spacing", pixel))
+        slope, intercept = float(self.rescale_slope[0]), float(self.rescale_intercept[0])
+        values = f"{self.pixels.dtype} stored"
+        if self.units or (slope, intercept) != (1.0, 0.0):
+            sign = "−" if intercept < 0 else "+"
+            values += f", shown in {self.units or 'rescaled values'}"
+            values += f" (value × {slope:g} {sign} {abs(intercept):g})"
+        if self.inverted:
+            values += "; MONOCHROME1: low values are shown white"
+        rows.append(("Values", values))
+        rows += [("Note", warning) for warning in self.warnings]
+        return rows
+
+    def _repr_html_(self) -> str:
+        """A small table in notebooks and apps, where the text repr would be Python."""
+        cells = "".join(
+            f"<tr><th style='text-align:left;padding-right:1em'>{html.escape(name)}</th>"
+            f"<td style='text-align:left'>{html.escape(text)}</td></tr>"
+            for name, text in self.summary()
+        )
+        return f"<table class='dt-volume'>{cells}</table>"
+
     def __repr__(self) -> str:
         return (
             f"Volume({self.modality or '?'} {self.manufacturer or ''}".rstrip()
             + f", shape={tuple(self.pixels.shape)}, spacing={tuple(round(s, 4) for s in self.spacing)}"
             f", frame_axis={self.frame_axis.value}, photometric={self.photometric})"
         )
+
+
+def _mm(value: float) -> str:
+    """A length in mm as a reader writes it: 0.66, 2.5, 5 (two decimals at most)."""
+    return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
 @dataclass
