@@ -22,11 +22,18 @@ from dicomteach.errors import (
 from dicomteach.io.assemble import Plan, plan_series
 from dicomteach.io.frames import header_windows, lut_table
 from dicomteach.io.instance import Instance, read_instance
-from dicomteach.io.pixels import decode, read_native_frames
+from dicomteach.io.pixels import (
+    EncodedFrame,
+    decode,
+    encoded_frames,
+    read_native_frames,
+    splits_into_frames,
+)
 from dicomteach.io.safety import DEFAULT_LIMITS, Limits, MiB
 from dicomteach.io.sources import Source, iter_sources
 from dicomteach.io.values import value
 from dicomteach.io.volume import FrameAxis, Series, Study, Volume
+from dicomteach.io.workers import decode_into, decode_workers
 
 PathLike = str | os.PathLike[str]
 Progress = Callable[[int, int, str], None]
@@ -278,7 +285,9 @@ def _build_series(
 
 
 def build_volume(plan: Plan, *, suv: bool = False, limits: Limits = DEFAULT_LIMITS) -> Volume:
-    """Allocate the volume once and fill it frame by frame (native frames read in place)."""
+    """Allocate the volume once and fill it frame by frame: native frames read in place,
+    compressed frames decoded straight into it, in parallel when that pays
+    (:mod:`dicomteach.io.workers`)."""
     slots = plan.slots
     first = slots[0].inst
     dtype = np.result_type(*{s.inst.dtype for s in slots})
@@ -300,13 +309,23 @@ def build_volume(plan: Plan, *, suv: bool = False, limits: Limits = DEFAULT_LIMI
         # one thread: copies from the page cache are bound by memory, threads only contend
         if owners[key].pixel_offset is not None:
             read_native_frames(owners[key], [f for _, f in pairs], [pixels[k] for k, _ in pairs])
+    # compressed frames, one by one, possibly in worker processes (io/workers.py)
+    jobs: list[tuple[int, EncodedFrame]] = []
     for key, pairs in per_instance.items():
         inst = owners[key]
-        if inst.pixel_offset is None:
-            decoded = decode(inst)
-            for k, f in pairs:
-                pixels[k] = decoded[f]
-            del decoded
+        if inst.pixel_offset is not None:
+            continue
+        frames = encoded_frames(inst) if splits_into_frames(inst) else None
+        if frames is not None:
+            jobs += [(k, frames[f]) for k, f in pairs]
+            continue
+        decoded = decode(inst)
+        for k, f in pairs:
+            pixels[k] = decoded[f]
+        del decoded
+    if jobs:
+        syntaxes = {frame.transfer_syntax for _, frame in jobs}
+        decode_into(pixels, jobs, decode_workers(len(jobs), syntaxes))
     slope = np.array([s.frame.slope for s in slots], dtype=float)
     intercept = np.array([s.frame.intercept for s in slots], dtype=float)
     if np.all(slope == slope[0]) and np.all(intercept == intercept[0]):

@@ -218,6 +218,7 @@ def write_ct_series(
     gantry_tilt: float = 0.0,
     file_names: str = "instance",
     skip: Sequence[int] = (),
+    transfer_syntax: str = ExplicitVRLittleEndian,
 ) -> list[Path]:
     """Write ``hu`` (slices, rows, columns) as a single-frame CT series into folder ``dest``.
 
@@ -225,7 +226,9 @@ def write_ct_series(
     gives each slice's Image Position (Patient) (for tilt or irregular
     spacing). ``skip`` leaves slices out (a missing slice). ``file_names``:
     ``"instance"`` (IM000001.dcm) or ``"uid"`` (SOP Instance UID, as many PACS
-    exports do — unrelated to slice order).
+    exports do — unrelated to slice order). ``transfer_syntax`` compresses each
+    slice with pydicom's encoders (RLE Lossless, JPEG-LS and JPEG 2000
+    Lossless: the encoders installed with dicomteach).
 
     Examples
     --------
@@ -267,6 +270,8 @@ def write_ct_series(
             series_description=series_description,
             gantry_tilt=gantry_tilt,
         )
+        if transfer_syntax != ExplicitVRLittleEndian:
+            ds.compress(transfer_syntax, stored[k], generate_instance_uid=False)
         name = f"IM{k + 1:06d}.dcm" if file_names == "instance" else f"{ds.SOPInstanceUID}.dcm"
         paths.append(save_dataset_atomically(ds, dest / name))
     return paths
