@@ -71,3 +71,24 @@ class TestPhotometric:
         vol = io.read_file(data_file("OT-PAL-8-face.dcm"))
         assert vol.photometric == "PALETTE COLOR" and vol.pixels.shape[-1] == 3
         assert len(np.unique(vol.pixels.reshape(-1, 3), axis=0)) > 50
+
+
+class TestJpegLs:
+    @pytest.mark.parametrize(
+        "name",
+        [
+            "MR_small_jpeg_ls_lossless.dcm",
+            "emri_small_jpeg_ls_lossless.dcm",
+            "JPEGLSNearLossless_08.dcm",
+            "JPEGLSNearLossless_16.dcm",
+            "SC_rgb_jls_lossy_line.dcm",
+            "SC_rgb_jls_lossy_sample.dcm",
+        ],
+    )
+    def test_charls_gives_what_libjpeg_gives(self, name):
+        # dicomteach asks CharLS (pyjpegls) first, for speed; JPEG-LS decoding is exact,
+        # so the values must be those of pydicom's first choice, libjpeg
+        path = data_file(name)
+        expected = pydicom.pixels.pixel_array(path, decoding_plugin="pylibjpeg")
+        vol = io.read_file(path)
+        np.testing.assert_array_equal(vol.pixels.reshape(expected.shape), expected)
