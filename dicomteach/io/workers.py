@@ -4,7 +4,7 @@ pydicom's decoder plugins (pylibjpeg-openjpeg, pylibjpeg-libjpeg,
 pylibjpeg-rle, pyjpegls, Pillow) hold Python's global interpreter lock while
 they decode, so threads would still decode one frame at a time; processes
 decode as many frames at once as there are CPUs (docs/decisions.md,
-decision 19).
+decision 21).
 
 For one volume, worker processes are forked from the kernel, are sent one
 compressed frame at a time (:class:`~dicomteach.io.pixels.EncodedFrame`:
@@ -178,7 +178,7 @@ def _ignore_interrupts() -> None:
 
 def _can_fork() -> bool:
     # fork, not spawn: a worker starts in milliseconds and never re-imports the
-    # caller's script (docs/decisions.md, decision 19); macOS and Windows lack a safe fork
+    # caller's script (docs/decisions.md, decision 21); macOS and Windows lack a safe fork
     return (
         sys.platform.startswith("linux")
         and "fork" in multiprocessing.get_all_start_methods()
