@@ -286,8 +286,8 @@ def _build_series(
 
 def build_volume(plan: Plan, *, suv: bool = False, limits: Limits = DEFAULT_LIMITS) -> Volume:
     """Allocate the volume once and fill it frame by frame: native frames read in place,
-    compressed frames decoded straight into it, in parallel when that pays
-    (:mod:`dicomteach.io.workers`)."""
+    compressed frames decoded one at a time and copied in, by worker processes
+    when that pays (:mod:`dicomteach.io.workers`)."""
     slots = plan.slots
     first = slots[0].inst
     dtype = np.result_type(*{s.inst.dtype for s in slots})
