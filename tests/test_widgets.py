@@ -357,3 +357,24 @@ def test_the_3d_view_loads_its_libraries_only_when_a_lesson_uses_it():
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert run.stdout.split("\n")[:2] == ["[]", "View3D True"]
+
+
+def test_a_seg_overlay_goes_on_the_image_shown_without_reading_its_series_again(
+    tmp_path, monkeypatch
+):
+    from dicomteach.roi import write_seg
+
+    write_ct_series(tmp_path / "ct", np.zeros((6, 12, 12)), spacing=(2.0, 1.0, 1.0))
+    ct = io.load(tmp_path / "ct")
+    lesion = np.zeros(ct.pixels.shape, bool)
+    lesion[2:4, 3:7, 4:8] = True
+    write_seg({"Lesion": lesion}, ct, tmp_path / "seg.dcm")
+
+    def no_second_read(*args, **kwargs):
+        raise AssertionError("the series shown was read again for its overlay")
+
+    monkeypatch.setattr(io, "read", no_second_read)
+    monkeypatch.setattr(io, "read_file", no_second_read)
+    viewer = Viewer(ct, overlay=str(tmp_path / "seg.dcm"))
+    assert [s["name"] for s in viewer.label_info] == ["Lesion"]
+    assert np.array_equal(viewer._arrays["labels"] > 0, lesion)

@@ -158,12 +158,11 @@ def _labels_array(labels: Any, shape: tuple[int, int, int]) -> tuple[np.ndarray,
 
 
 def _structures_on(path: str | os.PathLike[str], volume: Volume) -> dict[str, np.ndarray]:
-    """The masks of a SEG / RTSTRUCT / .npz on the grid of ``volume`` (read from its files)."""
+    """The masks of a SEG / RTSTRUCT / .npz on the grid of ``volume``, the image shown
+    (given as it is: its files are not read and decoded a second time)."""
     from dicomteach.roi import load_structures
 
-    folders = {os.path.dirname(source) for source, _ in volume.sources}
-    image = folders.pop() if len(folders) == 1 else None
-    structures = load_structures(path, image)
+    structures = load_structures(path, volume)
     masks = {structures.names.get(n, f"structure {n}"): m for n, m in structures.masks.items()}
     for name, mask in masks.items():
         if mask.shape != tuple(volume.pixels.shape[:3]):
