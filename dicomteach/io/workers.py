@@ -73,7 +73,7 @@ def decode_workers(frames: int, transfer_syntaxes: Collection[str]) -> int:
     if setting:
         wanted = int(setting) if setting.isdigit() else 0
         if wanted < 1:
-            raise ValueError(
+            raise DicomTeachError(
                 f"Environment variable {WORKERS_ENV} must be a whole number >= 1, not {setting!r}"
             )
         return min(wanted, frames)

@@ -22,7 +22,7 @@ from pydicom.uid import JPEG2000Lossless, JPEGLSLossless, RLELossless
 
 from corpus import data_file
 from dicomteach import io
-from dicomteach.errors import PixelDataError, SeriesError
+from dicomteach.errors import DicomTeachError, PixelDataError, SeriesError
 from dicomteach.io.workers import MAX_WORKERS, MIN_FRAMES, WORKERS_ENV, decode_workers
 from dicomteach.io.writer import write_ct_series
 from factories import write_enhanced_ct
@@ -220,7 +220,7 @@ class TestWorkerCount:
     @pytest.mark.parametrize("setting", ["0", "two", "-2"])
     def test_a_bad_setting_is_refused_by_name(self, monkeypatch, setting):
         monkeypatch.setenv(WORKERS_ENV, setting)
-        with pytest.raises(ValueError, match=f"{WORKERS_ENV} must be a whole number >= 1"):
+        with pytest.raises(DicomTeachError, match=f"{WORKERS_ENV} must be a whole number >= 1"):
             decode_workers(300, {JPEG2000Lossless})
 
     def test_a_daemonic_process_decodes_itself(self, tmp_path, monkeypatch):
