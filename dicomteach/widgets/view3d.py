@@ -183,6 +183,11 @@ class View3D(NiiVue):
     the wheel zooms; ``mode`` also gives niivue's slice views. After display,
     ``view.set_volume_render_illumination(0.5)`` adds surface shading.
 
+    Display it once: ipyniivue draws a widget in one place, its newest view. A
+    second ``display(view)``, or JupyterLab's "Create New View for Output", takes
+    the picture away from the first view, and closing either leaves both empty
+    (``tests/browser/test_resilience.py``, marked as expected to fail).
+
     Parameters
     ----------
     volume_or_path : Volume or path

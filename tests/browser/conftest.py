@@ -143,9 +143,11 @@ RUN_ALL = """async () => {
 }"""
 
 
-def open_and_run(page, lab_url: str, name: str) -> None:
+def open_and_run(page, lab_url: str, name: str, before_run=None) -> None:
     """Open a notebook in Lab and run every cell once its kernel is ready.
 
+    ``before_run(page)``, if given, is called once the notebook is open and its kernel
+    idle, before anything runs (e.g. to hide or detach a cell's output area first).
     Not awaited: the command's promise settles only when every cell has run.
     """
     page.goto(f"{lab_url}/lab/tree/{name}?reset")
@@ -155,6 +157,8 @@ def open_and_run(page, lab_url: str, name: str) -> None:
         timeout=60_000,
     )
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
+    if before_run is not None:
+        before_run(page)
     page.evaluate(RUN_ALL)
 
 
@@ -173,12 +177,13 @@ def module_page(browser):
 
 @pytest.fixture(scope="module")
 def lab_notebook(module_page, lab_server, artifacts):
-    """``lab_notebook(name, cells, ready_js)``: write, open and run a notebook on the
-    module's page; wait until ``ready_js`` (a JS expression) is true."""
+    """``lab_notebook(name, cells, ready_js, before_run=None)``: write, open and run a
+    notebook on the module's page (:func:`open_and_run`); wait until ``ready_js`` (a JS
+    expression) is true."""
 
-    def run(name: str, cells: list[str], ready_js: str):
+    def run(name: str, cells: list[str], ready_js: str, before_run=None):
         _write_notebook(lab_server["root"] / name, cells)
-        open_and_run(module_page, lab_server["url"], name)
+        open_and_run(module_page, lab_server["url"], name, before_run)
         with screenshot_on_failure(module_page, artifacts / f"{Path(name).stem}-timeout.png"):
             module_page.wait_for_function(f"() => {ready_js}", timeout=60_000)
         return module_page
