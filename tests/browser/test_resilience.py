@@ -85,7 +85,9 @@ MAKE = {
 }
 # What the kernel changes while a test view is not seen, besides the slice.
 CHANGED_UNSEEN = {
-    "viewer": "w_viewer.window = Window(60, 300)",
+    # a new window, and a new overlay: a layer streamed to a view not seen
+    "viewer": "w_viewer.window = Window(60, 300)\n"
+    "w_viewer.set_overlay({'nodule': nodule, 'rim': body & ~nodule & (c > 70)})",
     "compare": "w_compare.mode = 'side-by-side'",  # the follow-up's pane, hidden so far
     "delineator": "w_delineator.labels = np.where(nodule, 2, 0).astype(np.uint8)",
     "hotspot": "w_hotspot.marks = [{'image': [12, 40, 60], 'label': ''}]",
