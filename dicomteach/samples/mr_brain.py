@@ -37,8 +37,10 @@ from pydicom.uid import EnhancedMRImageStorage
 
 from dicomteach.io.atomic import save_dataset_atomically
 from dicomteach.io.writer import new_instance
+from dicomteach.samples import mni152
 from dicomteach.samples._common import Patient, patient_module, sample_uid
-from dicomteach.samples._shapes import ellipsoid, gaussian_blur, grid, smooth_noise
+from dicomteach.samples._shapes import grid, smooth_field
+from dicomteach.samples.mr_head import Head, head_model
 
 STUDY = "mr-brain"
 SHAPE = (60, 256, 256)
@@ -48,42 +50,6 @@ SPACING = (2.5, 1.0, 1.0)
 PATIENT = Patient("TEACHING^GLIOMA", "DT-MR-0003", "19680412", "M", 82.0, 1.78)
 DATE = "20260305"
 SERIES_TIMES = {"t1c": "101522.41", "flair": "100210.18"}
-
-# tissue labels of the phantom
-BACKGROUND, SCALP, SKULL, CSF, GREY, WHITE, DEEP_GREY, VENTRICLE, EYE = range(9)
-RING, NECROSIS, OEDEMA = 9, 10, 11
-
-#: Signal of each tissue label on each series, roughly as a 1.5/3 T scanner scales them.
-SIGNAL = {
-    "t1c": {
-        BACKGROUND: 0,
-        SCALP: 950,
-        SKULL: 70,
-        CSF: 230,
-        GREY: 560,
-        WHITE: 780,
-        DEEP_GREY: 620,
-        VENTRICLE: 200,
-        EYE: 180,
-        RING: 1350,
-        NECROSIS: 280,
-        OEDEMA: 470,
-    },
-    "flair": {
-        BACKGROUND: 0,
-        SCALP: 620,
-        SKULL: 50,
-        CSF: 70,
-        GREY: 640,
-        WHITE: 470,
-        DEEP_GREY: 590,
-        VENTRICLE: 55,
-        EYE: 60,
-        RING: 820,
-        NECROSIS: 380,
-        OEDEMA: 1080,
-    },
-}
 
 #: Acquisition parameters of each series, as the Ingenia writes them (TR/TE/TI in ms).
 PROTOCOL = {
@@ -135,131 +101,142 @@ WINDOWS = {"t1c": ("700", "1400"), "flair": ("620", "1240")}
 ACQUISITION_DURATION_S = {"t1c": 152.4, "flair": 198.0}
 
 
-def brain_labels(seed: int) -> np.ndarray:
-    """Tissue label of each voxel (``SHAPE``): scalp, skull, CSF, cortex, white matter, lesion."""
-    rng = np.random.default_rng([seed, 3])
-    z, y, x = grid(SHAPE, SPACING)
-    zc = -30.0  # centre of the head, below the middle of the slab: the vertex is in it
-    head = ellipsoid((z, y, x), (zc, 4.0, 0.0), (98.0, 98.0, 77.0))
-    labels = np.zeros(SHAPE, np.uint8)
-    labels[head <= 1.0] = SCALP
-    labels[head <= 1.0 - 6.0 / 86] = SKULL
-    intracranial = head <= 1.0 - 12.0 / 86
-    labels[intracranial & (z > zc - 8)] = CSF
-
-    # cerebrum above the skull base; temporal lobes, brainstem and cerebellum below it
-    cerebrum = (head <= 1.0 - 14.5 / 86) & (z > zc - 6)
-    temporal = [
-        ellipsoid((z, y, x), (zc - 14, -12.0, side * 44.0), (17.0, 32.0, 17.0)) <= 1
-        for side in (-1, 1)
-    ]
-    cerebellum = ellipsoid((z, y, x), (zc - 24, 52.0, 0.0), (20.0, 28.0, 50.0)) <= 1
-    stem = ellipsoid((z, y, x), (zc - 22, 20.0, 0.0), (34.0, 12.0, 12.0)) <= 1
-    brain = cerebrum | temporal[0] | temporal[1] | cerebellum | stem
-    labels[gaussian_blur(brain.astype(np.float32), (1.6, 4.0, 4.0)) > 0.3] = CSF
-    depth = _depth_below_surface(brain)
-
-    # gyri: sulci run in from the surface, about every 10 mm around the head
-    angle = np.arctan2(y - 4.0, x)
-    radius = np.sqrt((y - 4.0) ** 2 + x**2) + 1.0
-    phase = 40 * angle / (2 * np.pi) + 0.45 * smooth_noise(SHAPE, 7.0, rng)
-    to_sulcus = np.abs(phase - np.rint(phase)) * 2 * np.pi * radius / 40  # mm
-    sulcal_depth = np.clip(11.0 + 4.0 * smooth_noise(SHAPE, 6.0, rng), 5.0, 17.0)
-    sulcus = (to_sulcus < 0.8) & (depth < sulcal_depth)
-    grey = (depth < 3.0) | ((to_sulcus < 3.0) & (depth < sulcal_depth + 2.5))
-    callosum = (np.abs(y + 2.0) < 38.0) & (z > zc + 12) & (z < zc + 30)
-    medial = (np.abs(x) < 4.5) & ~callosum & cerebrum
-    labels[brain] = WHITE
-    labels[brain & (grey | medial)] = GREY
-    labels[brain & cerebellum & (depth > 7.0)] = WHITE
-    labels[brain & stem & ~cerebellum] = WHITE
-    labels[brain & (sulcus | ((np.abs(x) < 1.2) & medial))] = CSF
-
-    # deep grey matter (thalami, lentiform nuclei) and the ventricles
-    for side in (-1, 1):
-        for centre, radii in (
-            ((zc + 10, 12.0, side * 10.0), (10.0, 13.0, 8.0)),
-            ((zc + 10, -8.0, side * 24.0), (10.0, 15.0, 5.5)),
-            ((zc + 17, -22.0, side * 13.0), (9.0, 8.0, 5.0)),
-        ):
-            labels[ellipsoid((z, y, x), centre, radii) <= 1] = DEEP_GREY
-    for side in (-1, 1):
-        for centre, radii in (
-            ((zc + 22, 2.0, side * 10.0), (8.0, 30.0, 7.0)),
-            ((zc + 17, -22.0, side * 7.0), (10.0, 10.0, 5.0)),
-            ((zc + 14, 30.0, side * 19.0), (10.0, 10.0, 8.0)),
-        ):
-            labels[ellipsoid((z, y, x), centre, radii) <= 1] = VENTRICLE
-    labels[ellipsoid((z, y, x), (zc + 8, 8.0, 0.0), (8.0, 14.0, 2.0)) <= 1] = VENTRICLE
-    labels[ellipsoid((z, y, x), (zc - 22, 36.0, 0.0), (6.0, 4.0, 5.0)) <= 1] = VENTRICLE
-
-    # the skull base below the cerebrum; eyes in front (LPS: anterior is −y), orbital fat
-    base = intracranial & ~brain & (z < zc - 6) & (labels != CSF)
-    labels[base] = SKULL
-    for side in (-1, 1):
-        orbit = ellipsoid((z, y, x), (zc - 22, -66.0, side * 30.0), (16.0, 20.0, 16.0)) <= 1
-        labels[orbit] = SCALP
-        globe = ellipsoid((z, y, x), (zc - 22, -70.0, side * 30.0), (11.0, 12.0, 12.0))
-        labels[globe <= 1] = EYE
-
-    # glioma in the patient's right frontal lobe (LPS: right is −x)
-    centre = (zc + 38.0, -34.0, -28.0)
-    wobble = np.clip(smooth_noise(SHAPE, 4.0, rng), -1.5, 1.5)
-    r = ellipsoid((z, y, x), centre, (15.0, 17.0, 14.0)) * (1.0 + 0.08 * wobble)
-    core = r <= 0.68
-    ring = (r <= 1.0) & ~core
-    oedema_r = ellipsoid((z, y, x), centre, (26.0, 36.0, 28.0)) * (1.0 + 0.18 * wobble)
-    oedema = (oedema_r <= 1.0) & (labels == WHITE) & (x < -2.0) & ~(r <= 1.0)
-    labels[oedema] = OEDEMA
-    labels[ring & brain] = RING
-    labels[core & brain] = NECROSIS
-    return labels
+#: Relaxation of each tissue at 3 T: proton density (relative to water), T1 and T2 (ms), and
+#: T1 after gadolinium (ms; None: no uptake). Grey and white matter and muscle as Stanisz
+#: et al. (Magn Reson Med 2005;54:507) measured them at 3 T; CSF and vitreous near free
+#: water; fat and marrow as usually quoted at 3 T (T2 as a turbo spin echo sees it); lesion
+#: values within the ranges reported for glioblastoma and vasogenic oedema. The images'
+#: grey/white contrast follows from these (docs/samples.md compares it with real files).
+RELAXATION: dict[str, tuple[float, float, float, float | None]] = {
+    "grey": (0.80, 1820.0, 99.0, None),
+    "white": (0.69, 1084.0, 69.0, None),
+    "csf": (1.00, 4300.0, 2000.0, None),
+    "enhancing": (0.85, 1500.0, 110.0, 520.0),
+    "necrosis": (0.90, 2500.0, 300.0, 2200.0),
+    "oedema": (0.80, 1750.0, 150.0, None),
+    "dura": (0.60, 1000.0, 50.0, 480.0),
+    "venous": (0.85, 1650.0, 150.0, 260.0),
+    "bone": (0.03, 500.0, 5.0, None),
+    "marrow": (0.80, 500.0, 110.0, None),
+    "muscle": (0.70, 1412.0, 50.0, 1100.0),
+    "fat": (0.95, 380.0, 130.0, None),
+    "skin": (0.65, 950.0, 45.0, 700.0),
+    "vitreous": (0.98, 4000.0, 1500.0, None),
+}
+#: Tissues whose flowing blood leaves no signal on a series (flow void): sinuses on FLAIR.
+FLOW_VOID = {"flair": ("venous",)}
+#: Receiver scale of each series: signal units per unit of the relaxation model.
+GAIN = {"t1c": 3300.0, "flair": 4900.0}
+#: Noise (standard deviation of each of the real and imaginary channels, signal units).
+NOISE_SIGMA = {"t1c": 30.0, "flair": 22.0}
+#: Phase-encoding steps of the 256 columns (MRAcquisitionPhaseEncodingStepsInPlane): the
+#: rest of k-space is zero-filled, so edges ring a little along the rows, as on a scanner.
+PHASE_STEPS = 205
+#: Depth of the Riesz k-space filter (KSpaceFiltering): the signal kept at the edge of k-space is 1 − this.
+RIESZ = 0.5
+#: Tissue texture: the brain's signal varies by this fraction over about a millimetre (vessels,
+#: perivascular spaces, fibre bundles), the same in every series of the patient.
+TEXTURE = 0.025
 
 
-def _depth_below_surface(mask: np.ndarray) -> np.ndarray:
-    """Approximate in-plane depth (mm) of each voxel below the edge of ``mask``, from a blurred copy.
+def relaxation_signal(series: str, tissue: str) -> float:
+    """Signal of a voxel full of ``tissue`` on ``series``, before the receiver scale and coil.
 
-    For a flat surface a Gaussian-blurred mask is Φ(depth/σ): invert that.
+    Spin echo for the T1+C (``PD (1 − e^(−TR/T1)) e^(−TE/T2)``) with the
+    post-contrast T1; inversion recovery for the FLAIR
+    (``PD |1 − 2 e^(−TI/T1) + e^(−TR/T1)| e^(−TE/T2)``), before contrast.
+
+    >>> round(relaxation_signal("flair", "grey") / relaxation_signal("flair", "white"), 2)
+    1.36
+    >>> relaxation_signal("flair", "csf") < 0.5 * relaxation_signal("flair", "white")
+    True
     """
-    sigma_mm = 6.0
-    # in-plane only: the flat floor of the cerebrum would otherwise make a whole slice shallow
-    blurred = gaussian_blur(
-        mask.astype(np.float32), (0.0, sigma_mm / SPACING[1], sigma_mm / SPACING[2])
-    )
-    t = np.linspace(-4.0, 4.0, 161)
-    phi = 0.5 * (1.0 + np.array([math.erf(v / math.sqrt(2.0)) for v in t]))
-    depth = np.interp(blurred, phi, t * sigma_mm).astype(np.float32)
-    return np.where(mask, depth, -1.0)
+    protocol = PROTOCOL[series]
+    pd, t1, t2, t1_post = RELAXATION[tissue]
+    if tissue in FLOW_VOID.get(series, ()):
+        return 0.0
+    tr, te, ti = protocol["tr"], protocol["te"], protocol["ti"]
+    if ti is None:  # the T1+C: after gadolinium
+        t1 = t1_post or t1
+        return pd * (1.0 - math.exp(-tr / t1)) * math.exp(-te / t2)
+    return pd * abs(1.0 - 2.0 * math.exp(-ti / t1) + math.exp(-tr / t1)) * math.exp(-te / t2)
 
 
-def render(labels: np.ndarray, series: str, seed: int) -> np.ndarray:
-    """Stored values of one series: tissue signal, partial volume, bias field and Rician noise.
+def brain_model(seed: int) -> Head:
+    """Tissue fractions of the study's patient (``samples/mr_head.py``) on the study's grid."""
+    return head_model(seed, SHAPE, SPACING, _origin())
 
-    The scanner stores ``signal / RESCALE_SLOPE``; :func:`intensities` gives the
-    signal back, as a reader applying the Pixel Value Transformation does.
+
+def signal(head: Head, series: str) -> np.ndarray:
+    """Noise-free signal of one series: each tissue's relaxation signal × its fraction (partial volume)."""
+    out = np.zeros(SHAPE, np.float32)
+    for tissue, fraction in head.fractions.items():
+        out += np.float32(GAIN[series] * relaxation_signal(series, tissue)) * fraction
+    return out
+
+
+def _coil_sensitivity(seed: int) -> np.ndarray:
+    """Receive field of the 32-channel head coil: brighter near the coil, a smooth random tilt."""
+    rng = np.random.default_rng([seed, 3, 20])
+    z, y, x = grid(SHAPE, SPACING)
+    periphery = (x * x + (y + 8.0) ** 2) / 95.0**2
+    tilt = smooth_field(SHAPE, SPACING, 60.0, rng, step_mm=10.0)
+    return (0.92 + 0.14 * periphery + 0.03 * tilt - 0.0006 * z).astype(np.float32)
+
+
+def _texture(head: Head, seed: int) -> np.ndarray:
+    """Fine random texture of the brain's tissue (:data:`TEXTURE`), 1 elsewhere."""
+    rng = np.random.default_rng([seed, 3, 30])
+    brain = sum(head.fractions[name] for name in ("grey", "white", "oedema", "enhancing"))
+    grain = smooth_field(SHAPE, SPACING, 1.0, rng, step_mm=1.0)
+    return 1.0 + np.float32(TEXTURE) * grain * brain
+
+
+def _kspace_window() -> np.ndarray:
+    """Sampled and filtered part of k-space (rows × columns): Riesz apodisation, zero fill."""
+    ky = np.fft.fftfreq(SHAPE[1])[:, None]
+    kx = np.fft.fftfreq(SHAPE[2])[None, :]
+    edge_x = PHASE_STEPS / SHAPE[2] / 2.0
+    along_x = np.where(np.abs(kx) <= edge_x, 1.0 - RIESZ * (kx / edge_x) ** 2, 0.0)
+    along_y = 1.0 - RIESZ * (ky / 0.5) ** 2
+    return (along_y * along_x).astype(np.float32)
+
+
+def render(head: Head, series: str, seed: int) -> np.ndarray:
+    """Stored values of one series: signal × coil, acquired in k-space with noise, magnitude.
+
+    Complex Gaussian noise is added to the signal and both pass through the
+    same k-space window (the phase-encoding steps actually sampled, the
+    Riesz filter), so the noise is a little correlated along the rows, edges
+    ring as on a scanner, and the magnitude image's background follows the
+    Rayleigh distribution (Rician where there is signal). The scanner stores
+    ``signal / RESCALE_SLOPE``; :func:`intensities` gives the signal back, as
+    a reader applying the Pixel Value Transformation does.
     """
     rng = np.random.default_rng([seed, 3, 1 if series == "t1c" else 2])
-    lut = np.zeros(16, np.float32)
-    for label, signal in SIGNAL[series].items():
-        lut[label] = signal
-    image = lut[labels]
-    texture = gaussian_blur(rng.standard_normal(SHAPE).astype(np.float32), (0.6, 1.0, 1.0))
-    image = image * (1.0 + 0.04 * texture * (labels > SKULL))
-    image = gaussian_blur(image, (0.35, 0.7, 0.7))
-    z, y, x = grid(SHAPE, SPACING)
-    bias = 1.0 + 0.08 * (y / 128.0) - 0.05 * (z / 75.0)  # receive-coil shading
-    image = image * bias
-    sigma = 14.0
-    real = image + rng.normal(0, sigma, SHAPE).astype(np.float32)
-    imag = rng.normal(0, sigma, SHAPE).astype(np.float32)
-    magnitude = np.sqrt(real * real + imag * imag)
-    stored = (magnitude - RESCALE_INTERCEPT) / RESCALE_SLOPE
+    window = _kspace_window()
+    # white noise of this σ per channel comes out of the window with NOISE_SIGMA
+    sigma = NOISE_SIGMA[series] / float(np.sqrt(np.mean(window.astype(np.float64) ** 2)))
+    image = (signal(head, series) * _coil_sensitivity(seed) * _texture(head, seed)).astype(
+        np.complex64
+    )
+    image.real += rng.normal(0.0, sigma, SHAPE).astype(np.float32)
+    image.imag += rng.normal(0.0, sigma, SHAPE).astype(np.float32)
+    image = np.fft.ifft2(np.fft.fft2(image) * window)
+    stored = (np.abs(image) - RESCALE_INTERCEPT) / RESCALE_SLOPE
     return np.clip(np.rint(stored), 0, 4095).astype(np.uint16)
 
 
-def intensities(labels: np.ndarray, series: str, seed: int) -> np.ndarray:
+def intensities(head: Head, series: str, seed: int) -> np.ndarray:
     """Signal of one series as a reader should show it: stored values through the rescale (PS3.3 C.7.6.16.2.9)."""
-    return render(labels, series, seed) * RESCALE_SLOPE + RESCALE_INTERCEPT
+    return render(head, series, seed) * RESCALE_SLOPE + RESCALE_INTERCEPT
+
+
+def lesion_masks(head: Head) -> tuple[np.ndarray, np.ndarray]:
+    """The reference segments: voxels at least half enhancing tumour, and at least half oedema."""
+    enhancing = head.fractions["enhancing"] >= 0.5
+    oedema = (head.fractions["oedema"] >= 0.5) & ~enhancing
+    return enhancing, oedema
 
 
 def _origin() -> np.ndarray:
@@ -591,17 +568,18 @@ def write(dest: Path, *, seed: int) -> list[Path]:
     dest = Path(dest)
     study_uid = sample_uid(seed, STUDY, "study")
     frame_uid = sample_uid(seed, STUDY, "frame-of-reference")
-    labels = brain_labels(seed)
+    head = brain_model(seed)
     written = []
     enhanced = {}
     for series in ("t1c", "flair"):
-        stored = render(labels, series, seed)
+        stored = render(head, series, seed)
         enhanced[series] = enhanced_mr(stored, series, seed, study_uid, frame_uid)
         written.append(save_dataset_atomically(enhanced[series], dest / series / "IM000001.dcm"))
 
+    enhancing, oedema = lesion_masks(head)
     mask = np.zeros(SHAPE, np.uint8)
-    mask[labels == RING] = 1
-    mask[labels == OEDEMA] = 2
+    mask[enhancing] = 1
+    mask[oedema] = 2
     # frame k of the mask labels frame k of the T1+C: the same head-to-foot order
     mask = mask[[_slice_of_frame(frame) for frame in range(SHAPE[0])]]
     segments = [
@@ -664,16 +642,26 @@ def _freeze(ds: Dataset, seed: int, name: str) -> None:
             item.ContributionDateTime = f"{DATE}120000"
 
 
+def check() -> None:
+    """Raise :class:`~dicomteach.samples.mni152.TemplateMissingError` if the template is missing."""
+    mni152.check()
+
+
 __all__ = [
+    "GAIN",
     "PROTOCOL",
+    "RELAXATION",
     "RESCALE_INTERCEPT",
     "RESCALE_SLOPE",
     "SHAPE",
-    "SIGNAL",
     "SPACING",
-    "brain_labels",
+    "brain_model",
+    "check",
     "enhanced_mr",
     "intensities",
+    "lesion_masks",
+    "relaxation_signal",
     "render",
+    "signal",
     "write",
 ]
