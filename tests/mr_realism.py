@@ -154,7 +154,12 @@ def real_figures() -> dict[str, dict[str, float]]:
     if "emri_small.dcm" in images:
         # Philips 3 T T1 TFE, a 64×64 crop inside the head: brain, no air
         frames = images["emri_small.dcm"]
-        figures = {"contrast_ratio": [], "texture_cv": [], "texture_correlation": [], "histogram_entropy": []}
+        figures = {
+            "contrast_ratio": [],
+            "texture_cv": [],
+            "texture_correlation": [],
+            "histogram_entropy": [],
+        }
         for frame in frames[:5]:  # the first five frames are the same contrast and level
             brain = frame > 0.15 * np.percentile(frame, 99)
             _csf, grey, white = three_classes(frame[brain])

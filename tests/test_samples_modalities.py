@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import highdicom as hd
@@ -14,7 +16,16 @@ import pytest
 
 from dicomteach import io
 from dicomteach.imaging import modality_values
-from dicomteach.samples import fundus, mr_brain, nm_spect, pet_ct, us_cine
+from dicomteach.samples import (
+    fundus,
+    mni152,
+    mr_brain,
+    nm_spect,
+    pet_ct,
+    us_cine,
+    write_sample_library,
+)
+from dicomteach.samples import mr_head as mr_head_module
 
 SEED = 0
 
@@ -24,6 +35,11 @@ def mr(tmp_path_factory: pytest.TempPathFactory) -> Path:
     dest = tmp_path_factory.mktemp("mr-brain")
     mr_brain.write(dest, seed=SEED)
     return dest
+
+
+@pytest.fixture(scope="module")
+def mr_head() -> mr_brain.Head:
+    return mr_brain.brain_model(SEED)
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +68,20 @@ def us(tmp_path_factory: pytest.TempPathFactory) -> Path:
     dest = tmp_path_factory.mktemp("us-cine")
     us_cine.write(dest, seed=SEED)
     return dest
+
+
+def _seg_on_grid(mr: Path, t1c: io.Volume) -> tuple[np.ndarray, np.ndarray]:
+    """The SEG's enhancing tumour and oedema on the T1+C grid, placed by their frames' positions."""
+    seg = hd.seg.segread(mr / "seg-tumour.dcm")
+    volume = seg.get_volume(combine_segments=False)
+    masks = np.zeros((2, *t1c.pixels.shape), bool)
+    origin = np.asarray(t1c.origin)
+    for k in range(volume.spatial_shape[0]):
+        position = volume.affine[:3, :3] @ np.array([k, 0, 0]) + volume.affine[:3, 3]
+        slice_index = int(round((position[2] - origin[2]) / t1c.spacing[0]))
+        for segment in range(2):
+            masks[segment, slice_index] |= volume.array[k, :, :, segment] > 0
+    return masks[0], masks[1]
 
 
 def _frame_z(ds: pydicom.Dataset) -> list[float]:
@@ -102,18 +132,17 @@ class TestMRBrain:
 
     @pytest.mark.parametrize("series", ["t1c", "flair"])
     def test_reader_sorts_frames_foot_to_head_and_applies_the_frame_rescale(
-        self, mr: Path, series: str
+        self, mr: Path, mr_head: mr_brain.Head, series: str
     ) -> None:
         vol = io.read_file(mr / series / "IM000001.dcm")
         assert vol.frame_axis is io.FrameAxis.SLICE
         assert vol.pixels.shape == mr_brain.SHAPE
         assert vol.spacing == pytest.approx(mr_brain.SPACING)
         assert vol.origin[2] == pytest.approx(-53.75)  # most caudal slice first
-        labels = mr_brain.brain_labels(SEED)
-        np.testing.assert_array_equal(vol.pixels, mr_brain.render(labels, series, SEED))
+        np.testing.assert_array_equal(vol.pixels, mr_brain.render(mr_head, series, SEED))
         assert np.all(np.asarray(vol.rescale_slope) == pytest.approx(mr_brain.RESCALE_SLOPE))
         np.testing.assert_allclose(
-            modality_values(vol), mr_brain.intensities(labels, series, SEED), atol=1e-3
+            modality_values(vol), mr_brain.intensities(mr_head, series, SEED), atol=1e-3
         )
 
     def test_folder_reads_as_one_slice_volume_per_series(self, mr: Path) -> None:
@@ -150,25 +179,42 @@ class TestMRBrain:
             assert source.ReferencedSOPInstanceUID == t1c.SOPInstanceUID
             assert t1c_z[int(source.ReferencedFrameNumber) - 1] == pytest.approx(seg_z)
 
-    def test_enhancing_and_oedema_masks_sit_where_the_signal_says(self, mr: Path) -> None:
+    def test_enhancing_and_oedema_masks_sit_where_the_signal_says(
+        self, mr: Path, mr_head: mr_brain.Head
+    ) -> None:
         t1c = io.load(mr / "t1c")
         flair = io.load(mr / "flair")
-        seg = hd.seg.segread(mr / "seg-tumour.dcm")
-        volume = seg.get_volume(combine_segments=False)
-        # put the SEG on the image grid through the patient positions of its frames
-        masks = np.zeros((2, *t1c.pixels.shape), bool)
-        origin = np.asarray(t1c.origin)
-        for k in range(volume.spatial_shape[0]):
-            position = volume.affine[:3, :3] @ np.array([k, 0, 0]) + volume.affine[:3, 3]
-            slice_index = int(round((position[2] - origin[2]) / t1c.spacing[0]))
-            for segment in range(2):
-                masks[segment, slice_index] |= volume.array[k, :, :, segment] > 0
-        enhancing, oedema = masks
+        enhancing, oedema = _seg_on_grid(mr, t1c)
         assert enhancing.sum() > 500 and oedema.sum() > 5000
         t1_values, flair_values = t1c.pixels.astype(float), flair.pixels.astype(float)
-        white = (mr_brain.brain_labels(SEED) == mr_brain.WHITE) & ~enhancing & ~oedema
+        white = (mr_head.fractions["white"] > 0.9) & ~enhancing & ~oedema
         assert t1_values[enhancing].mean() > 1.4 * t1_values[white].mean()
         assert flair_values[oedema].mean() > 1.8 * flair_values[white].mean()
+        # the necrotic core inside the rim does not enhance
+        core = mr_head.fractions["necrosis"] > 0.9
+        assert t1_values[core].mean() < t1_values[white].mean()
+
+    def test_seg_is_exactly_the_rendered_lesion(self, mr: Path, mr_head: mr_brain.Head) -> None:
+        enhancing, oedema = _seg_on_grid(mr, io.load(mr / "t1c"))
+        expected_enhancing, expected_oedema = mr_brain.lesion_masks(mr_head)
+        np.testing.assert_array_equal(enhancing, expected_enhancing)
+        np.testing.assert_array_equal(oedema, expected_oedema)
+
+    def test_the_tumour_pushes_the_ventricle_on_its_side_and_not_the_other(
+        self, mr_head: mr_brain.Head, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(mr_head_module, "MASS_EFFECT_MM", (0.0, 20.0))
+        without = mr_brain.brain_model(SEED)
+        # the lateral ventricles' bodies and frontal horns, 3 to 28 mm either side of the midline
+        # (LPS: the patient's right, the tumour's side, is −x, the left-hand columns)
+        right = np.s_[20:40, 70:140, 100:125]
+        left = np.s_[20:40, 70:140, 131:156]
+
+        def csf(head: mr_brain.Head, where) -> float:
+            return float(head.fractions["csf"][where].sum())
+
+        assert csf(mr_head, right) < 0.9 * csf(without, right)  # compressed
+        assert csf(mr_head, left) > 0.98 * csf(without, left)  # not compressed: pushed into
 
 
 class TestPetCt:
@@ -279,3 +325,38 @@ def test_same_seed_writes_identical_bytes(tmp_path: Path, mr: Path) -> None:
         first = hashlib.sha256((mr / relative).read_bytes()).hexdigest()
         second = hashlib.sha256((again / relative).read_bytes()).hexdigest()
         assert first == second, relative
+
+
+class TestTemplate:
+    def test_without_nilearn_the_library_says_what_to_install_and_writes_nothing(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        find_spec = importlib.util.find_spec
+        monkeypatch.setattr(
+            importlib.util,
+            "find_spec",
+            lambda name, *args: None if name == "nilearn" else find_spec(name, *args),
+        )
+        with pytest.raises(
+            mni152.TemplateMissingError, match=r"pip install 'dicomteach\[samples\]'"
+        ):
+            write_sample_library(tmp_path / "library", seed=SEED)
+        assert not (tmp_path / "library").exists()
+
+    def test_a_changed_template_file_is_refused_by_name(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        name, _digest = mni152.FILES["grey"]
+        monkeypatch.setitem(mni152.FILES, "grey", (name, "0" * 64))
+        with pytest.raises(mni152.TemplateMissingError, match=rf"{name}: is not the MNI152 map"):
+            mni152.check()
+
+    def test_the_template_is_read_without_importing_nilearn(self) -> None:
+        code = (
+            "import sys; from dicomteach.samples import mni152; mni152.load_template(); "
+            "print('nilearn' in sys.modules, 'sklearn' in sys.modules)"
+        )
+        run = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+        )
+        assert run.stdout.split() == ["False", "False"], run.stderr

@@ -2,7 +2,10 @@
 
 ``write_sample_library(dest)`` writes every study into its own folder under
 ``dest`` (see :data:`STUDIES`). Each study module exposes ``write(dest, seed)``
-returning the paths it wrote.
+returning the paths it wrote, and may expose ``check()``, which raises a
+:class:`~dicomteach.errors.DicomTeachError` when something the study is made
+from is missing (the MR brain's template): every check runs before any file is
+written, so a library is never left half written.
 """
 
 from __future__ import annotations
@@ -34,11 +37,14 @@ def write_sample_library(
     ``progress(done, total, what)`` is called before each study.
     """
     dest = Path(dest)
+    modules = [importlib.import_module(module_name) for _folder, module_name in STUDIES]
+    for module in modules:
+        if hasattr(module, "check"):
+            module.check()
     written: list[Path] = []
-    for done, (folder, module_name) in enumerate(STUDIES):
+    for done, ((folder, _name), module) in enumerate(zip(STUDIES, modules, strict=True)):
         if progress is not None:
             progress(done, len(STUDIES), folder)
-        module = importlib.import_module(module_name)
         written.extend(module.write(dest / folder, seed=seed))
     if progress is not None:
         progress(len(STUDIES), len(STUDIES), "done")

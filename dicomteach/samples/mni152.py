@@ -12,7 +12,7 @@ changed them cannot silently change the sample bytes a seed writes.
 The template is © 1993–2009 Louis Collins, McConnell Brain Imaging Centre,
 Montreal Neurological Institute, McGill University; its permission notice is
 in ``LICENSES/ICBM152-2009.txt`` and must travel with every copy of the
-samples (docs/decisions.md, decision 21).
+samples (docs/decisions.md, decision 22).
 """
 
 from __future__ import annotations
