@@ -40,10 +40,12 @@ def ellipsoid(
     return np.sqrt(total)
 
 
-def smooth_noise(shape: Sequence[int], scale_px: float, rng: np.random.Generator) -> np.ndarray:
+def smooth_noise(
+    shape: Sequence[int], scale_px: float | Sequence[float], rng: np.random.Generator
+) -> np.ndarray:
     """Gaussian-filtered white noise with unit standard deviation (filtered in Fourier space).
 
-    ``scale_px`` is the Gaussian sigma in voxels: the size of the blobs.
+    ``scale_px`` is the Gaussian sigma in voxels (one, or one per axis): the size of the blobs.
 
     >>> noise = smooth_noise((32, 32), 3.0, np.random.default_rng(0))
     >>> noise.shape, round(float(noise.std()), 3)

@@ -57,7 +57,7 @@ from dicomteach.io.atomic import save_dataset_atomically
 from dicomteach.io.writer import new_instance
 from dicomteach.samples import mni152
 from dicomteach.samples._common import Patient, patient_module, sample_uid
-from dicomteach.samples._shapes import grid, smooth_field
+from dicomteach.samples._shapes import grid, smooth_field, smooth_noise
 from dicomteach.samples.mr_head import Head, head_model
 
 STUDY = "mr-brain"
@@ -206,7 +206,7 @@ def _texture(head: Head, seed: int) -> np.ndarray:
     """Fine random texture of the brain's tissue (:data:`TEXTURE`), 1 elsewhere."""
     rng = np.random.default_rng([seed, 3, 30])
     brain = sum(head.fractions[name] for name in ("grey", "white", "oedema", "enhancing"))
-    grain = smooth_field(SHAPE, SPACING, 1.0, rng, step_mm=1.0)
+    grain = smooth_noise(SHAPE, (0.4, 1.0, 1.0), rng)  # about a millimetre in every direction
     return 1.0 + np.float32(TEXTURE) * grain * brain
 
 

@@ -99,7 +99,7 @@ def _rotation(yaw: float, pitch: float, roll: float) -> np.ndarray:
 
 def _ramp(t: np.ndarray, width: float | np.ndarray = 1.0) -> np.ndarray:
     """Fraction of a voxel of ``width`` (mm) on the inside of a surface at signed depth ``t`` (mm)."""
-    return np.clip(t / width + 0.5, 0.0, 1.0).astype(np.float32)
+    return np.clip(t / width + 0.5, 0.0, 1.0).astype(np.float32, copy=False)
 
 
 def _band(d: np.ndarray, low: np.ndarray | float, high: np.ndarray | float, width) -> np.ndarray:
@@ -135,7 +135,7 @@ def _distance_maps() -> tuple[np.ndarray, np.ndarray]:
         indexing="ij",
         sparse=True,
     )
-    face = ((x / 66.0) ** 2 + ((y - 20.0) / 58.0) ** 2 + ((z + 52.0) / 46.0) ** 2) <= 1.0
+    face = ((x / 66.0) ** 2 + ((y - 20.0) / 64.0) ** 2 + ((z + 52.0) / 46.0) ** 2) <= 1.0
     nose = ((x / 12.0) ** 2 + ((y - 85.0) / 28.0) ** 2 + ((z + 55.0) / 22.0) ** 2) <= 1.0
     head = (d_brain <= 16.5) | face | nose
     head = ndimage.gaussian_filter(head.astype(np.float32), 1.5) > 0.5
@@ -337,11 +337,15 @@ def _layers(head, d_brain, d_head, width, brain, shape, spacing, rng) -> dict[st
     fat = _band(depth, 2.0, fat_end, width) * beyond_skull
     muscle = _band(depth, fat_end, muscle_end, width) * beyond_skull
     gap = np.clip(inside_head * beyond_skull - skin - fat - muscle, 0.0, 1.0)
-    # below and behind the cerebellum the gap is neck muscle; elsewhere skull base, mostly bone
+    # the gap: neck muscle below and behind the cerebellum, the cheeks' muscle and fat in
+    # front, skull base (mostly bone, some marrow) between
     neck = np.clip((-25.0 - y) / 20.0, 0.0, 1.0) * np.clip((-30.0 - z) / 15.0, 0.0, 1.0)
-    muscle = muscle + gap * neck
-    bone = bone + gap * (1.0 - neck) * 0.7
-    marrow = marrow + gap * (1.0 - neck) * 0.3
+    cheek = np.clip((y - 15.0) / 20.0, 0.0, 1.0)
+    base = gap * (1.0 - neck) * (1.0 - cheek)
+    muscle = muscle + gap * neck + gap * cheek * 0.6
+    fat = fat + gap * cheek * 0.4
+    bone = bone + base * 0.75
+    marrow = marrow + base * 0.25
     # the superior sagittal sinus in the dura of the midline, above the corpus callosum
     midline = ((np.abs(x) < 4.0) * (z > 10.0)).astype(np.float32)
     venous = midline * (dura + 0.5 * csf_extra)
@@ -364,7 +368,7 @@ def _lesion(
 ) -> dict[str, np.ndarray]:
     """Enhancing rim, necrotic core and oedema, with the brain they replace taken out."""
     lobes = smooth_field(shape, spacing, 7.0, rng, step_mm=2.5)
-    rim = smooth_field(shape, spacing, 4.0, rng, step_mm=2.0)
+    rim = smooth_field(shape, spacing, 4.0, rng, step_mm=2.5)
     fingers = smooth_field(shape, spacing, 8.0, rng, step_mm=2.5)
     r = np.sqrt(sum((head[a] - np.float32(centre[a])) ** 2 for a in range(3)))
     outer = radius * (1.0 + 0.2 * lobes)
@@ -391,8 +395,8 @@ def _lesion(
 def _face(head, fractions, width) -> dict[str, np.ndarray]:
     """Eyes and orbital fat in front of the skull base, air in the sinuses."""
     x, y, z = head
-    base = ("bone", "marrow")
-    out = {name: fractions[name] for name in ("fat", *base)}
+    base = ("bone", "marrow", "muscle", "fat")  # what the eyes and sinuses take the place of
+    out = {name: fractions[name] for name in base}
     out["vitreous"] = np.zeros_like(x)
     for side in (-1.0, 1.0):
         globe = np.sqrt((x - side * 32.0) ** 2 + (y - 60.0) ** 2 + (z + 40.0) ** 2)
@@ -401,12 +405,12 @@ def _face(head, fractions, width) -> dict[str, np.ndarray]:
         )
         eye = _ramp(12.0 - globe, width)
         cone = _ramp((1.0 - orbit) * 14.0, width)
-        room = out["bone"] + out["marrow"]
+        room = sum(out[name] for name in base)
         take_eye = np.minimum(eye, room)
         take_fat = np.minimum(np.clip(cone - eye, 0.0, 1.0), room - take_eye)
+        taken = (take_eye + take_fat) / np.maximum(room, 1e-6)
         for name in base:
-            share = np.where(room > 0, fractions[name] / np.maximum(room, 1e-6), 0.0)
-            out[name] = out[name] - (take_eye + take_fat) * share
+            out[name] = out[name] * (1.0 - taken)
         out["vitreous"] = out["vitreous"] + take_eye
         out["fat"] = out["fat"] + take_fat
     for centre, radii in (
@@ -414,6 +418,7 @@ def _face(head, fractions, width) -> dict[str, np.ndarray]:
         ((0.0, 20.0, -45.0), (10.0, 12.0, 10.0)),  # sphenoid
         ((-28.0, 50.0, -64.0), (14.0, 18.0, 14.0)),  # maxillary sinuses
         ((28.0, 50.0, -64.0), (14.0, 18.0, 14.0)),
+        ((0.0, 62.0, -58.0), (9.0, 30.0, 18.0)),  # nasal cavity
     ):
         sinus = np.sqrt(sum(((head[a] - centre[a]) / radii[a]) ** 2 for a in range(3)))
         air = _ramp((1.0 - sinus) * 10.0, width)
