@@ -229,7 +229,6 @@ def head_model(
     """
     shape = tuple(int(n) for n in shape)
     rng = np.random.default_rng([seed, 3, 10])
-    template = load_template()
     d_brain_map, d_head_map = _distance_maps()
     head = _head_coordinates(shape, spacing, origin, rng)
     # work only on the rows and columns the head reaches: air costs nothing
@@ -243,13 +242,19 @@ def head_model(
     individual = np.stack([smooth_field(box, spacing, 25.0, rng) for _ in range(3)]) * 2.0
     source = head - _mass_effect(head, centre, radius) - individual
 
-    profiled = _profiled_template(scale_ratio)
-    brain, grey, white = (
-        _sample(profiled[name], source, template.origin, 1.0, 0.0)
-        for name in ("brain", "grey", "white")
-    )
+    profiled, profiled_origin = _profiled_template(scale_ratio)
     d_brain = _sample(d_brain_map, source, _DISTANCE_ORIGIN, _DISTANCE_STEP_MM, 100.0)
-    d_head = _sample(d_head_map, source, _DISTANCE_ORIGIN, _DISTANCE_STEP_MM, 100.0)
+    # the brain's maps matter only near and inside its surface, the skin's only outside it
+    near_brain = d_brain < 6.0
+    at_brain = source[:, near_brain]
+    brain, grey, white = (np.zeros(box, np.float32) for _ in range(3))
+    for name, out in (("brain", brain), ("grey", grey), ("white", white)):
+        out[near_brain] = _sample(profiled[name], at_brain, profiled_origin, 1.0, 0.0)
+    outside_brain = d_brain > -4.0
+    d_head = np.full(box, -50.0, np.float32)
+    d_head[outside_brain] = _sample(
+        d_head_map, source[:, outside_brain], _DISTANCE_ORIGIN, _DISTANCE_STEP_MM, 100.0
+    )
     over = np.maximum(grey + white, brain)
     grey, white = grey / np.maximum(over, 1e-6) * brain, white / np.maximum(over, 1e-6) * brain
     csf = np.clip(brain - grey - white, 0.0, 1.0)
@@ -288,18 +293,28 @@ def _head_box(head: np.ndarray, d_head_map: np.ndarray) -> tuple[slice, slice]:
 
 
 @functools.lru_cache(maxsize=2)
-def _profiled_template(thickness_mm: float) -> dict[str, np.ndarray]:
-    """The template's brain mask and tissue maps averaged over the slice profile (see the docstring)."""
+def _profiled_template(thickness_mm: float) -> tuple[dict[str, np.ndarray], tuple[float, ...]]:
+    """The template's brain mask and tissue maps averaged over the slice profile, and their origin.
+
+    Cropped to the brain, sharpened (see below) and averaged across the slice
+    (see the module's docstring).
+    """
     template = load_template()
-    brain = template.brain
-    tissue = template.grey + template.white
+    # only the brain's box (and a margin) is ever sampled from these maps
+    inside = np.argwhere(template.brain > 0)
+    low = np.maximum(inside.min(axis=0) - 3, 0)
+    high = np.minimum(inside.max(axis=0) + 4, template.brain.shape)
+    crop = tuple(slice(int(a), int(b)) for a, b in zip(low, high, strict=True))
+    origin = tuple(o + int(a) for o, a in zip(template.origin, low, strict=True))
+    brain = template.brain[crop]
+    tissue = template.grey[crop] + template.white[crop]
     # The template averages 152 brains, so its tissue boundaries are several millimetres
     # soft; one person's are as sharp as a voxel. Sharpen the two choices each voxel makes
     # (tissue or fluid, then white or grey) around even odds, keeping every fraction in 0…1.
     solid = _sharpen(tissue / np.maximum(brain, 1e-6), 0.12) * brain
-    white_share = _sharpen(template.white / np.maximum(tissue, 1e-6), 0.08)
+    white_share = _sharpen(template.white[crop] / np.maximum(tissue, 1e-6), 0.08)
     maps = {"brain": brain, "grey": solid * (1.0 - white_share), "white": solid * white_share}
-    return {name: _slice_profile(value, thickness_mm) for name, value in maps.items()}
+    return {name: _slice_profile(value, thickness_mm) for name, value in maps.items()}, origin
 
 
 def _sharpen(share: np.ndarray, softness: float) -> np.ndarray:
