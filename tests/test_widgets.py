@@ -57,6 +57,100 @@ def test_streaming_sends_every_frame_once_starting_with_the_one_on_screen():
     assert np.array_equal(received, vol.pixels)
 
 
+def _chunks(sent: Recorder) -> list[dict]:
+    return [m for m, _ in sent.messages if m["type"] == "chunk"]
+
+
+def _received(viewer, chunk: dict) -> None:
+    """What a view sends once it has a chunk of its stream."""
+    viewer._on_message(
+        viewer,
+        {"type": "received", "stream": chunk["stream"], "layer": "image", "seq": chunk["seq"]},
+        [],
+    )
+
+
+def test_a_stream_keeps_a_few_chunks_in_flight_and_sends_more_as_the_view_receives_them():
+    vol = _ct(n=10)
+    viewer = Viewer(vol, frame=7)
+    viewer.chunk_bytes = 2 * vol.pixels[0].nbytes
+    viewer.stream_window = 3 * vol.pixels[0].nbytes
+    sent = Recorder(viewer)
+    viewer._on_message(
+        viewer, {"type": "ready", "layers": ["image"], "frame": 7, "stream": "v1"}, []
+    )
+    # The slice on screen, then as many as the window holds; the rest waits for the view.
+    assert [(m["start"], m["count"]) for m in _chunks(sent)] == [(7, 1), (8, 2)]
+    assert {m["stream"] for m in _chunks(sent)} == {"v1"}
+    # Another view's acknowledgements do not move this stream.
+    _received(viewer, {**_chunks(sent)[0], "stream": "other view"})
+    assert len(_chunks(sent)) == 2
+    acknowledged = 0
+    while acknowledged < len(_chunks(sent)):
+        _received(viewer, _chunks(sent)[acknowledged])
+        acknowledged += 1
+        in_flight = sum(m["count"] for m in _chunks(sent)[acknowledged:])
+        assert in_flight <= 3 + 2  # the window, and the one chunk that may start inside it
+    assert [(m["start"], m["count"]) for m in _chunks(sent)] == [
+        (7, 1),
+        (8, 2),
+        (5, 2),
+        (3, 2),
+        (1, 2),
+        (0, 1),
+    ]
+    received = np.zeros_like(vol.pixels)
+    for m, buffers in sent.messages:
+        block = np.frombuffer(bytes(buffers[0]), dtype="<i2").reshape(m["count"], 16, 12)
+        received[m["start"] : m["start"] + m["count"]] = block
+    assert np.array_equal(received, vol.pixels)
+
+
+def test_a_slice_wanted_before_it_arrived_is_sent_next_then_the_slices_around_it():
+    vol = _ct(n=40)
+    viewer = Viewer(vol, frame=20)
+    viewer.chunk_bytes = viewer.stream_window = 3 * vol.pixels[0].nbytes
+    sent = Recorder(viewer)
+    viewer._on_message(
+        viewer, {"type": "ready", "layers": ["image"], "frame": 20, "stream": "v"}, []
+    )
+    assert [(m["start"], m["count"]) for m in _chunks(sent)] == [(20, 1), (21, 3)]
+    # The learner pressed End: slice 39 is on screen, not here yet.
+    viewer._on_message(viewer, {"type": "want", "stream": "v", "layer": "image", "frame": 39}, [])
+    _received(viewer, _chunks(sent)[0])
+    _received(viewer, _chunks(sent)[1])
+    acknowledged = 2
+    while acknowledged < len(_chunks(sent)):
+        _received(viewer, _chunks(sent)[acknowledged])
+        acknowledged += 1
+    later = [(m["start"], m["count"]) for m in _chunks(sent)[2:]]
+    # 39 alone, then outwards from it (38..36, 35..33), then on down past what was sent.
+    assert later[:4] == [(39, 1), (36, 3), (33, 3), (30, 3)]
+    frames = [f for m in _chunks(sent) for f in range(m["start"], m["start"] + m["count"])]
+    assert sorted(frames) == list(range(40))
+    # A slice that has arrived asks for nothing new.
+    count = len(sent.messages)
+    viewer._on_message(viewer, {"type": "want", "stream": "v", "layer": "image", "frame": 20}, [])
+    assert len(sent.messages) == count
+
+
+def test_a_stream_of_a_replaced_layer_stops():
+    vol = _ct(n=10)
+    viewer = Viewer(vol, frame=0)
+    viewer.chunk_bytes = viewer.stream_window = vol.pixels[0].nbytes
+    sent = Recorder(viewer)
+    viewer._on_message(
+        viewer, {"type": "ready", "layers": ["image"], "frame": 0, "stream": "v"}, []
+    )
+    first = _chunks(sent)[0]
+    viewer.set_overlay(vol.pixels > 500)  # a new layer alone: the image's stream goes on
+    _received(viewer, first)
+    assert len(_chunks(sent)) == 2
+    viewer._show_volume(_ct(n=10))  # a new image (new generation): its old stream ends
+    _received(viewer, _chunks(sent)[1])
+    assert len(_chunks(sent)) == 2
+
+
 def test_unknown_messages_and_layers_are_ignored():
     viewer = Viewer(_ct())
     sent = Recorder(viewer)

@@ -3,7 +3,10 @@
 ``ImageWidget`` holds the arrays (the image's stored values, an optional fused
 image resampled onto the same grid, an optional label map) and streams them to
 each view that asks, slice by slice, starting at the slice on screen, so a
-large series shows its first image before the rest arrives. The browser keeps
+large series shows its first image before the rest arrives. A view acknowledges
+each chunk and the kernel keeps only a few in flight (:class:`_Stream`), so the
+rest of a series waits in a queue here that the view can re-order: a slice the
+learner scrolls to before it has arrived is sent next. The browser keeps
 the arrays and applies rescale, window, colour map and overlays itself
 (``static/core/``: ``layers.js`` receives, ``scene.js`` keeps the state,
 ``viewport.js`` draws): W/L, zoom, pan and overlays never re-send pixels. When
@@ -40,6 +43,14 @@ log = logging.getLogger(__name__)
 
 CHUNK_BYTES = 4 << 20
 """About this many bytes per streamed message (whole slices, at least one)."""
+
+STREAM_WINDOW = 3 * CHUNK_BYTES
+"""Bytes a stream may have sent and not yet had acknowledged by its view: enough to keep
+the way to the browser busy, few enough that a slice asked for jumps the queue soon."""
+
+_MAX_STREAMS = 16
+"""Streams kept per widget; a view that went away without a word (a page reloaded, an
+output cleared) leaves one behind, and the oldest are forgotten first."""
 
 # Colours of Slicer's generic anatomy table, in order: distinct on grey images.
 _PALETTE = [
@@ -193,6 +204,57 @@ def _chunk_order(n: int, frame_bytes: int, frame: int, chunk_bytes: int) -> list
     return out
 
 
+def _pending_order(
+    unsent: np.ndarray, frame: int, frame_bytes: int, chunk_bytes: int
+) -> list[tuple[int, int]]:
+    """The order of :func:`_chunk_order` around ``frame``, keeping only the frames still
+    to send (``unsent[k]`` true), each block split where frames were sent already.
+
+    >>> unsent = np.ones(10, bool)
+    >>> unsent[[4, 5, 6, 8]] = False  # sent: the frame first on screen and a block after it
+    >>> _pending_order(unsent, 9, 100, 300)
+    [(9, 1), (7, 1), (3, 1), (0, 3)]
+    """
+    out = []
+    for start, count in _chunk_order(len(unsent), frame_bytes, frame, chunk_bytes):
+        k, end = start, start + count
+        while k < end:
+            if not unsent[k]:
+                k += 1
+                continue
+            run = k
+            while k < end and unsent[k]:
+                k += 1
+            out.append((run, k - run))
+    return out
+
+
+class _Stream:
+    """One layer on its way to one view: what is left to send, in order, and what is
+    in flight (sent, not yet acknowledged by the view's ``received`` message)."""
+
+    def __init__(self, layer: str, generation: int, n_frames: int, frame_bytes: int) -> None:
+        self.layer = layer
+        self.generation = generation
+        self.frame_bytes = max(1, frame_bytes)
+        self.unsent = np.ones(n_frames, bool)
+        self.order: list[tuple[int, int]] = []
+        self.in_flight: dict[int, int] = {}
+
+    def plan(self, frame: int, chunk_bytes: int) -> None:
+        """Send ``frame`` (if still to send) next, then outwards from it, nearest first."""
+        frame = min(max(int(frame), 0), len(self.unsent) - 1)
+        self.order = _pending_order(self.unsent, frame, self.frame_bytes, chunk_bytes)
+
+    def next_chunk(self, window: int) -> tuple[int, int] | None:
+        """The next block to send, or None when all is sent or the window is full."""
+        if not self.order or sum(self.in_flight.values()) >= window:
+            return None
+        start, count = self.order.pop(0)
+        self.unsent[start : start + count] = False
+        return start, count
+
+
 class _StateCompleteAfterInit(type(anywidget.AnyWidget)):
     """Opens a widget's comm only once the most-derived ``__init__`` has run.
 
@@ -236,6 +298,8 @@ class ImageWidget(anywidget.AnyWidget, metaclass=_StateCompleteAfterInit):
 
     chunk_bytes: int = CHUNK_BYTES
     """Bytes per streamed message (whole frames, at least one); set before display."""
+    stream_window: int = STREAM_WINDOW
+    """Bytes sent to a view and not yet acknowledged, at most (one message at least)."""
 
     # Geometry of the image (array order: frame, row, column; LPS mm).
     shape = traitlets.List(traitlets.Int(), [1, 1, 1]).tag(sync=True)
@@ -286,6 +350,8 @@ class ImageWidget(anywidget.AnyWidget, metaclass=_StateCompleteAfterInit):
         super().__init__(**kwargs)
         self._arrays: dict[str, np.ndarray] = {}
         self._generation = 0
+        self._streams: dict[tuple[str, str], _Stream] = {}
+        self._chunk_seq = 0
         self.volume: Volume | None = None
         self.on_msg(self._on_message)
 
@@ -415,10 +481,12 @@ class ImageWidget(anywidget.AnyWidget, metaclass=_StateCompleteAfterInit):
         else:
             if tuple(array.shape[:3]) != tuple(self.shape):
                 raise ValueError(f"Layer {name!r} has shape {array.shape}, the image {self.shape}")
-            self._arrays[name] = np.ascontiguousarray(array)
-            layers[name] = self._layer_info(
-                {"dtype": array.dtype.name, "channels": 1, **(info or {})}
-            )
+            self._arrays[name] = array = np.ascontiguousarray(array)
+            info = {"dtype": array.dtype.name, "channels": 1, **(info or {})}
+            if array.dtype.itemsize == 2 and "stored_range" not in info:
+                # The browser computes its display table over this range only.
+                info["stored_range"] = [float(array.min(initial=0)), float(array.max(initial=0))]
+            layers[name] = self._layer_info(info)
         self.layers = layers
 
     def _patch_layer(self, name: str, box: tuple[slice, slice, slice], **content: Any) -> None:
@@ -506,30 +574,81 @@ class ImageWidget(anywidget.AnyWidget, metaclass=_StateCompleteAfterInit):
         self.send_state()
 
     def _handle_ready(self, content: dict, _buffers: list) -> None:
-        """A view wants arrays: stream them, nearest the slice on screen first."""
+        """A view wants arrays: stream them, nearest the slice on screen first.
+
+        The view names its stream (``stream``); the kernel sends a few chunks and the
+        rest as the view acknowledges them (``_handle_received``), so a ``want`` can
+        still re-order what is left.
+        """
         names = content.get("layers") or list(self._arrays)
         frame = content.get("frame", self.position[0] if self.position else 0)
+        frame = frame if isinstance(frame, int) else 0
+        stream_id = str(content.get("stream", ""))
         for name in names:
-            if name in self._arrays:
-                self._stream(name, int(frame) if isinstance(frame, int) else 0)
+            if name not in self._arrays:
+                continue
+            array = self._arrays[name]
+            stream = _Stream(
+                name,
+                self.layers[name]["generation"],
+                array.shape[0],
+                array[0].nbytes if array.shape[0] else 1,
+            )
+            stream.plan(frame, self.chunk_bytes)
+            key = (stream_id, name)
+            self._streams.pop(key, None)
+            self._streams[key] = stream
+            while len(self._streams) > _MAX_STREAMS:
+                del self._streams[next(iter(self._streams))]
+            self._pump(key)
 
-    def _stream(self, name: str, frame: int) -> None:
-        array = self._arrays[name]
-        generation = self.layers[name]["generation"]
-        for start, count in _chunk_order(
-            array.shape[0], array[0].nbytes if array.shape[0] else 1, frame, self.chunk_bytes
-        ):
-            block = array[start : start + count]
+    def _handle_received(self, content: dict, _buffers: list) -> None:
+        """A view has a chunk of its stream: send it the next ones."""
+        key = (str(content.get("stream", "")), str(content.get("layer", "")))
+        stream = self._streams.get(key)
+        if stream is None:
+            return
+        stream.in_flight.pop(content.get("seq"), None)
+        self._pump(key)
+
+    def _handle_want(self, content: dict, _buffers: list) -> None:
+        """The learner is on a slice that has not arrived: send it next, then around it."""
+        key = (str(content.get("stream", "")), str(content.get("layer", "")))
+        stream = self._streams.get(key)
+        frame = content.get("frame")
+        if stream is None or not isinstance(frame, int):
+            return
+        stream.plan(frame, self.chunk_bytes)
+        self._pump(key)
+
+    def _pump(self, key: tuple[str, str]) -> None:
+        """Send a stream's next chunks while its window has room; forget it once done or
+        once its layer has changed."""
+        stream = self._streams[key]
+        array = self._arrays.get(stream.layer)
+        info = self.layers.get(stream.layer)
+        if array is None or info is None or info["generation"] != stream.generation:
+            del self._streams[key]
+            return
+        while (block := stream.next_chunk(self.stream_window)) is not None:
+            start, count = block
+            self._chunk_seq += 1
+            stream.in_flight[self._chunk_seq] = count * stream.frame_bytes
             self.send(
                 {
                     "type": "chunk",
-                    "layer": name,
-                    "generation": generation,
+                    "layer": stream.layer,
+                    "generation": stream.generation,
                     "start": start,
                     "count": count,
+                    "stream": key[0],
+                    "seq": self._chunk_seq,
                 },
-                buffers=[memoryview(np.ascontiguousarray(block)).cast("B")],
+                # A view of the array, not a copy: the message goes out as it is.
+                buffers=[memoryview(array[start : start + count]).cast("B")],
             )
+        if not stream.order and not stream.in_flight:
+            del self._streams[key]
 
     # ------------------------------------------------------------------ python API
 

@@ -28,32 +28,52 @@ import { walker } from "./geometry.js";
  */
 
 /**
- * Stored → 8-bit display value for every possible stored value, when the modality LUT
- * is the same for all frames (one rescale or one table); cached on the layer per view.
+ * Stored value → RGBA pixel (one 32-bit word, as a Uint32Array over ImageData writes it
+ * on the little-endian machines browsers run on) for every stored value the layer can
+ * hold, when the modality LUT is the same for all frames (one rescale or one table) or
+ * all the pixels come from one frame (`frame`: an acquired slice); cached on the layer
+ * per view and frame. Only the layer's stored range is computed (the range holds every
+ * value in the array; a CT's 4096 values instead of 65536), so a window change costs a
+ * few thousand evaluations of the rule, not one per pixel.
  * @param {Layer} layer
  * @param {ImageView} view
- * @returns {DisplayLutCache | null} null when frames rescale differently
+ * @param {number | null} frame the one frame the pixels come from, or null (a reformat)
+ * @returns {DisplayLutCache | null} null when the pixels come from frames that rescale
+ *   differently
  */
-export function displayLut(layer, view) {
+export function displayLut(layer, view, frame) {
   const info = layer.info;
-  const uniform =
+  const uniform = !!info.modality_lut || (
     (info.rescale_slope || [1]).length === 1 &&
-    (info.rescale_intercept || [0]).length === 1;
-  if (!uniform && !info.modality_lut) return null;
-  const key = JSON.stringify([view.center, view.width, view.fn, view.tableIndex, view.invert]);
+    (info.rescale_intercept || [0]).length === 1);
+  if (!uniform && frame === null) return null;
+  const f = uniform ? 0 : /** @type {number} */ (frame);
+  const key = JSON.stringify([view.center, view.width, view.fn, view.tableIndex, view.invert,
+    !!view.colormap, view.alphaZero, layer.range, uniform ? -1 : f]);
   if (layer.lutCache && layer.lutCache.key === key) return layer.lutCache;
   const dtype = info.dtype;
   const lo = dtype === "int16" ? -32768 : dtype === "int8" ? -128 : 0;
   const n = dtype === "uint8" || dtype === "int8" ? 256 : 65536;
-  const lut = new Uint8Array(n);
-  const slope = layer.slope(0), intercept = layer.intercept(0), mlut = info.modality_lut;
-  for (let i = 0; i < n; i++) {
+  const first = layer.range ? Math.max(0, layer.range[0] - lo) : 0;
+  const last = layer.range ? Math.min(n - 1, layer.range[1] - lo) : n - 1;
+  const rgba = layer.lutCache && layer.lutCache.rgba.length === n
+    ? layer.lutCache.rgba : new Uint32Array(n);
+  const slope = layer.slope(f), intercept = layer.intercept(f), mlut = info.modality_lut;
+  const cmap = view.colormap;
+  for (let i = first; i <= last; i++) {
     const x = modalityValue(i + lo, slope, intercept, mlut);
-    lut[i] = view.table
+    const v = view.table
       ? tableDisplayValue(x, view.table, view.invert)
       : displayValue(x, view.center, view.width, view.fn, view.invert);
+    const a = view.alphaZero && v === 0 ? 0 : 255;
+    rgba[i] = cmap
+      ? (cmap[3 * v] | (cmap[3 * v + 1] << 8) | (cmap[3 * v + 2] << 16) | (a << 24)) >>> 0
+      : (v | (v << 8) | (v << 16) | (a << 24)) >>> 0;
   }
-  layer.lutCache = { key, lut, lo };
+  // No stored value lies outside the range: these entries are never read.
+  if (first > 0) rgba.fill(rgba[first], 0, first);
+  if (last < n - 1) rgba.fill(rgba[last], last + 1);
+  layer.lutCache = { key, rgba, lo };
   return layer.lutCache;
 }
 
@@ -115,21 +135,29 @@ export function drawImage(layer, layout, s, view, out) {
     return;
   }
   const { base, dR, dC } = walker(layout, layer.shape, s);
-  const lutInfo = displayLut(layer, view);
+  const lutInfo = displayLut(layer, view, layout.slice_axis === 0 ? s : null);
+  if (lutInfo) {
+    // One table read and one 32-bit write per pixel.
+    const rgba = lutInfo.rgba, lo = lutInfo.lo;
+    const words = new Uint32Array(out.buffer, out.byteOffset, out.length >> 2);
+    let j = 0;
+    for (let r = 0; r < rows; r++) {
+      let p = base + r * dR;
+      for (let c = 0; c < cols; c++, p += dC) words[j++] = rgba[data[p] - lo];
+    }
+    return;
+  }
+  // A reformat of frames that rescale differently: the rule for each pixel.
   const frameSize = layer.frameSize;
   let j = 0;
   for (let r = 0; r < rows; r++) {
     let p = base + r * dR;
     for (let c = 0; c < cols; c++, p += dC, j += 4) {
-      let v;
-      if (lutInfo) v = lutInfo.lut[data[p] - lutInfo.lo];
-      else {
-        const f = Math.floor(p / frameSize);
-        const x = data[p] * layer.slope(f) + layer.intercept(f);
-        v = view.table
-          ? tableDisplayValue(x, view.table, view.invert)
-          : displayValue(x, view.center, view.width, view.fn, view.invert);
-      }
+      const f = Math.floor(p / frameSize);
+      const x = data[p] * layer.slope(f) + layer.intercept(f);
+      const v = view.table
+        ? tableDisplayValue(x, view.table, view.invert)
+        : displayValue(x, view.center, view.width, view.fn, view.invert);
       if (cmap) {
         out[j] = cmap[3 * v];
         out[j + 1] = cmap[3 * v + 1];

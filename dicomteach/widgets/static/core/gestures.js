@@ -135,7 +135,6 @@ export function followGesture(vp, event) {
   }
   const scene = vp.scene;
   const dx = event.clientX - g.x, dy = event.clientY - g.y;
-  const box = vp.root.getBoundingClientRect();
   if (g.kind === "wl") {
     // OHIF/Cornerstone habit: horizontal drag sets the width, vertical the center.
     const step = dragStep(vp);
@@ -144,6 +143,9 @@ export function followGesture(vp, event) {
     const z2 = g.zoom * Math.exp(-dy / 150);
     scene.setView(z2, [g.pan[0] * z2 / g.zoom, g.pan[1] * z2 / g.zoom]);
   } else if (g.kind === "pan") {
+    // Read here only: the cursor line was just written, and reading the layout after a
+    // write makes the page lay itself out again at once, on every move of every drag.
+    const box = vp.root.getBoundingClientRect();
     scene.setView(scene.zoom, [g.pan[0] + dx / box.width, g.pan[1] + dy / box.height]);
   } else if (g.kind === "ruler" || g.kind === "ellipse") {
     vp.draft = vp.measure(g.kind, g.p0, p);

@@ -31,8 +31,16 @@ import { modalityValue } from "./voi.js";
  */
 
 /**
- * Frames start..start+count-1 of a layer (ImageWidget._stream); one buffer, C order.
- * @typedef {{type: "chunk", layer: string, generation: number, start: number, count: number}} ChunkMessage
+ * Frames start..start+count-1 of a layer (ImageWidget._pump); one buffer, C order.
+ * `stream` names the view that asked for it (Scene.origin), which acknowledges `seq`.
+ * @typedef {object} ChunkMessage
+ * @property {"chunk"} type
+ * @property {string} layer
+ * @property {number} generation
+ * @property {number} start
+ * @property {number} count
+ * @property {string} [stream]
+ * @property {number} [seq]
  */
 
 /**
@@ -53,8 +61,9 @@ import { modalityValue } from "./voi.js";
 const TYPED = { int16: Int16Array, uint16: Uint16Array, uint8: Uint8Array, int8: Int8Array };
 
 /**
- * The stored→8-bit table cached for one window (draw.js displayLut).
- * @typedef {{key: string, lut: Uint8Array, lo: number}} DisplayLutCache
+ * The stored value → RGBA word table cached for one window (draw.js displayLut); entry
+ * i is for the stored value i + lo.
+ * @typedef {{key: string, rgba: Uint32Array, lo: number}} DisplayLutCache
  */
 
 /** One array streamed from the kernel: an image (stored values) or labels. */
@@ -79,6 +88,14 @@ export class Layer {
     this.generation = info.generation;
     /** @type {DisplayLutCache | null} */
     this.lutCache = null;
+    /**
+     * Lowest and highest stored value in the array (the kernel's stored_range, widened
+     * by patches), or null when unknown.
+     * @type {[number, number] | null}
+     */
+    this.range = info.stored_range ? [info.stored_range[0], info.stored_range[1]] : null;
+    /** The frame last asked of the kernel first (Scene.request, Scene.wantShown). */
+    this.wanted = -1;
   }
 
   /**
@@ -136,7 +153,26 @@ export class Layer {
         this.data.set(src.subarray(j, j + w), ((k * rows + r) * cols + c0) * this.channels);
       }
     }
+    if (this.range) this.widen(src);
     return true;
+  }
+
+  /**
+   * Widen the known stored range to hold these values.
+   * @param {ArrayLike<number>} values
+   */
+  widen(values) {
+    if (!this.range) return;
+    let [lo, hi] = this.range;
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+    if (lo !== this.range[0] || hi !== this.range[1]) {
+      this.range = [lo, hi];
+      this.lutCache = null;
+    }
   }
 
   get complete() {
@@ -190,6 +226,7 @@ export function syncLayers(layers, infos, shape) {
     if (old && old.generation === info.generation) {
       old.info = info;
       old.lutCache = null;
+      if (info.stored_range) old.widen(info.stored_range);
       continue;
     }
     layers.set(name, new Layer(name, info, shape));

@@ -46,27 +46,35 @@ export function writeStatus(vp) {
   const position = model.get("geometry_known") && axis !== undefined
     ? `${p[axis] < 0 ? letters[0] : letters[1]} ${fixed(Math.abs(p[axis]), 1)} mm` : "";
   const where = position ? ` · ${position}` : "";
-  vp.corners.bl.textContent = windowText;
+  setText(vp.corners.bl, windowText);
   // a single image has no slice number: its corner starts with what there is
-  vp.corners.br.textContent = [
+  setText(vp.corners.br, [
     n > 1 ? `${s + 1}/${n}` : "", position, scene.zoom !== 1 ? `×${format(scene.zoom, 2)}` : "",
-  ].filter(Boolean).join(" · ");
-  vp.corners.tl.textContent = model.get("description");
+  ].filter(Boolean).join(" · "));
+  setText(vp.corners.tl, model.get("description"));
   // Several viewports may share one cursor line: only the one under the mouse writes it.
-  if (vp.options.cursorLine && vp.hovered) {
-    vp.options.cursorLine.textContent = vp.cursorText();
-  }
+  if (vp.options.cursorLine && vp.hovered) setText(vp.options.cursorLine, vp.cursorText());
   let message = "";
   if (model.get("error")) message = model.get("error");
   else if (!layer) message = "No image";
   else if (!scene.loadedFor(vp.imageLayer)) {
     message = `Loading… ${layer.nLoaded}/${layer.shape[0]}`;
   }
-  vp.message.textContent = message;
-  vp.message.hidden = !message;
+  setText(vp.message, message);
+  if (vp.message.hidden !== !message) vp.message.hidden = !message;
   vp.root.classList.toggle("dt-error", !!model.get("error"));
   vp.root.closest(".dt-viewer")?.classList.toggle("dt-empty", !layer);
   vp.text = { windowText, slice: n > 1 ? `slice ${s + 1}/${n}` : "", where };
+}
+
+/**
+ * Set an element's text only when it changes: each redraw writes every text, and an
+ * unchanged one written again would still make the page lay itself out anew.
+ * @param {HTMLElement} element
+ * @param {string} text
+ */
+export function setText(element, text) {
+  if (element.textContent !== text) element.textContent = text;
 }
 
 /**

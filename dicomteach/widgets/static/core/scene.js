@@ -175,7 +175,37 @@ export class Scene {
 
   syncLayers() {
     const wanted = syncLayers(this.layers, this.model.get("layers"), this.shape);
-    if (wanted.length) this.model.send({ type: "ready", layers: wanted, frame: this.position[0] });
+    if (wanted.length) this.request(wanted);
+  }
+
+  /**
+   * Ask the kernel for these layers, streamed to this view (ImageWidget._handle_ready),
+   * starting at the frame on screen.
+   * @param {string[]} names
+   */
+  request(names) {
+    const frame = this.position[0];
+    for (const name of names) {
+      const layer = this.layers.get(name);
+      if (layer) layer.wanted = frame;
+    }
+    this.model.send({ type: "ready", layers: names, frame, stream: this.origin });
+  }
+
+  /**
+   * The slice on screen has not arrived: the kernel sends it next, then the slices
+   * around it (ImageWidget._handle_want). Once per frame and layer; a reformatted
+   * plane needs every frame and asks for none first.
+   */
+  wantShown() {
+    const layout = this.layout;
+    if (!layout || layout.slice_axis !== 0) return;
+    const frame = this.position[0];
+    for (const layer of this.layers.values()) {
+      if (layer.complete || layer.loaded[frame] || layer.wanted === frame) continue;
+      layer.wanted = frame;
+      this.model.send({ type: "want", stream: this.origin, layer: layer.name, frame });
+    }
   }
 
   /**
@@ -197,6 +227,11 @@ export class Scene {
    * @param {DataView[]} buffers
    */
   chunk(msg, buffers) {
+    // The kernel sends this view's next chunks once it has this one (another view's
+    // chunks are kept too, unacknowledged: they fill the same layer).
+    if (msg.stream === this.origin) {
+      this.model.send({ type: "received", stream: msg.stream, layer: msg.layer, seq: msg.seq });
+    }
     const layer = acceptChunk(this.layers, msg, buffers);
     if (!layer) return;
     const s = this.slice;
@@ -304,6 +339,7 @@ export class Scene {
   redraw(which) {
     for (const vp of this.viewports) vp.draw(which);
     this.status();
+    this.wantShown();
   }
 
   redrawAnnotations() {

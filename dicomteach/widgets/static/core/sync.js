@@ -1,8 +1,11 @@
 // One view's values and the kernel's, kept in step (ipywidgets echoes each state
-// update back to the view that made it). What the view changes goes out at most once per
-// animation frame, only where it differs from the model; the kernel's echoes of values
+// update back to the view that made it). What the view changes goes out with the next
+// animation frame, and during a drag at most every SEND_MS, only where it differs from
+// the model; the kernel's echoes of values
 // this view sent in the last seconds are ignored, so an old value arriving late cannot
-// undo the learner's newer gesture; every other change is handed on. And a view waits
+// undo the learner's newer gesture, and so is any value of an attribute the kernel sent
+// before it had the view's latest (a busy kernel's whole state, re-sent on request);
+// every other change is handed on. And a view waits
 // for the kernel's whole state before building itself (stateComplete).
 
 /** @import { AnyModel, BackboneModel } from "../anywidget" */
@@ -75,6 +78,20 @@ export async function hearKernel(model) {
 /** How long a value this view sent may come back as an echo (ms). */
 const ECHO_MS = 5000;
 
+/**
+ * How long a view waits for the echo of the last value it sent of an attribute, and
+ * meanwhile takes the kernel's values of it for stale (ms): a busy kernel answers late,
+ * and a kernel without echoes (JUPYTER_WIDGETS_ECHO=0) must not be ignored for good.
+ */
+const AWAIT_MS = 30000;
+
+/**
+ * The least time between two sends (ms). Each send costs the page far more than the
+ * message: the kernel answers with busy, the echo and idle, and Lab redraws its kernel
+ * indicators for each; sent every frame of a drag, that took a third of the page's time.
+ */
+const SEND_MS = 100;
+
 export class ModelSync {
   /**
    * @param {AnyModel<Record<string, any>>} model
@@ -88,20 +105,25 @@ export class ModelSync {
     this.outgoing = outgoing;
     this.incoming = incoming;
     this.scheduled = false;
+    /** When the view last sent (performance.now()). */
+    this.lastSent = -Infinity;
     /** True while this view sets the model: those changes are its own. */
     this.sending = false;
     /** What was sent recently, by attribute. @type {Record<string, {json: string, t: number}[]>} */
     this.sent = {};
+    /** The last value sent of each attribute whose echo has not come back. @type {Record<string, {json: string, t: number}>} */
+    this.awaiting = {};
   }
 
-  /** Send the view's values with the next animation frame. */
+  /** Send the view's values with the next animation frame, SEND_MS after the last send at the earliest. */
   schedule() {
     if (this.scheduled) return;
     this.scheduled = true;
-    requestAnimationFrame(() => {
+    const send = () => requestAnimationFrame(() => {
       this.scheduled = false;
       const m = this.model;
       const now = performance.now();
+      this.lastSent = now;
       this.sending = true;
       for (const [name, value] of Object.entries(this.outgoing())) {
         if (value === undefined) continue;
@@ -110,12 +132,16 @@ export class ModelSync {
         // Remember what we sent: the kernel echoes it back, maybe after newer values.
         const sent = (this.sent[name] = (this.sent[name] || []).filter((e) => now - e.t < ECHO_MS));
         sent.push({ json, t: now });
+        this.awaiting[name] = { json, t: now };
         // A copy: the model must not share arrays the widget goes on changing in place.
         m.set(name, structuredClone(value));
       }
       this.sending = false;
       m.save_changes();
     });
+    const wait = this.lastSent + SEND_MS - performance.now();
+    if (wait > 0) setTimeout(send, wait);
+    else send();
   }
 
   /**
@@ -128,7 +154,12 @@ export class ModelSync {
     const value = this.model.get(name);
     const json = JSON.stringify(value);
     const now = performance.now();
+    const awaited = this.awaiting[name];
+    if (awaited && (awaited.json === json || now - awaited.t > AWAIT_MS)) delete this.awaiting[name];
     if ((this.sent[name] || []).some((e) => e.json === json && now - e.t < ECHO_MS)) return;
+    // Sent by the kernel before it had this view's latest value, which it will take and
+    // echo next: applying it would undo the learner's change.
+    if (this.awaiting[name]) return;
     const local = this.outgoing();
     if (name in local && JSON.stringify(local[name]) === json) return;
     this.incoming(name, structuredClone(value));

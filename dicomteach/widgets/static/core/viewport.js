@@ -9,7 +9,7 @@ import { drawImage, drawLabels, fusedView, labelColors, imageData, paint } from 
 import { toArrayIndex, fromArrayIndex } from "./geometry.js";
 import { measure, measurementText, drawMeasurements, displayToArray } from "./measurements.js";
 import { listen, startGesture, followGesture, endGesture } from "./gestures.js";
-import { writeStatus, cursorText } from "./readout.js";
+import { writeStatus, cursorText, setText } from "./readout.js";
 
 /** @import { Scene } from "./scene.js" */
 /** @import { Layer } from "./layers.js" */
@@ -281,7 +281,7 @@ export class Viewport {
   drawLetters() {
     const letters = this.scene.layout.letters || {};
     for (const side of /** @type {const} */ (["top", "bottom", "left", "right"])) {
-      this.letters[side].textContent = letters[side] || "";
+      setText(this.letters[side], letters[side] || "");
     }
   }
 
@@ -415,7 +415,7 @@ export class Viewport {
   hover(p) {
     this.hovered = !!p;
     this.cursor = p && p.inside ? p : null;
-    if (this.options.cursorLine) this.options.cursorLine.textContent = this.cursorText();
+    if (this.options.cursorLine) setText(this.options.cursorLine, this.cursorText());
     if (this.options.onCursor) this.options.onCursor(this);
   }
 

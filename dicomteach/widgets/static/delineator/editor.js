@@ -297,7 +297,7 @@ export class Editor {
       if (msg.problem) {
         // The kernel refused it: take its copy of the labels again.
         this.say(`Not saved (${msg.problem}); reloading the labels.`);
-        this.model.send({ type: "ready", layers: ["labels"], frame: this.scene.position[0] });
+        this.scene.request(["labels"]);
       }
     } else if (msg.type === "done" && mine) {
       this.pending = Math.max(0, this.pending - 1);
