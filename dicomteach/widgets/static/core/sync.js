@@ -3,9 +3,7 @@
 // animation frame, and during a drag at most every SEND_MS, only where it differs from
 // the model; the kernel's echoes of values
 // this view sent in the last seconds are ignored, so an old value arriving late cannot
-// undo the learner's newer gesture, and so is any value of an attribute the kernel sent
-// before it had the view's latest (a busy kernel's whole state, re-sent on request);
-// every other change is handed on. And a view waits
+// undo the learner's newer gesture; every other change is handed on. And a view waits
 // for the kernel's whole state before building itself (stateComplete).
 
 /** @import { AnyModel, BackboneModel } from "../anywidget" */
@@ -79,13 +77,6 @@ export async function hearKernel(model) {
 const ECHO_MS = 5000;
 
 /**
- * How long a view waits for the echo of the last value it sent of an attribute, and
- * meanwhile takes the kernel's values of it for stale (ms): a busy kernel answers late,
- * and a kernel without echoes (JUPYTER_WIDGETS_ECHO=0) must not be ignored for good.
- */
-const AWAIT_MS = 30000;
-
-/**
  * The least time between two sends (ms). Each send costs the page far more than the
  * message: the kernel answers with busy, the echo and idle, and Lab redraws its kernel
  * indicators for each; sent every frame of a drag, that took a third of the page's time.
@@ -111,8 +102,6 @@ export class ModelSync {
     this.sending = false;
     /** What was sent recently, by attribute. @type {Record<string, {json: string, t: number}[]>} */
     this.sent = {};
-    /** The last value sent of each attribute whose echo has not come back. @type {Record<string, {json: string, t: number}>} */
-    this.awaiting = {};
   }
 
   /** Send the view's values with the next animation frame, SEND_MS after the last send at the earliest. */
@@ -132,7 +121,6 @@ export class ModelSync {
         // Remember what we sent: the kernel echoes it back, maybe after newer values.
         const sent = (this.sent[name] = (this.sent[name] || []).filter((e) => now - e.t < ECHO_MS));
         sent.push({ json, t: now });
-        this.awaiting[name] = { json, t: now };
         // A copy: the model must not share arrays the widget goes on changing in place.
         m.set(name, structuredClone(value));
       }
@@ -154,12 +142,7 @@ export class ModelSync {
     const value = this.model.get(name);
     const json = JSON.stringify(value);
     const now = performance.now();
-    const awaited = this.awaiting[name];
-    if (awaited && (awaited.json === json || now - awaited.t > AWAIT_MS)) delete this.awaiting[name];
     if ((this.sent[name] || []).some((e) => e.json === json && now - e.t < ECHO_MS)) return;
-    // Sent by the kernel before it had this view's latest value, which it will take and
-    // echo next: applying it would undo the learner's change.
-    if (this.awaiting[name]) return;
     const local = this.outgoing();
     if (name in local && JSON.stringify(local[name]) === json) return;
     this.incoming(name, structuredClone(value));
