@@ -4,7 +4,7 @@
 // r reset, +/- zoom, 1–9 window presets, a/c/s planes, space play, Delete, Escape).
 // A widget adds its own groups and keys through the hooks below.
 
-import { el, button } from "./dom.js";
+import { el, button, setText } from "./dom.js";
 import { formatWindow } from "./format.js";
 
 /** @import { Scene } from "./scene.js" */
@@ -266,16 +266,29 @@ export function standardControls(scene, root, options = {}) {
 
   /** @param {Viewport} vp */
   function update(vp) {
+    // Called at every redraw (each step of a drag): only what changed is written, so
+    // the page restyles and lays out no more than the texts that move.
     const layout = scene.layout;
-    slider.max = String(layout.n_slices - 1);
-    slider.value = String(scene.slice);
-    slider.disabled = layout.n_slices < 2;
-    slider.hidden = layout.n_slices < 2; // one image: nothing to scroll
+    const max = String(layout.n_slices - 1), value = String(scene.slice);
+    if (slider.max !== max) slider.max = max;
+    if (slider.value !== value) slider.value = value;
+    const single = layout.n_slices < 2; // one image: nothing to scroll
+    if (slider.disabled !== single) slider.disabled = single;
+    if (slider.hidden !== single) slider.hidden = single;
     const t = vp.text;
-    readout.textContent = [t.windowText, t.slice].filter(Boolean).join(" · ") + t.where;
-    for (const [name, b] of toolButtons) b.setAttribute("aria-pressed", String(name === scene.tool));
-    for (const [name, b] of planeButtons) b.setAttribute("aria-pressed", String(name === scene.plane));
-    for (const [p, b] of presetButtons) b.setAttribute("aria-pressed", String(showing(p)));
+    setText(readout, [t.windowText, t.slice].filter(Boolean).join(" · ") + t.where);
+    for (const [name, b] of toolButtons) press(b, name === scene.tool);
+    for (const [name, b] of planeButtons) press(b, name === scene.plane);
+    for (const [p, b] of presetButtons) press(b, showing(p));
+  }
+
+  /**
+   * @param {HTMLElement} b
+   * @param {boolean} pressed
+   */
+  function press(b, pressed) {
+    const value = String(pressed);
+    if (b.getAttribute("aria-pressed") !== value) b.setAttribute("aria-pressed", value);
   }
 
   /**

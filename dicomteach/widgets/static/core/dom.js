@@ -49,3 +49,13 @@ export function svg(tag, attrs) {
   for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, String(v));
   return node;
 }
+
+/**
+ * Set an element's text only when it changes: a view writes every text at each redraw,
+ * and one written again unchanged would still make the page lay itself out anew.
+ * @param {HTMLElement} element
+ * @param {string} text
+ */
+export function setText(element, text) {
+  if (element.textContent !== text) element.textContent = text;
+}

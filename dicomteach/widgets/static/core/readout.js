@@ -2,6 +2,7 @@
 // message over it, and the value under the mouse. Read from the scene; nothing here
 // changes it.
 
+import { setText } from "./dom.js";
 import { format, fixed, formatWindow } from "./format.js";
 
 /** @import { Scene } from "./scene.js" */
@@ -65,16 +66,6 @@ export function writeStatus(vp) {
   vp.root.classList.toggle("dt-error", !!model.get("error"));
   vp.root.closest(".dt-viewer")?.classList.toggle("dt-empty", !layer);
   vp.text = { windowText, slice: n > 1 ? `slice ${s + 1}/${n}` : "", where };
-}
-
-/**
- * Set an element's text only when it changes: each redraw writes every text, and an
- * unchanged one written again would still make the page lay itself out anew.
- * @param {HTMLElement} element
- * @param {string} text
- */
-export function setText(element, text) {
-  if (element.textContent !== text) element.textContent = text;
 }
 
 /**

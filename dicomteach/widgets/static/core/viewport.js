@@ -4,12 +4,12 @@
 // (gestures.js). A widget changes what it shows through the options and the hooks
 // below, by subclassing (Compare, Delineator) or passing options (Viewer, questions).
 
-import { el, svg } from "./dom.js";
+import { el, svg, setText } from "./dom.js";
 import { drawImage, drawLabels, fusedView, labelColors, imageData, paint } from "./draw.js";
 import { toArrayIndex, fromArrayIndex } from "./geometry.js";
 import { measure, measurementText, drawMeasurements, displayToArray } from "./measurements.js";
 import { listen, startGesture, followGesture, endGesture } from "./gestures.js";
-import { writeStatus, cursorText, setText } from "./readout.js";
+import { writeStatus, cursorText } from "./readout.js";
 
 /** @import { Scene } from "./scene.js" */
 /** @import { Layer } from "./layers.js" */
