@@ -1,8 +1,8 @@
 """Our ``Viewer`` vs the usual matplotlib + ``ipywidgets.interact`` viewer, in a real JupyterLab.
 
 Goals: first image ≤ 1 s after the cell starts; the whole series in the page
-≤ 2 s after it (quiet machine); a slice scrolled to before it arrived shown before
-the rest of the series; W/L drag ≤ 16 ms per frame (60 fps) and ≥ 55 updates/s on
+≤ 2 s after it (quiet machine); a far slice scrolled to before it arrived shown with
+under half the series in (nearest-first order alone sends it last); W/L drag ≤ 16 ms per frame (60 fps) and ≥ 55 updates/s on
 screen; scrolling ≥ 30 slices/s; both at least 10× the peer's update rate; browser
 memory ≤ 2× the series' bytes.
 
@@ -811,8 +811,8 @@ def report(results: dict[str, list[dict]], series_bytes: int, args) -> None:
         f"{_fmt(far_ms, 0)} ({_fmt(far_loaded, 0)}/{args.slices} slices in then)",
         "",
         "",
-        "before the rest of the series",
-        far_loaded < args.slices,
+        "shown with under half the series in",
+        far_loaded < args.slices / 2,
     )
 
     wl_js = pooled("ours", "wl_js_ms") + pooled("ours", "wl_drag_js_ms")
