@@ -77,9 +77,10 @@ export async function hearKernel(model) {
 const ECHO_MS = 5000;
 
 /**
- * The least time between two sends (ms). Each send costs the page far more than the
- * message: the kernel answers with busy, the echo and idle, and Lab redraws its kernel
- * indicators for each; sent every frame of a drag, that took a third of the page's time.
+ * The least time between two sends (ms). A send costs far more than its message: the
+ * kernel answers with busy, the echo and idle, and Lab redraws its kernel indicators
+ * for each; sent every frame of a drag, that was a third of the CPU time each frame
+ * cost, in the page, the server and the kernel together.
  */
 const SEND_MS = 100;
 
