@@ -110,3 +110,34 @@ def test_voila_widgets_that_missed_the_budget_still_draw(
         index = int(page.locator(BEFORE).get_attribute("data-slice"))
         assert np.array_equal(drawn, _grey(window_to_uint8(_values(before)[index], WINDOW)))
         page.screenshot(path=str(artifacts / "busy-voila.png"), full_page=True)
+
+
+def test_a_slice_chosen_while_the_kernel_is_busy_is_not_undone_by_its_late_state(
+    browser, lab_server, write_notebook, kernel, artifacts
+):
+    """Run All: the view asks for the kernel's state (core/sync.js, stateComplete) while a
+    later cell still runs; the learner goes to the last slice meanwhile. The state the
+    kernel sends when it is free again is older than that choice and must not take the
+    learner back: ipywidgets' own handler, which hearKernel hands messages to, drops an
+    update for a value whose echo it still awaits."""
+    cells = [
+        CELLS[0],
+        "from dicomteach.widgets import Viewer\nviewer = Viewer(phantom(), window=Window(40, 400))\n"
+        "viewer",
+        "import time\ntime.sleep(8)  # a slow cell: the kernel answers nothing meanwhile",
+    ]
+    write_notebook(lab_server["root"] / "late-state.ipynb", cells)
+    with new_page(browser, height=1000) as page:
+        open_and_run(page, lab_server["url"], "late-state.ipynb")
+        root = page.locator(".dt-viewer").first
+        root.locator(".dt-viewport").wait_for(timeout=60_000)
+        root.focus()
+        page.keyboard.press("End")
+        page.wait_for_selector(
+            ".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000
+        )
+        with screenshot_on_failure(page, artifacts / "busy-late-state.png"):
+            page.wait_for_selector(f'{VIEWER}[data-rendered="1"]', timeout=60_000)
+            # printed after every answer to the view's requests went out (one kernel, in order)
+            assert kernel(page, "print(viewer.position[0])").strip() == "23"
+            assert page.locator(VIEWER).get_attribute("data-slice") == "23"
