@@ -58,13 +58,11 @@ PEER_READY = "document.querySelector('.jp-OutputArea-output img')"
 
 def serve(notebook: Path, tmp: Path, *, plain: bool) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    cmd = voila_command(notebook, port=port)
     if plain:  # Voilà as installed: its own module and template
         cmd = [sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={port}"]
-    env = voila_env(isolated_env(tmp))
-    env.pop("DICOMTEACH_CACHE", None)  # the user's warm cache, as a learner's second visit
-    if os.environ.get("DICOMTEACH_CACHE"):
-        env["DICOMTEACH_CACHE"] = os.environ["DICOMTEACH_CACHE"]
+    else:
+        cmd = voila_command(notebook, port=port)
+    env = voila_env(isolated_env(tmp))  # the user's warm sample cache, as a second visit
     log = tmp / "voila.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(

@@ -65,10 +65,9 @@ def load_structures(
     sop_class = str(header.get("SOPClassUID", ""))
     if isinstance(image, Volume) or image is None:
         volume = image
-    elif isinstance(image, Images):
-        volume = _choose(image.volumes, header, image.source)
     else:
-        volume = _choose(_volumes_in(image), header, image)
+        images = image if isinstance(image, Images) else image_volumes(image)
+        volume = _choose(images.volumes, header, images.source)
     if sop_class == SEGMENTATION_STORAGE:
         if volume is not None:
             return seg_structures(found, volume)
@@ -113,13 +112,11 @@ def image_volumes(image: str | os.PathLike[str]) -> Images:
     Given to each delineation drawn on them, as ``dicomteach score`` does for the
     reference and the learner's outline, they are read and decoded once.
     """
-    return Images(os.fspath(image), _volumes_in(image))
-
-
-def _volumes_in(image: str | os.PathLike[str]) -> list[Volume]:
     if io.is_single_file(image):
-        return [io.read_file(image)]
-    return [v for v in io.read(image).volumes if v.modality != "SEG"]
+        volumes = [io.read_file(image)]
+    else:
+        volumes = [v for v in io.read(image).volumes if v.modality != "SEG"]
+    return Images(os.fspath(image), volumes)
 
 
 def _choose(volumes: Sequence[Volume], header, image: str | os.PathLike[str]) -> Volume:

@@ -13,8 +13,6 @@ follow a change made in the kernel, in JupyterLab and in Voilà.
 
 from __future__ import annotations
 
-import base64
-
 import numpy as np
 import pytest
 
@@ -30,6 +28,7 @@ from .test_compare import (
     WINDOW,
     _grey,
     _side_by_side_is_the_reference,
+    compare_values,
 )
 
 pytestmark = pytest.mark.browser
@@ -59,30 +58,6 @@ def _values(before) -> np.ndarray:
     return before.pixels.astype(np.float64) - 1024.0
 
 
-def _check_widgets(page, kernel_run, artifacts, name: str) -> None:
-    with screenshot_on_failure(page, artifacts / f"busy-{name}-timeout.png"):
-        page.wait_for_function(f"() => {ALL_READY}", timeout=90_000)
-    assert page.evaluate("window.__budgetsCut") >= 2  # both models really missed the budget
-    before = NAMESPACE["phantom"]()
-    # The Compare's follow-up layer is the kernel's registered copy: read it back.
-    stored, slope, intercept = kernel_run(
-        "print(__import__('base64').b64encode(compare._arrays['after'].tobytes()).decode(),"
-        " compare.layers['after']['rescale_slope'][0],"
-        " compare.layers['after']['rescale_intercept'][0])"
-    ).split()
-    after = np.frombuffer(base64.b64decode(stored), "<u2").reshape(24, 64, 64)
-    values = {"before": _values(before), "after": after * float(slope) + float(intercept)}
-    _side_by_side_is_the_reference(page, before, values)
-    # The kernel moves the Viewer to another slice: the picture follows.
-    kernel_run("viewer.position = [5, 32, 32]")
-    page.wait_for_selector(f'{VIEWER}[data-rendered="1"][data-slice="5"]', timeout=30_000)
-    drawn = canvas_rgba(page.locator(VIEWER))
-    assert np.array_equal(drawn, _grey(window_to_uint8(_values(before)[5], WINDOW)))
-    page.screenshot(path=str(artifacts / f"busy-{name}.png"), full_page=True)
-    for selector in (BEFORE, AFTER, VIEWER):
-        assert page.locator(selector).count() == 1
-
-
 def test_lab_widgets_that_missed_the_budget_still_draw_and_follow_the_kernel(
     browser, lab_server, write_notebook, kernel, artifacts
 ):
@@ -90,7 +65,20 @@ def test_lab_widgets_that_missed_the_budget_still_draw_and_follow_the_kernel(
     with new_page(browser, height=1600) as page:
         page.add_init_script(MISSED_BUDGET)
         open_and_run(page, lab_server["url"], "busy.ipynb")
-        _check_widgets(page, lambda code: kernel(page, code), artifacts, "lab")
+        with screenshot_on_failure(page, artifacts / "busy-lab-timeout.png"):
+            page.wait_for_function(f"() => {ALL_READY}", timeout=90_000)
+        assert page.evaluate("window.__budgetsCut") >= 2  # both models really missed the budget
+        # The Compare's follow-up layer is the kernel's registered copy: read it back.
+        before, values = compare_values(page, kernel)
+        _side_by_side_is_the_reference(page, before, values)
+        # The kernel moves the Viewer to another slice: the picture follows.
+        kernel(page, "viewer.position = [5, 32, 32]")
+        page.wait_for_selector(f'{VIEWER}[data-rendered="1"][data-slice="5"]', timeout=30_000)
+        drawn = canvas_rgba(page.locator(VIEWER))
+        assert np.array_equal(drawn, _grey(window_to_uint8(_values(before)[5], WINDOW)))
+        page.screenshot(path=str(artifacts / "busy-lab.png"), full_page=True)
+        for selector in (BEFORE, AFTER, VIEWER):
+            assert page.locator(selector).count() == 1
 
 
 def test_voila_widgets_that_missed_the_budget_still_draw(

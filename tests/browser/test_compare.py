@@ -105,7 +105,13 @@ def _assert_same(drawn: np.ndarray, expected: np.ndarray, what: str) -> None:
 @pytest.fixture(scope="module")
 def compare_page(lab_notebook, kernel):
     page = lab_notebook(NOTEBOOK, CELLS, READY)
-    # The follow-up layer as the kernel holds it: stored values, slope, intercept.
+    return (page, *compare_values(page, kernel))
+
+
+def compare_values(page, kernel):
+    """The baseline phantom and, by side, the values a Compare named ``compare`` in the
+    page's kernel shows: the follow-up as the kernel registered it (stored values,
+    slope, intercept)."""
     data = kernel.json(
         page,
         "[__import__('base64').b64encode(compare._arrays['after'].tobytes()).decode(),"
@@ -118,7 +124,7 @@ def compare_page(lab_notebook, kernel):
         "before": before.pixels.astype(np.float64) - 1024.0,
         "after": stored * data[1] + data[2],
     }
-    return page, before, values
+    return before, values
 
 
 def _slice(volume, values, plane: str, index: int) -> np.ndarray:
