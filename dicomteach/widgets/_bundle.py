@@ -28,6 +28,8 @@ the top level of a module; anything else is refused with the file and line
 - ``import { a, b as c } from "./x.js";`` (a relative path; may span lines)
 - ``export function a``, ``export async function a``, ``export class A``, ``export const a``
 - ``export default …;`` (the entry module only: the widget's ``{ render }``)
+- ``import(url)`` of a URL the code makes (a blob's); a written path, ``import("./x.js")``,
+  would resolve against the widget's blob URL and is refused, as is ``import.meta``
 
 Type-only imports in JSDoc comments (``/** @import { T } from "./x.js" */``)
 cost nothing at run time and are left alone.
@@ -55,7 +57,7 @@ _EXPORT = re.compile(rf"^export\s+(function|async\s+function|class|const)\s+({_N
 _EXPORT_DEFAULT = re.compile(r"^export\s+default\s+")
 _FROM_END = re.compile(r'\bfrom\s*"[^"]*"\s*;?\s*$')
 _KEYWORD = re.compile(r"^\s*(import|export)\b(?!\s*\()")
-_DYNAMIC = re.compile(r"\bimport\s*\(|\bimport\.meta\b")
+_DYNAMIC = re.compile(r"\bimport\s*\(\s*[\"'`]|\bimport\.meta\b")
 _DEFAULT = "__dt_default"
 
 
@@ -91,7 +93,9 @@ def _parse(path: str, root: Path) -> _Module:
         stripped = line.lstrip()
         code = not stripped.startswith(("//", "*", "/*"))
         if code and _DYNAMIC.search(line):
-            raise WidgetModuleError(f"line {number}: dynamic import is not supported", file)
+            raise WidgetModuleError(
+                f"line {number}: dynamic import of a path or import.meta is not supported", file
+            )
         keyword = _KEYWORD.match(line) if code else None
         if not keyword:
             module.lines.append(line)

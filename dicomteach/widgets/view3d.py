@@ -9,9 +9,13 @@ segments as a second, label image drawn in colour inside the rendering.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
+import re
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
+import ipyniivue
 import nibabel as nib
 import numpy as np
 from ipyniivue import LUT, NiiVue, SliceType
@@ -21,6 +25,7 @@ from dicomteach.imaging.modality import modality_values
 from dicomteach.imaging.presets import default_window
 from dicomteach.io.volume import FrameAxis, Volume, Window
 from dicomteach.widgets._base import _volume_of
+from dicomteach.widgets._bundle import bundle
 
 __all__ = ["SEGMENT_COLORS", "View3D"]
 
@@ -53,6 +58,33 @@ _ANTERIOR = (180.0, 0.0)
 MAX_VOXELS = 32_000_000
 """Larger volumes are shown every ``step``-th voxel (ipyniivue keeps a copy in the browser
 and echoes one back to the kernel): a 512×512×300 CT becomes 256×256×150."""
+
+
+_NIIVUE_EXPORT = re.compile(r"export\s*\{\s*([A-Za-z_$][\w$]*)\s+as\s+default\s*\}\s*;?\s*$")
+
+
+@functools.cache
+def _module_every_view_draws(niivue_module: Path) -> str:
+    """ipyniivue's ES module with its default export wrapped so that every view draws.
+
+    ipyniivue draws a widget in one place and moves it to the newest view;
+    ``static/view3d.js`` gives each view after the first its own instance. A
+    module whose last statement is not ``export{X as default}`` is returned
+    as it is (one view draws, as ipyniivue itself does).
+
+    >>> import ipyniivue, pathlib
+    >>> module = pathlib.Path(ipyniivue.__file__).parent / "static" / "widget.js"
+    >>> text = _module_every_view_draws(module)
+    >>> text.rstrip().endswith(".default(Ih);"), "renderInstance" in text
+    (True, True)
+    """
+    text = niivue_module.read_text(encoding="utf-8")
+    found = _NIIVUE_EXPORT.search(text)
+    if found is None:
+        return text
+    wrapper, _, last = bundle("view3d.js").rstrip().rpartition("\n")
+    variable = last.removeprefix("export default ").removesuffix(";")
+    return f"{text[: found.start()]}\n{wrapper}\nexport default {variable}({found.group(1)});\n"
 
 
 def _step_for(shape: Sequence[int], max_voxels: int) -> int:
@@ -183,10 +215,11 @@ class View3D(NiiVue):
     the wheel zooms; ``mode`` also gives niivue's slice views. After display,
     ``view.set_volume_render_illumination(0.5)`` adds surface shading.
 
-    Display it once: ipyniivue draws a widget in one place, its newest view. A
-    second ``display(view)``, or JupyterLab's "Create New View for Output", takes
-    the picture away from the first view, and closing either leaves both empty
-    (``tests/browser/test_resilience.py``, marked as expected to fail).
+    Every view draws: displayed twice, or again in JupyterLab's "Create New View
+    for Output", each view turns its own picture of the same volume, and closing
+    one leaves the others drawn (ipyniivue alone draws a widget in its newest view
+    only; ``static/view3d.js``). Each view holds its own copy of the volume in the
+    browser's graphics memory.
 
     Parameters
     ----------
@@ -236,6 +269,8 @@ class View3D(NiiVue):
     ...
     ValueError: segments have shape (2, 6, 6), the volume (4, 6, 6)
     """
+
+    _esm = _module_every_view_draws(Path(ipyniivue.__file__).parent / "static" / "widget.js")
 
     def __init__(
         self,
