@@ -27,6 +27,8 @@ from dicomteach.samples import (
 )
 from dicomteach.samples import mr_head as mr_head_module
 
+ROOT = Path(__file__).resolve().parents[1]
+
 SEED = 0
 
 
@@ -121,6 +123,16 @@ class TestMRBrain:
                 assert keyword in item, keyword
         pointers = [int(item.DimensionIndexPointer) for item in ds.DimensionIndexSequence]
         assert pointers == [0x00209056, 0x00209057]  # Stack ID, In-Stack Position Number
+
+    @pytest.mark.parametrize("series", ["t1c", "flair"])
+    def test_each_image_carries_the_template_authors_notice(self, mr: Path, series: str) -> None:
+        """The MNI152 licence asks its copyright notice to appear in all copies."""
+        ds = pydicom.dcmread(mr / series / "IM000001.dcm", stop_before_pixels=True)
+        notice = " ".join(str(ds.ImageComments).split())
+        assert "Copyright (C) 1993-2009 Louis Collins" in notice
+        assert "McGill University" in notice and "appear in all copies" in notice
+        licence = " ".join((ROOT / "LICENSES" / "ICBM152-2009.txt").read_text().split())
+        assert notice.split("MNI152). ", 1)[1] in licence
 
     def test_frames_are_stored_head_to_foot_in_stack_order(self, mr: Path) -> None:
         ds = pydicom.dcmread(mr / "t1c" / "IM000001.dcm", stop_before_pixels=True)

@@ -42,6 +42,16 @@ FILES: dict[str, tuple[str, str]] = {
         "382d92812de4744f9c86c7a0e4f680dc317a0a50e4da1f0153618a6798c7b7db",
     ),
 }
+#: The template authors' notice, carried in the Image Comments of every image derived from it.
+NOTICE = (
+    "Brain derived from the ICBM 2009a Nonlinear Symmetric template (MNI152). "
+    "Copyright (C) 1993-2009 Louis Collins, McConnell Brain Imaging Centre, Montreal "
+    "Neurological Institute, McGill University. Permission to use, copy, modify, and "
+    "distribute this software and its documentation for any purpose and without fee is "
+    "hereby granted, provided that the above copyright notice appear in all copies. The "
+    "authors and McGill University make no representations about the suitability of this "
+    'software for any purpose. It is provided "as is" without express or implied warranty.'
+)
 #: What to install when nilearn is missing: the extra that lists it in pyproject.toml.
 INSTALL_HINT = "pip install 'dicomteach[samples]'"
 

@@ -485,6 +485,8 @@ def enhanced_mr(
     organization = sample_uid(seed, STUDY, series, "dimension-organization")
     ds = new_instance(EnhancedMRImageStorage, uid)
     ds.ImageType = IMAGE_TYPE[series]
+    # the template's licence: its notice travels with every copy (LICENSES/ICBM152-2009.txt)
+    ds.ImageComments = mni152.NOTICE
     ds.InstanceCreationDate = DATE
     ds.InstanceCreationTime = "120000"
     # synthetic data must not claim a vendor's UID root: the creator is dicomteach
