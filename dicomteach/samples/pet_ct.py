@@ -1,8 +1,11 @@
 """FDG PET/CT, Canon Celesteion style: a low-dose CT and an attenuation-corrected PET in Bq/ml.
 
-The patient has a hot right-lung tumour (SUV about 8); normal FDG uptake
-elsewhere: brain about 7, liver about 2, blood pool and muscle about 1,
-kidneys and a full bladder (excreted tracer) much higher. CT and PET share the
+The patient has a hot right-lung tumour (SUV about 8) and the normal FDG
+uptake a reader learns to look past: the cerebral cortex and deep grey nuclei
+(SUV about 9) over a paler white matter (about 3), the left-ventricular
+myocardium (about 4.5) around a blood pool of about 1.6, the liver (about 2,
+the reference organ), and the excreted tracer: urine in the renal pelves,
+along the ureters and in a full bladder (SUV 20 to 30). CT and PET share the
 Frame of Reference, as a PET/CT scanner writes them.
 
 Layout::
@@ -28,7 +31,7 @@ from pydicom.uid import (
 from dicomteach.io.atomic import save_dataset_atomically
 from dicomteach.io.writer import StudyInfo, ct_slice, ds_text, file_meta, hu_to_stored, new_instance
 from dicomteach.samples._common import Patient, code, patient_module, sample_uid
-from dicomteach.samples._shapes import ellipsoid, gaussian_blur, smooth_noise
+from dicomteach.samples._shapes import ellipsoid, gaussian_blur, segment_distance, smooth_noise
 
 STUDY = "pet-ct"
 N_SLICES = 128
@@ -51,6 +54,10 @@ MANUFACTURER, MODEL = "CANON_MEC", "Celesteion"
 # tissue labels: (CT HU, PET SUV)
 AIR, FAT, SOFT, LUNG, BONE, MARROW, LIVER, SPLEEN, KIDNEY, BLADDER = range(10)
 HEART, BLOOD, BRAIN, SKULL, LESION, TABLE, MUSCLE = range(10, 17)
+WHITE_MATTER, CSF, URINE = range(17, 20)
+# Uptake ranges a nuclear medicine reader expects (SUVmean, FDG at 60-70 minutes):
+# cortex and deep grey 7-11 and white matter a third of it; myocardium 1.5-10, here a
+# moderately fasted 4.5; liver 1.5-2.5; blood pool 1.2-2; urine 10-50.
 TISSUES = {
     AIR: (-1000.0, 0.0),
     FAT: (-100.0, 0.35),
@@ -63,9 +70,12 @@ TISSUES = {
     SPLEEN: (50.0, 1.8),
     KIDNEY: (35.0, 3.5),
     BLADDER: (8.0, 30.0),
-    HEART: (45.0, 3.5),
+    HEART: (45.0, 4.5),
     BLOOD: (42.0, 1.6),
-    BRAIN: (35.0, 7.0),
+    BRAIN: (38.0, 9.0),  # grey matter
+    WHITE_MATTER: (29.0, 3.0),
+    CSF: (6.0, 0.3),
+    URINE: (8.0, 22.0),
     SKULL: (1000.0, 0.5),
     LESION: (40.0, 8.0),
     TABLE: (-300.0, 0.0),
@@ -104,8 +114,8 @@ def body_labels(seed: int) -> np.ndarray:
     for side in (-1, 1):
         lung = ellipsoid(coords, (470.0, 0.0, side * 75.0), (95.0, 85.0, 62.0)) <= 1
         labels[lung & (zs > 400)] = LUNG
-    labels[ellipsoid(coords, (440.0, -25.0, 30.0), (55.0, 50.0, 55.0)) <= 1] = HEART
-    labels[ellipsoid(coords, (440.0, -25.0, 30.0), (40.0, 36.0, 40.0)) <= 1] = BLOOD
+    labels[ellipsoid(coords, (440.0, -25.0, 30.0), (55.0, 50.0, 55.0)) <= 1] = BLOOD
+    labels[_left_ventricular_wall(coords)] = HEART
     labels[ellipsoid(coords, (470.0, 25.0, 18.0), (120.0, 13.0, 13.0)) <= 1] = BLOOD  # aorta
 
     # abdomen: liver (patient's right, −x), spleen, kidneys; pelvis: bladder
@@ -113,6 +123,12 @@ def body_labels(seed: int) -> np.ndarray:
     labels[ellipsoid(coords, (350.0, 45.0, 95.0), (45.0, 35.0, 28.0)) <= 1] = SPLEEN
     for side in (-1, 1):
         labels[ellipsoid(coords, (290.0, 55.0, side * 65.0), (50.0, 25.0, 22.0)) <= 1] = KIDNEY
+        # the renal pelvis holds urine, which runs down the ureter to the bladder
+        labels[ellipsoid(coords, (290.0, 48.0, side * 50.0), (16.0, 9.0, 8.0)) <= 1] = URINE
+        ureter, along = segment_distance(
+            coords, (282.0, 45.0, side * 46.0), (90.0, -25.0, side * 30.0)
+        )
+        labels[(ureter <= 2.5) & (along > 0.0) & (along < 1.0)] = URINE
     labels[ellipsoid(coords, (70.0, -40.0, 0.0), (40.0, 45.0, 55.0)) <= 1] = BLADDER
 
     # bones: spine, pelvis, ribs in the chest, skull
@@ -128,7 +144,18 @@ def body_labels(seed: int) -> np.ndarray:
     labels[ribs] = BONE
     head = zs >= 585
     labels[head & (r_body <= 1.0 - 6.0 / ay)] = SKULL
-    labels[head & (r_body <= 1.0 - 13.0 / ay)] = BRAIN
+    brain = head & (r_body <= 1.0 - 13.0 / ay)
+    labels[brain] = BRAIN
+    # a cortical ribbon about 8 mm deep, folded (gyri), over the white matter; the deep
+    # grey nuclei on both sides of the ventricles (own generator: the other shapes of a
+    # seed stay where they were)
+    folds = smooth_noise(shape, 1.5, np.random.default_rng([seed, 4, 3]))
+    depth = (1.0 - r_body) * ay  # mm inside the body outline
+    labels[brain & (depth > 21.0 + 3.0 * np.clip(folds, -1.5, 1.5))] = WHITE_MATTER
+    for side in (-1, 1):
+        nuclei = ellipsoid(coords, (612.0, -2.0, side * 17.0), (11.0, 16.0, 8.0)) <= 1
+        labels[brain & nuclei] = BRAIN
+    labels[brain & (ellipsoid(coords, (618.0, -4.0, 0.0), (9.0, 18.0, 5.0)) <= 1)] = CSF
 
     # the tumour, slightly lobulated
     lobules = 1.0 + 0.1 * np.clip(smooth_noise(shape, 3.0, rng), -2, 2)
@@ -138,6 +165,25 @@ def body_labels(seed: int) -> np.ndarray:
     # the patient lies on the table (posterior is +y)
     labels[(~body) & (np.abs(y - 140.0) < 4.0) & (np.abs(x) < 220.0)] = TABLE
     return labels
+
+
+def _left_ventricular_wall(coords: tuple[np.ndarray, ...]) -> np.ndarray:
+    """The left ventricle's myocardium: a 10 mm shell around its cavity, open at the base.
+
+    Its long axis runs from the base (posterior, superior, right) to the apex
+    (anterior, inferior, left), so a coronal view or MIP shows the horseshoe a
+    reader knows; the valve plane is left out, as FDG shows it.
+    """
+    zs, y, x = coords
+    base = np.array([455.0, -10.0, 15.0])  # centre of the valve plane (z, y, x), mm
+    axis = np.array([-0.5, -0.55, 0.67])
+    axis /= np.linalg.norm(axis)
+    along = (zs - base[0]) * axis[0] + (y - base[1]) * axis[1] + (x - base[2]) * axis[2]
+    across2 = (zs - base[0]) ** 2 + (y - base[1]) ** 2 + (x - base[2]) ** 2 - along**2
+    # half an ellipsoid of revolution from the base plane to the apex, 75 mm long
+    outer = (along / 75.0) ** 2 + across2 / 30.0**2 <= 1
+    inner = (along / 65.0) ** 2 + across2 / 20.0**2 <= 1
+    return outer & ~inner & (along > 0.0)
 
 
 def _lps_to_zyx(point: tuple[float, float, float]) -> tuple[float, float, float]:
