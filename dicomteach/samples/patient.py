@@ -1,0 +1,897 @@
+"""A 3D patient for the chest samples: anatomy in patient millimetres, decided by a seed.
+
+:func:`make_patient` turns a seed into one fictitious adult (sex, size,
+subcutaneous fat, depth of inspiration) and grows the parts that are built
+once: ribs and costal cartilage, clavicles, and the bronchovascular tree of
+each lobe. :func:`tissue` then gives the Hounsfield units and the tissue
+(:class:`Tissue`) of the smooth anatomy at any array of points, and
+:func:`render` samples the whole patient on a CT grid, moved rigidly if asked.
+
+Coordinates are DICOM patient coordinates (LPS: ``x`` towards the patient's
+left, ``y`` posterior, ``z`` towards the head), in millimetres, with ``z = 0``
+at the carina; the patient lies supine.
+
+Partial volume comes from soft edges: every boundary is drawn as a linear
+ramp one voxel wide across its (approximate) signed distance, and tubes as a
+ramp across their radius, so edges, fissures and sub-voxel vessels take the
+intermediate values a real reconstruction gives them. ``render(...,
+supersample=2)`` averages 2×2 sub-pixel positions on top, for pictures.
+
+The Hounsfield units are the middle of the ranges published for non-contrast
+CT (fat −100 ± 20, muscle 40 ± 10, blood 40, cortical bone 700–1500, marrow
+200–400, inspiratory lung −850 ± 50, cartilage about 100, liver 55 ± 10):
+:data:`HU`, pinned by ``tests/test_samples_patient.py``.
+
+The bronchovascular tree is grown by space colonisation in each lobe (points
+scattered in the lobe attract the nearest branch tip until every point is
+reached); radii follow Murray's law (a parent's cubed radius is the sum of its
+children's), bronchi run along the tree with their artery beside them, and
+veins grow separately between the bronchoarterial bundles to the left atrium.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from dicomteach.samples._shapes import segment_distance
+from dicomteach.samples.phantoms import AIRWAY, BONE, CARTILAGE, VESSEL, Tubes, draw_tubes
+
+
+class Tissue(enum.IntEnum):
+    """What a voxel holds: the label :func:`tissue` and :func:`render` give each point."""
+
+    AIR = 0
+    SKIN = 1
+    FAT = 2
+    MUSCLE = 3
+    BREAST = 4  # fibroglandular tissue
+    LUNG = 5
+    AIRWAY = 6  # lumen of the trachea and bronchi
+    AIRWAY_WALL = 7
+    BLOOD = 8  # heart chambers and great vessels
+    MYOCARDIUM = 9
+    OESOPHAGUS = 10
+    CORTICAL_BONE = 11
+    MARROW = 12
+    CARTILAGE = 13
+    DISC = 14
+    CSF = 15
+    CORD = 16
+    LIVER = 17
+    SPLEEN = 18
+    STOMACH = 19  # wall and fluid
+    BOWEL_GAS = 20
+
+
+#: Hounsfield units of each tissue (non-contrast CT); lung is the value at full inspiration.
+HU: dict[Tissue, float] = {
+    Tissue.AIR: -1000.0,
+    Tissue.SKIN: 35.0,
+    Tissue.FAT: -100.0,
+    Tissue.MUSCLE: 45.0,
+    Tissue.BREAST: 25.0,
+    Tissue.LUNG: -860.0,
+    Tissue.AIRWAY: -1000.0,
+    Tissue.AIRWAY_WALL: 35.0,
+    Tissue.BLOOD: 40.0,
+    Tissue.MYOCARDIUM: 48.0,
+    Tissue.OESOPHAGUS: 40.0,
+    Tissue.CORTICAL_BONE: 1000.0,
+    Tissue.MARROW: 280.0,
+    Tissue.CARTILAGE: 105.0,
+    Tissue.DISC: 85.0,
+    Tissue.CSF: 8.0,
+    Tissue.CORD: 28.0,
+    Tissue.LIVER: 58.0,
+    Tissue.SPLEEN: 48.0,
+    Tissue.STOMACH: 20.0,
+    Tissue.BOWEL_GAS: -1000.0,
+}
+
+#: Lobes, in the order of :attr:`Patient.lobe_roots`.
+LOBES = ("RUL", "RML", "RLL", "LUL", "LLL")
+
+
+@dataclass(frozen=True)
+class Habitus:
+    """Who the patient is: what the seed decides before any anatomy is drawn.
+
+    ``size`` scales the chest (1 = a 1.76 m man); ``fat_mm`` is the subcutaneous
+    fat over the flank; ``inspiration`` (0 shallow … 1 deep) lowers the
+    diaphragm and darkens the lungs.
+    """
+
+    sex: str
+    size: float
+    fat_mm: float
+    inspiration: float
+
+
+@dataclass
+class Tree:
+    """One tree as nodes: ``parent[i]`` (−1 at the root), position ``xyz[i]``, radius ``radius[i]``."""
+
+    xyz: np.ndarray
+    parent: np.ndarray
+    radius: np.ndarray
+
+    def segments(self, offset: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
+        """(p0, p1, r0, r1) of every node's segment from its parent, ``offset`` added per node."""
+        xyz = self.xyz if offset is None else self.xyz + offset
+        child = np.flatnonzero(self.parent >= 0)
+        par = self.parent[child]
+        return xyz[par], xyz[child], self.radius[par], self.radius[child]
+
+
+@dataclass
+class Patient:
+    """One fictitious patient: habitus, body dimensions (mm) and the structures built once."""
+
+    habitus: Habitus
+    half_width: float
+    half_depth: float
+    apex: float
+    dome_right: float
+    dome_left: float
+    tubes: Tubes = field(default_factory=Tubes.empty)
+    great_vessels: list[tuple[np.ndarray, float]] = field(default_factory=list)
+    airways: list[tuple[np.ndarray, float]] = field(default_factory=list)
+    lobe_roots: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
+    arteries: list[Tree] = field(default_factory=list)
+    veins: list[Tree] = field(default_factory=list)
+    fissure_tilt: np.ndarray = field(default_factory=lambda: np.zeros(4))
+    texture: np.ndarray = field(default_factory=lambda: np.zeros((0, 5)))
+
+    # outline ------------------------------------------------------------
+    def body_axes(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Half width and half depth of the trunk at height ``z`` (narrowing into the neck)."""
+        t = (z + 60.0) / 170.0
+        a = self.half_width * (1.0 - 0.05 * t * t)
+        b = self.half_depth * (1.0 - 0.06 * t * t)
+        neck = np.clip((z - self.apex - 28.0) / 45.0, 0.0, 1.0)
+        return a * (1 - 0.55 * neck), b * (1 - 0.35 * neck)
+
+    def spine_y(self, z: np.ndarray) -> np.ndarray:
+        """Centre of the vertebral body (``y``) at height ``z``: the thoracic kyphosis."""
+        return self.half_depth - 62.0 - 10.0 * np.exp(-(((z + 40.0) / 120.0) ** 2))
+
+    def hemithorax(
+        self, z: np.ndarray, floor: float = 0.0
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Inner chest wall of one side at ``z``: centre ``|x|``, centre ``y``, half axes.
+
+        A rounded superellipse reaching round the ribs into the paravertebral
+        gutters, shrinking into the dome of the apex above ``apex − 60``.
+        """
+        a, b = self.body_axes(z)
+        wall = 14.0 + 0.5 * self.habitus.fat_mm
+        lateral, medial = a - wall, 3.0
+        front, back = -(b - wall - 6.0), 0.9 * b - 28.0
+        cx, ax = 0.5 * (lateral + medial), 0.5 * (lateral - medial)
+        cy, by = 0.5 * (front + back), 0.5 * (back - front)
+        base = self.apex - 60.0
+        f = np.sqrt(np.clip(1.0 - np.clip((z - base) / (self.apex - base), 0, None) ** 2, 0, 1))
+        f = np.maximum(f, floor)
+        return cx * (0.78 + 0.22 * f), cy + 0.35 * by * (1 - f), ax * f, by * f
+
+    def diaphragm(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Height of the diaphragm's upper surface (the right dome higher, deep posterior recesses)."""
+        dome = np.where(x < 0, self.dome_right, self.dome_left)
+        xd = np.where(x < 0, -55.0, 55.0)
+        height = dome - 60.0 * (((x - xd) / 95.0) ** 2 + (y / 100.0) ** 2)
+        return height - 22.0 * np.clip(y / self.half_depth, 0, 1)
+
+    def fissures(
+        self, x: np.ndarray, y: np.ndarray, z: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Signed distances (mm) to the oblique fissure of each side and to the horizontal one.
+
+        The oblique (major) fissure runs from high at the back (about T4)
+        down to the front of the diaphragm: negative in the upper lobe (and
+        middle lobe), positive in the lower lobe. The horizontal (minor)
+        fissure of the right lung is nearly level at the fourth costal
+        cartilage: positive above it.
+        """
+        right = x < 0
+        tilt = self.fissure_tilt
+        # z = z0 + slope·(y − y0) + a gentle curvature, one plane per side
+        slope = np.where(right, 0.78 + tilt[0], 0.85 + tilt[1])
+        z0 = np.where(right, -40.0, -30.0)
+        curve = 0.0012 * (np.abs(x) - 70.0) ** 2
+        # on an axial slice the fissure runs from the hilum out and forwards
+        plane = z - (z0 + slope * (y + 0.4 * (np.abs(x) - 60.0)) + curve)
+        oblique = -plane / np.sqrt(1.0 + slope * slope)
+        horizontal = z - (-28.0 + tilt[2] * 10.0 + 0.12 * (y + 40.0))
+        return oblique, horizontal
+
+    def lobe(self, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
+        """Index into :data:`LOBES` of each point (meaningful only in the lung)."""
+        oblique, horizontal = self.fissures(x, y, z)
+        right = np.where(oblique > 0, 2, np.where(horizontal > 0, 0, 1))
+        left = np.where(oblique > 0, 4, 3)
+        return np.where(x < 0, right, left).astype(np.int8)
+
+
+# ---------------------------------------------------------------------------
+# the smooth anatomy
+
+
+class _Canvas:
+    """Hounsfield units and labels painted layer by layer with soft (partial volume) edges."""
+
+    def __init__(self, shape: tuple[int, ...], edge: float) -> None:
+        self.hu = np.full(shape, HU[Tissue.AIR], dtype=np.float32)
+        self.label = np.zeros(shape, dtype=np.int8)
+        self.edge = edge
+
+    def weight(self, signed_mm: np.ndarray) -> np.ndarray:
+        """0 outside, 1 inside, linear across one edge width: the voxel's share of the shape."""
+        return np.clip(signed_mm / self.edge + 0.5, 0.0, 1.0).astype(np.float32)
+
+    def paint(self, inside_mm: np.ndarray, value: float | np.ndarray, label: Tissue) -> None:
+        """Cover where ``inside_mm`` > 0 (signed distance, mm) with ``value``, blending the edge."""
+        w = self.weight(inside_mm)
+        self.hu += (
+            w * (np.float32(value) - self.hu) if np.isscalar(value) else w * (value - self.hu)
+        )
+        self.label = np.where(w >= 0.5, np.int8(label), self.label)
+
+
+def _radial_sd(rho: np.ndarray, radius: np.ndarray | float) -> np.ndarray:
+    """Signed distance (mm, positive inside) to a shape whose normalised radius is ``rho``."""
+    return (1.0 - rho) * radius
+
+
+def _polyline_distance(
+    x: np.ndarray, y: np.ndarray, z: np.ndarray, points: np.ndarray, margin: float
+) -> np.ndarray:
+    """Distance to a polyline, using only the segments whose height range is near ``z``."""
+    best = np.full(np.broadcast(x, y, z).shape, np.inf, dtype=np.float32)
+    zmin, zmax = float(np.min(z)), float(np.max(z))
+    for p0, p1 in zip(points[:-1], points[1:], strict=True):
+        if max(p0[2], p1[2]) + margin < zmin or min(p0[2], p1[2]) - margin > zmax:
+            continue
+        d, _ = segment_distance((x, y, z), p0, p1)
+        best = np.minimum(best, d)
+    return best
+
+
+def _texture(patient: Patient, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Smooth unit-variance texture: a sum of plane waves (cheap at any point, fixed by the seed)."""
+    out = np.zeros(np.broadcast(x, y, z).shape, dtype=np.float32)
+    for kx, ky, kz, phase, amp in patient.texture:
+        out += np.float32(amp) * np.cos(kx * x + ky * y + kz * z + phase)
+    return out
+
+
+def tissue(
+    patient: Patient,
+    x: np.ndarray,
+    y: np.ndarray,
+    z: np.ndarray,
+    *,
+    edge: float = 0.7,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Hounsfield units and :class:`Tissue` labels of the smooth anatomy at points (LPS mm).
+
+    Everything but the tubes (ribs, clavicles, costal cartilage, the
+    intrapulmonary tree), which :func:`render` draws on top. ``edge`` is the
+    width (mm) of the partial-volume ramp at each boundary: the pixel size.
+
+    >>> p = make_patient(0, tree=False)
+    >>> hu, label = tissue(p, np.array([-90.0, 0.0]), np.array([0.0, -17.0]), np.array([-20.0, 40.0]))
+    >>> [Tissue(v).name for v in label]
+    ['LUNG', 'AIRWAY']
+    """
+    x, y, z = np.broadcast_arrays(
+        np.asarray(x, np.float32), np.asarray(y, np.float32), np.asarray(z, np.float32)
+    )
+    c = _Canvas(x.shape, edge)
+    hab = patient.habitus
+    a, b = patient.body_axes(z)
+    v = y / b
+    v = np.where(v > 0, v * (1.0 + 0.12 * v), v)  # flatter back: lying on the table
+    rho = (np.abs(x / a) ** 2.2 + np.abs(v) ** 2.2) ** (1 / 2.2)
+    depth = np.hypot(x, v * b) * (1.0 - rho) / np.maximum(rho, 1e-3)  # mm under the skin
+    anterior = np.clip(-y / b, 0, 1)
+    posterior = np.clip(y / b, 0, 1)
+    lateral = np.clip(np.abs(x) / a, 0, 1)
+    yv = patient.spine_y(z)
+
+    # breasts: glandular cones in fat, in front of the pectorals
+    breast_sd = np.full(x.shape, -np.inf, dtype=np.float32)
+    if hab.sex == "F":
+        for side in (-1.0, 1.0):
+            # supine: the breast spreads sideways over the pectoral, flatter than tall
+            cx, cz = side * 0.42 * patient.half_width, -75.0 * hab.size
+            r = 62.0 * hab.size
+            rb = np.sqrt(
+                ((x - cx) / r) ** 2 + ((y + b - 6.0) / (0.5 * r)) ** 2 + ((z - cz) / r) ** 2
+            )
+            breast_sd = np.maximum(breast_sd, _radial_sd(rb, 0.5 * r))
+    skin_sd = np.maximum(depth, breast_sd)
+
+    c.paint(skin_sd, HU[Tissue.SKIN], Tissue.SKIN)
+    c.paint(skin_sd - 2.2, HU[Tissue.FAT], Tissue.FAT)
+    if hab.sex == "F":
+        # fibroglandular tissue behind the nipple, fading into the fat in strands
+        strands = np.clip(breast_sd / 25.0 + 0.25 * _texture(patient, x, y, z), 0, 1)
+        glands = HU[Tissue.FAT] + strands * (HU[Tissue.BREAST] + 15.0 - HU[Tissue.FAT])
+        c.paint(breast_sd - 6.0, glands, Tissue.BREAST)
+
+    # subcutaneous fat then the muscles: pectorals in front, trapezius and latissimus behind
+    fat = hab.fat_mm * (0.6 + 0.5 * posterior + 0.3 * lateral)
+    pectoral = 16.0 * hab.size * anterior * np.clip(2.0 * lateral - 0.2, 0, 1)
+    pectoral *= np.clip((z + 90.0) / 40.0, 0, 1) * (1.3 if hab.sex == "M" else 1.0)
+    back = 10.0 * posterior + 6.0 * lateral * (1 - anterior)
+    muscle_top = fat + pectoral + back + 4.0
+    c.paint(np.minimum(depth - fat, muscle_top - depth), HU[Tissue.MUSCLE], Tissue.MUSCLE)
+    # paraspinal (erector spinae) muscles either side of the spinous processes
+    erector = np.sqrt(((np.abs(x) - 30.0) / 27.0) ** 2 + ((y - yv - 44.0) / 24.0) ** 2)
+    c.paint(
+        np.minimum(_radial_sd(erector, 24.0), depth - fat), HU[Tissue.MUSCLE] + 5, Tissue.MUSCLE
+    )
+
+    # the rib cage round two hemithoraces: intercostal muscle outside the cavity
+    cx, cy, ax, by = patient.hemithorax(z)
+    rho_c = (
+        np.abs((np.abs(x) - cx) / np.maximum(ax, 1e-3)) ** 2.2
+        + np.abs((y - cy) / np.maximum(by, 1e-3)) ** 2.2
+    ) ** (1 / 2.2)
+    cavity_sd = np.where(ax > 1.0, _radial_sd(rho_c, np.minimum(ax, by)), -50.0)
+    c.paint(
+        np.minimum(cavity_sd + 9.0, depth - muscle_top - 2.0), HU[Tissue.MUSCLE] - 5, Tissue.MUSCLE
+    )
+
+    # scapulae: a plate inside the posterior muscles, outside the ribs, in the upper chest
+    phi = np.arctan2(np.abs(x) / a, v)  # 0 at the back, pi/2 at the side
+    blade_top, blade_bottom = patient.apex + 5.0, patient.apex - 150.0 * hab.size
+    spread = 0.95 - 0.25 * np.clip((blade_top - z) / (blade_top - blade_bottom), 0, 1)
+    in_blade = np.minimum.reduce(
+        [(phi - 0.45) * 60.0, (spread - phi) * 60.0, z - blade_bottom, blade_top - z]
+    )
+    plate = 3.0 - np.abs(depth - (muscle_top - 5.0))
+    c.paint(np.minimum(in_blade, plate + 1.5), HU[Tissue.MUSCLE], Tissue.MUSCLE)
+    c.paint(np.minimum(in_blade, plate), HU[Tissue.CORTICAL_BONE], Tissue.CORTICAL_BONE)
+    c.paint(np.minimum(in_blade - 3.0, plate - 1.2), HU[Tissue.MARROW], Tissue.MARROW)
+
+    # lungs: the cavity above the diaphragm, outside the mediastinum
+    diaphragm = patient.diaphragm(x, y)
+    prevertebral = np.sqrt((x / 25.0) ** 2 + ((y - yv - 2.0) / 22.0) ** 2)
+    heart = _heart_radius(patient, x, y, z)
+    great_d, great_r = _nearest_tube(x, y, z, patient.great_vessels)
+    air_d, air_r = _nearest_tube(x, y, z, patient.airways)
+    upper = np.clip((z + 10.0) / 20.0, 0, 1)
+    mediastinum_sd = np.maximum.reduce(
+        [
+            _radial_sd(heart, 46.0) + 4.0,
+            np.where(y < yv - 10.0, 6.0 + 10.0 * upper - np.abs(x - 2.0), -np.inf),
+            _radial_sd(np.hypot((x - 4.0) / 17.0, (y - yv + 36.0) / 27.0), 20.0) + 2.0,
+            great_r + 3.0 + 2.0 * upper - great_d,
+            air_r + 2.5 - air_d,
+            _radial_sd(prevertebral, 22.0) + 4.0,
+        ]
+    )
+    above = z - diaphragm
+    thorax_sd = np.minimum(cavity_sd, above)
+    c.paint(thorax_sd, HU[Tissue.FAT] + 10.0, Tissue.FAT)
+    insp = hab.inspiration
+    lung_hu = HU[Tissue.LUNG] + 45.0 * (1.0 - insp)
+    lung_hu = lung_hu + 60.0 * np.clip((y - yv + 70.0) / 120.0, 0, 1) ** 2  # dependent lung
+    lung_hu = lung_hu + 12.0 * _texture(patient, x, y, z)
+    lung_sd = np.minimum(thorax_sd - 1.0, -mediastinum_sd)
+    c.paint(lung_sd, lung_hu, Tissue.LUNG)
+    # fissures: pleura ~0.5 mm thick seen through the slice, within the lung only
+    oblique, horizontal = patient.fissures(x, y, z)
+    is_right = x < 0
+    horiz = np.where(is_right & (oblique < 0), np.abs(horizontal), np.inf)
+    fissure_d = np.minimum(np.abs(oblique), horiz)
+    fissure_w = np.clip(1.0 - fissure_d / (0.5 * c.edge + 0.6), 0, 1) * c.weight(lung_sd)
+    c.hu += fissure_w * np.float32(0.55) * (np.float32(-150.0) - c.hu)
+
+    # heart: pericardium, epicardial fat, myocardium and blood (alike without contrast)
+    c.paint(_radial_sd(heart, 46.0) + 3.0, HU[Tissue.FAT], Tissue.FAT)
+    c.paint(1.4 - np.abs(_radial_sd(heart, 46.0) + 1.6), HU[Tissue.MUSCLE] - 10, Tissue.MUSCLE)
+    c.paint(_radial_sd(heart, 46.0), HU[Tissue.MYOCARDIUM], Tissue.MYOCARDIUM)
+    c.paint(_radial_sd(heart, 46.0) - 9.0, HU[Tissue.BLOOD], Tissue.BLOOD)
+    c.paint(great_r - great_d, HU[Tissue.BLOOD], Tissue.BLOOD)
+    # trachea and main bronchi: wall and air
+    c.paint(air_r + 2.0 - air_d, HU[Tissue.AIRWAY_WALL], Tissue.AIRWAY_WALL)
+    c.paint(air_r - air_d, HU[Tissue.AIRWAY], Tissue.AIRWAY)
+    # oesophagus behind the trachea, left of the midline, a little air inside
+    oes = np.hypot((x - 10.0) / 1.2, y - (yv - 27.0))
+    in_chest = np.clip(z - diaphragm + 30.0, -1, 1) * 50.0
+    c.paint(np.minimum(8.0 - oes, in_chest), HU[Tissue.OESOPHAGUS], Tissue.OESOPHAGUS)
+    c.paint(np.minimum(1.8 - oes, in_chest), HU[Tissue.AIR], Tissue.BOWEL_GAS)
+
+    # below the diaphragm: muscle sheet, liver on the right, stomach and spleen on the left
+    below = np.minimum(cavity_sd + 8.0, -above)
+    c.paint(np.minimum(below, 4.0 + above), HU[Tissue.MUSCLE], Tissue.MUSCLE)
+    c.paint(np.minimum(below - 4.0, (45.0 - 0.3 * (y + 40.0)) - x), HU[Tissue.LIVER], Tissue.LIVER)
+    stomach = np.hypot((x - 55.0) / 48.0, (y + 25.0) / 42.0)
+    stomach_sd = np.minimum(below - 5.0, _radial_sd(stomach, 42.0))
+    stomach_sd = np.minimum(stomach_sd, x - (45.0 - 0.3 * (y + 40.0)))
+    c.paint(stomach_sd, HU[Tissue.MUSCLE], Tissue.STOMACH)
+    c.paint(stomach_sd - 3.0, HU[Tissue.STOMACH], Tissue.STOMACH)
+    # supine: gas rises to the front of the stomach, above a level fluid line
+    c.paint(np.minimum(stomach_sd - 3.0, -12.0 - y), HU[Tissue.AIR], Tissue.BOWEL_GAS)
+    spleen = np.hypot((x - 85.0) / 28.0, (y - 45.0) / 40.0)
+    c.paint(np.minimum(below - 4.0, _radial_sd(spleen, 28.0)), HU[Tissue.SPLEEN], Tissue.SPLEEN)
+
+    _spine(c, x, y, z, yv)
+    _sternum(c, x, y, z, b, patient)
+    return c.hu, c.label
+
+
+def _nearest_tube(
+    x: np.ndarray, y: np.ndarray, z: np.ndarray, tubes: list[tuple[np.ndarray, float]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Distance to the nearest of several polylines (by surface), and that one's radius."""
+    best_d = np.full(x.shape, np.inf, dtype=np.float32)
+    best_r = np.zeros(x.shape, dtype=np.float32)
+    for points, radius in tubes:
+        d = _polyline_distance(x, y, z, points, radius + 10.0)
+        closer = d - radius < best_d - best_r
+        best_d = np.where(closer, d, best_d)
+        best_r = np.where(closer, np.float32(radius), best_r)
+    return best_d, best_r
+
+
+def _heart_radius(patient: Patient, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Normalised radius of the heart, its long axis pointing left, forward and down."""
+    s = patient.habitus.size
+    c = np.array([20.0, -30.0, patient.dome_right + 38.0])
+    dx, dy, dz = x - c[0], y - c[1], z - c[2]
+    ca, sa = np.cos(np.radians(40)), np.sin(np.radians(40))
+    u = ca * dx - sa * dy
+    w = sa * dx + ca * dy
+    cb, sb = np.cos(np.radians(25)), np.sin(np.radians(25))
+    u, h = cb * u + sb * dz, -sb * u + cb * dz
+    return np.sqrt((u / (62.0 * s)) ** 2 + (w / (44.0 * s)) ** 2 + (h / (46.0 * s)) ** 2)
+
+
+def _spine(c: _Canvas, x: np.ndarray, y: np.ndarray, z: np.ndarray, yv: np.ndarray) -> None:
+    """Vertebrae 26 mm apart: body (cortex round marrow), disc, canal, pedicles, laminae, processes."""
+    phase = np.mod(z + 7.0, 26.0) - 13.0  # 0 mid-body, ±13 at a disc
+    waist = 1.0 - 0.08 * np.cos(np.pi * phase / 13.0)
+    body = np.hypot(x / (19.0 * waist), (y - yv) / (16.0 * waist))
+    body_sd = _radial_sd(body, 16.0)
+    end_sd = 10.5 - np.abs(phase)  # endplates
+    c.paint(body_sd, HU[Tissue.DISC], Tissue.DISC)
+    c.paint(np.minimum(body_sd, end_sd), HU[Tissue.CORTICAL_BONE] + 100, Tissue.CORTICAL_BONE)
+    c.paint(np.minimum(body_sd - 1.5, end_sd - 1.2), HU[Tissue.MARROW], Tissue.MARROW)
+    arch = 11.5 - np.abs(phase)
+    canal = np.hypot(x / 1.1, y - yv - 26.0)
+    pedicle = np.minimum.reduce([4.0 - np.abs(np.abs(x) - 12.0), y - yv - 10.0, yv + 26.0 - y])
+    lamina = np.minimum.reduce([canal - 9.5, 15.0 - canal, y - yv - 24.0])
+    spinous = np.minimum.reduce([4.0 - np.abs(x), y - yv - 38.0, yv + 60.0 + 0.5 * phase - y])
+    transverse = _radial_sd(
+        np.hypot((np.abs(x) - 22.0) / 12.0, (y - yv - 28.0 + 0.35 * np.abs(x)) / 4.5), 4.5
+    )
+    posterior = np.minimum(np.maximum.reduce([pedicle, lamina, spinous, transverse]), arch)
+    c.paint(posterior, HU[Tissue.CORTICAL_BONE], Tissue.CORTICAL_BONE)
+    c.paint(np.minimum(posterior - 1.4, arch), HU[Tissue.MARROW], Tissue.MARROW)
+    in_canal = np.minimum(9.5 - canal, y - yv - 14.0)
+    c.paint(in_canal, HU[Tissue.CSF], Tissue.CSF)
+    c.paint(5.0 - np.hypot(x, y - yv - 26.0), HU[Tissue.CORD], Tissue.CORD)
+
+
+def _sternum(
+    c: _Canvas, x: np.ndarray, y: np.ndarray, z: np.ndarray, b: np.ndarray, patient: Patient
+) -> None:
+    """Manubrium (wide, up high) and body: cortex round marrow, behind the pectoral fascia."""
+    width = np.where(z > 25.0, 26.0, 15.0)
+    front = -b + 16.0 + 0.5 * patient.habitus.fat_mm
+    st = np.hypot(x / width, (y - front) / 7.0)
+    span = np.minimum(z + 115.0, patient.apex - z)
+    c.paint(np.minimum(_radial_sd(st, 7.0), span), HU[Tissue.CORTICAL_BONE], Tissue.CORTICAL_BONE)
+    c.paint(np.minimum(_radial_sd(st, 7.0) - 1.5, span - 1.5), HU[Tissue.MARROW], Tissue.MARROW)
+
+
+# ---------------------------------------------------------------------------
+# building a patient from a seed
+
+
+def make_patient(seed: int, *, sex: str | None = None, tree: bool = True) -> Patient:
+    """The patient decided by ``seed``: habitus, bones and cartilage, airways, vessel trees.
+
+    ``sex`` ("F" or "M") overrides the seed's choice; ``tree=False`` skips the
+    bronchovascular tree (a second of work) when only the smooth anatomy is wanted.
+
+    >>> p = make_patient(4, sex="F", tree=False)
+    >>> p.habitus.sex, 0.85 < p.habitus.size < 1.1, len(p.arteries)
+    ('F', True, 0)
+    """
+    if sex not in (None, "F", "M"):
+        raise ValueError(f"Argument 'sex' must be 'F', 'M' or None, not {sex!r}")
+    rng = np.random.default_rng([seed, 0xB0D7])
+    chosen = sex or ("F" if rng.random() < 0.5 else "M")
+    size = rng.uniform(0.94, 1.06) * (0.93 if chosen == "F" else 1.0)
+    habitus = Habitus(
+        sex=chosen,
+        size=float(size),
+        fat_mm=float(rng.uniform(6.0, 22.0) * (1.25 if chosen == "F" else 1.0)),
+        inspiration=float(rng.uniform(0.6, 1.0)),
+    )
+    low = 14.0 * habitus.inspiration  # a deep breath pushes the domes down
+    patient = Patient(
+        habitus=habitus,
+        half_width=158.0 * size + 0.8 * habitus.fat_mm,
+        half_depth=108.0 * size + 0.9 * habitus.fat_mm,
+        apex=72.0 * size,
+        dome_right=-104.0 * size - low + rng.uniform(-4, 4),
+        dome_left=-118.0 * size - low + rng.uniform(-4, 4),
+    )
+    patient.fissure_tilt = rng.uniform(-0.08, 0.08, 4)
+    waves = rng.normal(size=(6, 3))
+    waves /= np.linalg.norm(waves, axis=1, keepdims=True)
+    wavelength = rng.uniform(9.0, 30.0, 6)
+    patient.texture = np.column_stack(
+        [
+            waves * (2 * np.pi / wavelength)[:, None],
+            rng.uniform(0, 2 * np.pi, 6),
+            np.full(6, np.sqrt(2.0 / 6.0)),
+        ]
+    )
+    patient.great_vessels = _great_vessels(patient)
+    patient.airways, patient.lobe_roots = _central_airways(patient)
+    segments = _ribs(patient) + _clavicles(patient)
+    if tree:
+        segments += _bronchovascular_trees(patient, np.random.default_rng([seed, 0x7EE]))
+    patient.tubes = Tubes(
+        np.array([s[0] for s in segments], float).reshape(-1, 3),
+        np.array([s[1] for s in segments], float).reshape(-1, 3),
+        np.array([s[2] for s in segments], float),
+        np.array([s[3] for s in segments], float),
+        np.array([s[4] for s in segments], np.int8),
+    )
+    return patient
+
+
+_Segment = tuple[np.ndarray, np.ndarray, float, float, int]
+
+
+def _great_vessels(p: Patient) -> list[tuple[np.ndarray, float]]:
+    """Aorta with its arch and branches, pulmonary trunk and arteries, cavae, azygos."""
+    yv = float(p.spine_y(np.array(0.0)))
+    s = p.habitus.size
+    top = p.apex + 40.0
+    dr = p.dome_right
+    aorta = np.array(
+        [
+            (8.0, -12.0, dr + 55.0),
+            (-10.0, -28.0, -12.0),
+            (-10.0, -30.0, 22.0),
+            (-2.0, -20.0, 40.0),
+            (14.0, yv - 45.0, 44.0),
+            (24.0, yv - 22.0, 34.0),
+            (22.0, yv - 16.0, 0.0),
+            (18.0, yv - 15.0, -120.0),
+            (6.0, yv - 18.0, -260.0),
+        ]
+    )
+    return [
+        (aorta, 14.0 * s),
+        (np.array([(14.0, -42.0, dr + 62.0), (22.0, -40.0, -24.0), (26.0, -24.0, -10.0)]), 13.0),
+        (np.array([(22.0, -28.0, -12.0), (0.0, -12.0, -13.0), (-35.0, -10.0, -15.0)]), 9.5),
+        (np.array([(26.0, -24.0, -10.0), (40.0, -10.0, -6.0)]), 9.0),
+        (np.array([(-34.0, -26.0, top), (-30.0, -24.0, 18.0), (-24.0, -18.0, dr + 72.0)]), 10.0),
+        (np.array([(38.0, -45.0, top - 10.0), (0.0, -42.0, 40.0), (-30.0, -25.0, 34.0)]), 6.5),
+        (np.array([(-2.0, -25.0, 40.0), (-12.0, -30.0, top)]), 6.5),
+        (np.array([(6.0, -28.0, 42.0), (12.0, -22.0, top)]), 4.5),
+        (np.array([(12.0, yv - 42.0, 44.0), (26.0, yv - 48.0, top)]), 5.0),
+        (np.array([(-22.0, 0.0, dr + 20.0), (-20.0, 10.0, -260.0)]), 12.0),
+        (
+            np.array([(-6.0, yv - 14.0, -120.0), (-8.0, yv - 14.0, 5.0), (-20.0, yv - 40.0, 12.0)]),
+            4.0,
+        ),
+        # left atrium behind the heart, where the pulmonary veins end
+        (np.array([(-12.0, yv - 42.0, dr + 62.0), (22.0, yv - 44.0, dr + 62.0)]), 17.0),
+    ]
+
+
+def _central_airways(
+    p: Patient,
+) -> tuple[list[tuple[np.ndarray, float]], list[tuple[np.ndarray, np.ndarray]]]:
+    """Trachea, main, intermediate and lobar bronchi; and each lobe's root (point, direction)."""
+    yt = float(p.spine_y(np.array(0.0))) - 48.0
+    carina = np.array([2.0, yt, 0.0])
+    right_main = np.array([-26.0, yt + 8.0, -16.0])
+    intermedius = np.array([-36.0, yt + 12.0, -38.0])
+    left_main = np.array([34.0, yt + 16.0, -28.0])
+    roots = {
+        "RUL": (np.array([-46.0, yt + 6.0, -8.0]), np.array([-0.6, -0.1, 0.8])),
+        "RML": (np.array([-44.0, yt + 6.0, -48.0]), np.array([-0.5, -0.8, -0.3])),
+        "RLL": (np.array([-44.0, yt + 20.0, -52.0]), np.array([-0.3, 0.5, -0.8])),
+        "LUL": (np.array([46.0, yt + 12.0, -22.0]), np.array([0.5, -0.5, 0.6])),
+        "LLL": (np.array([48.0, yt + 24.0, -44.0]), np.array([0.3, 0.5, -0.8])),
+    }
+    airways = [
+        (np.array([(0.0, yt - 6.0, p.apex + 60.0), carina]), 8.5 * p.habitus.size),
+        (np.array([carina, right_main]), 6.5),
+        (np.array([right_main, roots["RUL"][0]]), 4.2),
+        (np.array([right_main, intermedius]), 5.0),
+        (np.array([intermedius, roots["RML"][0]]), 3.2),
+        (np.array([intermedius, roots["RLL"][0]]), 4.2),
+        (np.array([carina, left_main]), 6.0),
+        (np.array([left_main, roots["LUL"][0]]), 4.2),
+        (np.array([left_main, roots["LLL"][0]]), 4.2),
+    ]
+    return airways, [roots[name] for name in LOBES]
+
+
+def _ribs(p: Patient) -> list[_Segment]:
+    """Twelve ribs a side round the hemithorax, sloping down to the front, then costal cartilage."""
+    out: list[_Segment] = []
+    for i in range(12):
+        z_post = p.apex + 4.0 - 22.5 * i * p.habitus.size
+        drop = 45.0 + 6.0 * i
+        theta_end = 2.6 - (0.12 * (i - 6) ** 1.4 if i > 6 else 0.0)
+        rad = 4.0 if i else 3.6
+        yv = float(p.spine_y(np.array(z_post)))
+        for side in (-1.0, 1.0):
+            pts = [np.array([side * 20.0, yv + 10.0, z_post + 3.0])]  # the rib head
+            for theta in np.linspace(-0.6, theta_end, 26):
+                z = z_post - 6.0 * (theta + 0.6) - drop * (1 - np.cos(max(theta, 0.0))) / 2.0
+                cx, cy, ax, by = (float(t) for t in p.hemithorax(np.array(z), floor=0.5))
+                sn, cs = np.sin(theta), np.cos(theta)
+                n = (abs(sn) ** 2.2 + abs(cs) ** 2.2) ** (1 / 2.2)
+                u, v = ax * sn / n, by * cs / n
+                grow = (np.hypot(u, v) + rad + 1.5) / np.hypot(u, v)
+                pts.append(np.array([side * (cx + u * grow), cy + v * grow, z]))
+            for p0, p1 in zip(pts[:-1], pts[1:], strict=True):
+                out.append((p0, p1, rad, rad, BONE))
+            if i < 10:
+                zs = pts[-1][2] + (6.0 if i < 7 else 22.0)
+                b = float(p.body_axes(np.array(zs))[1])
+                end = np.array([side * 16.0, -b + 18.0 + 0.5 * p.habitus.fat_mm, zs])
+                mid = 0.5 * (pts[-1] + end) + np.array([side * 8.0, -6.0, 0.0])
+                out.append((pts[-1], mid, rad, rad * 0.9, CARTILAGE))
+                out.append((mid, end, rad * 0.9, rad * 0.8, CARTILAGE))
+    return out
+
+
+def _clavicles(p: Patient) -> list[_Segment]:
+    out: list[_Segment] = []
+    b = p.half_depth
+    for side in (-1.0, 1.0):
+        pts = np.array(
+            [
+                (side * 18.0, -b + 26.0, p.apex + 4.0),
+                (side * 55.0, -b + 22.0, p.apex + 12.0),
+                (side * 100.0, -b + 34.0, p.apex + 18.0),
+                (side * 140.0, -b + 62.0, p.apex + 26.0),
+            ]
+        )
+        for p0, p1 in zip(pts[:-1], pts[1:], strict=True):
+            out.append((p0, p1, 7.0, 6.0, BONE))
+    return out
+
+
+# ---------------------------------------------------------------------------
+# the bronchovascular tree
+
+#: Radius (mm) of the finest arteries and veins the tree ends in.
+LEAF_RADIUS = 0.45
+#: Arteries thinner than this (mm) have no visible bronchus beside them.
+BRONCHUS_FROM = 1.1
+#: Inner diameter of a bronchus relative to its artery's (the bronchoarterial ratio).
+BRONCHOARTERIAL_RATIO = 0.75
+
+
+def colonise(
+    root: np.ndarray,
+    direction: np.ndarray,
+    attractors: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    step: float = 5.0,
+    kill: float = 7.0,
+    max_nodes: int = 20000,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Grow a branching tree from ``root`` into a cloud of ``attractors`` (space colonisation).
+
+    Each round, every attractor pulls the tree node nearest to it; a node
+    pulled grows a new node ``step`` mm towards the mean of its pulls;
+    attractors closer than ``kill`` mm to a node are reached and removed.
+    Returns node positions and each node's parent (−1 for the root); a
+    parent always comes before its children.
+
+    >>> pts = np.random.default_rng(0).uniform(-20, 20, (200, 3)) + (0, 0, 60)
+    >>> xyz, parent = colonise(np.zeros(3), np.array([0, 0, 1.0]), pts, np.random.default_rng(1))
+    >>> bool((parent[1:] < np.arange(1, len(parent))).all()), bool(len(xyz) > 20)
+    (True, True)
+    """
+    xyz = np.zeros((max_nodes, 3))
+    parent = np.full(max_nodes, -1, dtype=np.int64)
+    xyz[0] = root
+    n = 1
+    # a trunk towards the territory before branching starts
+    while n < max_nodes and np.min(np.linalg.norm(attractors - xyz[n - 1], axis=1)) > 3 * kill:
+        pull = _unit(np.asarray(direction, float) + 0.2 * _unit(attractors.mean(0) - xyz[n - 1]))
+        xyz[n], parent[n] = xyz[n - 1] + step * pull, n - 1
+        n += 1
+        direction = pull
+        if n > 40:
+            break
+    nearest_d = np.linalg.norm(attractors - xyz[n - 1], axis=1)
+    nearest_i = np.full(len(attractors), n - 1)
+    alive = np.ones(len(attractors), dtype=bool)
+    new = np.arange(n)
+    for _ in range(400):
+        if len(new):
+            d = np.linalg.norm(attractors[:, None, :] - xyz[new][None, :, :], axis=2)
+            best = d.argmin(axis=1)
+            closer = d[np.arange(len(d)), best] < nearest_d
+            nearest_d = np.where(closer, d[np.arange(len(d)), best], nearest_d)
+            nearest_i = np.where(closer, new[best], nearest_i)
+        alive &= nearest_d > kill
+        live = np.flatnonzero(alive)
+        if not len(live) or n >= max_nodes:
+            break
+        owners = nearest_i[live]
+        pulls = attractors[live] - xyz[owners]
+        pulls /= np.linalg.norm(pulls, axis=1, keepdims=True)
+        sums = np.zeros((n, 3))
+        np.add.at(sums, owners, pulls)
+        growing = np.unique(owners)[: max_nodes - n]
+        heading = sums[growing] + rng.normal(0.0, 0.15, (len(growing), 3))
+        heading /= np.linalg.norm(heading, axis=1, keepdims=True)
+        new = np.arange(n, n + len(growing))
+        xyz[new] = xyz[growing] + step * heading
+        parent[new] = growing
+        n += len(growing)
+    return xyz[:n].copy(), parent[:n].copy()
+
+
+def murray_radii(parent: np.ndarray, leaf_radius: float) -> np.ndarray:
+    """Radius of each node by Murray's law: a parent's r³ is the sum of its children's r³.
+
+    A node without children gets ``leaf_radius``; a chain keeps its radius.
+
+    >>> murray_radii(np.array([-1, 0, 0]), 1.0).round(3).tolist()
+    [1.26, 1.0, 1.0]
+    """
+    cubes = np.zeros(len(parent))
+    has_child = np.zeros(len(parent), dtype=bool)
+    has_child[parent[parent >= 0]] = True
+    cubes[~has_child] = leaf_radius**3
+    for i in range(len(parent) - 1, 0, -1):  # children always come after their parent
+        cubes[parent[i]] += cubes[i]
+    return np.cbrt(cubes)
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / (np.linalg.norm(v, axis=-1, keepdims=True) + 1e-12)
+
+
+def _lung_points(p: Patient, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Points scattered uniformly in the lungs, and the lobe of each."""
+    box = rng.uniform(
+        [-p.half_width, -p.half_depth, p.dome_left - 80.0],
+        [p.half_width, p.half_depth, p.apex],
+        (n, 3),
+    )
+    _, label = tissue(p, box[:, 0], box[:, 1], box[:, 2])
+    pts = box[label == Tissue.LUNG]
+    return pts, p.lobe(pts[:, 0], pts[:, 1], pts[:, 2])
+
+
+def _side_offsets(tree: Tree) -> np.ndarray:
+    """A unit vector per node across its branch, carried smoothly down the tree."""
+    side = np.zeros_like(tree.xyz)
+    for i in range(len(tree.parent)):
+        par = tree.parent[i]
+        ref = side[par] if par >= 0 else np.array([0.0, 0.0, 1.0])
+        heading = _unit(tree.xyz[i] - tree.xyz[par]) if par >= 0 else np.array([1.0, 0.0, 0.0])
+        across = ref - (ref @ heading) * heading
+        if np.linalg.norm(across) < 1e-3:
+            across = np.cross(heading, (0.3, 1.0, 0.2))
+        side[i] = _unit(across)
+    return side
+
+
+def _bronchovascular_trees(p: Patient, rng: np.random.Generator) -> list[_Segment]:
+    """Bronchi with their arteries, grown per lobe, and the veins between them."""
+    points, lobes = _lung_points(p, rng, 70000)
+    yv = float(p.spine_y(np.array(0.0)))
+    atrium = np.array([0.0, yv - 42.0, p.dome_right + 62.0])
+    out: list[_Segment] = []
+    for number, (root, heading) in enumerate(p.lobe_roots):
+        own = points[lobes == number]
+        pick = rng.random(len(own)) < 0.5
+        xyz, parent = colonise(root, heading, own[pick][:1800], rng)
+        radius = murray_radii(parent, LEAF_RADIUS)
+        bronchi = Tree(xyz, parent, radius * BRONCHOARTERIAL_RATIO)
+        wall = np.maximum(0.18 * bronchi.radius, 0.9)
+        gap = np.where(radius >= BRONCHUS_FROM, bronchi.radius + wall, 0.0) + radius + 0.3
+        artery = Tree(xyz + _side_offsets(bronchi) * gap[:, None], parent, radius)
+        p.arteries.append(artery)
+        seen = bronchi.segments()
+        # a bronchus shows where its artery at both ends is thick enough to have one
+        visible = seen[3] >= BRONCHUS_FROM * BRONCHOARTERIAL_RATIO
+        out += [
+            (a, b, r0, r1, AIRWAY) for a, b, r0, r1 in zip(*(s[visible] for s in seen), strict=True)
+        ]
+        out += [(a, b, r0, r1, VESSEL) for a, b, r0, r1 in zip(*artery.segments(), strict=True)]
+        # veins: in the septa between bundles, draining towards the left atrium
+        far, _ = cKDTree(artery.xyz).query(own[~pick])
+        septal = own[~pick][far > 4.0][:1800]
+        ostium = atrium + np.array(
+            [np.sign(root[0]) * 30.0, 0.0, 12.0 if number in (0, 1, 3) else -8.0]
+        )
+        vxyz, vparent = colonise(ostium, _unit(septal.mean(0) - ostium), septal, rng)
+        vein = Tree(vxyz, vparent, murray_radii(vparent, LEAF_RADIUS))
+        p.veins.append(vein)
+        out += [(a, b, r0, r1, VESSEL) for a, b, r0, r1 in zip(*vein.segments(), strict=True)]
+    return out
+
+
+# ---------------------------------------------------------------------------
+# sampling on a CT grid
+
+
+def render(
+    patient: Patient,
+    z_mm: np.ndarray,
+    y_mm: np.ndarray,
+    x_mm: np.ndarray,
+    *,
+    rotation: np.ndarray | None = None,
+    shift: np.ndarray | None = None,
+    slab: float = 2.5,
+    supersample: int = 1,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Noise-free Hounsfield units and tissue labels of ``patient`` on an axial CT grid.
+
+    ``z_mm``, ``y_mm``, ``x_mm``: the scanner coordinates (LPS mm) of the
+    grid's slices, rows and columns, evenly spaced. The patient is moved by
+    ``p → rotation·p + shift`` first (lying differently at a follow-up).
+    ``slab``: the slice thickness tubes are seen through. ``supersample``:
+    sub-pixel positions per axis averaged in-plane (labels from the first).
+
+    >>> p = make_patient(0, tree=False)
+    >>> axis = np.arange(-160.0, 160.0, 4.0)
+    >>> hu, label = render(p, np.array([0.0]), axis, axis)
+    >>> hu.shape, bool((label == Tissue.LUNG).sum() > 1000)
+    ((1, 80, 80), True)
+    """
+    rotation = np.eye(3) if rotation is None else np.asarray(rotation, float)
+    shift = np.zeros(3) if shift is None else np.asarray(shift, float)
+    inv = rotation.T
+    z_mm, y_mm, x_mm = (np.asarray(a, np.float32) for a in (z_mm, y_mm, x_mm))
+    pixel = float(abs(x_mm[1] - x_mm[0])) if len(x_mm) > 1 else 1.0
+    hu = np.full((len(z_mm), len(y_mm), len(x_mm)), HU[Tissue.AIR], dtype=np.float32)
+    label = np.zeros(hu.shape, dtype=np.int8)
+    # only the box round the body is computed: air elsewhere
+    reach_y = patient.half_depth * 1.2 + 15.0
+    reach_x = patient.half_width * 1.1 + 15.0
+    rows = np.flatnonzero(np.abs(y_mm - shift[1]) < reach_y)
+    cols = np.flatnonzero(np.abs(x_mm - shift[0]) < reach_x)
+    if len(rows) and len(cols):
+        r0, r1, c0, c1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+        subs = ((np.arange(supersample) + 0.5) / supersample - 0.5) * pixel
+        for k, z in enumerate(z_mm):
+            total = np.zeros((r1 - r0, c1 - c0), dtype=np.float32)
+            for n, (dy, dx) in enumerate((dy, dx) for dy in subs for dx in subs):
+                yy, xx = np.meshgrid(
+                    y_mm[r0:r1] + dy - shift[1], x_mm[c0:c1] + dx - shift[0], indexing="ij"
+                )
+                zs = np.float32(z - shift[2])
+                xa = inv[0, 0] * xx + inv[0, 1] * yy + inv[0, 2] * zs
+                ya = inv[1, 0] * xx + inv[1, 1] * yy + inv[1, 2] * zs
+                za = inv[2, 0] * xx + inv[2, 1] * yy + inv[2, 2] * zs
+                h, lab = tissue(patient, xa, ya, za, edge=pixel / supersample)
+                total += h
+                if n == 0:
+                    label[k, r0:r1, c0:c1] = lab
+            hu[k, r0:r1, c0:c1] = total / np.float32(supersample * supersample)
+    if len(patient.tubes) and len(z_mm) > 1:
+        draw_tubes(
+            hu, label == Tissue.LUNG, patient.tubes.moved(rotation, shift), z_mm, y_mm, x_mm, slab
+        )
+    return hu, label
