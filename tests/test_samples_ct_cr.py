@@ -71,7 +71,7 @@ class TestCTGeometry:
 
     def test_tissues_have_plausible_hounsfield_units(self, baseline) -> None:
         vol, hu = baseline
-        chest = ct_chest.phantoms.make_chest(0)
+        chest = ct_chest.patient.make_patient(0, sex=ct_chest.PATIENT.sex, tree=False)
         lung_point = vol.lps_to_index((-90.0, 0.0, -40.0)).round().astype(int)
         k, i, j = lung_point
         assert -900 < np.median(hu[k, i - 5 : i + 5, j - 5 : j + 5]) < -780

@@ -93,3 +93,62 @@ def test_patient_model_peaks_lie_within_the_real_scans(real_peaks) -> None:
     softs = [real_peaks[n].soft_tissue for n in NON_CONTRAST_SOFT]
     assert min(fats) - 15 <= peaks.fat <= max(fats) + 15
     assert min(softs) - 10 <= peaks.soft_tissue <= max(softs) + 10
+
+
+@pytest.fixture(scope="module")
+def lesson_ct() -> tuple[np.ndarray, float, pydicom.Dataset]:
+    """The CT chest baseline the lessons open (256², 60 slices), in Hounsfield units."""
+    from dicomteach import io
+    from dicomteach.samples.cache import lesson_study
+
+    folder = lesson_study("ct-chest", size=256, slices=60) / "baseline" / "ct"
+    vol = io.load(folder)
+    header = pydicom.dcmread(sorted(folder.glob("*.dcm"))[0], stop_before_pixels=True)
+    hu = vol.pixels * vol.rescale_slope[0] + vol.rescale_intercept[0]
+    return hu.astype(float), float(vol.spacing[1]), header
+
+
+@pytest.fixture(scope="module")
+def fine_ct(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[np.ndarray], float, object]:
+    """Soft-tissue squares (11 mm) of the full-resolution CT chest (0.7 mm pixels), top 16 slices.
+
+    The lessons' 1.4 mm variant has too few uniform squares of muscle to
+    measure its noise on; the library's full-size study is the one to match.
+    """
+    from dicomteach import io
+    from dicomteach.samples import ct_chest
+
+    dest = tmp_path_factory.mktemp("ct-fine")
+    ct_chest.write(dest, seed=0, size=512, slices=16)
+    folder = dest / "baseline" / "ct"
+    vol = io.load(folder)
+    hu = (vol.pixels * vol.rescale_slope[0] + vol.rescale_intercept[0]).astype(float)
+    rois = [roi for k in range(len(hu)) for roi in realism.soft_tissue_rois(hu[k], size=16)]
+    header = pydicom.dcmread(sorted(folder.glob("*.dcm"))[0], stop_before_pixels=True)
+    return rois, float(vol.spacing[1]), header
+
+
+class TestSampleAgainstRealScans:
+    def test_noise_has_the_spectrum_of_the_soft_kernel_the_header_names(self, fine_ct) -> None:
+        rois, pixel, header = fine_ct
+        assert list(header.ConvolutionKernel) == ["I30f", "3"]  # Siemens' soft body kernel
+        assert len(rois) > 40
+        real, real_pixel = _real("bad_sequence.dcm")  # Siemens B30s: a soft body kernel
+        real_peak = realism.nps_peak_frequency(realism.soft_tissue_rois(real, size=32), real_pixel)
+        assert abs(realism.nps_peak_frequency(rois, pixel) - real_peak) < 0.1
+
+    def test_soft_tissue_grain_is_within_the_real_scans(self, fine_ct) -> None:
+        rois, pixel, _ = fine_ct
+        sample = realism.soft_tissue_texture(rois, pixel)
+        real, real_pixel = _real("bad_sequence.dcm")
+        measured = realism.soft_tissue_texture(realism.soft_tissue_rois(real), real_pixel)
+        assert 0.5 * measured.sd_hu < sample.sd_hu < 2.0 * measured.sd_hu
+        assert 0.5 * measured.correlation_mm < sample.correlation_mm < 2.0 * measured.correlation_mm
+
+    def test_tissue_peaks_lie_within_the_real_scans(self, lesson_ct, real_peaks) -> None:
+        hu, _, _ = lesson_ct
+        peaks = realism.tissue_peaks(hu[30])
+        fats = [real_peaks[n].fat for n in WITH_FAT]
+        softs = [real_peaks[n].soft_tissue for n in NON_CONTRAST_SOFT]
+        assert min(fats) - 15 <= peaks.fat <= max(fats) + 15
+        assert min(softs) - 10 <= peaks.soft_tissue <= max(softs) + 10

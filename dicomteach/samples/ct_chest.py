@@ -10,6 +10,10 @@ Rescale Intercept −1024, two named header windows, kernel, private block):
   Reference, the patient lying a few millimetres and about 1.5° differently,
   the nodule 30 % larger in diameter; RLE Lossless; ``followup/seg-nodule.dcm``.
 
+The patient is the 3D model of :mod:`dicomteach.samples.patient` (the same
+person at both visits, moved rigidly at the follow-up); the noise has the
+power spectrum of the soft kernel the header names (:data:`KERNEL`).
+
 The nodule (right upper lobe, ~15 mm) has a solid core of ~7 mm in a
 ground-glass halo with spicules: on the lung window (W1500 L−600) it is
 obvious; on the mediastinal window (W350 L50) only the solid core shows, as a
@@ -31,7 +35,7 @@ from pydicom.uid import JPEG2000Lossless, RLELossless
 
 from dicomteach.io.atomic import save_dataset_atomically
 from dicomteach.io.writer import StudyInfo, ct_slice, hu_to_stored
-from dicomteach.samples import phantoms
+from dicomteach.samples import _shapes, patient, phantoms
 from dicomteach.samples._common import Patient, sample_uid
 
 #: The fictitious patient of both studies.
@@ -45,8 +49,12 @@ GROWTH = 1.3
 #: Field of view (mm) of the 512×512 reconstruction: 0.7 mm pixels.
 FIELD_OF_VIEW = 358.4
 SLICE_SPACING = 2.5
-#: CT noise (HU, standard deviation) after the in-plane correlation.
-NOISE_HU = 14.0
+#: CT noise (HU, standard deviation) of a soft-kernel slice of an average-sized patient.
+NOISE_HU = 13.0
+#: The reconstruction kernel named in the header (Siemens: iterative, soft body kernel) ...
+KERNEL = "I30f"
+#: ... and where its noise power spectrum peaks (cycles/mm), as a B30-like soft kernel does.
+KERNEL_PEAK = 0.3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,16 +102,33 @@ def write(dest: str | Path, *, seed: int = 0, size: int = 512, slices: int = 120
     if size % 2 or size < 64:
         raise ValueError(f"Argument 'size' must be an even number >= 64, not {size!r}")
     dest = Path(dest)
-    chest = phantoms.make_chest(seed, lesion="nodule")
+    person = patient.make_patient(seed, sex=PATIENT.sex)
+    nodule = phantoms.make_nodule(seed)
     written: list[Path] = []
     for number, visit in enumerate(_VISITS):
-        written += _write_visit(dest / visit.name, chest, visit, seed, number, size, slices)
+        written += _write_visit(
+            dest / visit.name, person, nodule, visit, seed, number, size, slices
+        )
     return written
+
+
+def noise_sd(person: patient.Patient) -> float:
+    """Noise (HU) of a soft-kernel slice for this patient's size.
+
+    Automatic exposure control keeps noise nearly level, but not quite: a
+    larger patient still gets noisier images (about ×1.3 for 6 cm more width).
+
+    >>> noise_sd(patient.make_patient(0, sex="M", tree=False)) > 10.0
+    True
+    """
+    width = 2.0 * float(np.sqrt(person.half_width * person.half_depth))
+    return float(NOISE_HU * np.exp(0.0045 * (width - 262.0)))
 
 
 def _write_visit(
     dest: Path,
-    chest: phantoms.Chest,
+    person: patient.Patient,
+    nodule: phantoms.Lesion,
     visit: _Visit,
     seed: int,
     number: int,
@@ -116,21 +141,28 @@ def _write_visit(
     z_mm = (top - SLICE_SPACING * (slices - 1) + SLICE_SPACING * np.arange(slices)).astype(
         np.float32
     )
-    assert chest.lesion is not None
-    visit_chest = dataclasses.replace(chest, lesion=chest.lesion.scaled(visit.growth))
     rotation = phantoms.rigid_motion(*visit.rotation_deg)
-    hu, mask = phantoms.ct_volume(
-        visit_chest,
+    shift = np.array(visit.shift_mm)
+    hu, label = patient.render(
+        person,
         z_mm,
         x_mm,
         x_mm,
         rotation=rotation,
-        shift=np.array(visit.shift_mm),
+        shift=shift,
         slab=SLICE_SPACING,
+        coarse=2 if pixel < 1.0 else 1,
     )
-    _add_table(hu, x_mm, chest)
+    lung = label == patient.Tissue.LUNG
+    grown = nodule.scaled(visit.growth)
+    spicules = grown.spicule_tubes().moved(rotation, shift)
+    phantoms.draw_tubes(hu, lung, spicules, z_mm, x_mm, x_mm, SLICE_SPACING)
+    mask, _ = phantoms.draw_lesion(
+        hu, lung, grown, (rotation.T, shift), z_mm, x_mm, x_mm, np.random.default_rng(7)
+    )
+    _add_table(hu, x_mm, person)
     rng = np.random.default_rng([seed, number, 0xC7])
-    _add_noise(hu, rng)
+    _add_noise(hu, pixel, noise_sd(person), rng)
     outside = np.hypot(*np.meshgrid(x_mm, x_mm, indexing="ij")) > FIELD_OF_VIEW / 2.0
     hu[:, outside] = -1024.0
     stored = hu_to_stored(hu)
@@ -161,7 +193,8 @@ def _write_visit(
             pixel_spacing=(pixel, pixel),
             slice_thickness=SLICE_SPACING,
             instance_number=instance,
-            series_description="Thorax 2.5 I30f 3",
+            series_description=f"Thorax 2.5 {KERNEL} 3",
+            kernel=KERNEL,
             sop_uid=sample_uid(seed, *tag, "ct", instance),
         )
         ds.PatientAge = f"{(visit.study_date.year - 1958):03d}Y"
@@ -185,22 +218,20 @@ def _plugin(syntax: str) -> str:
     return "pylibjpeg" if syntax == JPEG2000Lossless else ""
 
 
-def _add_noise(hu: np.ndarray, rng: np.random.Generator) -> None:
-    """Correlated quantum noise: white noise smoothed by a 2×2 box in-plane (SD ≈ NOISE_HU).
+def _add_noise(hu: np.ndarray, pixel: float, sd: float, rng: np.random.Generator) -> None:
+    """Quantum noise with the power spectrum of the soft kernel :data:`KERNEL` (peak ``KERNEL_PEAK``).
 
     The air around the patient is left noise-free (−1000 exactly): it keeps
     the lossless files small (RLE only compresses runs) and no lesson looks there.
     """
     for k in range(hu.shape[0]):
-        n = rng.standard_normal(hu.shape[1:], dtype=np.float32) * np.float32(NOISE_HU * 2.0)
-        n = 0.5 * (n + np.roll(n, 1, 0))
-        n = 0.5 * (n + np.roll(n, 1, 1))
+        n = _shapes.kernel_noise(hu.shape[1:], pixel, sd, KERNEL_PEAK, rng)
         hu[k] += np.where(hu[k] > -995.0, n, np.float32(0.0))
 
 
-def _add_table(hu: np.ndarray, x_mm: np.ndarray, chest: phantoms.Chest) -> None:
+def _add_table(hu: np.ndarray, x_mm: np.ndarray, person: patient.Patient) -> None:
     """The patient table under the back: a carbon shell around foam (where there is air)."""
-    back = chest.half_depth * 0.903 + 4.0
+    back = person.half_depth * 0.903 + 4.0
     yy, xx = np.meshgrid(x_mm, x_mm, indexing="ij")
     top = back + 25.0 * (xx / 200.0) ** 2 * -1.0 + 3.0
     inside = (yy > top) & (yy < top + 22.0) & (np.abs(xx) < 190.0)

@@ -644,6 +644,15 @@ def make_chest(seed: int, *, lesion: str | None = "nodule") -> Chest:
     return chest
 
 
+def make_nodule(seed: int) -> Lesion:
+    """The spiculated part-solid nodule of seed ``seed`` (the one :func:`make_chest` places).
+
+    >>> bool(np.allclose(make_nodule(0).centre, make_chest(0).lesion.centre))
+    True
+    """
+    return _lesion(Chest(), np.random.default_rng([seed, 0x1E5]), "nodule")
+
+
 def _lesion(chest: Chest, rng: np.random.Generator, kind: str) -> Lesion:
     if kind != "nodule":
         raise ValueError(f"Argument 'lesion' must be 'nodule' or None, not {kind!r}")
