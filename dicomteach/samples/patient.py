@@ -684,7 +684,7 @@ def _clavicles(p: Patient) -> list[_Segment]:
 # the bronchovascular tree
 
 #: Radius (mm) of the finest arteries and veins the tree ends in.
-LEAF_RADIUS = 0.45
+LEAF_RADIUS = 0.6
 #: Arteries thinner than this (mm) have no visible bronchus beside them.
 BRONCHUS_FROM = 1.1
 #: Inner diameter of a bronchus relative to its artery's (the bronchoarterial ratio).
