@@ -60,8 +60,17 @@ def ds_text(value: float) -> str:
 
 
 def hu_to_stored(hu: np.ndarray, intercept: float = -1024.0) -> np.ndarray:
-    """Hounsfield units → unsigned 12-bit stored values (clipped to 0…4095)."""
-    return np.clip(np.rint(np.asarray(hu, dtype=float) - intercept), 0, 4095).astype(np.uint16)
+    """Hounsfield units → unsigned 12-bit stored values (clipped to 0…4095).
+
+    Single-precision input is rounded in single precision (exact for whole
+    stored values), so a whole CT volume needs no double-precision copy.
+
+    >>> hu_to_stored(np.array([-2000.0, -1000.4, 0.5, 40.0, 5000.0], np.float32)).tolist()
+    [0, 24, 1024, 1064, 4095]
+    """
+    hu = np.asarray(hu)
+    hu = hu.astype(np.result_type(hu.dtype, np.float32), copy=False)
+    return np.clip(np.rint(hu - np.asarray(intercept, hu.dtype)), 0, 4095).astype(np.uint16)
 
 
 def _common(ds: Dataset, study: StudyInfo, manufacturer: str, model: str) -> None:

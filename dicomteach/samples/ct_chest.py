@@ -29,6 +29,7 @@ from pathlib import Path
 
 import highdicom as hd
 import numpy as np
+import scipy.fft
 from pydicom.dataset import Dataset
 from pydicom.sr.codedict import codes
 from pydicom.uid import JPEG2000Lossless, RLELossless
@@ -223,10 +224,19 @@ def _add_noise(hu: np.ndarray, pixel: float, sd: float, rng: np.random.Generator
 
     The air around the patient is left noise-free (−1000 exactly): it keeps
     the lossless files small (RLE only compresses runs) and no lesson looks there.
+    Noise is made only for the box round the patient and the table.
     """
-    for k in range(hu.shape[0]):
-        n = _shapes.kernel_noise(hu.shape[1:], pixel, sd, KERNEL_PEAK, rng)
-        hu[k] += np.where(hu[k] > -995.0, n, np.float32(0.0))
+    dense = np.any(hu > -995.0, axis=0)
+    rows, cols = np.flatnonzero(dense.any(1)), np.flatnonzero(dense.any(0))
+    if not rows.size:
+        return
+    r0, c0 = rows[0], cols[0]
+    r1 = min(r0 + scipy.fft.next_fast_len(int(rows[-1] + 1 - r0), real=False), hu.shape[1])
+    c1 = min(c0 + scipy.fft.next_fast_len(int(cols[-1] + 1 - c0), real=False), hu.shape[2])
+    for k0 in range(0, hu.shape[0], 16):
+        box = hu[k0 : k0 + 16, r0:r1, c0:c1]
+        noise = _shapes.kernel_noise(box.shape, pixel, sd, KERNEL_PEAK, rng)
+        box += np.where(box > -995.0, noise, np.float32(0.0))
 
 
 def _add_table(hu: np.ndarray, x_mm: np.ndarray, person: patient.Patient) -> None:

@@ -229,12 +229,22 @@ class Patient:
 
 
 class _Canvas:
-    """Hounsfield units and labels painted layer by layer with soft (partial volume) edges."""
+    """Hounsfield units and labels of a set of points, painted layer by layer with soft edges."""
 
-    def __init__(self, shape: tuple[int, ...], edge: float) -> None:
-        self.hu = np.full(shape, HU[Tissue.AIR], dtype=np.float32)
-        self.label = np.zeros(shape, dtype=np.int8)
-        self.edge = edge
+    def __init__(self, hu: np.ndarray, label: np.ndarray, edge: float) -> None:
+        self.hu, self.label, self.edge = hu, label, edge
+
+    @classmethod
+    def blank(cls, n: int, edge: float) -> _Canvas:
+        hu = np.full(n, HU[Tissue.AIR], dtype=np.float32)
+        return cls(hu, np.zeros(n, dtype=np.int8), edge)
+
+    def part(self, at: np.ndarray) -> _Canvas:
+        """The points ``at`` (indices) as a canvas of their own; :meth:`merge` puts them back."""
+        return _Canvas(self.hu[at], self.label[at], self.edge)
+
+    def merge(self, part: _Canvas, at: np.ndarray) -> None:
+        self.hu[at], self.label[at] = part.hu, part.label
 
     def weight(self, signed_mm: np.ndarray) -> np.ndarray:
         """0 outside, 1 inside, linear across one edge width: the voxel's share of the shape."""
@@ -249,23 +259,25 @@ class _Canvas:
         self.label = np.where(w >= 0.5, np.int8(label), self.label)
 
 
+#: How far (mm) beyond a structure's boxes its signed distances are still looked at: more
+#: than any offset a layer adds to them plus the widest edge.
+_REACH = 9.0
+
+
 def _radial_sd(rho: np.ndarray, radius: np.ndarray | float) -> np.ndarray:
     """Signed distance (mm, positive inside) to a shape whose normalised radius is ``rho``."""
     return (1.0 - rho) * radius
 
 
-def _polyline_distance(
-    x: np.ndarray, y: np.ndarray, z: np.ndarray, points: np.ndarray, margin: float
+def _inside_box(
+    x: np.ndarray, y: np.ndarray, lo: tuple[float, float], hi: tuple[float, float]
 ) -> np.ndarray:
-    """Distance to a polyline, using only the segments whose height range is near ``z``."""
-    best = np.full(np.broadcast(x, y, z).shape, np.inf, dtype=np.float32)
-    zmin, zmax = float(np.min(z)), float(np.max(z))
-    for p0, p1 in zip(points[:-1], points[1:], strict=True):
-        if max(p0[2], p1[2]) + margin < zmin or min(p0[2], p1[2]) - margin > zmax:
-            continue
-        d, _ = segment_distance((x, y, z), p0, p1)
-        best = np.minimum(best, d)
-    return best
+    """Indices of the points whose ``x`` and ``y`` lie within the box ``lo``…``hi``."""
+    return np.flatnonzero((x > lo[0]) & (x < hi[0]) & (y > lo[1]) & (y < hi[1]))
+
+
+def _take(at: np.ndarray, *arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+    return tuple(a[at] for a in arrays)
 
 
 def _texture(patient: Patient, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
@@ -290,46 +302,55 @@ def tissue(
     intrapulmonary tree), which :func:`render` draws on top. ``edge`` is the
     width (mm) of the partial-volume ramp at each boundary: the pixel size.
 
+    Each organ is evaluated only at the points in a box round it (and the
+    whole only inside the skin): a slice costs what its anatomy holds.
+
     >>> p = make_patient(0, tree=False)
     >>> hu, label = tissue(p, np.array([-90.0, 0.0]), np.array([0.0, -17.0]), np.array([-20.0, 40.0]))
     >>> [Tissue(v).name for v in label]
     ['LUNG', 'AIRWAY']
     """
-    x, y, z = np.broadcast_arrays(
+    xb, yb, zb = np.broadcast_arrays(
         np.asarray(x, np.float32), np.asarray(y, np.float32), np.asarray(z, np.float32)
     )
-    c = _Canvas(x.shape, edge)
+    shape = xb.shape
+    x, y, z = (np.ascontiguousarray(a, np.float32).ravel() for a in (xb, yb, zb))
     hab = patient.habitus
     a, b = patient.body_axes(z)
     v = y / b
     v = np.where(v > 0, v * (1.0 + 0.12 * v), v)  # flatter back: lying on the table
     rho = (np.abs(x / a) ** 2.2 + np.abs(v) ** 2.2) ** (1 / 2.2)
     depth = np.hypot(x, v * b) * (1.0 - rho) / np.maximum(rho, 1e-3)  # mm under the skin
+    skin_sd = depth
+    breast_sd = None
+    if hab.sex == "F":
+        breast_sd = _breasts(patient, x, y, z, b)
+        skin_sd = np.maximum(depth, breast_sd)
+    # from here on only the points inside the skin: air elsewhere
+    body = np.flatnonzero(skin_sd > -edge)
+    full = _Canvas.blank(x.size, edge)
+    if not body.size:
+        return full.hu.reshape(shape), full.label.reshape(shape)
+    x, y, z, a, b, v, depth, skin_sd = _take(body, x, y, z, a, b, v, depth, skin_sd)
+    c = _Canvas.blank(body.size, edge)
+    zmin, zmax = float(z.min()), float(z.max())
     anterior = np.clip(-y / b, 0, 1)
     posterior = np.clip(y / b, 0, 1)
     lateral = np.clip(np.abs(x) / a, 0, 1)
     yv = patient.spine_y(z)
-
-    # breasts: glandular cones in fat, in front of the pectorals
-    breast_sd = np.full(x.shape, -np.inf, dtype=np.float32)
-    if hab.sex == "F":
-        for side in (-1.0, 1.0):
-            # supine: the breast spreads sideways over the pectoral, flatter than tall
-            cx, cz = side * 0.42 * patient.half_width, -75.0 * hab.size
-            r = 62.0 * hab.size
-            rb = np.sqrt(
-                ((x - cx) / r) ** 2 + ((y + b - 6.0) / (0.5 * r)) ** 2 + ((z - cz) / r) ** 2
-            )
-            breast_sd = np.maximum(breast_sd, _radial_sd(rb, 0.5 * r))
-    skin_sd = np.maximum(depth, breast_sd)
+    behind_spine = y - yv
 
     c.paint(skin_sd, HU[Tissue.SKIN], Tissue.SKIN)
     c.paint(skin_sd - 2.2, HU[Tissue.FAT], Tissue.FAT)
-    if hab.sex == "F":
+    if breast_sd is not None:
         # fibroglandular tissue behind the nipple, fading into the fat in strands
-        strands = np.clip(breast_sd / 25.0 + 0.25 * _texture(patient, x, y, z), 0, 1)
+        at = np.flatnonzero(breast_sd[body] - 6.0 > -edge)
+        part = c.part(at)
+        bx, by, bz, sd = _take(at, x, y, z, breast_sd[body])
+        strands = np.clip(sd / 25.0 + 0.25 * _texture(patient, bx, by, bz), 0, 1)
         glands = HU[Tissue.FAT] + strands * (HU[Tissue.BREAST] + 15.0 - HU[Tissue.FAT])
-        c.paint(breast_sd - 6.0, glands, Tissue.BREAST)
+        part.paint(sd - 6.0, glands, Tissue.BREAST)
+        c.merge(part, at)
 
     # subcutaneous fat then the muscles: pectorals in front, trapezius and latissimus behind
     fat = hab.fat_mm * (0.6 + 0.5 * posterior + 0.3 * lateral)
@@ -339,10 +360,14 @@ def tissue(
     muscle_top = fat + pectoral + back + 4.0
     c.paint(np.minimum(depth - fat, muscle_top - depth), HU[Tissue.MUSCLE], Tissue.MUSCLE)
     # paraspinal (erector spinae) muscles either side of the spinous processes
-    erector = np.sqrt(((np.abs(x) - 30.0) / 27.0) ** 2 + ((y - yv - 44.0) / 24.0) ** 2)
-    c.paint(
-        np.minimum(_radial_sd(erector, 24.0), depth - fat), HU[Tissue.MUSCLE] + 5, Tissue.MUSCLE
+    spinal = _inside_box(np.abs(x), behind_spine, (-1.0, -24.0), (66.0, 74.0))
+    part = c.part(spinal)
+    sx, sy, sz, syv, sdepth, sfat = _take(spinal, x, y, z, yv, depth, fat)
+    erector = np.sqrt(((np.abs(sx) - 30.0) / 27.0) ** 2 + ((sy - syv - 44.0) / 24.0) ** 2)
+    part.paint(
+        np.minimum(_radial_sd(erector, 24.0), sdepth - sfat), HU[Tissue.MUSCLE] + 5, Tissue.MUSCLE
     )
+    c.merge(part, spinal)
 
     # the rib cage round two hemithoraces: intercostal muscle outside the cavity
     cx, cy, ax, by = patient.hemithorax(z)
@@ -356,29 +381,36 @@ def tissue(
     )
 
     # scapulae: a plate inside the posterior muscles, outside the ribs, in the upper chest
-    phi = np.arctan2(np.abs(x) / a, v)  # 0 at the back, pi/2 at the side
     blade_top, blade_bottom = patient.apex + 5.0, patient.apex - 150.0 * hab.size
-    spread = 0.95 - 0.25 * np.clip((blade_top - z) / (blade_top - blade_bottom), 0, 1)
-    in_blade = np.minimum.reduce(
-        [(phi - 0.45) * 60.0, (spread - phi) * 60.0, z - blade_bottom, blade_top - z]
-    )
-    plate = 3.0 - np.abs(depth - (muscle_top - 5.0))
-    c.paint(np.minimum(in_blade, plate + 1.5), HU[Tissue.MUSCLE], Tissue.MUSCLE)
-    c.paint(np.minimum(in_blade, plate), HU[Tissue.CORTICAL_BONE], Tissue.CORTICAL_BONE)
-    c.paint(np.minimum(in_blade - 3.0, plate - 1.2), HU[Tissue.MARROW], Tissue.MARROW)
+    if zmax > blade_bottom - _REACH and zmin < blade_top + _REACH:
+        at = np.flatnonzero(v > 0)  # behind the coronal plane: the blades' angles
+        part = c.part(at)
+        qx, qz, qa, qv, qdepth, qtop = _take(at, x, z, a, v, depth, muscle_top)
+        phi = np.arctan2(np.abs(qx) / qa, qv)  # 0 at the back, pi/2 at the side
+        spread = 0.95 - 0.25 * np.clip((blade_top - qz) / (blade_top - blade_bottom), 0, 1)
+        in_blade = np.minimum.reduce(
+            [(phi - 0.45) * 60.0, (spread - phi) * 60.0, qz - blade_bottom, blade_top - qz]
+        )
+        plate = 3.0 - np.abs(qdepth - (qtop - 5.0))
+        part.paint(np.minimum(in_blade, plate + 1.5), HU[Tissue.MUSCLE], Tissue.MUSCLE)
+        part.paint(np.minimum(in_blade, plate), HU[Tissue.CORTICAL_BONE], Tissue.CORTICAL_BONE)
+        part.paint(np.minimum(in_blade - 3.0, plate - 1.2), HU[Tissue.MARROW], Tissue.MARROW)
+        c.merge(part, at)
 
     # lungs: the cavity above the diaphragm, outside the mediastinum
     diaphragm = patient.diaphragm(x, y)
-    prevertebral = np.sqrt((x / 25.0) ** 2 + ((y - yv - 2.0) / 22.0) ** 2)
-    heart = _heart_radius(patient, x, y, z)
+    prevertebral = np.sqrt((x / 25.0) ** 2 + ((behind_spine - 2.0) / 22.0) ** 2)
+    heart_at, heart_sd = _heart(patient, x, y, z)
     great_d, great_r = _nearest_tube(x, y, z, patient.great_vessels)
     air_d, air_r = _nearest_tube(x, y, z, patient.airways)
     upper = np.clip((z + 10.0) / 20.0, 0, 1)
+    near_heart = np.full(x.shape, -np.inf, dtype=np.float32)
+    near_heart[heart_at] = heart_sd + 4.0
     mediastinum_sd = np.maximum.reduce(
         [
-            _radial_sd(heart, 46.0) + 4.0,
+            near_heart,
             np.where(y < yv - 10.0, 6.0 + 10.0 * upper - np.abs(x - 2.0), -np.inf),
-            _radial_sd(np.hypot((x - 4.0) / 17.0, (y - yv + 36.0) / 27.0), 20.0) + 2.0,
+            _radial_sd(np.hypot((x - 4.0) / 17.0, (behind_spine + 36.0) / 27.0), 20.0) + 2.0,
             great_r + 3.0 + 2.0 * upper - great_d,
             air_r + 2.5 - air_d,
             _radial_sd(prevertebral, 22.0) + 4.0,
@@ -387,37 +419,93 @@ def tissue(
     above = z - diaphragm
     thorax_sd = np.minimum(cavity_sd, above)
     c.paint(thorax_sd, HU[Tissue.FAT] + 10.0, Tissue.FAT)
-    insp = hab.inspiration
-    lung_hu = HU[Tissue.LUNG] + 45.0 * (1.0 - insp)
-    lung_hu = lung_hu + 60.0 * np.clip((y - yv + 70.0) / 120.0, 0, 1) ** 2  # dependent lung
-    lung_hu = lung_hu + 12.0 * _texture(patient, x, y, z)
     lung_sd = np.minimum(thorax_sd - 1.0, -mediastinum_sd)
-    c.paint(lung_sd, lung_hu, Tissue.LUNG)
+    at = np.flatnonzero(lung_sd > -edge)
+    part = c.part(at)
+    lx, ly, lz, lyv, lsd = _take(at, x, y, z, yv, lung_sd)
+    lung_hu = HU[Tissue.LUNG] + 45.0 * (1.0 - hab.inspiration)
+    lung_hu = lung_hu + 60.0 * np.clip((ly - lyv + 70.0) / 120.0, 0, 1) ** 2  # dependent lung
+    lung_hu = lung_hu + 12.0 * _texture(patient, lx, ly, lz)
+    part.paint(lsd, lung_hu, Tissue.LUNG)
     # fissures: pleura ~0.5 mm thick seen through the slice, within the lung only
-    oblique, horizontal = patient.fissures(x, y, z)
-    is_right = x < 0
-    horiz = np.where(is_right & (oblique < 0), np.abs(horizontal), np.inf)
+    oblique, horizontal = patient.fissures(lx, ly, lz)
+    horiz = np.where((lx < 0) & (oblique < 0), np.abs(horizontal), np.inf)
     fissure_d = np.minimum(np.abs(oblique), horiz)
-    fissure_w = np.clip(1.0 - fissure_d / (0.5 * c.edge + 0.6), 0, 1) * c.weight(lung_sd)
-    c.hu += fissure_w * np.float32(0.55) * (np.float32(-150.0) - c.hu)
+    fissure_w = np.clip(1.0 - fissure_d / (0.5 * edge + 0.6), 0, 1) * part.weight(lsd)
+    part.hu += fissure_w * np.float32(0.55) * (np.float32(-150.0) - part.hu)
+    c.merge(part, at)
 
     # heart: pericardium, epicardial fat, myocardium and blood (alike without contrast)
-    c.paint(_radial_sd(heart, 46.0) + 3.0, HU[Tissue.FAT], Tissue.FAT)
-    c.paint(1.4 - np.abs(_radial_sd(heart, 46.0) + 1.6), HU[Tissue.MUSCLE] - 10, Tissue.MUSCLE)
-    c.paint(_radial_sd(heart, 46.0), HU[Tissue.MYOCARDIUM], Tissue.MYOCARDIUM)
-    c.paint(_radial_sd(heart, 46.0) - 9.0, HU[Tissue.BLOOD], Tissue.BLOOD)
+    part = c.part(heart_at)
+    part.paint(heart_sd + 3.0, HU[Tissue.FAT], Tissue.FAT)
+    part.paint(1.4 - np.abs(heart_sd + 1.6), HU[Tissue.MUSCLE] - 10, Tissue.MUSCLE)
+    part.paint(heart_sd, HU[Tissue.MYOCARDIUM], Tissue.MYOCARDIUM)
+    part.paint(heart_sd - 9.0, HU[Tissue.BLOOD], Tissue.BLOOD)
+    c.merge(part, heart_at)
     c.paint(great_r - great_d, HU[Tissue.BLOOD], Tissue.BLOOD)
     # trachea and main bronchi: wall and air
     c.paint(air_r + 2.0 - air_d, HU[Tissue.AIRWAY_WALL], Tissue.AIRWAY_WALL)
     c.paint(air_r - air_d, HU[Tissue.AIRWAY], Tissue.AIRWAY)
     # oesophagus behind the trachea, left of the midline, a little air inside
-    oes = np.hypot((x - 10.0) / 1.2, y - (yv - 27.0))
-    in_chest = np.clip(z - diaphragm + 30.0, -1, 1) * 50.0
-    c.paint(np.minimum(8.0 - oes, in_chest), HU[Tissue.OESOPHAGUS], Tissue.OESOPHAGUS)
-    c.paint(np.minimum(1.8 - oes, in_chest), HU[Tissue.AIR], Tissue.BOWEL_GAS)
+    at = _inside_box(x, behind_spine, (-4.0, -39.0), (24.0, -15.0))
+    part = c.part(at)
+    ox, ody, oz, odia = _take(at, x, behind_spine, z, diaphragm)
+    oes = np.hypot((ox - 10.0) / 1.2, ody + 27.0)
+    in_chest = np.clip(oz - odia + 30.0, -1, 1) * 50.0
+    part.paint(np.minimum(8.0 - oes, in_chest), HU[Tissue.OESOPHAGUS], Tissue.OESOPHAGUS)
+    part.paint(np.minimum(1.8 - oes, in_chest), HU[Tissue.AIR], Tissue.BOWEL_GAS)
+    c.merge(part, at)
 
     # below the diaphragm: muscle sheet, liver on the right, stomach and spleen on the left
-    below = np.minimum(cavity_sd + 8.0, -above)
+    if zmin < max(patient.dome_right, patient.dome_left) + _REACH:
+        below = np.minimum(cavity_sd + 8.0, -above)
+        at = np.flatnonzero(below > -edge)
+        part = c.part(at)
+        _abdomen(part, *_take(at, x, y, below, above))
+        c.merge(part, at)
+
+    part = c.part(spinal)
+    _spine(part, sx, sy, sz, syv, sdepth - 0.5 * sfat - 4.0)
+    c.merge(part, spinal)
+    front = y + b - 16.0 - 0.5 * hab.fat_mm  # behind the front of the sternum
+    if zmax > -115.0 - _REACH and zmin < patient.apex + _REACH:
+        at = _inside_box(np.abs(x), front, (-1.0, -_REACH - 7.0), (40.0, _REACH + 7.0))
+        part = c.part(at)
+        _sternum(part, *_take(at, x, front, z), patient)
+        c.merge(part, at)
+    full.merge(c, body)
+    return full.hu.reshape(shape), full.label.reshape(shape)
+
+
+def _breasts(
+    patient: Patient, x: np.ndarray, y: np.ndarray, z: np.ndarray, b: np.ndarray
+) -> np.ndarray:
+    """Signed distance (mm) to the breasts: glandular cones in fat, in front of the pectorals."""
+    size = patient.habitus.size
+    out = np.full(x.shape, -np.inf, dtype=np.float32)
+    for side in (-1.0, 1.0):
+        # supine: the breast spreads sideways over the pectoral, flatter than tall
+        cx, cz = side * 0.42 * patient.half_width, -75.0 * size
+        r = 62.0 * size
+        reach = 1.0 + 2.0 * _REACH / r  # normalised radius where the distance is −_REACH
+        at = np.flatnonzero(
+            (np.abs(x - cx) < r * reach)
+            & (np.abs(z - cz) < r * reach)
+            & (np.abs(y + b - 6.0) < 0.5 * r * reach)
+        )
+        rb = np.sqrt(
+            ((x[at] - cx) / r) ** 2
+            + ((y[at] + b[at] - 6.0) / (0.5 * r)) ** 2
+            + ((z[at] - cz) / r) ** 2
+        )
+        out[at] = np.maximum(out[at], _radial_sd(rb, 0.5 * r))
+    return out
+
+
+def _abdomen(
+    c: _Canvas, x: np.ndarray, y: np.ndarray, below: np.ndarray, above: np.ndarray
+) -> None:
+    """Under the diaphragm: its muscle, the liver on the right, stomach and spleen on the left."""
     c.paint(np.minimum(below, 4.0 + above), HU[Tissue.MUSCLE], Tissue.MUSCLE)
     c.paint(np.minimum(below - 4.0, (45.0 - 0.3 * (y + 40.0)) - x), HU[Tissue.LIVER], Tissue.LIVER)
     stomach = np.hypot((x - 55.0) / 48.0, (y + 25.0) / 42.0)
@@ -430,40 +518,72 @@ def tissue(
     spleen = np.hypot((x - 85.0) / 28.0, (y - 45.0) / 40.0)
     c.paint(np.minimum(below - 4.0, _radial_sd(spleen, 28.0)), HU[Tissue.SPLEEN], Tissue.SPLEEN)
 
-    _spine(c, x, y, z, yv)
-    _sternum(c, x, y, z, b, patient)
-    return c.hu, c.label
-
 
 def _nearest_tube(
     x: np.ndarray, y: np.ndarray, z: np.ndarray, tubes: list[tuple[np.ndarray, float]]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Distance to the nearest of several polylines (by surface), and that one's radius."""
+    """Distance to the nearest of several polylines (by surface), and that one's radius.
+
+    Only points within :data:`_REACH` of a segment's box are measured; the
+    others are infinitely far (no layer reaches that far from a tube).
+    """
     best_d = np.full(x.shape, np.inf, dtype=np.float32)
     best_r = np.zeros(x.shape, dtype=np.float32)
+    zmin, zmax = float(z.min()), float(z.max())
+    boxes = []
     for points, radius in tubes:
-        d = _polyline_distance(x, y, z, points, radius + 10.0)
-        closer = d - radius < best_d - best_r
-        best_d = np.where(closer, d, best_d)
-        best_r = np.where(closer, np.float32(radius), best_r)
+        for p0, p1 in zip(points[:-1], points[1:], strict=True):
+            lo = np.minimum(p0, p1) - radius - _REACH
+            hi = np.maximum(p0, p1) + radius + _REACH
+            if hi[2] >= zmin and lo[2] <= zmax:
+                boxes.append((p0, p1, float(radius), lo, hi))
+    if not boxes:
+        return best_d, best_r
+    lows, highs = np.min([b[3] for b in boxes], 0), np.max([b[4] for b in boxes], 0)
+    near = _inside_box(x, y, lows[:2], highs[:2])
+    nx, ny, nz = _take(near, x, y, z)
+    for p0, p1, radius, lo, hi in boxes:
+        at = _inside_box(nx, ny, lo[:2], hi[:2])
+        d, _ = segment_distance((nx[at], ny[at], nz[at]), p0.tolist(), p1.tolist())
+        where = near[at]
+        closer = d - radius < best_d[where] - best_r[where]
+        best_d[where] = np.where(closer, d, best_d[where])
+        best_r[where] = np.where(closer, np.float32(radius), best_r[where])
     return best_d, best_r
 
 
-def _heart_radius(patient: Patient, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """Normalised radius of the heart, its long axis pointing left, forward and down."""
+def _heart(
+    patient: Patient, x: np.ndarray, y: np.ndarray, z: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The points near the heart (indices) and their signed distance (mm) to its outline.
+
+    An ellipsoid whose long axis points left, forward and down.
+    """
     s = patient.habitus.size
     c = np.array([20.0, -30.0, patient.dome_right + 38.0])
-    dx, dy, dz = x - c[0], y - c[1], z - c[2]
+    # beyond this radius the distance is below −_REACH along every axis
+    reach = 62.0 * s * (1.0 + _REACH / 46.0)
+    at = np.flatnonzero(
+        (np.abs(x - c[0]) < reach) & (np.abs(y - c[1]) < reach) & (np.abs(z - c[2]) < reach)
+    )
+    dx, dy, dz = x[at] - c[0], y[at] - c[1], z[at] - c[2]
     ca, sa = np.cos(np.radians(40)), np.sin(np.radians(40))
     u = ca * dx - sa * dy
     w = sa * dx + ca * dy
     cb, sb = np.cos(np.radians(25)), np.sin(np.radians(25))
     u, h = cb * u + sb * dz, -sb * u + cb * dz
-    return np.sqrt((u / (62.0 * s)) ** 2 + (w / (44.0 * s)) ** 2 + (h / (46.0 * s)) ** 2)
+    rho = np.sqrt((u / (62.0 * s)) ** 2 + (w / (44.0 * s)) ** 2 + (h / (46.0 * s)) ** 2)
+    return at, _radial_sd(rho, 46.0).astype(np.float32)
 
 
-def _spine(c: _Canvas, x: np.ndarray, y: np.ndarray, z: np.ndarray, yv: np.ndarray) -> None:
-    """Vertebrae 26 mm apart: body (cortex round marrow), disc, canal, pedicles, laminae, processes."""
+def _spine(
+    c: _Canvas, x: np.ndarray, y: np.ndarray, z: np.ndarray, yv: np.ndarray, room: np.ndarray
+) -> None:
+    """Vertebrae 26 mm apart: body (cortex round marrow), disc, canal, pedicles, laminae, processes.
+
+    ``room``: how deep (mm) a point lies under the fat of the back, where the
+    spinous processes stop (a thin patient's can be felt, none shows through).
+    """
     phase = np.mod(z + 7.0, 26.0) - 13.0  # 0 mid-body, ±13 at a disc
     waist = 1.0 - 0.08 * np.cos(np.pi * phase / 13.0)
     body = np.hypot(x / (19.0 * waist), (y - yv) / (16.0 * waist))
@@ -476,7 +596,7 @@ def _spine(c: _Canvas, x: np.ndarray, y: np.ndarray, z: np.ndarray, yv: np.ndarr
     canal = np.hypot(x / 1.1, y - yv - 26.0)
     pedicle = np.minimum.reduce([4.0 - np.abs(np.abs(x) - 12.0), y - yv - 10.0, yv + 26.0 - y])
     lamina = np.minimum.reduce([canal - 9.5, 15.0 - canal, y - yv - 24.0])
-    spinous = np.minimum.reduce([4.0 - np.abs(x), y - yv - 38.0, yv + 60.0 + 0.5 * phase - y])
+    spinous = np.minimum.reduce([4.0 - np.abs(x), y - yv - 38.0, yv + 60.0 + 0.5 * phase - y, room])
     transverse = _radial_sd(
         np.hypot((np.abs(x) - 22.0) / 12.0, (y - yv - 28.0 + 0.35 * np.abs(x)) / 4.5), 4.5
     )
@@ -489,12 +609,14 @@ def _spine(c: _Canvas, x: np.ndarray, y: np.ndarray, z: np.ndarray, yv: np.ndarr
 
 
 def _sternum(
-    c: _Canvas, x: np.ndarray, y: np.ndarray, z: np.ndarray, b: np.ndarray, patient: Patient
+    c: _Canvas, x: np.ndarray, behind_front: np.ndarray, z: np.ndarray, patient: Patient
 ) -> None:
-    """Manubrium (wide, up high) and body: cortex round marrow, behind the pectoral fascia."""
+    """Manubrium (wide, up high) and body: cortex round marrow, behind the pectoral fascia.
+
+    ``behind_front``: mm behind the sternum's front plane (``y`` − its ``y``).
+    """
     width = np.where(z > 25.0, 26.0, 15.0)
-    front = -b + 16.0 + 0.5 * patient.habitus.fat_mm
-    st = np.hypot(x / width, (y - front) / 7.0)
+    st = np.hypot(x / width, behind_front / 7.0)
     span = np.minimum(z + 115.0, patient.apex - z)
     c.paint(np.minimum(_radial_sd(st, 7.0), span), HU[Tissue.CORTICAL_BONE], Tissue.CORTICAL_BONE)
     c.paint(np.minimum(_radial_sd(st, 7.0) - 1.5, span - 1.5), HU[Tissue.MARROW], Tissue.MARROW)

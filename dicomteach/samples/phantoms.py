@@ -685,6 +685,20 @@ def rigid_motion(degrees_z: float, degrees_x: float) -> np.ndarray:
     return rx @ rz
 
 
+#: Voxels measured per batch by :func:`draw_tubes` (bounds its memory).
+_TUBE_BATCH = 1 << 20
+#: Slices :func:`draw_tubes` gathers tube shares for at once.
+_TUBE_SLICES = 8
+#: What each kind of tube leaves in a voxel: (share, Hounsfield units, only in the lung).
+_TUBE_LAYERS = (
+    ("bone", "cortical", False),
+    ("cartilage", "cartilage", False),
+    ("wall", "airway_wall", True),
+    ("lumen", "air", False),
+    ("vessel", "vessel", True),
+)
+
+
 def draw_tubes(
     hu: np.ndarray,
     lung: np.ndarray,
@@ -700,120 +714,204 @@ def draw_tubes(
     Vessels and airway walls are drawn only in the lung; airway lumens, bone
     and cartilage everywhere. Thin tubes are widened to a voxel and made
     fainter (partial volume), and a slab of ``slab`` mm counts as in-plane.
+
+    Each segment is cut into the slices its slab reaches, and every voxel of
+    the box round that piece is measured at once, a few slices at a time.
+    Where tubes of a kind overlap (a branch point, a joint) a voxel takes the
+    largest share any of them gives it; the kinds are then laid on in the
+    order bone, cartilage, airway wall, airway lumen, vessel.
+
+    >>> z = np.arange(5.0); y = x = np.arange(-4.0, 4.5, 0.5)
+    >>> hu = np.full((5, 17, 17), -850.0, dtype=np.float32)
+    >>> tube = Tubes(np.array([[0.0, 0, 0]]), np.array([[0.0, 0, 4]]), np.ones(1), np.ones(1),
+    ...              np.array([VESSEL], np.int8))
+    >>> draw_tubes(hu, np.ones(hu.shape, bool), tube, z, y, x, 1.0)
+    >>> float(hu[2, 8, 8]), float(hu[2, 8, 0])
+    (40.0, -850.0)
     """
-    dz, dy, dx = z_mm[1] - z_mm[0], y_mm[1] - y_mm[0], x_mm[1] - x_mm[0]
-    pixel = float(abs(dx))
-    thin = (tubes.kind == VESSEL) & (np.maximum(tubes.r0, tubes.r1) < 1.2 * pixel)
-    _splat_thin_vessels(hu, lung, tubes, thin, z_mm, y_mm, x_mm, slab)
-    for p0, p1, r0, r1, kind in zip(
-        tubes.p0[~thin],
-        tubes.p1[~thin],
-        tubes.r0[~thin],
-        tubes.r1[~thin],
-        tubes.kind[~thin],
-        strict=True,
-    ):
-        rmax = max(r0, r1) + 1.5 + (1.5 if kind == AIRWAY else 0.0)
-        lo = np.minimum(p0, p1) - rmax
-        hi = np.maximum(p0, p1) + rmax
-        k0, k1 = sorted(((lo[2] - slab - z_mm[0]) / dz, (hi[2] + slab - z_mm[0]) / dz))
-        i0, i1 = sorted(((lo[1] - y_mm[0]) / dy, (hi[1] - y_mm[0]) / dy))
-        j0, j1 = sorted(((lo[0] - x_mm[0]) / dx, (hi[0] - x_mm[0]) / dx))
-        ks = slice(max(int(np.floor(k0)), 0), min(int(np.ceil(k1)) + 1, len(z_mm)))
-        is_ = slice(max(int(np.floor(i0)), 0), min(int(np.ceil(i1)) + 1, len(y_mm)))
-        js = slice(max(int(np.floor(j0)), 0), min(int(np.ceil(j1)) + 1, len(x_mm)))
-        if ks.start >= ks.stop or is_.start >= is_.stop or js.start >= js.stop:
-            continue
-        zz = z_mm[ks][:, None, None]
-        yy = y_mm[is_][None, :, None]
-        xx = x_mm[js][None, None, :]
-        d, t = segment_distance((xx, yy, zz), p0, p1, slab=slab)
-        r = r0 + (r1 - r0) * t
-        box = hu[ks, is_, js]
-        in_lung = lung[ks, is_, js]
-        if kind == VESSEL:
-            r_eff = np.maximum(r, 0.6 * pixel)
-            w = _ramp(r_eff - d, pixel) * np.minimum(1.0, (r / r_eff) ** 2 * 1.6)
-            box += np.where(in_lung, w * (HU["vessel"] - box), 0.0).astype(box.dtype)
-        elif kind == AIRWAY:
-            wall = np.maximum(0.18 * r, 0.9)
-            w_wall = _ramp(r + wall - d, pixel)
-            box += np.where(in_lung, w_wall * (HU["airway_wall"] - box), 0.0).astype(box.dtype)
-            w = _ramp(r - d, pixel)
-            box += (w * (HU["air"] - box)).astype(box.dtype)
-        elif kind == BONE:
-            w = _ramp(r - d, pixel)
-            inner = _ramp(r - 1.6 - d, pixel)
-            value = HU["cortical"] + inner * (HU["cancellous"] - HU["cortical"])
-            box += (w * (value - box)).astype(box.dtype)
-        else:
-            w = _ramp(r - d, pixel)
-            box += (w * (HU["cartilage"] - box)).astype(box.dtype)
-
-
-def _splat_thin_vessels(
-    hu: np.ndarray,
-    lung: np.ndarray,
-    tubes: Tubes,
-    which: np.ndarray,
-    z_mm: np.ndarray,
-    y_mm: np.ndarray,
-    x_mm: np.ndarray,
-    slab: float,
-) -> None:
-    """Draw the thinnest vessels all at once: points every half pixel along them, splatted.
-
-    Each point darkens (well, brightens) the 3×3 pixels around it in the slices
-    its slab reaches, by the partial volume a sub-millimetre vessel leaves in
-    a voxel; the strongest contribution wins where points overlap.
-    """
-    if not which.any():
+    if not len(tubes) or len(z_mm) < 2:
         return
-    dz, dy, dx = z_mm[1] - z_mm[0], y_mm[1] - y_mm[0], x_mm[1] - x_mm[0]
-    pixel = float(abs(dx))
-    p0, p1 = tubes.p0[which], tubes.p1[which]
-    r0, r1 = tubes.r0[which], tubes.r1[which]
-    length = np.linalg.norm(p1 - p0, axis=1)
-    steps = np.maximum(np.ceil(length / (0.5 * pixel)).astype(int), 1)
-    seg = np.repeat(np.arange(len(steps)), steps + 1)
-    t = np.concatenate([np.linspace(0.0, 1.0, n + 1) for n in steps])
-    pts = p0[seg] + t[:, None] * (p1 - p0)[seg]
-    r = r0[seg] + t * (r1 - r0)[seg]
-    strength = np.minimum(1.0, 1.6 * (r / (0.6 * pixel)) ** 2)
-    fk = (pts[:, 2] - z_mm[0]) / dz
-    fi = (pts[:, 1] - y_mm[0]) / dy
-    fj = (pts[:, 0] - x_mm[0]) / dx
-    best = np.zeros(hu.size, dtype=np.float32)
-    shape = hu.shape
-    reach_k = int(np.ceil((slab / 2.0 + 1.0) / abs(dz)))
-    for ok in range(-reach_k, reach_k + 1):
-        k = np.rint(fk).astype(int) + ok
-        ez = np.maximum(np.abs(pts[:, 2] - z_mm[np.clip(k, 0, shape[0] - 1)]) - slab / 2.0, 0.0)
-        wz = _ramp(r - ez, pixel)
-        for oi in (-1, 0, 1):
-            i = np.rint(fi).astype(int) + oi
-            for oj in (-1, 0, 1):
-                j = np.rint(fj).astype(int) + oj
-                ey = (i - fi) * dy
-                ex = (j - fj) * dx
-                w = strength * wz * _ramp(np.maximum(r, 0.6 * pixel) - np.hypot(ex, ey), pixel)
-                keep = (
-                    (w > 0.02)
-                    & (k >= 0)
-                    & (k < shape[0])
-                    & (i >= 0)
-                    & (i < shape[1])
-                    & (j >= 0)
-                    & (j < shape[2])
-                )
-                flat = np.ravel_multi_index((k[keep], i[keep], j[keep]), shape)
-                wk = w[keep].astype(np.float32)
-                order = np.argsort(wk, kind="stable")
-                current = best[flat[order]]
-                best[flat[order]] = np.maximum(current, wk[order])
-    w = best.reshape(shape)
-    w = np.where(lung, w, np.float32(0.0))
-    hu += w * (np.float32(HU["vessel"]) - hu)
+    pieces = _TubePieces(tubes, np.asarray(z_mm), np.asarray(y_mm), np.asarray(x_mm), slab)
+    block_of = pieces.k // _TUBE_SLICES
+    order = np.lexsort((pieces.kind, block_of))
+    bounds = np.searchsorted(block_of[order], np.arange(hu.shape[0] // _TUBE_SLICES + 2))
+    for block in range(len(bounds) - 1):
+        here = order[bounds[block] : bounds[block + 1]]
+        if not here.size:
+            continue
+        k0 = block * _TUBE_SLICES
+        shares = _TubeShares(hu[k0 : k0 + _TUBE_SLICES], lung[k0 : k0 + _TUBE_SLICES])
+        for batch in pieces.batches(here):
+            shares.add(pieces, batch, k0)
+        shares.lay_on()
+
+
+class _TubePieces:
+    """Each tube segment cut into the slices it reaches: one row per (segment, slice).
+
+    Per piece: its slice ``k``, the box of rows and columns round it
+    (``i0``…``i1``, ``j0``…``j1``), and the line ``t = a·x + b·y + c`` giving
+    the position along the segment nearest a point of that slice (before
+    clipping to 0…1), with the segment's start, direction and radii.
+    """
+
+    def __init__(
+        self, tubes: Tubes, z_mm: np.ndarray, y_mm: np.ndarray, x_mm: np.ndarray, slab: float
+    ) -> None:
+        dz, dy, dx = (float(a[1] - a[0]) for a in (z_mm, y_mm, x_mm))
+        self.pixel = abs(dx)
+        p0, p1 = tubes.p0.astype(float), tubes.p1.astype(float)
+        step = p1 - p0
+        rmax = np.maximum(tubes.r0, tubes.r1)
+        wall = np.where(tubes.kind == AIRWAY, np.maximum(0.18 * rmax, 0.9), 0.0)
+        reach = np.maximum(rmax, 0.6 * self.pixel) + wall + 0.5 * self.pixel
+        half = 0.5 * slab + reach  # how far in z a slice still sees the tube
+        kz = np.sort(np.stack([p0[:, 2], p1[:, 2]]), axis=0)
+        first = np.ceil((np.where(dz > 0, kz[0] - half, kz[1] + half) - z_mm[0]) / dz)
+        last = np.floor((np.where(dz > 0, kz[1] + half, kz[0] - half) - z_mm[0]) / dz)
+        first, last = np.sort(np.stack([first, last]), axis=0)
+        first = np.clip(first, 0, len(z_mm)).astype(np.int64)
+        last = np.clip(last + 1, 0, len(z_mm)).astype(np.int64)
+        count = np.maximum(last - first, 0)
+        seg = np.repeat(np.arange(len(count)), count)
+        k = first[seg] + np.arange(seg.size) - np.repeat(np.cumsum(count) - count, count)
+        z = z_mm[k].astype(float)
+        # the part of the segment within the slice's reach, as a range of t
+        sz = step[seg, 2]
+        flat = np.abs(sz) < 1e-6
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ta = np.where(flat, 0.0, (z - half[seg] - p0[seg, 2]) / sz)
+            tb = np.where(flat, 1.0, (z + half[seg] - p0[seg, 2]) / sz)
+        ta, tb = np.clip(np.minimum(ta, tb), 0, 1), np.clip(np.maximum(ta, tb), 0, 1)
+        ends = np.stack(
+            [p0[seg, :2] + ta[:, None] * step[seg, :2], p0[seg, :2] + tb[:, None] * step[seg, :2]]
+        )
+        lo = ends.min(0) - reach[seg, None]
+        hi = ends.max(0) + reach[seg, None]
+        rows = np.sort(np.stack([(lo[:, 1] - y_mm[0]) / dy, (hi[:, 1] - y_mm[0]) / dy]), axis=0)
+        cols = np.sort(np.stack([(lo[:, 0] - x_mm[0]) / dx, (hi[:, 0] - x_mm[0]) / dx]), axis=0)
+        self.i0 = np.clip(np.ceil(rows[0]), 0, len(y_mm)).astype(np.int64)
+        self.i1 = np.clip(np.floor(rows[1]) + 1, 0, len(y_mm)).astype(np.int64)
+        self.j0 = np.clip(np.ceil(cols[0]), 0, len(x_mm)).astype(np.int64)
+        self.j1 = np.clip(np.floor(cols[1]) + 1, 0, len(x_mm)).astype(np.int64)
+        keep = (self.i1 > self.i0) & (self.j1 > self.j0)
+        seg, k, z = seg[keep], k[keep], z[keep]
+        self.i0, self.i1, self.j0, self.j1 = (a[keep] for a in (self.i0, self.i1, self.j0, self.j1))
+        self.k = k
+        self.kind = tubes.kind[seg]
+        length2 = np.maximum((step[seg] ** 2).sum(1), 1e-9)
+        s = step[seg]
+        start = p0[seg] - np.stack(
+            [np.zeros_like(z), np.zeros_like(z), z], 1
+        )  # z relative to the slice
+        self.size = (self.i1 - self.i0) * (self.j1 - self.j0)
+        # per piece: t = a·x + b·y + c; offsets from start + t·step; radius r0 + dr·t
+        self.table = np.stack(
+            [
+                s[:, 0] / length2,
+                s[:, 1] / length2,
+                -(start * s).sum(1) / length2,
+                start[:, 0],
+                start[:, 1],
+                start[:, 2],
+                s[:, 0],
+                s[:, 1],
+                s[:, 2],
+                tubes.r0[seg],
+                tubes.r1[seg] - tubes.r0[seg],
+            ],
+            1,
+        ).astype(np.float32)
+        self.y_mm = np.asarray(y_mm, np.float32)
+        self.x_mm = np.asarray(x_mm, np.float32)
+        self.half_slab = np.float32(0.5 * slab)
+
+    def batches(self, which: np.ndarray) -> list[np.ndarray]:
+        """``which`` (pieces of one kind after another) in runs of one kind and ≤ _TUBE_BATCH voxels."""
+        out = []
+        kinds = self.kind[which]
+        cuts = np.flatnonzero(np.diff(kinds)) + 1
+        for run in np.split(which, cuts):
+            total = np.cumsum(self.size[run])
+            start = 0
+            while start < len(run):
+                base = total[start - 1] if start else 0
+                stop = max(int(np.searchsorted(total, base + _TUBE_BATCH, "right")), start + 1)
+                out.append(run[start:stop])
+                start = stop
+        return out
+
+
+class _TubeShares:
+    """The share of each voxel of a few slices each kind of tube covers, then laid on ``hu``."""
+
+    def __init__(self, hu: np.ndarray, lung: np.ndarray) -> None:
+        self.hu, self.lung = hu, lung
+        self.shares = {name: np.zeros(hu.size, np.float32) for name, _, _ in _TUBE_LAYERS}
+        self.marrow = np.zeros(hu.size, np.float32)
+        self.touched = np.zeros(hu.size, bool)
+
+    def add(self, pieces: _TubePieces, which: np.ndarray, k0: int) -> None:
+        size = pieces.size[which]
+        n = int(size.sum())
+        if not n:
+            return
+        owner = np.repeat(np.arange(len(which), dtype=np.int32), size)
+        local = np.arange(n, dtype=np.int32) - np.repeat(
+            (np.cumsum(size) - size).astype(np.int32), size
+        )
+        width = (pieces.j1 - pieces.j0)[which].astype(np.int32)[owner]
+        di = local // width
+        i = pieces.i0[which].astype(np.int32)[owner] + di
+        j = pieces.j0[which].astype(np.int32)[owner] + (local - di * width)
+        a, b, c, sx, sy, sz, ux, uy, uz, r0, dr = pieces.table[which][owner].T
+        y, x = pieces.y_mm[i], pieces.x_mm[j]
+        t = np.clip(a * x + b * y + c, 0.0, 1.0)
+        ox = x - sx - t * ux
+        oy = y - sy - t * uy
+        oz = np.maximum(np.abs(sz + t * uz) - pieces.half_slab, 0.0)
+        d = np.sqrt(ox * ox + oy * oy + oz * oz)
+        r = r0 + dr * t
+        kind = int(pieces.kind[which[0]])
+        flat = ((pieces.k[which].astype(np.int32)[owner] - k0) * self.hu.shape[1] + i) * (
+            self.hu.shape[2]
+        ) + j
+        pixel = pieces.pixel
+        if kind == VESSEL:
+            r_eff = np.maximum(r, np.float32(0.6 * pixel))
+            faint = np.minimum(np.float32(1.0), (r / r_eff) ** 2 * np.float32(1.6))
+            self._take("vessel", flat, _ramp(r_eff - d, pixel) * faint)
+        elif kind == AIRWAY:
+            self._take("wall", flat, _ramp(r + np.maximum(0.18 * r, 0.9) - d, pixel))
+            self._take("lumen", flat, _ramp(r - d, pixel))
+        elif kind == BONE:
+            self._take("bone", flat, _ramp(r - d, pixel))
+            inner = _ramp(r - 1.6 - d, pixel)
+            at = inner > 0
+            np.maximum.at(self.marrow, flat[at], inner[at].astype(np.float32))
+        else:
+            self._take("cartilage", flat, _ramp(r - d, pixel))
+
+    def _take(self, name: str, flat: np.ndarray, share: np.ndarray) -> None:
+        at = share > 0
+        flat = flat[at]
+        np.maximum.at(self.shares[name], flat, share[at].astype(np.float32))
+        self.touched[flat] = True
+
+    def lay_on(self) -> None:
+        at = np.flatnonzero(self.touched)
+        hu = self.hu.reshape(-1)
+        values = hu[at]
+        in_lung = self.lung.reshape(-1)[at]
+        for name, tissue, lung_only in _TUBE_LAYERS:
+            share = self.shares[name][at]
+            if lung_only:
+                share = np.where(in_lung, share, np.float32(0.0))
+            value = np.float32(HU[tissue])
+            if name == "bone":
+                value = value + self.marrow[at] * np.float32(HU["cancellous"] - HU["cortical"])
+            values += share * (value - values)
+        hu[at] = values
 
 
 def draw_lesion(
