@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
 
 from dicomteach.samples import patient as P
 from dicomteach.samples import phantoms
@@ -169,16 +172,17 @@ class TestBronchovascularTree:
     def test_each_visible_bronchus_has_its_artery_beside_it(self, woman: P.Patient) -> None:
         airways = woman.tubes.kind == P.AIRWAY
         assert airways.sum() > 100
-        ends, lumen = woman.tubes.p1[airways], woman.tubes.r1[airways]
-        arteries = np.concatenate([t.xyz for t in woman.arteries])
-        radii = np.concatenate([t.radius for t in woman.arteries])
-        gaps = np.linalg.norm(ends[:, None] - arteries[None], axis=2)
-        nearest = gaps.argmin(axis=1)
-        gap = gaps[np.arange(len(ends)), nearest]
-        wall = np.maximum(0.18 * lumen, 0.9)
-        # outside the bronchial wall, and touching it: the bronchoarterial pair
-        assert (gap >= lumen + wall - 0.01).mean() > 0.95
-        assert (gap <= lumen + wall + radii[nearest] + 0.5).mean() > 0.95
+        for bronchi, artery in zip(woman.bronchi, woman.arteries, strict=True):
+            # the two as drawn, three pieces per node along their curves
+            _, ends, _, lumen = bronchi.curve(pieces=3)
+            _, beside, _, radius = artery.curve(pieces=3)
+            visible = lumen >= P.BRONCHUS_FROM * P.BRONCHOARTERIAL_RATIO
+            assert visible.sum() > 10
+            gap = np.linalg.norm(ends - beside, axis=1)
+            outside = lumen + np.maximum(0.18 * lumen, 0.9)
+            # never inside the bronchial wall, and touching it at every node: the pair
+            assert (gap >= outside - 0.01)[visible].all()
+            assert (gap <= outside + radius + 0.5)[2::3][visible[2::3]].all()
 
     def test_veins_run_apart_from_the_arteries(self, woman: P.Patient) -> None:
         arteries = np.concatenate([t.xyz for t in woman.arteries])
@@ -195,6 +199,55 @@ class TestBronchovascularTree:
             assert in_lung.mean() > 0.8, P.LOBES[number]
             lobes = woman.lobe(tips[in_lung, 0], tips[in_lung, 1], tips[in_lung, 2])
             assert (lobes == number).mean() > 0.8, P.LOBES[number]
+
+    def test_vessels_bend_without_corners(self, woman: P.Patient) -> None:
+        for tree in woman.arteries + woman.veins:
+            p0, p1, _, _ = tree.curve(pieces=3)
+            drawn = _directions(p0, p1)
+            s0, s1, _, _ = tree.segments()
+            straight = _directions(s0, s1)
+            # where a branch carries on through a node: its last piece and its main child's first
+            child = np.flatnonzero(tree.parent >= 0)
+            main = tree.main_child()
+            row = np.full(len(tree.parent), -1)
+            row[child] = np.arange(len(child))
+            carried = child[main[child] >= 0]
+            a, b = row[carried], row[main[carried]]
+            curved = _turn(drawn[3 * a + 2], drawn[3 * b])
+            cornered = _turn(straight[a], straight[b])
+            assert np.median(curved) < 0.5 * np.median(cornered)
+            within = _turn(drawn.reshape(-1, 3, 3)[:, :-1], drawn.reshape(-1, 3, 3)[:, 1:])
+            assert np.median(within) < 6.0 and np.percentile(within, 95) < 30.0
+
+    def test_each_lobe_artery_runs_on_from_its_main_pulmonary_artery(
+        self, woman: P.Patient
+    ) -> None:
+        vessels = woman.tubes.kind == P.VESSEL
+        ends = np.concatenate([woman.tubes.p0[vessels], woman.tubes.p1[vessels]])
+        n = int(vessels.sum())
+        # pieces that share an end are joined; follow them from the end of each main artery
+        pairs = cKDTree(ends).query_pairs(0.01, output_type="ndarray")
+        graph = np.concatenate([pairs % n, np.arange(n)[:, None].repeat(2, 1)])
+        _, component = connected_components(
+            coo_matrix((np.ones(len(graph)), graph.T), shape=(n, n)), directed=False
+        )
+        near = cKDTree(ends)
+        for side, lobes in ((2, (0, 1, 2)), (3, (3, 4))):
+            start = woman.great_vessels[side][0][-1]
+            reached = component[near.query_ball_point(start, 0.01)[0] % n]
+            for lobe in lobes:
+                root = woman.arteries[lobe].xyz[0]
+                assert reached in component[np.array(near.query_ball_point(root, 0.01)) % n]
+
+
+def _directions(p0: np.ndarray, p1: np.ndarray) -> np.ndarray:
+    step = p1 - p0
+    return step / np.linalg.norm(step, axis=-1, keepdims=True)
+
+
+def _turn(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Angle (degrees) between unit directions."""
+    return np.degrees(np.arccos(np.clip((a * b).sum(-1), -1.0, 1.0))).ravel()
 
 
 def test_render_moves_the_patient_rigidly() -> None:

@@ -38,6 +38,17 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from dicomteach.samples._shapes import segment_distance
+from dicomteach.samples.bronchovascular import (
+    BRONCHOARTERIAL_RATIO,
+    BRONCHUS_FROM,
+    LEAF_RADIUS,
+    Tree,
+    colonise,
+    murray_radii,
+    side_offsets,
+    smoothed,
+    unit,
+)
 from dicomteach.samples.phantoms import (
     AIRWAY,
     BONE,
@@ -120,22 +131,6 @@ class Habitus:
 
 
 @dataclass
-class Tree:
-    """One tree as nodes: ``parent[i]`` (−1 at the root), position ``xyz[i]``, radius ``radius[i]``."""
-
-    xyz: np.ndarray
-    parent: np.ndarray
-    radius: np.ndarray
-
-    def segments(self, offset: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
-        """(p0, p1, r0, r1) of every node's segment from its parent, ``offset`` added per node."""
-        xyz = self.xyz if offset is None else self.xyz + offset
-        child = np.flatnonzero(self.parent >= 0)
-        par = self.parent[child]
-        return xyz[par], xyz[child], self.radius[par], self.radius[child]
-
-
-@dataclass
 class Patient:
     """One fictitious patient: habitus, body dimensions (mm) and the structures built once."""
 
@@ -150,6 +145,7 @@ class Patient:
     airways: list[tuple[np.ndarray, float]] = field(default_factory=list)
     lobe_roots: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
     arteries: list[Tree] = field(default_factory=list)
+    bronchi: list[Tree] = field(default_factory=list)
     veins: list[Tree] = field(default_factory=list)
     fissure_tilt: np.ndarray = field(default_factory=lambda: np.zeros(4))
     texture: np.ndarray = field(default_factory=lambda: np.zeros((0, 5)))
@@ -670,16 +666,28 @@ def make_patient(seed: int, *, sex: str | None = None, tree: bool = True) -> Pat
     patient.great_vessels = _great_vessels(patient)
     patient.airways, patient.lobe_roots = _central_airways(patient)
     segments = _ribs(patient) + _clavicles(patient)
+    parts = [_tubes(*(np.array([s[n] for s in segments], float) for n in range(4)), BONE)]
+    parts[0].kind = np.array([s[4] for s in segments], np.int8)
     if tree:
-        segments += _bronchovascular_trees(patient, np.random.default_rng([seed, 0x7EE]))
+        parts += _bronchovascular_trees(patient, np.random.default_rng([seed, 0x7EE]))
     patient.tubes = Tubes(
-        np.array([s[0] for s in segments], float).reshape(-1, 3),
-        np.array([s[1] for s in segments], float).reshape(-1, 3),
-        np.array([s[2] for s in segments], float),
-        np.array([s[3] for s in segments], float),
-        np.array([s[4] for s in segments], np.int8),
+        *(np.concatenate([getattr(t, name) for t in parts]) for name in ("p0", "p1", "r0", "r1")),
+        np.concatenate([t.kind for t in parts]),
     )
     return patient
+
+
+def _tubes(
+    p0: np.ndarray, p1: np.ndarray, r0: np.ndarray, r1: np.ndarray, kind: int | np.ndarray
+) -> Tubes:
+    """Segments as :class:`Tubes`, all of one ``kind`` or one each."""
+    return Tubes(
+        np.asarray(p0, float).reshape(-1, 3),
+        np.asarray(p1, float).reshape(-1, 3),
+        np.asarray(r0, float),
+        np.asarray(r1, float),
+        np.broadcast_to(np.asarray(kind, np.int8), (len(r0),)).copy(),
+    )
 
 
 _Segment = tuple[np.ndarray, np.ndarray, float, float, int]
@@ -805,99 +813,6 @@ def _clavicles(p: Patient) -> list[_Segment]:
 # ---------------------------------------------------------------------------
 # the bronchovascular tree
 
-#: Radius (mm) of the finest arteries and veins the tree ends in.
-LEAF_RADIUS = 0.6
-#: Arteries thinner than this (mm) have no visible bronchus beside them.
-BRONCHUS_FROM = 1.1
-#: Inner diameter of a bronchus relative to its artery's (the bronchoarterial ratio).
-BRONCHOARTERIAL_RATIO = 0.75
-
-
-def colonise(
-    root: np.ndarray,
-    direction: np.ndarray,
-    attractors: np.ndarray,
-    rng: np.random.Generator,
-    *,
-    step: float = 5.0,
-    kill: float = 7.0,
-    max_nodes: int = 20000,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Grow a branching tree from ``root`` into a cloud of ``attractors`` (space colonisation).
-
-    Each round, every attractor pulls the tree node nearest to it; a node
-    pulled grows a new node ``step`` mm towards the mean of its pulls;
-    attractors closer than ``kill`` mm to a node are reached and removed.
-    Returns node positions and each node's parent (−1 for the root); a
-    parent always comes before its children.
-
-    >>> pts = np.random.default_rng(0).uniform(-20, 20, (200, 3)) + (0, 0, 60)
-    >>> xyz, parent = colonise(np.zeros(3), np.array([0, 0, 1.0]), pts, np.random.default_rng(1))
-    >>> bool((parent[1:] < np.arange(1, len(parent))).all()), bool(len(xyz) > 20)
-    (True, True)
-    """
-    xyz = np.zeros((max_nodes, 3))
-    parent = np.full(max_nodes, -1, dtype=np.int64)
-    xyz[0] = root
-    n = 1
-    # a trunk towards the territory before branching starts
-    while n < max_nodes and np.min(np.linalg.norm(attractors - xyz[n - 1], axis=1)) > 3 * kill:
-        pull = _unit(np.asarray(direction, float) + 0.2 * _unit(attractors.mean(0) - xyz[n - 1]))
-        xyz[n], parent[n] = xyz[n - 1] + step * pull, n - 1
-        n += 1
-        direction = pull
-        if n > 40:
-            break
-    nearest_d = np.linalg.norm(attractors - xyz[n - 1], axis=1)
-    nearest_i = np.full(len(attractors), n - 1)
-    alive = np.ones(len(attractors), dtype=bool)
-    new = np.arange(n)
-    for _ in range(400):
-        if len(new):
-            d = np.linalg.norm(attractors[:, None, :] - xyz[new][None, :, :], axis=2)
-            best = d.argmin(axis=1)
-            closer = d[np.arange(len(d)), best] < nearest_d
-            nearest_d = np.where(closer, d[np.arange(len(d)), best], nearest_d)
-            nearest_i = np.where(closer, new[best], nearest_i)
-        alive &= nearest_d > kill
-        live = np.flatnonzero(alive)
-        if not len(live) or n >= max_nodes:
-            break
-        owners = nearest_i[live]
-        pulls = attractors[live] - xyz[owners]
-        pulls /= np.linalg.norm(pulls, axis=1, keepdims=True)
-        sums = np.zeros((n, 3))
-        np.add.at(sums, owners, pulls)
-        growing = np.unique(owners)[: max_nodes - n]
-        heading = sums[growing] + rng.normal(0.0, 0.15, (len(growing), 3))
-        heading /= np.linalg.norm(heading, axis=1, keepdims=True)
-        new = np.arange(n, n + len(growing))
-        xyz[new] = xyz[growing] + step * heading
-        parent[new] = growing
-        n += len(growing)
-    return xyz[:n].copy(), parent[:n].copy()
-
-
-def murray_radii(parent: np.ndarray, leaf_radius: float) -> np.ndarray:
-    """Radius of each node by Murray's law: a parent's r³ is the sum of its children's r³.
-
-    A node without children gets ``leaf_radius``; a chain keeps its radius.
-
-    >>> murray_radii(np.array([-1, 0, 0]), 1.0).round(3).tolist()
-    [1.26, 1.0, 1.0]
-    """
-    cubes = np.zeros(len(parent))
-    has_child = np.zeros(len(parent), dtype=bool)
-    has_child[parent[parent >= 0]] = True
-    cubes[~has_child] = leaf_radius**3
-    for i in range(len(parent) - 1, 0, -1):  # children always come after their parent
-        cubes[parent[i]] += cubes[i]
-    return np.cbrt(cubes)
-
-
-def _unit(v: np.ndarray) -> np.ndarray:
-    return v / (np.linalg.norm(v, axis=-1, keepdims=True) + 1e-12)
-
 
 def _lung_points(p: Patient, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Points scattered uniformly in the lungs, and the lobe of each."""
@@ -911,54 +826,66 @@ def _lung_points(p: Patient, rng: np.random.Generator, n: int) -> tuple[np.ndarr
     return pts, p.lobe(pts[:, 0], pts[:, 1], pts[:, 2])
 
 
-def _side_offsets(tree: Tree) -> np.ndarray:
-    """A unit vector per node across its branch, carried smoothly down the tree."""
-    side = np.zeros_like(tree.xyz)
-    for i in range(len(tree.parent)):
-        par = tree.parent[i]
-        ref = side[par] if par >= 0 else np.array([0.0, 0.0, 1.0])
-        heading = _unit(tree.xyz[i] - tree.xyz[par]) if par >= 0 else np.array([1.0, 0.0, 0.0])
-        across = ref - (ref @ heading) * heading
-        if np.linalg.norm(across) < 1e-3:
-            across = np.cross(heading, (0.3, 1.0, 0.2))
-        side[i] = _unit(across)
-    return side
-
-
-def _bronchovascular_trees(p: Patient, rng: np.random.Generator) -> list[_Segment]:
+def _bronchovascular_trees(p: Patient, rng: np.random.Generator) -> list[Tubes]:
     """Bronchi with their arteries, grown per lobe, and the veins between them."""
     points, lobes = _lung_points(p, rng, 70000)
     yv = float(p.spine_y(np.array(0.0)))
     atrium = np.array([0.0, yv - 42.0, p.dome_right + 62.0])
-    out: list[_Segment] = []
+    out: list[Tubes] = []
     for number, (root, heading) in enumerate(p.lobe_roots):
         own = points[lobes == number]
         pick = rng.random(len(own)) < 0.5
         xyz, parent = colonise(root, heading, own[pick][:1800], rng)
+        xyz = smoothed(xyz, parent)
         radius = murray_radii(parent, LEAF_RADIUS)
         bronchi = Tree(xyz, parent, radius * BRONCHOARTERIAL_RATIO)
         wall = np.maximum(0.18 * bronchi.radius, 0.9)
         gap = np.where(radius >= BRONCHUS_FROM, bronchi.radius + wall, 0.0) + radius + 0.3
-        artery = Tree(xyz + _side_offsets(bronchi) * gap[:, None], parent, radius)
+        artery = Tree(xyz + side_offsets(bronchi) * gap[:, None], parent, radius)
         p.arteries.append(artery)
-        seen = bronchi.segments()
-        # a bronchus shows where its artery at both ends is thick enough to have one
-        visible = seen[3] >= BRONCHUS_FROM * BRONCHOARTERIAL_RATIO
-        out += [
-            (a, b, r0, r1, AIRWAY) for a, b, r0, r1 in zip(*(s[visible] for s in seen), strict=True)
-        ]
-        out += [(a, b, r0, r1, VESSEL) for a, b, r0, r1 in zip(*artery.segments(), strict=True)]
+        p.bronchi.append(bronchi)
+        p0, p1, r0, r1 = bronchi.curve()
+        # a bronchus shows where its artery is thick enough to have one
+        visible = r1 >= BRONCHUS_FROM * BRONCHOARTERIAL_RATIO
+        out.append(_tubes(p0[visible], p1[visible], r0[visible], r1[visible], AIRWAY))
+        out.append(_tubes(*artery.curve(), VESSEL))
         # veins: in the septa between bundles, draining towards the left atrium
         far, _ = cKDTree(artery.xyz).query(own[~pick])
         septal = own[~pick][far > 4.0][:1800]
         ostium = atrium + np.array(
             [np.sign(root[0]) * 30.0, 0.0, 12.0 if number in (0, 1, 3) else -8.0]
         )
-        vxyz, vparent = colonise(ostium, _unit(septal.mean(0) - ostium), septal, rng)
-        vein = Tree(vxyz, vparent, murray_radii(vparent, LEAF_RADIUS))
+        vxyz, vparent = colonise(ostium, unit(septal.mean(0) - ostium), septal, rng)
+        vein = Tree(smoothed(vxyz, vparent), vparent, murray_radii(vparent, LEAF_RADIUS))
         p.veins.append(vein)
-        out += [(a, b, r0, r1, VESSEL) for a, b, r0, r1 in zip(*vein.segments(), strict=True)]
+        out.append(_tubes(*vein.curve(), VESSEL))
+    out.append(_tubes(*_hilar_arteries(p).curve(), VESSEL))
     return out
+
+
+def _hilar_arteries(p: Patient) -> Tree:
+    """The pulmonary arteries from the end of the right and left main arteries to each lobe's tree.
+
+    On the right the truncus anterior goes up to the upper lobe and the
+    interlobar artery down to the middle and lower lobes; on the left the
+    artery arches over the upper lobe bronchus and descends behind it.
+    """
+    roots = [tree.xyz[0] for tree in p.arteries]
+    radii = [float(tree.radius[0]) for tree in p.arteries]
+    right_end = p.great_vessels[2][0][-1]
+    left_end = p.great_vessels[3][0][-1]
+    interlobar = 0.5 * (roots[1] + roots[2]) + np.array([4.0, 0.0, 12.0])
+    descending = 0.5 * (left_end + roots[4]) + np.array([6.0, 8.0, 0.0])
+    xyz = np.array(
+        [right_end, roots[0], interlobar, roots[1], roots[2]]
+        + [left_end, roots[3], descending, roots[4]]
+    )
+    parent = np.array([-1, 0, 0, 2, 2, -1, 5, 5, 7])
+    radius = np.zeros(len(xyz))
+    radius[[1, 3, 4, 6, 8]] = radii
+    for node, kids in ((2, (3, 4)), (7, (8,)), (0, (1, 2)), (5, (6, 7))):
+        radius[node] = np.cbrt(sum(radius[k] ** 3 for k in kids))
+    return Tree(xyz, parent, radius)
 
 
 # ---------------------------------------------------------------------------
@@ -1036,6 +963,13 @@ def render(
                 hu[k], label[k] = plane, plane_label
     if len(patient.tubes) and len(z_mm) > 1:
         draw_tubes(
-            hu, label == Tissue.LUNG, patient.tubes.moved(rotation, shift), z_mm, y_mm, x_mm, slab
+            hu,
+            # vessels run on through the mediastinal fat of the hila to their great vessels
+            (label == Tissue.LUNG) | (label == Tissue.FAT),
+            patient.tubes.moved(rotation, shift),
+            z_mm,
+            y_mm,
+            x_mm,
+            slab,
         )
     return hu, label
