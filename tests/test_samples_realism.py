@@ -18,14 +18,15 @@ patterns) with their kernel named:
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pydicom
 import pytest
 from pydicom.data import get_testdata_file
 
+from dicomteach.samples import ct_chest, realism
 from dicomteach.samples import patient as P
-from dicomteach.samples import realism
 
 BODY = ("CT_small.dcm", "bad_sequence.dcm", "explicit_VR-UN.dcm")
 NON_CONTRAST_SOFT = (
@@ -108,43 +109,125 @@ def lesson_ct() -> tuple[np.ndarray, float, pydicom.Dataset]:
     return hu.astype(float), float(vol.spacing[1]), header
 
 
-@pytest.fixture(scope="module")
-def fine_ct(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[np.ndarray], float, object]:
-    """Soft-tissue squares (11 mm) of the full-resolution CT chest (0.7 mm pixels), top 16 slices.
+#: The library's CT chest as the noise tests write it: full size, the top 16 slices.
+NOISE_SIZE, NOISE_SLICES = 512, 16
+#: Noise squares: 32 pixels (22 mm at 0.7 mm), fine enough bins to see the spectrum's shape.
+NOISE_SQUARE = 32
 
-    The lessons' 1.4 mm variant has too few uniform squares of muscle to
-    measure its noise on; the library's full-size study is the one to match.
+
+def _old_box_noise(
+    hu: np.ndarray, pixel: float, sd: float, peak: float, rng: np.random.Generator
+) -> None:
+    """The sample's noise before decision 24: white noise smoothed by a 2×2 box, SD about 14 HU."""
+    for k in range(hu.shape[0]):
+        n = rng.standard_normal(hu.shape[1:], dtype=np.float32) * np.float32(14.0 * 2.0)
+        n = 0.5 * (n + np.roll(n, 1, 0))
+        n = 0.5 * (n + np.roll(n, 1, 1))
+        hu[k] += np.where(hu[k] > -995.0, n, np.float32(0.0))
+
+
+def _written_noise(
+    dest: Path, examination: ct_chest.Examination | None = None, noise=None
+) -> tuple[list[np.ndarray], float, pydicom.Dataset]:
+    """Squares of the noise of the written baseline, and its pixel size and first header.
+
+    The noise is what the files hold minus the noise-free image the noise
+    was added to (caught on its way in): pure noise over the whole body, lungs
+    included, so no square is chosen for how its noise happens to look.
     """
-    from dicomteach import io
-    from dicomteach.samples import ct_chest
+    clean: list[np.ndarray] = []
+    add = noise or ct_chest._add_noise
 
-    dest = tmp_path_factory.mktemp("ct-fine")
-    ct_chest.write(dest, seed=0, size=512, slices=16)
+    def catch(hu: np.ndarray, *args) -> None:
+        clean.append(hu.copy())
+        add(hu, *args)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ct_chest, "_add_noise", catch)
+        ct_chest.write(dest, seed=0, size=NOISE_SIZE, slices=NOISE_SLICES, examination=examination)
+    from dicomteach import io
+
     folder = dest / "baseline" / "ct"
     vol = io.load(folder)
     hu = (vol.pixels * vol.rescale_slope[0] + vol.rescale_intercept[0]).astype(float)
-    rois = [roi for k in range(len(hu)) for roi in realism.soft_tissue_rois(hu[k], size=16)]
+    noise = hu - clean[0]
+    body = clean[0] > -995.0
+    n = NOISE_SQUARE
+    rois = [
+        noise[k, r : r + n, c : c + n]
+        for k in range(len(hu))
+        for r in range(0, hu.shape[1] - n + 1, n)
+        for c in range(0, hu.shape[2] - n + 1, n)
+        if body[k, r : r + n, c : c + n].all()
+    ]
     header = pydicom.dcmread(sorted(folder.glob("*.dcm"))[0], stop_before_pixels=True)
     return rois, float(vol.spacing[1]), header
 
 
-class TestSampleAgainstRealScans:
-    def test_noise_has_the_spectrum_of_the_soft_kernel_the_header_names(self, fine_ct) -> None:
-        rois, pixel, header = fine_ct
+@pytest.fixture(scope="module")
+def noise(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple]:
+    """The noise of the library's CT chest, of the same with a lung kernel, and of the old one."""
+    return {
+        name: _written_noise(tmp_path_factory.mktemp(f"ct-{name}"), *how)
+        for name, how in (
+            ("soft", ()),
+            ("sharp", (ct_chest.Examination(kernel="sharp"),)),
+            ("old", (None, _old_box_noise)),
+        )
+    }
+
+
+@pytest.fixture(scope="module")
+def real_noise() -> realism.NoiseFigures:
+    """Real soft-kernel noise: the 16 most uniform 9 mm squares of the Siemens B30s neck."""
+    hu, pixel = _real("bad_sequence.dcm")
+    return realism.noise_figures(realism.soft_tissue_rois(hu, size=32, count=16, stride=8), pixel)
+
+
+def _unlike_a_soft_kernel(figures: realism.NoiseFigures) -> list[str]:
+    """What in noise figures is unlike a soft body kernel's (nothing for real B30s noise)."""
+    problems = []
+    if not 0.2 <= figures.peak_per_mm <= 0.45:
+        problems.append(f"spectrum peaks at {figures.peak_per_mm:.2f} cycles/mm")
+    if not figures.low_to_peak <= 0.65:
+        problems.append(f"low-frequency power {figures.low_to_peak:.2f} of the peak")
+    if not figures.trough <= -0.05:
+        problems.append(f"autocorrelation never below {figures.trough:.3f}")
+    return problems
+
+
+class TestNoise:
+    def test_real_soft_kernel_noise_has_the_figures(self, real_noise) -> None:
+        assert _unlike_a_soft_kernel(real_noise) == []
+
+    def test_sample_noise_is_the_soft_kernel_the_header_names(self, noise, real_noise) -> None:
+        rois, pixel, header = noise["soft"]
         assert list(header.ConvolutionKernel) == ["I30f", "3"]  # Siemens' soft body kernel
         assert len(rois) > 40
-        real, real_pixel = _real("bad_sequence.dcm")  # Siemens B30s: a soft body kernel
-        real_peak = realism.nps_peak_frequency(realism.soft_tissue_rois(real, size=32), real_pixel)
-        assert abs(realism.nps_peak_frequency(rois, pixel) - real_peak) < 0.1
+        figures = realism.noise_figures(rois, pixel)
+        assert _unlike_a_soft_kernel(figures) == []
+        # and its grain: standard deviation and correlation length near the real one's
+        assert 0.5 * real_noise.sd_hu < figures.sd_hu < 2.0 * real_noise.sd_hu
+        assert 0.5 * real_noise.correlation_mm < figures.correlation_mm
+        assert figures.correlation_mm < 2.0 * real_noise.correlation_mm
 
-    def test_soft_tissue_grain_is_within_the_real_scans(self, fine_ct) -> None:
-        rois, pixel, _ = fine_ct
-        sample = realism.soft_tissue_texture(rois, pixel)
-        real, real_pixel = _real("bad_sequence.dcm")
-        measured = realism.soft_tissue_texture(realism.soft_tissue_rois(real), real_pixel)
-        assert 0.5 * measured.sd_hu < sample.sd_hu < 2.0 * measured.sd_hu
-        assert 0.5 * measured.correlation_mm < sample.correlation_mm < 2.0 * measured.correlation_mm
+    def test_old_box_smoothed_white_noise_is_told_apart(self, noise) -> None:
+        rois, pixel, _ = noise["old"]
+        problems = _unlike_a_soft_kernel(realism.noise_figures(rois, pixel))
+        assert len(problems) == 3, problems
 
+    def test_lung_kernel_noise_peaks_beyond_half_a_cycle_per_mm(self, noise) -> None:
+        rois, pixel, header = noise["sharp"]
+        assert list(header.ConvolutionKernel) == ["I70f", "3"]  # Siemens' sharp lung kernel
+        sharp = realism.noise_figures(rois, pixel)
+        soft = realism.noise_figures(*noise["soft"][:2])
+        assert sharp.peak_per_mm >= 0.5
+        assert sharp.low_to_peak < soft.low_to_peak
+        assert sharp.correlation_mm < soft.correlation_mm
+        assert sharp.sd_hu > 2.0 * soft.sd_hu
+
+
+class TestSampleAgainstRealScans:
     def test_tissue_peaks_lie_within_the_real_scans(self, lesson_ct, real_peaks) -> None:
         hu, _, _ = lesson_ct
         peaks = realism.tissue_peaks(hu[30])

@@ -1,9 +1,11 @@
-"""Write CT series as scanners do: single-frame CT Image objects with Siemens header habits.
+"""Write CT series as scanners do: single-frame CT Image objects with a vendor's header habits.
 
 Used by the sample library, the benchmarks and the tests to make series with
 exactly the geometry asked for (oblique, tilted, with a slice missing…).
 Values are given in Hounsfield units and stored as the vendor would:
-unsigned 12-bit with Rescale Intercept −1024 (PS3.3 C.8.2.1).
+unsigned 12-bit with Rescale Intercept −1024 (PS3.3 C.8.2.1), or signed 16-bit
+with a padding value outside the field of view (GE). Siemens habits are the
+default; :data:`VENDORS` holds GE's, Philips' and Canon's too.
 """
 
 from __future__ import annotations
@@ -29,6 +31,106 @@ SIEMENS_WINDOWS: tuple[tuple[float, float, str], ...] = (
     (40, 400, "WINDOW1"),
     (-600, 1200, "WINDOW2"),
 )
+
+
+@dataclass(frozen=True)
+class CTHabits:
+    """What one maker's CT writes its own way in a header.
+
+    ``kernels`` names the reconstruction kernel of a soft (body) and a sharp
+    (lung) reconstruction; Siemens adds the iterative strength as a second
+    value (``kernel_strength``). ``windows`` are the header windows of each
+    (center, width, explanation; an empty explanation writes none).
+    ``signed``: 16-bit signed storage with ``padding`` (Pixel Padding Value)
+    outside the reconstructed circle, as GE writes; unsigned 12-bit otherwise.
+    ``description``: the Series Description, filled with ``thickness`` and
+    ``kernel``.
+    """
+
+    manufacturer: str
+    model: str
+    software: str
+    station: str
+    image_type: tuple[str, ...]
+    kernels: tuple[tuple[str, str], ...]
+    windows: tuple[tuple[str, tuple[tuple[float, float, str], ...]], ...]
+    description: str
+    kernel_strength: str | None = None
+    signed: bool = False
+    padding: int | None = None
+    private_creator: tuple[int, str] | None = None
+
+    def kernel(self, kind: str) -> str:
+        """The ConvolutionKernel name for a ``"soft"`` or ``"sharp"`` reconstruction.
+
+        >>> GE.kernel("sharp"), SIEMENS.kernel("soft")
+        ('LUNG', 'I30f')
+        """
+        named = dict(self.kernels)
+        if kind not in named:
+            raise ValueError(f"Argument 'kind' must be one of {sorted(named)}, not {kind!r}")
+        return named[kind]
+
+    def windows_for(self, kind: str) -> tuple[tuple[float, float, str], ...]:
+        """The header windows a ``kind`` reconstruction carries."""
+        return dict(self.windows)[kind]
+
+
+#: Siemens SOMATOM: unsigned 12-bit, kernel with iterative strength, two named windows.
+SIEMENS = CTHabits(
+    manufacturer="SIEMENS",
+    model="SOMATOM Definition AS+",
+    software="syngo CT VA48A",
+    station="CTAWP00001",
+    image_type=("ORIGINAL", "PRIMARY", "AXIAL", "CT_SOM5 SPI"),
+    kernels=(("soft", "I30f"), ("sharp", "I70f")),
+    windows=(("soft", SIEMENS_WINDOWS), ("sharp", SIEMENS_WINDOWS)),
+    description="Thorax {thickness:g} {kernel} 3",
+    kernel_strength="3",
+    private_creator=(0x0019, "SIEMENS CT VA0  COAD"),
+)
+#: GE Revolution: signed 16-bit with padding −2000 outside the circle, one window.
+GE = CTHabits(
+    manufacturer="GE MEDICAL SYSTEMS",
+    model="Revolution CT",
+    software="revo_ct_22bc.40",
+    station="CT01_OC0",
+    image_type=("ORIGINAL", "PRIMARY", "AXIAL"),
+    kernels=(("soft", "STANDARD"), ("sharp", "LUNG")),
+    windows=(("soft", ((40, 400, ""),)), ("sharp", ((-600, 1500, ""),))),
+    description="{thickness:g}mm {kernel} CHEST",
+    signed=True,
+    padding=-2000,
+    private_creator=(0x0043, "GEMS_PARM_01"),
+)
+#: Philips: unsigned 12-bit, letter kernels, one window.
+PHILIPS = CTHabits(
+    manufacturer="Philips",
+    model="IQon - Spectral CT",
+    software="4.7.5",
+    station="HOST-CT01",
+    image_type=("ORIGINAL", "PRIMARY", "AXIAL"),
+    kernels=(("soft", "B"), ("sharp", "YC")),
+    windows=(("soft", ((40, 400, ""),)), ("sharp", ((-600, 1600, ""),))),
+    description="Chest {thickness:g}mm {kernel}",
+    private_creator=(0x01F1, "ELSCINT1"),
+)
+#: Canon (Toshiba) Aquilion: FC kernels, two windows without explanations.
+CANON = CTHabits(
+    manufacturer="CANON_MEC",
+    model="Aquilion Prime SP",
+    software="V10.8",
+    station="CT001",
+    image_type=("ORIGINAL", "PRIMARY", "AXIAL"),
+    kernels=(("soft", "FC08"), ("sharp", "FC51")),
+    windows=(
+        ("soft", ((40, 350, ""), (-600, 1500, ""))),
+        ("sharp", ((-600, 1500, ""), (40, 350, ""))),
+    ),
+    description="CHEST {thickness:g} {kernel}",
+)
+#: Every maker's habits, by a short name.
+VENDORS: dict[str, CTHabits] = {"siemens": SIEMENS, "ge": GE, "philips": PHILIPS, "canon": CANON}
 
 #: Root for UIDs dicomteach makes (a UUID-derived 2.25 root needs no registration).
 UID_PREFIX = None
@@ -60,7 +162,7 @@ def ds_text(value: float) -> str:
 
 
 def hu_to_stored(hu: np.ndarray, intercept: float = -1024.0) -> np.ndarray:
-    """Hounsfield units → unsigned 12-bit stored values (clipped to 0…4095).
+    """Hounsfield units → 12-bit stored values (clipped to 0…4095), as uint16.
 
     Single-precision input is rounded in single precision (exact for whole
     stored values), so a whole CT volume needs no double-precision copy.
@@ -140,23 +242,34 @@ def ct_slice(
     series_description: str = "Thorax 2.5 I30f",
     gantry_tilt: float = 0.0,
     acquisition_number: int = 1,
-    manufacturer: str = "SIEMENS",
-    model: str = "SOMATOM Definition AS+",
+    manufacturer: str | None = None,
+    model: str | None = None,
     sop_uid: str | None = None,
     content_time: str | None = None,
-    kernel: str = "I30f",
-    windows: Sequence[tuple[float, float, str]] = SIEMENS_WINDOWS,
+    kernel: str | None = None,
+    windows: Sequence[tuple[float, float, str]] | None = None,
+    habits: CTHabits = SIEMENS,
 ) -> Dataset:
-    """One single-frame CT Image (PS3.3 A.3) with Siemens header habits.
+    """One single-frame CT Image (PS3.3 A.3) with a maker's header ``habits`` (Siemens').
 
-    ``sop_uid`` fixes the SOP Instance UID (a new one otherwise);
+    ``stored`` holds the stored values: uint16 (12 bits used), or int16 for
+    habits that store signed values. ``manufacturer``, ``model``, ``kernel``
+    and ``windows`` override the habits' (the soft kernel and its windows by
+    default). ``sop_uid`` fixes the SOP Instance UID (a new one otherwise);
     ``content_time`` the Content/Acquisition Time (the study time otherwise).
+
+    >>> ds = ct_slice(np.zeros((4, 4), np.int16), study=StudyInfo(), series_uid="2.25.1", position=(0, 0, 0),
+    ...               habits=GE, kernel=GE.kernel("sharp"))
+    >>> ds.Manufacturer, ds.ConvolutionKernel, ds.PixelRepresentation, ds.PixelPaddingValue
+    ('GE MEDICAL SYSTEMS', 'LUNG', 1, -2000)
     """
+    kernel = kernel or habits.kernel("soft")
+    windows = windows or habits.windows_for("soft")
     sop_uid = sop_uid or generate_uid(prefix=UID_PREFIX)
     ds = Dataset()
     ds.file_meta = file_meta(CTImageStorage, sop_uid)
-    _common(ds, study, manufacturer, model)
-    ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL", "CT_SOM5 SPI"]
+    _common(ds, study, manufacturer or habits.manufacturer, model or habits.model)
+    ds.ImageType = list(habits.image_type)
     ds.SOPClassUID = CTImageStorage
     ds.SOPInstanceUID = sop_uid
     ds.SeriesDate = ds.ContentDate = ds.AcquisitionDate = study.study_date
@@ -168,9 +281,9 @@ def ct_slice(
     ds.AcquisitionNumber = acquisition_number
     ds.InstanceNumber = instance_number
     ds.SliceThickness = f"{slice_thickness:g}"
-    ds.ConvolutionKernel = [kernel, "3"]
-    ds.StationName = "CTAWP00001"
-    ds.SoftwareVersions = "syngo CT VA48A"
+    ds.ConvolutionKernel = [kernel, habits.kernel_strength] if habits.kernel_strength else kernel
+    ds.StationName = habits.station
+    ds.SoftwareVersions = habits.software
     ds.DeviceSerialNumber = "00001"
     ds.ProtocolName = "Thorax Routine"
     ds.DataCollectionDiameter = "500"
@@ -196,20 +309,31 @@ def ct_slice(
     ds.Rows, ds.Columns = (int(x) for x in stored.shape)
     ds.PixelSpacing = [f"{float(x):g}" for x in pixel_spacing]
     ds.BitsAllocated = 16
-    ds.BitsStored = 12
-    ds.HighBit = 11
-    ds.PixelRepresentation = 0
-    # Siemens writes two windows with their names
-    ds.WindowCenter = [f"{c:g}" for c, _, _ in windows]
-    ds.WindowWidth = [f"{w:g}" for _, w, _ in windows]
-    ds.WindowCenterWidthExplanation = [e for _, _, e in windows]
+    if habits.signed:
+        ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 15, 1
+        if habits.padding is not None:
+            ds.PixelPaddingValue = habits.padding
+    else:
+        ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 12, 11, 0
+    # one or more windows, named or not, as the maker writes them
+    ds.WindowCenter = _one_or_many([f"{c:g}" for c, _, _ in windows])
+    ds.WindowWidth = _one_or_many([f"{w:g}" for _, w, _ in windows])
+    if any(e for _, _, e in windows):
+        ds.WindowCenterWidthExplanation = _one_or_many([e for _, _, e in windows])
     ds.RescaleIntercept = "-1024"
     ds.RescaleSlope = "1"
     ds.RescaleType = "HU"
-    block = ds.private_block(0x0019, "SIEMENS CT VA0  COAD", create=True)
-    block.add_new(0x92, "DS", "0")  # table height-ish private habit, harmless
-    ds.PixelData = np.ascontiguousarray(stored, dtype=np.uint16).tobytes()
+    if habits.private_creator is not None:
+        group, creator = habits.private_creator
+        block = ds.private_block(group, creator, create=True)
+        block.add_new(0x92, "DS", "0")  # a harmless private value, as scanners leave many
+    dtype = np.int16 if habits.signed else np.uint16
+    ds.PixelData = np.ascontiguousarray(stored, dtype=dtype).tobytes()
     return ds
+
+
+def _one_or_many(values: list[str]) -> str | list[str]:
+    return values[0] if len(values) == 1 else values
 
 
 def write_ct_series(

@@ -154,6 +154,10 @@ def smooth_field(
     return upsample_linear(coarse, shape)
 
 
+#: Exponent of the kernel's apodisation in :func:`kernel_noise`'s noise power spectrum.
+_ROLL_OFF = 2.5
+
+
 def kernel_noise(
     shape: Sequence[int],
     pixel_mm: float,
@@ -165,8 +169,10 @@ def kernel_noise(
 
     Filtered back-projection leaves noise whose power spectrum rises with
     frequency (the ramp filter) until the kernel's apodisation rolls it off:
-    ``NPS(f) ∝ f·exp(−(f/peak)²/2)`` peaks at ``peak_per_mm`` cycles/mm (about
-    0.3 for a soft body kernel, 0.6 and beyond for a sharp lung one). Each 2D
+    ``NPS(f) ∝ f·exp(−(f/c)^2.5)`` peaks at ``peak_per_mm`` cycles/mm (about
+    0.3 for a soft body kernel, 0.6 and beyond for a sharp lung one); the
+    exponent 2.5 follows the roll-off of a Siemens B30s image's spectrum
+    (pydicom's ``bad_sequence.dcm``), steeper than a Gaussian. Each 2D
     slice (the last two axes) has that spectrum and the standard deviation
     ``sd``, set by the filter's power over the whole spectrum (Parseval), the
     same for every slice, so a slice's noise level varies as a real one does.
@@ -185,7 +191,9 @@ def kernel_noise(
     f = np.hypot(
         np.fft.fftfreq(rows, d=pixel_mm)[:, None], np.fft.fftfreq(cols, d=pixel_mm)[None, :]
     )
-    power = f * np.exp(-0.5 * (f / peak_per_mm) ** 2)
+    # f·exp(−(f/c)^n) peaks where f = c·(1/n)^(1/n)
+    cutoff = peak_per_mm * _ROLL_OFF ** (1.0 / _ROLL_OFF)
+    power = f * np.exp(-((f / cutoff) ** _ROLL_OFF))
     amplitude = (np.sqrt(power / power.mean() * (rows * cols)) * sd).astype(np.float32)
     out = np.empty((count, rows, cols), dtype=np.float32)
     for k in range(0, count, 2):

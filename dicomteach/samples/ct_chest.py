@@ -35,7 +35,7 @@ from pydicom.sr.codedict import codes
 from pydicom.uid import JPEG2000Lossless, RLELossless
 
 from dicomteach.io.atomic import save_dataset_atomically
-from dicomteach.io.writer import StudyInfo, ct_slice, hu_to_stored
+from dicomteach.io.writer import SIEMENS, VENDORS, CTHabits, StudyInfo, ct_slice, hu_to_stored
 from dicomteach.samples import _shapes, patient, phantoms
 from dicomteach.samples._common import Patient, sample_uid
 
@@ -52,10 +52,81 @@ FIELD_OF_VIEW = 358.4
 SLICE_SPACING = 2.5
 #: CT noise (HU, standard deviation) of a soft-kernel slice of an average-sized patient.
 NOISE_HU = 13.0
-#: The reconstruction kernel named in the header (Siemens: iterative, soft body kernel) ...
+#: The reconstruction kernel named in the library's header (Siemens: iterative, soft body) ...
 KERNEL = "I30f"
 #: ... and where its noise power spectrum peaks (cycles/mm), as a B30-like soft kernel does.
 KERNEL_PEAK = 0.3
+#: Each kind of kernel: where its noise power spectrum peaks (cycles/mm), and its noise
+#: relative to the soft kernel's at the same dose (a lung kernel's is 2 to 3 times higher).
+KERNEL_NOISE: dict[str, tuple[float, float]] = {"soft": (KERNEL_PEAK, 1.0), "sharp": (0.65, 2.6)}
+
+
+@dataclasses.dataclass(frozen=True)
+class Examination:
+    """How one chest CT was made: the maker's header habits, the kernel and the field of view.
+
+    ``kernel`` is ``"soft"`` (body) or ``"sharp"`` (lung); its name in the
+    header is the maker's (:meth:`CTHabits.kernel`), and the image's noise has
+    that kernel's spectrum (:data:`KERNEL_NOISE`). The default is the
+    library's study: Siemens, soft kernel ``I30f``, 358.4 mm.
+
+    >>> Examination(habits=VENDORS["ge"], kernel="sharp").kernel_name
+    'LUNG'
+    """
+
+    habits: CTHabits = SIEMENS
+    kernel: str = "soft"
+    field_of_view: float = FIELD_OF_VIEW
+
+    def __post_init__(self) -> None:
+        if self.kernel not in KERNEL_NOISE:
+            raise ValueError(
+                f"Argument 'kernel' must be one of {sorted(KERNEL_NOISE)}, not {self.kernel!r}"
+            )
+        if not 200.0 <= self.field_of_view <= 500.0:
+            raise ValueError(
+                f"Argument 'field_of_view' must be 200 to 500 mm, not {self.field_of_view!r}"
+            )
+
+    @property
+    def kernel_name(self) -> str:
+        return self.habits.kernel(self.kernel)
+
+
+def examination_for(person: patient.Patient, seed: int) -> Examination:
+    """The examination a department would give ``person``: a maker, a kernel, a field of view.
+
+    The field of view is the body's width and a margin, rounded up to 10 mm,
+    as a radiographer sets it; the maker and kernel are the seed's choice (a
+    lung kernel in about two cases of five).
+
+    >>> person = patient.make_patient(3, tree=False)
+    >>> exam = examination_for(person, 3)
+    >>> exam.field_of_view >= 2 * person.half_width
+    True
+    """
+    rng = np.random.default_rng([seed, 0xE7A])
+    habits = list(VENDORS.values())[int(rng.integers(len(VENDORS)))]
+    kernel = "sharp" if rng.random() < 0.4 else "soft"
+    width = 2.0 * person.half_width + rng.uniform(20.0, 60.0)
+    return Examination(habits, kernel, float(np.clip(np.ceil(width / 10.0) * 10.0, 300.0, 500.0)))
+
+
+def population(seed: int, n: int) -> list[tuple[patient.Patient, Examination]]:
+    """``n`` chest CT patients drawn from ``seed``, each with the examination they had.
+
+    Patients differ in sex, size, fat and depth of breath
+    (:func:`dicomteach.samples.patient.population`), examinations in maker,
+    kernel and field of view (:func:`examination_for`). Write one with
+    ``write(dest, seed=person.seed, person=person, examination=exam)``.
+
+    >>> cases = population(0, 3)
+    >>> len({(exam.habits.manufacturer, exam.kernel, exam.field_of_view) for _, exam in cases}) > 1
+    True
+    """
+    return [
+        (person, examination_for(person, person.seed)) for person in patient.population(seed, n)
+    ]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,23 +165,72 @@ _VISITS = (
 )
 
 
-def write(dest: str | Path, *, seed: int = 0, size: int = 512, slices: int = 120) -> list[Path]:
+def write(
+    dest: str | Path,
+    *,
+    seed: int = 0,
+    size: int = 512,
+    slices: int = 120,
+    person: patient.Patient | None = None,
+    examination: Examination | None = None,
+) -> list[Path]:
     """Write the baseline and follow-up CT with their nodule SEGs under ``dest``; returns the files.
 
     ``size`` (even) and ``slices`` make a smaller variant for quick tests: the
-    field of view stays 358.4 mm, so pixels grow.
+    field of view stays the same, so pixels grow. ``person`` (a patient of
+    :func:`population`, or :func:`~dicomteach.samples.patient.make_patient`'s)
+    and ``examination`` make another case of the population; by default the
+    library's: seed ``seed``'s man, examined as :class:`Examination` says.
     """
     if size % 2 or size < 64:
         raise ValueError(f"Argument 'size' must be an even number >= 64, not {size!r}")
     dest = Path(dest)
-    person = patient.make_patient(seed, sex=PATIENT.sex)
+    library = person is None and examination is None
+    person = person or patient.make_patient(seed, sex=PATIENT.sex)
+    examination = examination or Examination()
+    header = PATIENT if library else _header_patient(person, seed)
+    # another case of the same seed is another study: its own UIDs
+    tag: tuple[str, ...] = ("ct-chest",)
+    if not library:
+        habits, fov = examination.habits, f"{examination.field_of_view:g}"
+        tag = ("ct-chest", habits.manufacturer, examination.kernel, fov, repr(person.habitus))
     nodule = phantoms.make_nodule(seed)
     written: list[Path] = []
     for number, visit in enumerate(_VISITS):
-        written += _write_visit(
-            dest / visit.name, person, nodule, visit, seed, number, size, slices
-        )
+        plan = _Plan(person, examination, header, visit, seed, number, (*tag, visit.name))
+        written += _write_visit(dest / visit.name, plan, nodule, size, slices)
     return written
+
+
+@dataclasses.dataclass(frozen=True)
+class _Plan:
+    """Everything one visit's series is written from, apart from the matrix."""
+
+    person: patient.Patient
+    examination: Examination
+    header: Patient
+    visit: _Visit
+    seed: int
+    number: int
+    tag: tuple[str, ...]
+
+
+def _header_patient(person: patient.Patient, seed: int) -> Patient:
+    """The name, birth date, height and weight a case's header gives its (fictitious) patient."""
+    rng = np.random.default_rng([seed, 0x4EAD])
+    habitus = person.habitus
+    male = habitus.sex == "M"
+    height = (1.76 if male else 1.64) * habitus.size / (1.0 if male else 0.93)
+    weight = 22.0 * height**2 * (1.0 + (habitus.fat_mm - 12.0) / 30.0)
+    born = date(BASELINE_DATE.year - int(rng.integers(45, 83)), int(rng.integers(1, 13)), 15)
+    return Patient(
+        f"TEACHING^CHEST{seed % 10000:04d}",
+        f"DTCT{seed % 1000000:06d}",
+        born.strftime("%Y%m%d"),
+        habitus.sex,
+        round(weight),
+        round(height, 2),
+    )
 
 
 def noise_sd(person: patient.Patient) -> float:
@@ -127,16 +247,10 @@ def noise_sd(person: patient.Patient) -> float:
 
 
 def _write_visit(
-    dest: Path,
-    person: patient.Patient,
-    nodule: phantoms.Lesion,
-    visit: _Visit,
-    seed: int,
-    number: int,
-    size: int,
-    slices: int,
+    dest: Path, plan: _Plan, nodule: phantoms.Lesion, size: int, slices: int
 ) -> list[Path]:
-    pixel = FIELD_OF_VIEW / size
+    person, visit, exam, seed = plan.person, plan.visit, plan.examination, plan.seed
+    pixel = exam.field_of_view / size
     x_mm = ((np.arange(size) - (size - 1) / 2.0) * pixel).astype(np.float32)
     top = 95.0
     z_mm = (top - SLICE_SPACING * (slices - 1) + SLICE_SPACING * np.arange(slices)).astype(
@@ -162,18 +276,24 @@ def _write_visit(
         hu, lung, grown, (rotation.T, shift), z_mm, x_mm, x_mm, np.random.default_rng(7)
     )
     _add_table(hu, x_mm, person)
-    rng = np.random.default_rng([seed, number, 0xC7])
-    _add_noise(hu, pixel, noise_sd(person), rng)
-    outside = np.hypot(*np.meshgrid(x_mm, x_mm, indexing="ij")) > FIELD_OF_VIEW / 2.0
+    rng = np.random.default_rng([seed, plan.number, 0xC7])
+    peak, louder = KERNEL_NOISE[exam.kernel]
+    _add_noise(hu, pixel, noise_sd(person) * louder, peak, rng)
+    outside = np.hypot(*np.meshgrid(x_mm, x_mm, indexing="ij")) > exam.field_of_view / 2.0
     hu[:, outside] = -1024.0
     stored = hu_to_stored(hu)
+    if exam.habits.signed:
+        stored = stored.astype(np.int16)
+        if exam.habits.padding is not None:
+            stored[:, outside] = exam.habits.padding
 
-    tag = ("ct-chest", visit.name)
+    tag = plan.tag
+    header = plan.header
     study = StudyInfo(
-        patient_name=PATIENT.name,
-        patient_id=PATIENT.patient_id,
-        patient_sex=PATIENT.sex,
-        patient_birth_date=PATIENT.birth_date,
+        patient_name=header.name,
+        patient_id=header.patient_id,
+        patient_sex=header.sex,
+        patient_birth_date=header.birth_date,
         study_uid=sample_uid(seed, *tag, "study"),
         study_date=visit.study_date.strftime("%Y%m%d"),
         study_time=visit.study_time,
@@ -194,13 +314,17 @@ def _write_visit(
             pixel_spacing=(pixel, pixel),
             slice_thickness=SLICE_SPACING,
             instance_number=instance,
-            series_description=f"Thorax 2.5 {KERNEL} 3",
-            kernel=KERNEL,
+            series_description=exam.habits.description.format(
+                thickness=SLICE_SPACING, kernel=exam.kernel_name
+            ),
+            kernel=exam.kernel_name,
+            windows=exam.habits.windows_for(exam.kernel),
+            habits=exam.habits,
             sop_uid=sample_uid(seed, *tag, "ct", instance),
         )
-        ds.PatientAge = f"{(visit.study_date.year - 1958):03d}Y"
-        ds.PatientWeight = f"{PATIENT.weight_kg:g}"
-        ds.PatientSize = f"{PATIENT.size_m:g}"
+        ds.PatientAge = f"{_age(header.birth_date, visit.study_date):03d}Y"
+        ds.PatientWeight = f"{header.weight_kg:g}"
+        ds.PatientSize = f"{header.size_m:g}"
         ds.BodyPartExamined = "CHEST"
         ds.ContrastBolusAgent = ""
         ds.compress(
@@ -215,12 +339,19 @@ def _write_visit(
     return written
 
 
+def _age(birth_date: str, on: date) -> int:
+    born = date(int(birth_date[:4]), int(birth_date[4:6]), int(birth_date[6:]))
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
 def _plugin(syntax: str) -> str:
     return "pylibjpeg" if syntax == JPEG2000Lossless else ""
 
 
-def _add_noise(hu: np.ndarray, pixel: float, sd: float, rng: np.random.Generator) -> None:
-    """Quantum noise with the power spectrum of the soft kernel :data:`KERNEL` (peak ``KERNEL_PEAK``).
+def _add_noise(
+    hu: np.ndarray, pixel: float, sd: float, peak: float, rng: np.random.Generator
+) -> None:
+    """Quantum noise with the power spectrum of a kernel whose spectrum peaks at ``peak`` cycles/mm.
 
     The air around the patient is left noise-free (−1000 exactly): it keeps
     the lossless files small (RLE only compresses runs) and no lesson looks there.
@@ -235,7 +366,7 @@ def _add_noise(hu: np.ndarray, pixel: float, sd: float, rng: np.random.Generator
     c1 = min(c0 + scipy.fft.next_fast_len(int(cols[-1] + 1 - c0), real=False), hu.shape[2])
     for k0 in range(0, hu.shape[0], 16):
         box = hu[k0 : k0 + 16, r0:r1, c0:c1]
-        noise = _shapes.kernel_noise(box.shape, pixel, sd, KERNEL_PEAK, rng)
+        noise = _shapes.kernel_noise(box.shape, pixel, sd, peak, rng)
         box += np.where(box > -995.0, noise, np.float32(0.0))
 
 

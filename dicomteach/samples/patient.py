@@ -149,6 +149,7 @@ class Patient:
     veins: list[Tree] = field(default_factory=list)
     fissure_tilt: np.ndarray = field(default_factory=lambda: np.zeros(4))
     texture: np.ndarray = field(default_factory=lambda: np.zeros((0, 5)))
+    seed: int = 0
 
     # outline ------------------------------------------------------------
     def body_axes(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -652,6 +653,7 @@ def make_patient(seed: int, *, sex: str | None = None, tree: bool = True) -> Pat
         dome_right=-104.0 * size - low + rng.uniform(-4, 4),
         dome_left=-118.0 * size - low + rng.uniform(-4, 4),
     )
+    patient.seed = seed
     patient.fissure_tilt = rng.uniform(-0.08, 0.08, 4)
     waves = rng.normal(size=(6, 3))
     waves /= np.linalg.norm(waves, axis=1, keepdims=True)
@@ -675,6 +677,23 @@ def make_patient(seed: int, *, sex: str | None = None, tree: bool = True) -> Pat
         np.concatenate([t.kind for t in parts]),
     )
     return patient
+
+
+def population(seed: int, n: int, *, tree: bool = True) -> list[Patient]:
+    """``n`` different patients drawn from ``seed``: a class's worth of chests.
+
+    Each is :func:`make_patient` of a seed of its own (``Patient.seed``),
+    drawn from ``seed``, so the population is the same every time and its
+    patients differ in sex, size, fat and depth of breath.
+
+    >>> people = population(0, 4, tree=False)
+    >>> len({p.seed for p in people}), len({p.habitus for p in people})
+    (4, 4)
+    """
+    if n < 1:
+        raise ValueError(f"Argument 'n' must be at least 1, not {n!r}")
+    seeds = np.random.default_rng([seed, 0x909]).choice(1_000_000, size=n, replace=False) + 1
+    return [make_patient(int(s), tree=tree) for s in seeds]
 
 
 def _tubes(

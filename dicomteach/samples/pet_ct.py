@@ -29,7 +29,15 @@ from pydicom.uid import (
 )
 
 from dicomteach.io.atomic import save_dataset_atomically
-from dicomteach.io.writer import StudyInfo, ct_slice, ds_text, file_meta, hu_to_stored, new_instance
+from dicomteach.io.writer import (
+    CANON,
+    StudyInfo,
+    ct_slice,
+    ds_text,
+    file_meta,
+    hu_to_stored,
+    new_instance,
+)
 from dicomteach.samples._common import Patient, code, patient_module, sample_uid
 from dicomteach.samples._shapes import ellipsoid, gaussian_blur, segment_distance, smooth_noise
 
@@ -49,7 +57,7 @@ BED_SLICES = 36
 LESION_CENTRE_MM = (-70.0, -10.0, 470.0)
 """Centre of the right-lung tumour (LPS, mm): patient's right, upper lobe."""
 LESION_RADIUS_MM = 15.0
-MANUFACTURER, MODEL = "CANON_MEC", "Celesteion"
+MANUFACTURER, MODEL = CANON.manufacturer, "Celesteion"
 
 # tissue labels: (CT HU, PET SUV)
 AIR, FAT, SOFT, LUNG, BONE, MARROW, LIVER, SPLEEN, KIDNEY, BLADDER = range(10)
@@ -381,23 +389,16 @@ def write(dest: Path, *, seed: int) -> list[Path]:
             instance_number=N_SLICES - k,
             series_number=2,
             series_description="CT AC 5.0 FC08",
-            manufacturer=MANUFACTURER,
             model=MODEL,
+            habits=CANON,
         )
         uid = sample_uid(seed, STUDY, "ct", k)
         ds.SOPInstanceUID = uid
         ds.file_meta = file_meta(CTImageStorage, uid, ExplicitVRLittleEndian)
-        # Canon habits instead of the writer's Siemens ones
-        ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL"]
-        ds.ConvolutionKernel = "FC08"
         ds.BodyPartExamined = "WHOLEBODY"
         ds.SeriesTime = ds.AcquisitionTime = ds.ContentTime = "101812"
         ds.KVP = "120"
         ds.XRayTubeCurrent = "40"
-        ds.WindowCenter, ds.WindowWidth = ["40", "-600"], ["350", "1500"]
-        del ds.WindowCenterWidthExplanation
-        for tag in [t for t in ds.keys() if t.group == 0x0019]:
-            del ds[tag]
         name = f"IM{N_SLICES - k:06d}.dcm"
         written.append(save_dataset_atomically(ds, dest / "ct" / name))
 
