@@ -14,6 +14,12 @@ The patient is the 3D model of :mod:`dicomteach.samples.patient` (the same
 person at both visits, moved rigidly at the follow-up); the noise has the
 power spectrum of the soft kernel the header names (:data:`KERNEL`).
 
+That is the library's case. :func:`population` draws others (patients of
+both sexes and several builds, examined by a Siemens, GE, Philips or Canon
+scanner with a soft or a lung kernel and a field of view fitted to the body,
+docs/decisions.md, decision 25), and ``write(..., person=, examination=)``
+writes one.
+
 The nodule (right upper lobe, ~15 mm) has a solid core of ~7 mm in a
 ground-glass halo with spicules: on the lung window (W1500 L−600) it is
 obvious; on the mediastinal window (W350 L50) only the solid core shows, as a

@@ -683,8 +683,9 @@ def population(seed: int, n: int, *, tree: bool = True) -> list[Patient]:
     """``n`` different patients drawn from ``seed``: a class's worth of chests.
 
     Each is :func:`make_patient` of a seed of its own (``Patient.seed``),
-    drawn from ``seed``, so the population is the same every time and its
-    patients differ in sex, size, fat and depth of breath.
+    drawn from ``seed``, so the population is the same every time, the first
+    ``n`` of a larger one, and its patients differ in sex, size, fat and depth
+    of breath.
 
     >>> people = population(0, 4, tree=False)
     >>> len({p.seed for p in people}), len({p.habitus for p in people})
@@ -692,8 +693,9 @@ def population(seed: int, n: int, *, tree: bool = True) -> list[Patient]:
     """
     if n < 1:
         raise ValueError(f"Argument 'n' must be at least 1, not {n!r}")
-    seeds = np.random.default_rng([seed, 0x909]).choice(1_000_000, size=n, replace=False) + 1
-    return [make_patient(int(s), tree=tree) for s in seeds]
+    # one draw per place, so a smaller class is the start of a larger one
+    seeds = [int(np.random.default_rng([seed, 0x909, i]).integers(1, 2**31)) for i in range(n)]
+    return [make_patient(s, tree=tree) for s in seeds]
 
 
 def _tubes(

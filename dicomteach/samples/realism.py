@@ -23,6 +23,9 @@ both, so "looks real" is a figure a test can hold:
   white noise never is).
 
 Pure numpy on Hounsfield arrays and pixel sizes: nothing here reads files.
+The MR brain's figures (background statistics, SNR, grey/white contrast,
+texture of a masked tissue, histogram entropy) are ``tests/mr_realism.py``'s:
+they measure other things on other regions, so the two share no function.
 """
 
 from __future__ import annotations
