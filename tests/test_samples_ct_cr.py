@@ -8,14 +8,18 @@ import subprocess
 from datetime import date
 from pathlib import Path
 
+import cr_realism
 import highdicom as hd
 import numpy as np
 import pydicom
 import pytest
+from scipy import ndimage
 
 from dicomteach import io
 from dicomteach.imaging import presets_for, window_to_uint8
-from dicomteach.samples import cr_chest, ct_chest
+from dicomteach.samples import cr_chest, ct_chest, patient
+from dicomteach.samples._shapes import segment_distance
+from dicomteach.samples.phantoms import BONE
 
 
 def _preset(name: str):
@@ -195,54 +199,17 @@ def _cr_regions(shown: np.ndarray) -> tuple[float, float, float]:
     return lung, mediastinum, abdomen
 
 
-def _dome_row(shown: np.ndarray, x_mm: float, threshold: float) -> int:
-    """First row below mid-lung where a column ``x_mm`` from the centre turns bright for 5 mm."""
-    rows, cols = shown.shape
-    col = int(round(cols / 2 + x_mm / _CR_MM))
-    profile = shown[:, col - 3 : col + 4].mean(axis=1)
-    run = int(5 / _CR_MM)
-    for r in range(int(rows * 0.45), rows - run):
-        if (profile[r : r + run] > threshold).all():
-            return r
-    raise AssertionError("no hemidiaphragm found")
+def _dome_row(shown: np.ndarray, x_mm: float) -> int:
+    """Row of the steepest turn to white going down a column ``x_mm`` from the centre.
 
-
-def _cardiothoracic_ratio(shown: np.ndarray, threshold: float, bottom: int) -> float:
-    """Widest heart over widest inner thorax, measured on rows from 56 % height to ``bottom``.
-
-    On each row the heart is the bright run through the midline; the inner chest wall on
-    each side the first bright run at least 5 mm wide met going out from it through the lung.
+    Looked for between 45 % and 90 % of the film's height: the top of a
+    hemidiaphragm, where the beam leaves the lung for the liver or the spleen.
     """
     rows, cols = shown.shape
-    mid = cols // 2
-    wall_run = int(5 / _CR_MM)
-    heart, thorax = 0, 0
-    for r in range(int(rows * 0.56), bottom):
-        bright = shown[r] > threshold
-        if not bright[mid]:
-            continue
-        left = mid - np.argmin(bright[mid::-1])  # first dark pixel going out is one past
-        right = mid + np.argmin(bright[mid:])
-        walls = []
-        for start, step in ((left, -1), (right, 1)):
-            i, found = start, None
-            while 0 <= i < cols and found is None:
-                if bright[i]:
-                    j = i
-                    while 0 <= j < cols and bright[j]:
-                        j += step
-                    if abs(j - i) >= wall_run:
-                        found = i
-                    i = j
-                else:
-                    i += step
-            walls.append(found)
-        if None in walls:
-            continue
-        heart = max(heart, right - left)
-        thorax = max(thorax, walls[1] - walls[0])
-    assert thorax > 0
-    return heart / thorax
+    col = int(round(cols / 2 + x_mm / _CR_MM))
+    profile = ndimage.gaussian_filter1d(shown[:, col - 3 : col + 4].mean(axis=1), 2 / _CR_MM)
+    top, bottom = int(rows * 0.45), int(rows * 0.9)
+    return top + int(np.argmax(np.gradient(profile)[top:bottom]))
 
 
 class TestCR:
@@ -261,37 +228,140 @@ class TestCR:
             assert lung + 60 < mediastinum
             assert lung + 60 < abdomen
 
-    def test_current_is_jpeg_ls_and_shows_the_mass_the_prior_does_not(self, cr_dir: Path) -> None:
+    def test_current_is_jpeg_ls_and_shows_the_nodule_the_prior_does_not(self, cr_dir: Path) -> None:
         current = pydicom.dcmread(cr_dir / "current" / "IM000001.dcm")
         assert current.file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.4.80"
-        for exam, present in (("current", True), ("prior", False)):
+        excess = {}
+        for exam in ("current", "prior"):
             _, shown = _shown(cr_dir / exam / "IM000001.dcm")
-            row, col = (v / 4 for v in cr_chest.mass_pixel(0, exam))
+            row, col = (v / 4 for v in cr_chest.nodule_pixel(0, exam))
             rr, cc = np.mgrid[: shown.shape[0], : shown.shape[1]]
             dist = np.hypot(rr - row, cc - col) * _CR_MM
-            inside = np.median(shown[dist < 12])
-            around = np.median(shown[(dist > 26) & (dist < 36)])
-            if present:
-                assert inside > around + 50  # a 4 cm mass: white against the dark lung
-            else:
-                assert abs(inside - around) < 25
-        # it is the mass that differs, not the whole film: the lung elsewhere looks alike
+            excess[exam] = np.median(shown[dist < 4]) - np.median(shown[(dist > 16) & (dist < 26)])
+        # a 15 mm part-solid nodule is faint on a film, as on a real one: whiter than the lung
+        # round it, where the same lung a year before was not
+        assert excess["current"] > 10
+        assert excess["current"] > excess["prior"] + 12
+        # it is the nodule that differs, not the whole film: the lung elsewhere looks alike
         lungs = [
             _cr_regions(_shown(cr_dir / e / "IM000001.dcm")[1])[0] for e in ("current", "prior")
         ]
         assert abs(lungs[0] - lungs[1]) < 25
 
-    def test_heart_size_and_hemidiaphragms(self, cr_dir: Path) -> None:
+    def test_the_nodule_lies_where_the_ct_nodule_projects(self, ct_dir, cr_dir, baseline) -> None:
+        """The SEG's nodule, projected from the header's focal spot, is where the film changed."""
+        vol, _ = baseline
+        mask = _seg_mask(ct_dir / "baseline" / "seg-nodule.dcm", vol)
+        centre = vol.index_to_lps(np.argwhere(mask).mean(axis=0))
+        header = pydicom.dcmread(cr_dir / "current" / "IM000001.dcm", stop_before_pixels=True)
+        sid = float(header.DistanceSourceToDetector)
+        stance = cr_chest.projection_for(patient.make_patient(0, sex=header.PatientSex, tree=False))
+        m = sid / (stance.detector_y + sid - centre[1])
+        u, v = centre[0] * m, (centre[2] - stance.centre_z) * m
+        spacing = float(header.ImagerPixelSpacing[0])
+        row = ((header.Rows - 1) / 2 - v / spacing) / 4
+        col = ((header.Columns - 1) / 2 + u / spacing) / 4
+        _, current = _shown(cr_dir / "current" / "IM000001.dcm")
+        _, prior = _shown(cr_dir / "prior" / "IM000001.dcm")
+        # the prior, moved onto the current over 6 cm round the nodule, subtracted from it
+        half, reach = 50, 20
+        r0, c0 = int(round(row)) - half, int(round(col)) - half
+        here = current[r0 : r0 + 2 * half, c0 : c0 + 2 * half]
+
+        def before(dy: int, dx: int) -> np.ndarray:
+            return prior[r0 + dy : r0 + dy + 2 * half, c0 + dx : c0 + dx + 2 * half]
+
+        shifts = [(dy, dx) for dy in range(-reach, reach + 1) for dx in range(-reach, reach + 1)]
+        best = min(shifts, key=lambda s: np.var(here - before(*s)))
+        change = ndimage.gaussian_filter(here - before(*best), 3 / _CR_MM)
+        i, j = np.unravel_index(change.argmax(), change.shape)
+        assert np.hypot(r0 + i - row, c0 + j - col) * _CR_MM < 3.0
+
+    def test_each_rib_of_the_patient_casts_its_shadow_where_it_projects(self, cr_dir: Path) -> None:
+        header = pydicom.dcmread(cr_dir / "current" / "IM000001.dcm", stop_before_pixels=True)
+        person = patient.make_patient(0, sex=header.PatientSex, tree=False)
+        stance = cr_chest.projection_for(person)
+        sid = float(header.DistanceSourceToDetector)
+        _, shown = _shown(cr_dir / "current" / "IM000001.dcm")
+        rows, cols = shown.shape
+        v_mm = ((header.Rows - 1) / 2 - (np.arange(rows) * 4 + 1.5)) * 0.15
+        u_mm = ((np.arange(cols) * 4 + 1.5) - (header.Columns - 1) / 2) * 0.15
+        uu, vv = np.meshgrid(u_mm, v_mm)
+        ribs = np.zeros(shown.shape, dtype=bool)
+        tubes = person.tubes
+        bone = tubes.kind == BONE
+        for p0, p1, r in zip(tubes.p0[bone], tubes.p1[bone], tubes.r0[bone], strict=True):
+            m = sid / (stance.detector_y + sid - (p0[1] + p1[1]) / 2)
+            d, _ = segment_distance(
+                (uu, vv),
+                (p0[0] * m, (p0[2] - stance.centre_z) * m),
+                (p1[0] * m, (p1[2] - stance.centre_z) * m),
+            )
+            ribs |= d < r * m
+        detail = shown - ndimage.gaussian_filter(shown, 6 / _CR_MM)
+        lungs = (np.abs(uu) > 40) & (np.abs(uu) < 130) & (vv > -60) & (vv < 120)
+        assert np.corrcoef(ribs[lungs], detail[lungs])[0, 1] > 0.22
+
+    def test_hemidiaphragms_right_higher_by_about_two_centimetres(self, cr_dir: Path) -> None:
         for exam in ("current", "prior"):
             _, shown = _shown(cr_dir / exam / "IM000001.dcm")
-            lung, mediastinum, _ = _cr_regions(shown)
-            threshold = (lung + mediastinum) / 2
-            right = _dome_row(shown, -85.0, threshold)  # the patient's right: image left
-            left = _dome_row(shown, 85.0, threshold)
-            # the right hemidiaphragm is higher, by about 2 cm
+            right = _dome_row(shown, -85.0)  # the patient's right: image left
+            left = _dome_row(shown, 85.0)
             assert 10 < (left - right) * _CR_MM < 35
-            ratio = _cardiothoracic_ratio(shown, threshold, right - int(6 / _CR_MM))
-            assert 0.4 < ratio < 0.5, ratio
+
+    def test_the_left_heart_border_is_where_the_patients_heart_projects(self, cr_dir: Path) -> None:
+        """The film's heart is the 3D patient's: its left border, at its widest, within 5 mm."""
+        path = cr_dir / "current" / "IM000001.dcm"
+        header = pydicom.dcmread(path, stop_before_pixels=True)
+        sid = float(header.DistanceSourceToDetector)
+        person = patient.make_patient(0, sex=header.PatientSex, tree=False)
+        stance = cr_chest.projection_for(person)
+        x, y, z = np.meshgrid(
+            np.arange(-80.0, 120.0, 2.0),
+            np.arange(-100.0, 60.0, 2.0),
+            np.arange(-130.0, -10.0, 2.0),
+            indexing="ij",
+        )
+        _, label = patient.tissue(person, x, y, z)
+        heart = (label == patient.Tissue.MYOCARDIUM) | (label == patient.Tissue.BLOOD)
+        m = sid / (stance.detector_y + sid - y[heart])
+        u, level = x[heart] * m, np.round((z[heart] - stance.centre_z) * m / 3.0)
+        widest = max(np.unique(level), key=lambda b: np.ptp(u[level == b]))
+        border = u[level == widest].max()
+        _, shown = _shown(path)
+        row = int(round(((header.Rows - 1) / 2 - widest * 3.0 / 0.15) / 4))
+        profile = ndimage.gaussian_filter1d(shown[row - 5 : row + 6].mean(axis=0), 1.5)
+        u_film = ((np.arange(shown.shape[1]) * 4 + 1.5) - (header.Columns - 1) / 2) * 0.15
+        near = np.abs(u_film - border) < 25
+        # going to the patient's left the film turns dark where the heart ends
+        found = u_film[near][np.argmin(np.gradient(profile)[near])]
+        assert abs(found - border) < 5.0
+
+
+@pytest.fixture(scope="module")
+def cr_figures(cr_dir: Path) -> tuple[dict[str, float], dict[str, float]]:
+    """Figures of tests/cr_realism.py: the sample's current film, and pydicom-data's real CR."""
+    film = cr_realism.display(cr_dir / "current" / "IM000001.dcm")
+    real = cr_realism.display(cr_realism.real_film())
+    return (
+        cr_realism.figures(film, cr_realism.REGIONS["sample"]),
+        cr_realism.figures(real, cr_realism.REGIONS["real"]),
+    )
+
+
+class TestCRRealism:
+    """The film against pydicom-data's real chest CR (RG1_UNCR.dcm, Philips)."""
+
+    def test_lungs_and_mediastinum_are_printed_as_dark_and_as_white_as_on_a_real_film(
+        self, cr_figures
+    ) -> None:
+        sample, real = cr_figures
+        assert abs(sample["lung_level"] - real["lung_level"]) < 0.1
+        assert abs(sample["mediastinum_level"] - real["mediastinum_level"]) < 0.05
+
+    def test_lung_texture_is_within_a_factor_of_two_of_a_real_film(self, cr_figures) -> None:
+        sample, real = cr_figures
+        assert 0.5 < sample["lung_texture"] / real["lung_texture"] < 2.0
 
 
 DCIODVFY = shutil.which("dciodvfy")
