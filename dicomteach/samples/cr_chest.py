@@ -133,7 +133,9 @@ def write(
     base = drr.smooth_integrals(
         person, projection, _coarse(work), voxel=VOXEL, posture=upright(person)
     )
-    integrals = _resample(base, _coarse(work), work) + drr.tube_integrals(person, projection, work)
+    integrals = drr.resample(base, _coarse(work), work) + drr.tube_integrals(
+        person, projection, work
+    )
     written = []
     for number, exam in enumerate(_EXAMS):
         seen = integrals.copy()
@@ -250,21 +252,6 @@ def _coarse(work: drr.Grid) -> drr.Grid:
     half_u = (work.columns - 1) * work.step / 2.0
     half_v = (work.rows - 1) * work.step / 2.0
     return drr.Grid.covering(-half_u, half_u, -half_v, half_v, SMOOTH_STEP)
-
-
-def _resample(image: np.ndarray, source: drr.Grid, target: drr.Grid) -> np.ndarray:
-    """Bilinear values of ``image`` (on ``source``) at the points of ``target``."""
-    rows = (source.v0 - target.v.astype(float)) / source.step
-    cols = (target.u.astype(float) - source.u0) / source.step
-    scale = target.step / source.step
-    return ndimage.affine_transform(
-        image,
-        np.array([scale, scale]),
-        offset=(rows[0], cols[0]),
-        output_shape=target.shape,
-        order=1,
-        mode="nearest",
-    ).astype(F32)
 
 
 def _film_integrals(

@@ -34,6 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import ndimage
 
 from dicomteach.samples import phantoms
 from dicomteach.samples.patient import Patient, Tissue, tissue
@@ -49,6 +50,9 @@ F32 = np.float32
 
 #: Longest piece (mm) a tube is projected in (see :func:`cylinder_integrals`).
 PIECE_MM = 12.0
+
+#: Vessels thinner than this (radius, mm) are projected on a grid twice as coarse.
+THIN_VESSEL_MM = 1.0
 
 #: A change of Hounsfield units ``(hu, label, x, y, z) → hu`` for a posture other than supine.
 Posture = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
@@ -270,15 +274,22 @@ def cylinder_integrals(
     j0, i0 = np.maximum(j0, 0), np.maximum(i0, 0)
     j1, i1 = np.minimum(j1, grid.columns), np.minimum(i1, grid.rows)
     seen = (j1 > j0) & (i1 > i0)
-    # batches of boxes of about one size, padded to the batch's largest
-    side = np.maximum(i1 - i0, j1 - j0)
-    order = np.flatnonzero(seen)[np.argsort(side[seen], kind="stable")]
+    # batches of boxes of about one shape, padded to the batch's largest
+    heights, widths = i1 - i0, j1 - j0
+    order = np.flatnonzero(seen)
+    order = order[np.lexsort((widths[order], heights[order] // 8))]
     start = 0
     while start < len(order):
-        count = max(1, budget // int(side[order[min(start + 63, len(order) - 1)]] ** 2))
-        batch = order[start : start + count]
-        start += len(batch)
-        _add_chords(out, grid, projection, p0, p1, r0, r1, delta_mu, batch, i0, i1, j0, j1)
+        stop, tallest, widest = start, 0, 0
+        while stop < len(order):
+            h, w = max(tallest, heights[order[stop]]), max(widest, widths[order[stop]])
+            if stop > start and (stop + 1 - start) * h * w > budget:
+                break
+            tallest, widest, stop = h, w, stop + 1
+        _add_chords(
+            out, grid, projection, p0, p1, r0, r1, delta_mu, order[start:stop], i0, i1, j0, j1
+        )
+        start = stop
     return out.reshape(grid.shape).astype(F32)
 
 
@@ -444,7 +455,7 @@ def tube_integrals(patient: Patient, projection: Projection, grid: Grid) -> np.n
     parts.append((bone, -1.6, np.full(len(kind), mu("cancellous") - mu("cortical"))))
     cartilage = kind == phantoms.CARTILAGE
     parts.append((cartilage, 0.0, mu("cartilage") - background))
-    p0, p1, r0, r1, delta = [], [], [], [], []
+    p0, p1, r0, r1, delta, thin = [], [], [], [], [], []
     for which, grow, dmu in parts:
         extra = np.broadcast_to(np.asarray(grow, dtype=float), which.shape)[which]
         p0.append(tubes.p0[which])
@@ -452,12 +463,38 @@ def tube_integrals(patient: Patient, projection: Projection, grid: Grid) -> np.n
         r0.append(np.maximum(tubes.r0[which] + extra, 0.0))
         r1.append(np.maximum(tubes.r1[which] + extra, 0.0))
         delta.append(np.broadcast_to(dmu, which.shape)[which])
-    return cylinder_integrals(
-        np.concatenate(p0),
-        np.concatenate(p1),
-        np.concatenate(r0),
-        np.concatenate(r1),
-        np.concatenate(delta),
-        projection,
-        grid,
+        thin.append(
+            (kind[which] == phantoms.VESSEL) & (np.maximum(r0[-1], r1[-1]) < THIN_VESSEL_MM)
+        )
+    p0, p1, r0, r1, delta, thin = (np.concatenate(a) for a in (p0, p1, r0, r1, delta, thin))
+    out = cylinder_integrals(
+        p0[~thin], p1[~thin], r0[~thin], r1[~thin], delta[~thin], projection, grid
     )
+    # the thinnest vessels on a grid twice as coarse, widened to its pixels with their
+    # integral kept (no aliasing), then brought onto the fine grid: a quarter of the work
+    coarse = Grid(grid.u0, grid.v0, 2 * grid.step, (grid.rows + 1) // 2, (grid.columns + 1) // 2)
+    wide = 0.75 * coarse.step
+    w0, w1 = np.maximum(r0[thin], wide), np.maximum(r1[thin], wide)
+    keep = delta[thin] * (0.5 * (r0[thin] + r1[thin]) / (0.5 * (w0 + w1))) ** 2
+    fine = cylinder_integrals(p0[thin], p1[thin], w0, w1, keep, projection, coarse)
+    return out + resample(fine, coarse, grid)
+
+
+def resample(image: np.ndarray, source: Grid, target: Grid) -> np.ndarray:
+    """Bilinear values of ``image`` (sampled on ``source``) at the points of ``target``.
+
+    >>> coarse = Grid.covering(0.0, 2.0, 0.0, 2.0, 2.0)
+    >>> image = np.array([[0.0, 2.0], [0.0, 2.0]], dtype=np.float32)
+    >>> resample(image, coarse, Grid.covering(0.0, 2.0, 0.0, 2.0, 1.0))[0].tolist()
+    [0.0, 1.0, 2.0]
+    """
+    scale = target.step / source.step
+    offset = ((source.v0 - target.v0) / source.step, (target.u0 - source.u0) / source.step)
+    return ndimage.affine_transform(
+        image,
+        np.array([scale, scale]),
+        offset=offset,
+        output_shape=target.shape,
+        order=1,
+        mode="nearest",
+    ).astype(F32)

@@ -1,8 +1,8 @@
 """Chest anatomy in 3D as numpy maths: the phantom behind the CT chest sample study.
 
-The chest radiograph sample draws its own 2D projection anatomy
-(:mod:`dicomteach.samples.cr_chest`); shapes both use live in
-:mod:`dicomteach.samples._shapes`.
+The chest radiograph sample projects the 3D patient of
+:mod:`dicomteach.samples.patient` (:mod:`dicomteach.samples.drr`); shapes the
+samples share live in :mod:`dicomteach.samples._shapes`.
 
 The anatomy lives in the DICOM patient coordinate system (LPS, millimetres;
 ``x`` towards the patient's left, ``y`` posterior, ``z`` head), with ``z = 0``
