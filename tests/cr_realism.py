@@ -23,10 +23,11 @@ of the real patient's metastases, and the heart over the spine.
   lung (a band at a quarter of the thorax width from the midline on the
   patient's right, detrended), in thorax widths: ribs crossing it.
 
-``python tests/cr_realism.py PICTURE [--before FOLDER]`` writes the picture of
-``docs/samples.md`` (the sample's current and prior films, the real one, and
-the film ``FOLDER/current/IM000001.dcm`` of an older generator if given) and
-prints the figures.
+``python tests/cr_realism.py PICTURE [--before FOLDER]`` writes the pictures of
+``docs/samples.md`` (PICTURE: the sample's current and prior films, the real
+one, and the film ``FOLDER/current/IM000001.dcm`` of an older generator if
+given; ``PICTURE-nodule.png``: 6 cm round the nodule on the current film, the
+prior and their difference) and prints the figures.
 """
 
 from __future__ import annotations
@@ -142,6 +143,28 @@ def _panel(path: Path, height: int) -> np.ndarray:
     return np.asarray(picture.resize((round(cols * height / rows), height), Image.LANCZOS))
 
 
+def _nodule_detail(current: Path, prior: Path, picture: Path) -> None:
+    """6 cm round the nodule: the current film, the prior (the same anatomy), and their difference."""
+    from PIL import Image
+
+    from dicomteach.samples import cr_chest
+
+    half = round(30.0 / cr_chest.PIXEL_MM)
+    crops = []
+    for exam, path in (("current", current), ("prior", prior)):
+        image = display(path)
+        row, col = (round(v) for v in cr_chest.nodule_pixel(0, exam))
+        crops.append(image[row - half : row + half, col - half : col + half])
+    change = crops[0] - crops[1]
+    difference = 0.5 + 3.0 * (change - np.median(change))  # a temporal subtraction, ×3
+    gap = np.ones((2 * half, 16))
+    panels = [np.clip(crop, 0.0, 1.0) for crop in (*crops, difference)]
+    row = np.concatenate([panels[0], gap, panels[1], gap, panels[2]], axis=1)
+    Image.fromarray((row * 255).astype(np.uint8)).resize(
+        (row.shape[1] * 2 // 3, row.shape[0] * 2 // 3), Image.LANCZOS
+    ).save(picture)
+
+
 def main(argv: list[str]) -> int:
     from PIL import Image
 
@@ -151,19 +174,20 @@ def main(argv: list[str]) -> int:
     before = Path(argv[argv.index("--before") + 1]) if "--before" in argv else None
     with tempfile.TemporaryDirectory() as scratch:
         cr_chest.write(scratch, seed=0)
-        films = [
-            Path(scratch) / "current" / "IM000001.dcm",
-            Path(scratch) / "prior" / "IM000001.dcm",
-        ]
-        names = ["sample now", "sample prior"]
+        current = Path(scratch) / "current" / "IM000001.dcm"
+        prior = Path(scratch) / "prior" / "IM000001.dcm"
+        films, names = [current, prior], ["sample now", "sample prior"]
         if before is not None:
             films.insert(0, before / "current" / "IM000001.dcm")
             names.insert(0, "sample before")
-        panels = [_panel(path, 560) for path in [*films, real_film()]]
-        gap = np.full((560, 8), 255, dtype=np.uint8)
+        films.append(real_film())
+        names.append("real RG1")
+        panels = [_panel(path, 440) for path in films]
+        gap = np.full((440, 8), 255, dtype=np.uint8)
         row = np.concatenate([x for panel in panels for x in (panel, gap)][:-1], axis=1)
         Image.fromarray(row).save(picture)
-        for name, path in zip([*names, "real RG1"], [*films, real_film()], strict=True):
+        _nodule_detail(current, prior, picture.with_name(picture.stem + "-nodule.png"))
+        for name, path in zip(names, films, strict=True):
             kind = "real" if name.startswith("real") else "sample"
             numbers = figures(display(path), REGIONS[kind])
             print(name, " ".join(f"{k}={v:.3f}" for k, v in numbers.items()))
