@@ -6,8 +6,9 @@ Spacing, Patient Orientation ``L\\F`` (a PA film hung as if facing the
 patient: columns run to the patient's left, rows to the feet), a 35 × 35 cm
 plate.
 
-* ``current/IM000001.dcm``: two weeks before the baseline chest CT, the
-  film that found the right upper lobe nodule; JPEG-LS Lossless;
+* ``current/IM000001.dcm``: two weeks before the baseline chest CT, with the
+  right upper lobe nodule, faint as a 15 mm part-solid nodule is on a film;
+  JPEG-LS Lossless;
 * ``prior/IM000001.dcm``: a year earlier, no nodule, the patient standing a
   little differently and exposed differently; Explicit VR Little Endian.
 
@@ -60,12 +61,13 @@ TUBE_STEP = 0.3
 #: Beam hardening: a 125 kV spectrum loses its soft photons first, so thick parts attenuate
 #: less per millimetre than thin ones (``L → L / (1 + k·L)``; ~25 % less through the heart).
 HARDENING = 0.055
-#: Scatter behind a 10:1 grid: ``k · G_σ ⊗ (P·L)``, a scatter-to-primary ratio near 0.3
-#: in the lungs and above 1 behind the heart, as measured behind chest grids.
+#: Scatter behind a 10:1 grid: ``k · G_σ ⊗ (P·L)``, a scatter-to-primary ratio near 0.25
+#: in the lungs and 1.3 to 1.7 over the heart, as measured behind chest grids.
 SCATTER = 0.22
 SCATTER_SIGMA_MM = 35.0
-#: Quanta per mm² the plate records (its DQE included) from the unattenuated beam.
-QUANTA_PER_MM2 = 8.0e4
+#: Quanta per mm² the plate records (its DQE included) from the unattenuated beam: about
+#: 1.7e4 behind the lungs, a 400-speed CR system's 2.5 µGy at a DQE of a quarter.
+QUANTA_PER_MM2 = 5.0e4
 #: The plate and reader's blur (mm, Gaussian sigma), on top of the tube integrals' sampling.
 PLATE_BLUR_MM = 0.09
 
