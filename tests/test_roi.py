@@ -7,6 +7,7 @@ import shutil
 import subprocess
 
 import numpy as np
+import pydicom
 import pytest
 from pydicom.data import get_testdata_file
 
@@ -249,6 +250,32 @@ class TestSeg:
         for number, name in found.names.items():
             assert np.array_equal(found.masks[number], masks[name]), name
         assert found.segments[2].label == "Box" and found.segments[2].algorithm_type == "MANUAL"
+
+    def test_fixed_uids_and_creation_time_write_the_same_bytes(self, ct, tmp_path):
+        import highdicom as hd
+        from pydicom.sr.codedict import codes
+
+        box = random_masks(ct.pixels.shape, 2)["Box"]
+        description = hd.seg.SegmentDescription(
+            segment_number=1,
+            segment_label="Box",
+            segmented_property_category=codes.SCT.Tissue,
+            segmented_property_type=codes.SCT.Tissue,
+            algorithm_type="MANUAL",
+            tracking_uid="1.2.826.0.1.3680043.10.9",
+            tracking_id="Box",
+        )
+        fixed = dict(
+            descriptions=[description],
+            series_uid="1.2.826.0.1.3680043.10.7",
+            sop_uid="1.2.826.0.1.3680043.10.8",
+            created=("20250414", "120000"),
+        )
+        paths = [write_seg({1: box}, ct, tmp_path / f"{n}.dcm", **fixed) for n in "ab"]
+        assert paths[0].read_bytes() == paths[1].read_bytes()
+        ds = pydicom.dcmread(paths[0])
+        assert (ds.ContentDate, ds.InstanceCreationTime) == ("20250414", "120000")
+        assert dciodvfy_errors(paths[0]) == []
 
     def test_label_map_writes_one_segment_per_label(self, ct, tmp_path):
         labels = np.zeros(ct.pixels.shape, np.uint8)

@@ -11,6 +11,7 @@ the masks align with ``Volume.pixels`` index for index.
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,6 +115,8 @@ def write_seg(
     series_description: str = "Segmentation",
     content_label: str = "DELINEATION",
     content_creator: str = "",
+    content_description: str = "",
+    created: tuple[str, str] | None = None,
 ) -> Path:
     """Write masks as a BINARY DICOM SEG that references the source images, atomically.
 
@@ -137,6 +140,11 @@ def write_seg(
         ``Tissue`` by default); ``descriptions`` gives full control instead.
     series_uid, sop_uid : str, optional
         Fix the UIDs (for reproducible files); new UIDs otherwise.
+    created : (str, str), optional
+        Date and time (``YYYYMMDD``, ``HHMMSS``) written wherever highdicom
+        would read the clock; with ``sop_uid`` and ``descriptions`` fixed too
+        (and the Dimension Organization UID then derived from ``sop_uid``), the
+        same masks write the same bytes, as the sample library needs.
 
     Returns
     -------
@@ -206,9 +214,32 @@ def write_seg(
         content_label=content_label,
         content_creator_name=content_creator or None,
         series_description=series_description,
+        content_description=content_description or None,
         omit_empty_frames=True,
+        **({} if created is None else _clock_values(created)),
     )
+    if created is not None:
+        _freeze_clock(seg, created)
     return save_dataset_atomically(seg, path)
+
+
+def _clock_values(created: tuple[str, str]) -> dict[str, str]:
+    date, time = created
+    return {"content_date": date, "content_time": time, "series_date": date, "series_time": time}
+
+
+def _freeze_clock(seg: Dataset, created: tuple[str, str]) -> None:
+    """What highdicom stamps from the clock or a random UID, made fixed (``created``, the SOP UID)."""
+    date, time = created
+    seg.InstanceCreationDate, seg.InstanceCreationTime = date, time
+    for item in seg.get("ContributingEquipmentSequence", []):
+        if "ContributionDateTime" in item:
+            item.ContributionDateTime = f"{date}{time}"
+    organization = f"2.25.{uuid.uuid5(uuid.NAMESPACE_OID, str(seg.SOPInstanceUID)).int}"
+    for keyword in ("DimensionOrganizationSequence", "DimensionIndexSequence"):
+        for item in seg.get(keyword, []):
+            if "DimensionOrganizationUID" in item:
+                item.DimensionOrganizationUID = organization
 
 
 def _in_file_order(stack: np.ndarray, volume: Volume, datasets: list[Dataset]) -> np.ndarray:
