@@ -13,8 +13,8 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> None:
     sample = subparsers.add_parser(
         "sample-data",
         help="write the sample teaching library",
-        description="Write the sample teaching library into DIR: CT chest with a follow-up, chest "
-        "radiographs, MR brain, PET/CT, NM SPECT, a fundus photograph and an ultrasound cine, with "
+        description="Write the sample teaching library into DIR: CT chest with a follow-up, a CT "
+        "teaching file of lung findings, chest radiographs, MR brain, PET/CT, NM SPECT, a fundus photograph and an ultrasound cine, with "
         "reference segmentations. Deterministic: the same seed writes the same files.",
     )
     sample.add_argument("dest", metavar="DIR")

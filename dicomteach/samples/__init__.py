@@ -17,6 +17,7 @@ from pathlib import Path
 #: (folder, module) for each study of the library, in the order lessons use them.
 STUDIES: tuple[tuple[str, str], ...] = (
     ("ct-chest", "dicomteach.samples.ct_chest"),
+    ("ct-chest-findings", "dicomteach.samples.ct_findings"),
     ("cr-chest", "dicomteach.samples.cr_chest"),
     ("mr-brain", "dicomteach.samples.mr_brain"),
     ("pet-ct", "dicomteach.samples.pet_ct"),

@@ -281,6 +281,22 @@ def _write_visit(
     mask, _ = phantoms.draw_lesion(
         hu, lung, grown, (rotation.T, shift), z_mm, x_mm, x_mm, np.random.default_rng(7)
     )
+    study, datasets, written = write_series(dest, hu, z_mm, x_mm, plan)
+    written.append(_write_seg(dest / "seg-nodule.dcm", datasets, mask, study, seed, plan.tag))
+    return written
+
+
+def write_series(
+    dest: Path, hu: np.ndarray, z_mm: np.ndarray, x_mm: np.ndarray, plan: _Plan
+) -> tuple[StudyInfo, list[Dataset], list[Path]]:
+    """The table, noise and field of view added to ``hu``, written as one CT series under ``dest``.
+
+    ``z_mm`` and ``x_mm`` are the heights of the slices and the in-plane axis
+    (mm); also used by the teaching file (:mod:`dicomteach.samples.ct_findings`).
+    """
+    person, visit, exam, seed = plan.person, plan.visit, plan.examination, plan.seed
+    pixel = exam.field_of_view / len(x_mm)
+    slices = len(z_mm)
     _add_table(hu, x_mm, person)
     rng = np.random.default_rng([seed, plan.number, 0xC7])
     peak, louder = KERNEL_NOISE[exam.kernel]
@@ -341,8 +357,7 @@ def _write_visit(
         )
         written.append(save_dataset_atomically(ds, dest / "ct" / f"IM{instance:06d}.dcm"))
         datasets.append(ds)
-    written.append(_write_seg(dest / "seg-nodule.dcm", datasets, mask, study, seed, tag))
-    return written
+    return study, datasets, written
 
 
 def _age(birth_date: str, on: date) -> int:
