@@ -50,16 +50,30 @@ def person() -> anatomy.Patient:
 
 
 def _without_findings(person, vol: io.Volume, mask: np.ndarray, pad: int = 6):
-    """The same patient rendered without findings on the box round ``mask`` (noise-free HU)."""
+    """The same patient rendered without findings on the box round ``mask`` (noise-free HU).
+
+    Rendered as the study was (the smooth anatomy on a grid twice as coarse, interpolated), on
+    a box that starts on an even row and column, so that inside it only the findings differ.
+    """
     ks, rows, cols = (np.flatnonzero(mask.any(axis=a)) for a in ((1, 2), (0, 2), (0, 1)))
-    box = (
-        slice(max(ks[0] - 2, 0), ks[-1] + 3),
-        slice(rows[0] - pad, rows[-1] + pad + 1),
-        slice(cols[0] - pad, cols[-1] + pad + 1),
-    )
+    r0, c0 = (rows[0] - pad) // 2 * 2, (cols[0] - pad) // 2 * 2
+    r1, c1 = r0 + (rows[-1] + pad - r0) // 2 * 2 + 2, c0 + (cols[-1] + pad - c0) // 2 * 2 + 2
+    box = (slice(max(ks[0] - 2, 0), ks[-1] + 3), slice(r0, r1), slice(c0, c1))
     z_mm, x_mm = ct_findings.axes(vol.columns, vol.n_frames)
-    hu, _ = anatomy.render(person, z_mm[box[0]], x_mm[box[1]], x_mm[box[2]], slab=2.5)
-    return box, hu
+    hu, _ = anatomy.render(person, z_mm[box[0]], x_mm[box[1]], x_mm[box[2]], slab=2.5, coarse=2)
+    # the interpolation's edge is clamped: the outermost ring is left out
+    inner = (box[0], slice(r0 + 1, r1 - 1), slice(c0 + 1, c1 - 1))
+    return inner, hu[:, 1:-1, 1:-1]
+
+
+def _directions(offsets: np.ndarray, degrees: float) -> int:
+    """How many directions, at least ``degrees`` apart, the offsets point in (greedy)."""
+    units = offsets / np.linalg.norm(offsets, axis=1, keepdims=True)
+    count = 0
+    while len(units):
+        units = units[units @ units[0] < np.cos(np.radians(degrees))]
+        count += 1
+    return count
 
 
 def _centres_mm(vol: io.Volume, mask: np.ndarray) -> np.ndarray:
@@ -86,7 +100,7 @@ class TestStudy:
 
     @pytest.mark.skipif(DCIODVFY is None, reason="dciodvfy (dicom3tools) not installed")
     def test_seg_and_ct_pass_dciodvfy(self, study: Path) -> None:
-        for path in (study / ct_findings.SEG_NAME, study / "ct" / "IM000060.dcm"):
+        for path in (study / ct_findings.SEG_NAME, study / "ct" / "IM000050.dcm"):
             out = subprocess.run([DCIODVFY, str(path)], capture_output=True, text=True, check=False)
             errors = [line for line in (out.stdout + out.stderr).splitlines() if "Error" in line]
             assert errors == [], f"{path}: {errors}"
@@ -114,14 +128,14 @@ class TestStudy:
         assert (np.sum(grown, axis=0) <= 1).all()
 
     def test_same_seed_writes_the_same_bytes(self, tmp_path: Path, study: Path) -> None:
-        runs = [ct_findings.write(tmp_path / r, seed=0, size=128, slices=120) for r in "ab"]
+        runs = [ct_findings.write(tmp_path / r, seed=0, size=128) for r in "ab"]
         digests = [[hashlib.sha256(p.read_bytes()).hexdigest() for p in run] for run in runs]
         assert digests[0] == digests[1]
         # the places are the patient's, not the grid's: the small variant holds the same findings
         small = json.loads((tmp_path / "a" / ct_findings.MANIFEST).read_text())["findings"]
         full = json.loads((study / ct_findings.MANIFEST).read_text())["findings"]
         assert [f["centre_mm"] for f in small] == [f["centre_mm"] for f in full]
-        other = ct_findings.write(tmp_path / "c", seed=1, size=128, slices=120)
+        other = ct_findings.write(tmp_path / "c", seed=1, size=128)
         assert hashlib.sha256(other[-1].read_bytes()).hexdigest() != digests[0][-1]
 
 
@@ -152,18 +166,21 @@ class TestDensityAndShape:
         smooth = ndimage.uniform_filter(hu, size=(1, 3, 3))
         assert smooth[mask].max() > np.median(hu[mask]) + 300.0
 
-    def test_spicules_reach_beyond_the_core(self, ct, segs, study: Path) -> None:
+    def test_spicules_radiate_beyond_the_segmented_core(self, ct, segs, person, study) -> None:
+        """Thin strands of added density outside the SEG, all round (a pleural tag alone is one way)."""
         vol, hu = ct
-        entry = next(
-            e for e in ct_findings.read_manifest(study).findings if e.kind == "spiculated nodule"
-        )
+        manifest = ct_findings.read_manifest(study)
+        entry = next(e for e in manifest.findings if e.kind == "spiculated nodule")
         mask = segs["spiculated nodule"]
-        offsets = _centres_mm(vol, mask) - np.array(entry.centre_mm)
-        distance = np.linalg.norm(offsets, axis=1)
-        far = offsets[distance > 1.35 * entry.diameter_mm / 2.0]
-        assert len(far) > 20
-        octants = {tuple(v) for v in (far > 0).astype(int)}
-        assert len(octants) >= 5  # radiating all round, not one lobe bulging
+        box, background = _without_findings(person, vol, mask, pad=16)
+        added = ndimage.uniform_filter(hu[box] - background, size=(1, 3, 3))
+        outside = ~ndimage.binary_dilation(mask[box], structure=np.ones((1, 5, 5), bool))
+        outside &= background < -500.0  # in the lung, off the vessels
+        strands = np.zeros(mask.shape, dtype=bool)
+        strands[box] = outside & (added > 100.0)
+        offsets = _centres_mm(vol, strands) - np.array(entry.centre_mm)
+        assert len(offsets) > 80
+        assert _directions(offsets, degrees=30.0) >= 5  # the tag alone makes one or two
         assert entry.details["pleural_tag"] is True
         assert -50.0 < np.median(hu[mask]) < 100.0
 

@@ -2,9 +2,9 @@
 
 ``ct-chest-findings`` of the sample library. Another patient than the nodule
 study's (:mod:`dicomteach.samples.ct_chest`), a woman, is imaged as its
-baseline is (Siemens habits, 120 slices of 2.5 mm, 512×512 at 0.7 mm, JPEG
-2000 Lossless) with the findings of :mod:`dicomteach.samples.findings` drawn
-in her lungs: a spiculated nodule with a pleural tag, a part-solid, a pure
+baseline is (Siemens habits, 2.5 mm slices, 512×512 at 0.7 mm, JPEG 2000
+Lossless), from the lung apices to the bases (:data:`SLICES` slices), with the
+findings of :mod:`dicomteach.samples.findings` drawn in her lungs: a spiculated nodule with a pleural tag, a part-solid, a pure
 ground-glass and a solid nodule, a calcified granuloma and a scar. Files:
 
 * ``ct/IM000001.dcm…`` the CT;
@@ -59,9 +59,13 @@ MANIFEST = "findings.json"
 #: Version of the manifest's layout; :func:`read_manifest` refuses others.
 MANIFEST_VERSION = 1
 SEG_NAME = "seg-findings.dcm"
+#: Slices (2.5 mm) and the height of the top one (mm above the carina): the lungs, apex to
+#: the posterior recesses, and little else (fewer slices than the nodule study: a shorter write).
+SLICES = 100
+TOP_MM = 85.0
 
 
-def write(dest: str | Path, *, seed: int = 0, size: int = 512, slices: int = 120) -> list[Path]:
+def write(dest: str | Path, *, seed: int = 0, size: int = 512, slices: int = SLICES) -> list[Path]:
     """Write the teaching-file chest CT, its findings' SEG and its manifest under ``dest``.
 
     The CT is written as the nodule study's baseline is (:mod:`dicomteach.samples.ct_chest`:
@@ -98,14 +102,14 @@ def write(dest: str | Path, *, seed: int = 0, size: int = 512, slices: int = 120
 def axes(size: int, slices: int) -> tuple[np.ndarray, np.ndarray]:
     """Heights of the slices and the in-plane axis (mm) of the teaching file's grid.
 
-    >>> z, x = axes(512, 120)
+    >>> z, x = axes(512, SLICES)
     >>> float(z[0]), float(z[-1]), round(float(x[1] - x[0]), 3)
-    (-202.5, 95.0, 0.7)
+    (-162.5, 85.0, 0.7)
     """
     pixel = ct_chest.FIELD_OF_VIEW / size
     x_mm = ((np.arange(size) - (size - 1) / 2.0) * pixel).astype(np.float32)
     spacing = ct_chest.SLICE_SPACING
-    z_mm = (95.0 - spacing * (slices - 1) + spacing * np.arange(slices)).astype(np.float32)
+    z_mm = (TOP_MM - spacing * (slices - 1) + spacing * np.arange(slices)).astype(np.float32)
     return z_mm, x_mm
 
 

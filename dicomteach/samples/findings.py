@@ -144,7 +144,9 @@ class Finding:
         if self.kind == Kind.SCAR:
             solid = self._scar(x, y, z, texture)
         else:
-            rn = self._normalised_radius(x, y, z, self.centre, self.radius)
+            # the outline crinkles a little at the scale of the texture (a few millimetres)
+            crinkle = 0.09 if self.kind == Kind.SPICULATED else 0.04
+            rn = self._normalised_radius(x, y, z, self.centre, self.radius) - crinkle * texture
             if self.kind == Kind.GROUND_GLASS:
                 glass = rn <= 1.0
             elif self.kind == Kind.PART_SOLID:
@@ -578,10 +580,10 @@ def _shape(
         if not (radius + 5.0 <= distance <= radius + 16.0):
             return None
         # spicules lean towards the axial plane, where a reader sees them whole
-        v = rng.normal(size=(22, 3)) * np.array([1.0, 1.0, 0.5])
+        v = rng.normal(size=(32, 3)) * np.array([1.0, 1.0, 0.5])
         v /= np.linalg.norm(v, axis=1, keepdims=True)
         spicules = np.column_stack(
-            [v, rng.uniform(0.5, 1.4, 22) * radius, rng.uniform(0.9, 1.5, 22)]
+            [v, rng.uniform(0.3, 1.5, 32) * radius, rng.uniform(0.5, 1.1, 32)]
         )
         start = centre + (wall - centre) / distance * radius * 0.8
         return Finding(
