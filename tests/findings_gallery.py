@@ -3,7 +3,7 @@
     PYTHONPATH=. python tests/findings_gallery.py docs/samples/ct-findings.png
 
 writes the teaching file (``ct-chest-findings``, seed 0) into a temporary
-folder and draws, for each finding, the slice where its SEG is largest, 48 mm
+folder and draws, for each finding, the slice where its SEG is largest, 44 mm
 square round it, at the lung window (W1500 L−600) above and the mediastinal
 window (W350 L50) below, its SEG outlined in a third row; then each vessel
 seen end-on on three successive slices; then the one real lung there is to
@@ -28,8 +28,8 @@ from dicomteach.roi import read_seg
 from dicomteach.samples import ct_findings
 
 #: Side of each crop (mm), and how many screen pixels a millimetre gets.
-CROP_MM = 48.0
-SCALE = 5.0
+CROP_MM = 44.0
+SCALE = 4.0
 LUNG, MEDIASTINUM = (-600.0, 1500.0), (50.0, 350.0)
 
 
@@ -104,7 +104,7 @@ def gallery(folder: Path) -> Image.Image:
             _tile(_window(_crop(hu[kk], row, col, pixel), LUNG), ring=kk == k)
             for kk in (k - 1, k, k + 1)
         ]
-        columns.append(_column(tiles, f"{mimic.label} (3 slices)"))
+        columns.append(_column(tiles, mimic.label))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         real = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
@@ -137,7 +137,8 @@ def main(argv: list[str]) -> int:
     target = Path(argv[0]) if argv else Path("ct-findings.png")
     with tempfile.TemporaryDirectory() as tmp:
         ct_findings.write(tmp, seed=0)
-        gallery(Path(tmp)).save(target, optimize=True)
+        # a palette of greys and the outline colour keeps the file small
+        gallery(Path(tmp)).quantize(colors=96).save(target, optimize=True)
     print(target)
     return 0
 
