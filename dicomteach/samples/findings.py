@@ -512,6 +512,19 @@ def _pleura(person: anatomy.Patient, point: np.ndarray, reach: float) -> tuple[f
     return float(steps[first[ray]]), rays[ray, first[ray]]
 
 
+def _costal(person: anatomy.Patient, point: np.ndarray) -> bool:
+    """Whether ``point`` (just past the lung's edge) lies on the chest wall, not the mediastinum.
+
+    The hemithorax of :meth:`dicomteach.samples.patient.Patient.hemithorax` is the cavity
+    inside the ribs: a point of its rim's outer part is costal pleura.
+    """
+    cx, cy, ax, by = (float(v) for v in person.hemithorax(np.array(point[2])))
+    if ax < 1.0 or by < 1.0:
+        return False
+    rho = (abs((abs(point[0]) - cx) / ax) ** 2.2 + abs((point[1] - cy) / by) ** 2.2) ** (1 / 2.2)
+    return bool(rho > 0.9 and abs(point[0]) > cx - 0.3 * ax)
+
+
 def _place_one(
     person: anatomy.Patient,
     rng: np.random.Generator,
@@ -549,7 +562,7 @@ def _shape(
     waves = _random_waves(rng, 3.0, 9.0)
     if kind == Kind.SCAR:
         distance, wall = _pleura(person, centre, 14.0)
-        if not np.isfinite(distance) or abs(wall[0]) < 40.0:  # costal pleura, not mediastinal
+        if not np.isfinite(distance) or not _costal(person, wall):
             return None
         along = (centre - wall) / np.linalg.norm(centre - wall)
         along = along + rng.normal(0.0, 0.25, 3) * np.array([1.0, 1.0, 0.3])
@@ -577,7 +590,7 @@ def _shape(
     bumps = _random_bumps(rng, 9 if spiculated else 6, 0.5 if spiculated else 0.22)
     if spiculated:
         distance, wall = _pleura(person, centre, radius + 16.0)
-        if not (radius + 5.0 <= distance <= radius + 16.0):
+        if not (radius + 5.0 <= distance <= radius + 16.0) or not _costal(person, wall):
             return None
         # spicules lean towards the axial plane, where a reader sees them whole
         v = rng.normal(size=(32, 3)) * np.array([1.0, 1.0, 0.5])
