@@ -1,0 +1,277 @@
+"""``MultipleChoice``: one answer out of several, asked beside an image.
+
+The learner scrolls and windows the image in a :class:`~dicomteach.widgets.Viewer`
+and picks an option; the choice is written at once, atomically, to a small JSON
+file beside the notebook (docs/decisions.md, decision 3), whose format has its
+home here::
+
+    {"version": 1, "activity": "finding", "choice": "Lung mass"}
+
+``choice`` is ``null`` before the learner picks. A file this module cannot use
+(unreadable, of a newer version, another activity, an option the question
+does not have) is moved aside, never overwritten (docs/decisions.md, decision 12).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import ipywidgets
+import traitlets
+
+from dicomteach.activities.base import Activity
+from dicomteach.activities.spec import Location, SpecProblem, check_names
+from dicomteach.grading import Feedback, Status
+from dicomteach.io.atomic import write_atomically
+from dicomteach.roi.errors import AnswerError
+
+__all__ = [
+    "CHOICE_VERSION",
+    "Choice",
+    "ChoiceQuestion",
+    "MultipleChoice",
+    "load_choice",
+    "save_choice",
+]
+
+log = logging.getLogger(__name__)
+
+CHOICE_VERSION = 1
+"""The version of the choice file written; files of a later version are refused, not misread."""
+
+MAX_CHOICE_BYTES = 64 * 1024
+"""A choice file is a few dozen bytes; a larger one is not read."""
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A learner's pick among the options of one activity (``None``: nothing picked yet)."""
+
+    activity: str
+    choice: str | None
+
+
+def save_choice(choice: Choice, path: str | os.PathLike[str]) -> Path:
+    """Write ``choice`` as JSON, atomically.
+
+    >>> import tempfile, pathlib
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "finding.json"
+    >>> _ = save_choice(Choice("finding", "Lung mass"), target)
+    >>> load_choice(target)
+    Choice(activity='finding', choice='Lung mass')
+    """
+    data = {"version": CHOICE_VERSION, "activity": choice.activity, "choice": choice.choice}
+    text = json.dumps(data, ensure_ascii=False) + "\n"
+    return write_atomically(path, lambda fh: fh.write(text.encode("utf-8")))
+
+
+def load_choice(path: str | os.PathLike[str]) -> Choice:
+    """Read a file :func:`save_choice` wrote; :class:`AnswerError` (one line) for anything else."""
+    name = os.fspath(path)
+    try:
+        size = os.path.getsize(name)
+        if size > MAX_CHOICE_BYTES:
+            raise AnswerError(f"is {size} bytes; a choice is at most {MAX_CHOICE_BYTES}", name)
+        with open(name, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except OSError as exc:
+        raise AnswerError(f"cannot read the answer ({exc.strerror or exc})", name) from None
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise AnswerError(f"not JSON ({type(exc).__name__})", name) from None
+    if not isinstance(data, dict):
+        raise AnswerError(f"must hold a JSON object, not {type(data).__name__}", name)
+    version = data.get("version")
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise AnswerError("'version' must be a whole number", name)
+    if version > CHOICE_VERSION:
+        raise AnswerError(
+            f"version {version} was written by a newer dicomteach (this one reads {CHOICE_VERSION})",
+            name,
+        )
+    activity, choice = data.get("activity", ""), data.get("choice")
+    if not isinstance(activity, str):
+        raise AnswerError("'activity' must be a string", name)
+    if choice is not None and not isinstance(choice, str):
+        raise AnswerError("'choice' must be a string or null", name)
+    return Choice(activity, choice)
+
+
+class ChoiceQuestion(ipywidgets.VBox):
+    """The image (a Viewer) with the options beside it; the pick is saved on every change.
+
+    ``answered`` and ``answer_trait`` are what :class:`~dicomteach.widgets.CheckAnswer`
+    watches, as on the other question widgets.
+    """
+
+    choice = traitlets.Unicode(None, allow_none=True)
+    """The option picked, or None."""
+    answer_trait = "choice"
+
+    def __init__(
+        self,
+        image: Any,
+        options: Sequence[str],
+        *,
+        prompt: str,
+        answer: str | os.PathLike[str],
+        activity: str = "",
+        window: Any = None,
+        frame: int | None = None,
+    ) -> None:
+        from dicomteach.widgets import Viewer
+        from dicomteach.widgets._answers import answer_path, move_aside
+
+        self.answer_path = answer_path(answer, ".json")
+        self.activity = activity
+        self.options = list(options)
+        self.radio = ipywidgets.RadioButtons(options=self.options, value=None)
+        self.radio.add_class("dt-choice-options")
+        self.status = ipywidgets.HTML()
+        text = ipywidgets.HTML(f"<p><b>{_escape(prompt)}</b></p>")
+        side = ipywidgets.VBox([text, self.radio, self.status])
+        parts = [side]
+        self.viewer = None
+        if image is not None:
+            self.viewer = Viewer(image, window=window, frame=frame)
+            parts.insert(0, self.viewer)
+        super().__init__([ipywidgets.HBox(parts)])
+        self.add_class("dt-choice")
+        path = self.answer_path
+        if path.exists():
+            reason = None
+            try:
+                found = load_choice(path)
+            except AnswerError as exc:
+                reason = f"it could not be read ({exc.problem})"
+            else:
+                if found.activity and activity and found.activity != activity:
+                    reason = f"it holds the answer of another activity ({found.activity!r})"
+                elif found.choice is not None and found.choice not in self.options:
+                    reason = f"it holds an option this question does not have ({found.choice!r})"
+                else:
+                    self.choice = found.choice
+                    self.radio.value = found.choice
+                    self._say(f"Your answer was loaded from {path.name}.")
+            if reason is not None:
+                moved = move_aside(path, reason, stacklevel=4)
+                self.answer_path = moved.answer
+                self._say(moved.notice)
+        self.radio.observe(self._picked, names="value")
+
+    @property
+    def answered(self) -> bool:
+        """True once an option is picked."""
+        return self.choice is not None
+
+    def _say(self, text: str) -> None:
+        self.status.value = f"<small>{_escape(text)}</small>"
+
+    def _picked(self, change: dict) -> None:
+        self.choice = change["new"]
+        try:
+            save_choice(Choice(self.activity, self.choice), self.answer_path)
+        except OSError as exc:
+            self._say(
+                f"Your answer could not be saved in {self.answer_path.name} ({exc.strerror or exc})."
+            )
+            return
+        self._say(f"Saved in {self.answer_path.name} at {time.strftime('%H:%M:%S')}.")
+
+    def pick(self, option: str | None) -> None:
+        """Pick ``option`` as a click on it does (and save)."""
+        self.radio.value = option
+
+
+class MultipleChoice(Activity):
+    """One right answer among ``options``, asked beside the image (``study`` may be left out).
+
+    ``reference`` is the right option. Full points for it, none otherwise.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> answer = pathlib.Path(tempfile.mkdtemp()) / "finding.json"
+    >>> quiz = MultipleChoice("finding", None, prompt="What does the radiograph show?",
+    ...                       options=["Normal", "Lung mass"], reference="Lung mass", answer=answer)
+    >>> quiz.question.pick("Normal")
+    >>> print(quiz.grade())
+    0 / 1 points
+    ✗ You chose 'Normal'; the answer is 'Lung mass'.
+    """
+
+    kind = "multiple-choice"
+    suffix = ".json"
+    own_keys = {"options"}
+
+    def _study(self, value: Any, base: Path | None) -> Location | None:
+        return None if value is None else Location.parse(value, "study", base)
+
+    def _options(self, options: Mapping[str, Any], base: Path | None) -> None:
+        if "options" not in options:
+            raise SpecProblem("options", "is needed: the answers the learner picks from")
+        self.options = check_names(options["options"], "options", at_least=2)
+
+    def _reference(self, value: Any, base: Path | None) -> str:
+        if not isinstance(value, str) or value not in self.options:
+            raise SpecProblem("reference", f"must be one of the options, not {value!r:.60}")
+        return value
+
+    def _options_dict(self) -> dict[str, Any]:
+        return {"options": list(self.options)}
+
+    def _reference_dict(self) -> Any:
+        return self.reference
+
+    def _build_question(self) -> Any:
+        has_image = self.study is not None or self._volume is not None
+        return ChoiceQuestion(
+            self.volume if has_image else None,
+            self.options,
+            prompt=self.prompt,
+            answer=self.answer_path,
+            activity=self.name,
+            window=self._first_window() if has_image else None,
+            frame=self._frame,
+        )
+
+    def _grade(self, answer: Path) -> Feedback:
+        from dicomteach.grading._inputs import Problem
+
+        if not answer.exists():
+            raise Problem(
+                f"No answer was found: pick an option (your answer file '{answer.name}' was not found)."
+            )
+        try:
+            found = load_choice(answer)
+        except AnswerError as exc:
+            raise Problem(
+                f"Your answer file '{answer.name}' could not be read ({exc.problem}): "
+                "pick your option again in the activity."
+            ) from None
+        if found.choice is None:
+            raise Problem("You did not pick an option.")
+        right = found.choice == self.reference
+        line = (
+            f"✓ {found.choice!r} is right."
+            if right
+            else f"✗ You chose {found.choice!r}; the answer is {self.reference!r}."
+            if found.choice in self.options
+            else f"✗ {found.choice!r} is not one of the options; the answer is {self.reference!r}."
+        )
+        points = self.points if right else 0.0
+        return Feedback(
+            points, self.points, None, [line], {}, Status.GRADED, {"choice": found.choice}
+        )
+
+
+def _escape(text: str) -> str:
+    import html
+
+    return html.escape(text)
