@@ -21,9 +21,6 @@ from dicomteach.roi import load_answer
 
 __all__ = ["Hotspot", "LabelDrop"]
 
-MAX_ANSWER_BYTES = 1024 * 1024
-"""A click or label answer is a few hundred bytes; a larger file is not read."""
-
 
 def _regions_dict(reference: Location | tuple[Region, ...]) -> Any:
     if isinstance(reference, Location):
@@ -44,20 +41,6 @@ def _regions_dict(reference: Location | tuple[Region, ...]) -> Any:
                 item["radius_mm"] = region.radius_mm
         out[region.name] = item
     return out
-
-
-def _checked_answer(answer: Path) -> Path:
-    """The path, or a :class:`Problem` for a file too large to be an answer (read nothing)."""
-    from dicomteach.grading._inputs import Problem
-
-    if answer.is_file() and answer.stat().st_size > MAX_ANSWER_BYTES:
-        raise Problem(
-            f"Your answer file '{answer.name}' is {answer.stat().st_size} bytes, far more than "
-            "an answer holds: save it again from the activity."
-        )
-    if answer.exists():
-        load_answer(answer)  # the grader would say the same; the version check first
-    return answer
 
 
 class Hotspot(Activity):
@@ -211,6 +194,7 @@ class LabelDrop(Activity):
 
 
 def _checked_answer_or_problem(answer: Path, what: str) -> Path:
+    """The answer file, read once to check it, or a :class:`Problem` saying what is wrong."""
     from dicomteach.errors import DicomTeachError
     from dicomteach.grading._inputs import Problem
 
@@ -220,9 +204,10 @@ def _checked_answer_or_problem(answer: Path, what: str) -> Path:
             f"'{answer.name}' was not found)."
         )
     try:
-        return _checked_answer(answer)
+        load_answer(answer)  # bounded (MAX_ANSWER_BYTES), before the grader reads it again
     except DicomTeachError as exc:
         raise Problem(
             f"Your answer file '{answer.name}' could not be read ({exc.problem}): "
             "answer again in the activity."
         ) from None
+    return answer

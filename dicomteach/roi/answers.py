@@ -43,6 +43,10 @@ __all__ = [
 ANSWER_VERSION = 1
 """The schema version written; files of a later version are refused, not misread."""
 
+MAX_ANSWER_BYTES = 1024 * 1024
+"""An answer of clicks and labels is a few hundred bytes: a larger file is refused unread
+(docs/decisions.md, decision 16)."""
+
 
 @dataclass(frozen=True)
 class Point:
@@ -131,17 +135,22 @@ def load_answer(path: str | os.PathLike[str]) -> Answer:
     Raises
     ------
     AnswerError
-        The file is missing, not JSON, or not of this schema (one line naming
-        the file and the first problem).
+        The file is missing, larger than :data:`MAX_ANSWER_BYTES`, not JSON,
+        or not of this schema (one line naming the file and the first problem).
     """
     name = os.fspath(path)
     try:
+        size = os.path.getsize(name)
+        if size > MAX_ANSWER_BYTES:
+            raise AnswerError(f"is {size} bytes; an answer is at most {MAX_ANSWER_BYTES}", name)
         with open(name, encoding="utf-8") as fh:
             data = json.load(fh)
     except OSError as exc:
         raise AnswerError(f"cannot read the answer ({exc.strerror or exc})", name) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise AnswerError(f"not JSON ({exc})", name) from None
+    except RecursionError:
+        raise AnswerError("not an answer (nested too deeply)", name) from None
     if not isinstance(data, dict):
         raise AnswerError(f"must hold a JSON object, not {type(data).__name__}", name)
     version = data.get("version")

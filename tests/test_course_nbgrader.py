@@ -1,0 +1,360 @@
+"""The course in graders/ through the real nbgrader loop, as a class would live it.
+
+One copy of the course is built per module: the instructor generates and
+releases both assignments to the course's exchange; four learners fetch them,
+answer by working the activities of the released notebooks (whose widgets
+write the answer files), and submit; the instructor collects, autogrades,
+generates feedback and exports the gradebook. Then each test checks one thing
+a learner or an instructor would notice. nbgrader is driven through its
+Python API (a command costs about 4 s of start-up each); nbgrader runs
+``alembic`` from PATH, so the venv's ``bin`` goes first on it.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io
+import json
+import os
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("nbgrader")
+
+from dicomteach.activities import REFERENCES_ENV, Activity  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+GRADERS = ROOT / "graders"
+ASSIGNMENTS = ("ct-nodule", "cr-quiz")
+#: What nbgrader makes in a course folder: never copied from the repository's course.
+MADE_BY_NBGRADER = ("release", "submitted", "autograded", "feedback", "exchange", "gradebook.db*")
+
+LEARNERS = ("alice", "bob", "carol", "mallory")
+"""alice answers well, bob poorly, carol not at all, mallory hands in hostile files."""
+
+pytestmark = [
+    pytest.mark.slow,
+    # nbgrader 0.9.6's own gradebook code, on SQLAlchemy 2: harmless, not ours
+    pytest.mark.filterwarnings("ignore:Object of type .* not in session"),
+]
+
+
+class _Unpickled:
+    """Unpickling this touches a file: proof that a pickle was loaded."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+def _config(course: Path):
+    from traitlets.config.loader import PyFileConfigLoader
+
+    return PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
+
+
+def _check(result: dict, what: str) -> None:
+    assert result["success"], f"{what} failed:\n{result.get('error')}\n{result.get('log')}"
+
+
+def _exchange(api, config, step: str, assignment: str, student: str, folder: Path) -> None:
+    """A learner's fetch or submit, through nbgrader's own exchange classes."""
+    from nbgrader.auth import Authenticator
+    from nbgrader.coursedir import CourseDirectory
+
+    coursedir = CourseDirectory(config=config)
+    coursedir.assignment_id = assignment
+    coursedir.student_id = student
+    app = getattr(api.exchange, step)(
+        coursedir=coursedir, authenticator=Authenticator(config=config), config=config
+    )
+    app.assignment_dir = str(folder)
+    app.start()
+
+
+def _run_released_cells(notebook: Path) -> dict[str, Activity]:
+    """Run the code cells a learner runs (not the graded ones) here; the activities they make."""
+    cells = json.loads(notebook.read_text())["cells"]
+    namespace: dict = {}
+    for cell in cells:
+        if cell["cell_type"] != "code" or cell["metadata"].get("nbgrader", {}).get("grade"):
+            continue
+        exec(compile("".join(cell["source"]), str(notebook), "exec"), namespace)
+    return {a.name: a for a in namespace.values() if isinstance(a, Activity)}
+
+
+def _key(assignment: str, name: str) -> Activity:
+    return Activity.load(GRADERS / "references" / assignment / f"{name}.yaml")
+
+
+def _reference_nodule(activity: Activity) -> np.ndarray:
+    from dicomteach.roi import load_structures
+
+    key = _key("ct-nodule", "nodule")
+    found = load_structures(key.reference.resolve(), image=activity.volume)
+    return next(iter(found.masks.values())).astype(np.uint8)
+
+
+def _answer_ct(learner: str, nodule: Activity, folder: Path) -> None:
+    if learner == "alice":
+        nodule.question.labels = _reference_nodule(nodule)
+    elif learner == "bob":  # the right place, drawn 4 pixels (about 5.6 mm) to one side
+        nodule.question.labels = np.roll(_reference_nodule(nodule), 4, axis=2)
+    elif learner == "mallory":  # a pickle where the label map should be
+        with open(folder / "nodule.npz", "wb") as fh:
+            np.savez(fh, mask=np.array([_Unpickled(folder / "PICKLE-LOADED")], dtype=object))
+
+
+def _key_point(name: str, region: str) -> list[float]:
+    key = _key("cr-quiz", name)
+    found = next(r for r in key.reference if r.name == region)
+    return [0.0, *found.coordinates[0]]
+
+
+def _answer_quiz(learner: str, activities: dict[str, Activity], folder: Path) -> None:
+    mass, anatomy, finding = (activities[n] for n in ("mass", "anatomy", "finding"))
+    labels = ["trachea", "aortic knuckle", "heart", "gastric bubble", "right hemidiaphragm"]
+    if learner == "alice":
+        mass.question.marks = [{"image": _key_point("mass", "mass"), "label": ""}]
+        anatomy.question.marks = [
+            {"image": _key_point("anatomy", name), "label": name} for name in labels
+        ]
+        finding.question.pick("Lung mass in the left upper zone")
+    elif learner == "bob":  # the other lung; two labels right, three swapped; the wrong finding
+        row, col = _key_point("mass", "mass")[1:]
+        mass.question.marks = [{"image": [0.0, row, 2000 - col], "label": ""}]
+        dropped_at = {  # trachea and heart right, two swapped, one never placed
+            "trachea": "trachea",
+            "heart": "heart",
+            "aortic knuckle": "gastric bubble",
+            "gastric bubble": "aortic knuckle",
+        }
+        anatomy.question.marks = [
+            {"image": _key_point("anatomy", at), "label": name} for name, at in dropped_at.items()
+        ]
+        finding.question.pick("Right pneumothorax")
+    elif learner == "mallory":
+        (folder / "mass.json").write_text(
+            '{"version": 1, "series_uid": "x", "points": [' + "[" * 100000
+        )
+        (folder / "anatomy.json").write_bytes(b"\x00" * (2 * 1024 * 1024))
+        (folder / "finding.json").write_text(json.dumps({"version": 1, "choice": {"$ne": None}}))
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    """The whole loop, once: released, answered, submitted, collected, autograded, fed back, exported."""
+    from nbgrader.api import Gradebook
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.plugins import CsvExportPlugin
+
+    base = tmp_path_factory.mktemp("nbgrader")
+    course = base / "course"
+    shutil.copytree(GRADERS, course, ignore=shutil.ignore_patterns(*MADE_BY_NBGRADER))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PATH", str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"])
+        mp.setenv(REFERENCES_ENV, "")  # the course's configuration sets it; undone after
+        mp.delenv("DICOMTEACH_EXCHANGE", raising=False)
+        config = _config(course)
+        assert os.environ[REFERENCES_ENV] == str(course / "references")
+        config.Exchange.cache = str(base / "learners-cache")
+        api = NbGraderAPI(config=config)
+        for assignment in ASSIGNMENTS:
+            _check(api.generate_assignment(assignment), f"generate_assignment {assignment}")
+            _check(api.release_assignment(assignment), f"release_assignment {assignment}")
+        # the learners' side: no references in their kernels
+        mp.delenv(REFERENCES_ENV)
+        for learner in LEARNERS:
+            home = base / "home" / learner
+            home.mkdir(parents=True)
+            for assignment in ASSIGNMENTS:
+                _exchange(api, config, "FetchAssignment", assignment, learner, home)
+                folder = home / assignment
+                mp.chdir(folder)  # a kernel runs in its notebook's folder
+                activities = _run_released_cells(folder / f"{assignment}.ipynb")
+                if assignment == "ct-nodule":
+                    _answer_ct(learner, activities["nodule"], folder)
+                else:
+                    _answer_quiz(learner, activities, folder)
+                _exchange(api, config, "Submit", assignment, learner, home)
+        mp.chdir(base)
+        mp.setenv(REFERENCES_ENV, str(course / "references"))
+        logs = {}
+        for assignment in ASSIGNMENTS:
+            _check(api.collect(assignment), f"collect {assignment}")
+            for learner in LEARNERS:
+                result = api.autograde(assignment, learner)
+                _check(result, f"autograde {assignment} {learner}")
+                logs[assignment, learner] = result.get("log", "")
+            _check(api.generate_feedback(assignment), f"generate_feedback {assignment}")
+        exporter = CsvExportPlugin(config=config)
+        exporter.to = str(base / "grades.csv")
+        with Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.course_id) as book:
+            exporter.export(book)
+            cells = {
+                (a, s, c.name): (c.score, c.max_score)
+                for a in ASSIGNMENTS
+                for s in LEARNERS
+                for nb in book.find_submission(a, s).notebooks
+                for c in nb.grades
+            }
+    grades = {
+        (row["assignment"], row["student_id"]): float(row["score"])
+        for row in csv.DictReader((base / "grades.csv").open())
+    }
+    return {"root": course, "home": base / "home", "grades": grades, "cells": cells, "logs": logs}
+
+
+def _feedback(course, assignment: str, learner: str) -> str:
+    page = (course["root"] / "feedback" / learner / assignment / f"{assignment}.html").read_text()
+    return html.unescape(page)
+
+
+def test_a_good_delineation_earns_full_points_a_poor_one_few_and_none_zero(course):
+    grades = course["grades"]
+    assert grades["ct-nodule", "alice"] >= 9.5
+    assert 0 < grades["ct-nodule", "bob"] <= 4
+    assert grades["ct-nodule", "carol"] == 0
+    assert grades["ct-nodule", "mallory"] == 0
+
+
+def test_the_quiz_grades_each_question_on_its_own(course):
+    cells = course["cells"]
+    assert [cells["cr-quiz", "alice", f"grade-{q}"] for q in ("mass", "anatomy", "finding")] == [
+        (2.0, 2.0),
+        (5.0, 5.0),
+        (1.0, 1.0),
+    ]
+    assert [cells["cr-quiz", "bob", f"grade-{q}"][0] for q in ("mass", "anatomy", "finding")] == [
+        0.0,
+        2.0,
+        0.0,
+    ]
+    assert course["grades"]["cr-quiz", "alice"] == 8
+    assert course["grades"]["cr-quiz", "carol"] == 0
+
+
+def test_a_missing_answer_gets_zero_and_the_feedback_says_why(course):
+    ct = _feedback(course, "ct-nodule", "carol")
+    assert "0 / 10 points" in ct
+    assert "Your delineation file 'nodule.npz' was not found" in ct
+    quiz = _feedback(course, "cr-quiz", "carol")
+    for name in ("mass.json", "anatomy.json", "finding.json"):
+        assert f"your answer file '{name}' was not found" in quiz
+
+
+def test_hostile_answer_files_get_zero_with_a_reason_and_no_pickle_is_loaded(course):
+    ct = _feedback(course, "ct-nodule", "mallory")
+    assert "0 / 10 points" in ct and "could not be read" in ct
+    assert not list(course["root"].rglob("PICKLE-LOADED"))
+    quiz = _feedback(course, "cr-quiz", "mallory")
+    for points in (2, 5, 1):
+        assert f"<strong>0 / {points} points</strong>" in quiz
+    assert "an answer is at most" in quiz  # the 2 MB labels file, refused unread
+    assert "nested too deeply" in quiz and "'choice' must be a string" in quiz
+    for learner in LEARNERS:  # every submission went through autograde
+        assert (course["root"] / "autograded" / learner / "cr-quiz" / "cr-quiz.ipynb").exists()
+
+
+def _pngs(page: str) -> list[np.ndarray]:
+    from PIL import Image
+
+    return [
+        np.asarray(Image.open(io.BytesIO(base64.b64decode(data))).convert("RGB"))
+        for data in re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)", page)
+    ]
+
+
+def test_the_feedback_shows_the_learners_outline_against_the_reference(course):
+    page = _feedback(course, "ct-nodule", "bob")
+    assert "Dice" in page and "points" in page
+    worst = _pngs(page)[0]
+    r, g, b = (worst[..., k].astype(int) for k in range(3))
+    reference_green = (g > 160) & (r < 120) & (b < 120)
+    learner_yellow = (r > 200) & (g > 160) & (b < 90)
+    assert reference_green.sum() > 50 and learner_yellow.sum() > 50
+
+
+def test_released_files_hold_nothing_of_the_references(course):
+    from dicomteach.io.reader import read_object
+
+    key = _key("ct-nodule", "nodule")
+    seg = read_object(key.reference.resolve()).ds
+    secrets = {
+        seg.SOPInstanceUID,
+        seg.SeriesInstanceUID,
+        "seg-nodule",
+        "references",
+        REFERENCES_ENV,
+        str(course["root"]),
+    }
+    numbers = set()
+    for name in ("mass", "anatomy"):
+        for region in _key("cr-quiz", name).reference:
+            numbers |= {f"{v:g}" for v in region.coordinates[0]}
+    released = [
+        p
+        for folder in (
+            course["root"] / "release",
+            course["root"] / "exchange" / "dicomteach" / "outbound",
+        )
+        for p in folder.rglob("*")
+        if p.is_file()
+    ]
+    assert sorted({p.name for p in released}) == ["cr-quiz.ipynb", "ct-nodule.ipynb"]
+    for path in released:
+        text = path.read_text(encoding="utf-8")
+        for secret in secrets:
+            assert secret not in text, f"{path} holds {secret!r}"
+        for number in numbers:
+            assert not re.search(rf"(?<![\w.]){re.escape(number)}(?![\w.])", text), (path, number)
+        for cell in json.loads(text)["cells"]:
+            source = "".join(cell["source"])
+            assert "reference" not in source.lower() and "tolerance" not in source
+            if cell["metadata"].get("nbgrader", {}).get("grade"):
+                assert re.fullmatch(
+                    r'from dicomteach\.activities import grade\n\ngrade\("[\w-]+"\)', source
+                ), source
+
+
+def test_released_activities_match_their_keys_and_the_cells_points(course):
+    for assignment in ASSIGNMENTS:
+        notebook = course["root"] / "release" / assignment / f"{assignment}.ipynb"
+        cells = json.loads(notebook.read_text())["cells"]
+        graded = {
+            re.search(r'grade\("([\w-]+)"\)', "".join(c["source"])).group(1): c["metadata"][
+                "nbgrader"
+            ]["points"]
+            for c in cells
+            if c["metadata"].get("nbgrader", {}).get("grade")
+        }
+        released = _run_released_cells(notebook)
+        assert sorted(released) == sorted(graded)
+        for name, activity in released.items():
+            key = _key(assignment, name)
+            assert activity.reference is None
+            assert key.points == graded[name] == activity.points
+            # the notebook names its study by path, the key by the sample: the same folder
+            assert key.study.resolve() == activity.study.resolve()
+            public, shown = key.to_dict(), activity.to_dict()
+            del public["study"], shown["study"]
+            assert public == shown, f"{assignment}/{name} differs from its key"
+
+
+def test_learners_without_the_course_are_told_their_answer_is_saved(course, monkeypatch):
+    from dicomteach.activities import grade
+
+    monkeypatch.delenv(REFERENCES_ENV, raising=False)
+    monkeypatch.chdir(course["home"] / "alice" / "ct-nodule")
+    result = grade("nodule")
+    assert repr(result) == "0"
+    assert "graded after you submit" in result._repr_html_()
