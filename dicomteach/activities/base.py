@@ -254,6 +254,21 @@ class Activity:
             data["tolerance_mm"] = self.tolerance_mm
         return data
 
+    def save(self, path: str | os.PathLike[str], *, reference: bool = False) -> Path:
+        """Write the activity file, atomically; with its reference only when asked.
+
+        A file with the reference is an answer key: it belongs in the course's
+        reference folder, never beside a released notebook.
+        """
+        import yaml
+
+        from dicomteach.io.atomic import write_atomically
+
+        text = yaml.safe_dump(
+            self.to_dict(reference=reference), sort_keys=False, allow_unicode=True
+        )
+        return write_atomically(path, lambda fh: fh.write(text.encode("utf-8")))
+
     def public(self) -> Activity:
         """The same activity without its reference: what a released assignment may hold."""
         clone = object.__new__(type(self))
