@@ -358,3 +358,68 @@ def test_learners_without_the_course_are_told_their_answer_is_saved(course, monk
     result = grade("nodule")
     assert repr(result) == "0"
     assert "graded after you submit" in result._repr_html_()
+
+
+def _grade_class(course, *args: str):
+    import subprocess
+
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dicomteach.cli",
+            "grade-class",
+            *args,
+            "--course",
+            str(course["root"]),
+        ],
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_grade_class_autogrades_and_writes_the_gradebook_with_per_structure_metrics(course):
+    run = _grade_class(course, "ct-nodule", "--student", "bob", "--student", "mallory")
+    assert run.returncode == 0, run.stderr
+    assert "graded 2 submissions of ct-nodule" in run.stdout
+    rows = list(csv.DictReader((course["root"] / "ct-nodule-grades.csv").open()))
+    bob, mallory = (next(r for r in rows if r["student"] == s) for s in ("bob", "mallory"))
+    assert bob["structure"] == "Nodule" and 0.3 < float(bob["dice"]) < 0.9
+    assert float(bob["points"]) == float(bob["nbgrader_points"]) and bob["agrees"] == "True"
+    assert mallory["points"] == "0.0" and mallory["status"] == "invalid answer"
+
+
+def test_grade_class_lists_every_finding_and_label(course, tmp_path):
+    out = tmp_path / "quiz.csv"
+    run = _grade_class(course, "cr-quiz", "--no-autograde", "--csv", str(out))
+    assert run.returncode == 0, run.stderr
+    rows = list(csv.DictReader(out.open()))
+    alice = {r["structure"]: r for r in rows if r["student"] == "alice"}
+    assert alice["mass"]["correct"] == "True" and float(alice["mass"]["distance_mm"]) == 0
+    assert {"trachea", "heart", "gastric bubble"} <= set(alice)
+    assert all(r["agrees"] == "True" for r in rows), [r for r in rows if r["agrees"] != "True"]
+    carol = [r for r in rows if r["student"] == "carol"]
+    assert {r["status"] for r in carol} == {"invalid answer"}
+
+
+def test_grade_class_says_in_one_line_what_is_not_a_course(tmp_path):
+    import subprocess
+
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dicomteach.cli",
+            "grade-class",
+            "ct-nodule",
+            "--course",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 2
+    assert (
+        run.stderr.strip()
+        == f"dicomteach: error: {tmp_path}: holds no nbgrader_config.py: not a course folder"
+    )

@@ -47,6 +47,7 @@ LAYER_RANK = {
     "grading": 5,
     "widgets": 6,
     "activities": 7,
+    "course": 8,
 }
 
 #: Decisions other files cite by number: their titles may be reworded, never renumbered.

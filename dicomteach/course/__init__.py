@@ -1,0 +1,14 @@
+"""The course around the activities: an nbgrader course folder graded as a class.
+
+:func:`grade_class` autogrades every submission of an assignment with nbgrader
+and grades the answer files again, outside the learners' kernels, into one
+row per learner, activity and structure (``dicomteach grade-class``). The
+course folder is the one ``graders/`` shows: ``nbgrader_config.py``,
+``source/``, ``references/`` (docs/decisions.md, decision 28).
+"""
+
+from __future__ import annotations
+
+from dicomteach.course.grade_class import CSV_COLUMNS, grade_class, write_csv
+
+__all__ = ["CSV_COLUMNS", "grade_class", "write_csv"]
