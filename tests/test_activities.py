@@ -393,3 +393,30 @@ def test_an_activity_on_a_volume_in_memory_needs_no_file():
     assert spot.volume is volume
     with pytest.raises(ValueError, match="built on a Volume cannot be written"):
         spot.to_dict()
+
+
+def test_several_structures_share_the_points_and_say_which_is_which(tmp_path):
+    from dicomteach.roi import DelineationAnswer, save_delineation
+
+    volume = Volume(np.zeros((6, 32, 32), np.int16), (2.0, 1.0, 1.0), (0.0, 0.0, 0.0), np.eye(3))
+    key = np.zeros((6, 32, 32), np.uint8)
+    key[1:4, 4:12, 4:12] = 1
+    key[2:5, 18:28, 18:28] = 2
+    reference = save_delineation(
+        DelineationAnswer(key, (2.0, 1.0, 1.0), ("Tumour", "Node")), tmp_path / "key.npz"
+    )
+    outline = Delineate(
+        "gtv",
+        volume,
+        prompt="Outline the tumour and the node",
+        points=10,
+        structures=["Tumour", "Node"],
+        reference=reference,
+        answer=tmp_path / "gtv.npz",
+    )
+    outline.question.labels = np.where(key == 1, 1, 0).astype(np.uint8)  # the node forgotten
+    feedback = outline.grade()
+    assert feedback.points == 5
+    assert feedback.lines[0].startswith("Tumour: Dice 1.00")
+    assert any(line.startswith("Node: ") and "empty" in line for line in feedback.lines)
+    assert set(feedback.details["structures"]) == {"Tumour", "Node"}

@@ -103,6 +103,33 @@ class Delineate(Activity):
             frame=self._frame,
         )
 
+    def _drawn_structures(self, answer: Path) -> dict[str, Any] | None:
+        """Each structure's mask in a Delineator's answer, by the names it saved (absent: empty).
+
+        A label map in which only some structures were drawn holds only those
+        values; matched by number or by "the only one", a missing structure
+        would be graded with another's outline. ``None`` when the file is not
+        a Delineator's answer on this image: the grader then reads it and says
+        what is wrong with it.
+        """
+        import numpy as np
+
+        from dicomteach.roi import load_delineation
+
+        shape = tuple(self.volume.pixels.shape[:3])
+        try:
+            found = load_delineation(answer, shape=shape)
+            found.check_against(self.volume)
+        except Exception:
+            return None
+        names = [n.casefold() for n in found.names]
+        return {
+            name: found.mask == names.index(name.casefold()) + 1
+            if name.casefold() in names
+            else np.zeros(shape, bool)
+            for name in self.structures
+        }
+
     def _reference_masks(self) -> dict[str, Any]:
         from dicomteach.roi import load_structures
 
@@ -130,11 +157,12 @@ class Delineate(Activity):
                 structure=self.structures[0],
                 reference_structure=self.reference_structure,
             )
+        drawn = self._drawn_structures(answer)
         parts = [
             (
                 name,
                 grade_delineation(
-                    answer,
+                    answer if drawn is None else drawn[name],
                     reference,
                     share,
                     tolerance_mm=self.tolerance_mm,
@@ -158,8 +186,10 @@ def _combined(parts: list[tuple[str, Feedback]], max_points: float) -> Feedback:
         images.update({f"{name}-{k}": v for k, v in part.images.items()})
         details[name] = {**part.as_dict(), "images": list(part.images)}
     statuses = [part.status for _, part in parts]
+    # the instructor's problem first; else one structure graded makes the answer graded
+    # (the others' lines say what was wrong with them)
     status = next(
-        (s for s in (Status.GRADING_ERROR, Status.INVALID_ANSWER) if s in statuses), Status.GRADED
+        s for s in (Status.GRADING_ERROR, Status.GRADED, Status.INVALID_ANSWER) if s in statuses
     )
     points = round(sum(part.points for _, part in parts), 2)
     return Feedback(points, max_points, None, lines, images, status, {"structures": details})
