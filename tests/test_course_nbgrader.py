@@ -122,21 +122,21 @@ def _key_point(name: str, region: str) -> list[float]:
 
 def _answer_quiz(learner: str, activities: dict[str, Activity], folder: Path) -> None:
     mass, anatomy, finding = (activities[n] for n in ("mass", "anatomy", "finding"))
-    labels = ["trachea", "aortic knuckle", "heart", "gastric bubble", "right hemidiaphragm"]
+    labels = ["right hilum", "left hilum", "heart", "gastric bubble", "right hemidiaphragm"]
     if learner == "alice":
         mass.question.marks = [{"image": _key_point("mass", "mass"), "label": ""}]
         anatomy.question.marks = [
             {"image": _key_point("anatomy", name), "label": name} for name in labels
         ]
-        finding.question.pick("Lung mass in the left upper zone")
+        finding.question.pick("Nodule in the right upper zone")
     elif learner == "bob":  # the other lung; two labels right, three swapped; the wrong finding
         row, col = _key_point("mass", "mass")[1:]
-        mass.question.marks = [{"image": [0.0, row, 2000 - col], "label": ""}]
-        dropped_at = {  # trachea and heart right, two swapped, one never placed
-            "trachea": "trachea",
+        mass.question.marks = [{"image": [0.0, row, 2330 - col], "label": ""}]
+        dropped_at = {  # right hilum and heart right, two swapped, one never placed
+            "right hilum": "right hilum",
             "heart": "heart",
-            "aortic knuckle": "gastric bubble",
-            "gastric bubble": "aortic knuckle",
+            "left hilum": "gastric bubble",
+            "gastric bubble": "left hilum",
         }
         anatomy.question.marks = [
             {"image": _key_point("anatomy", at), "label": name} for name, at in dropped_at.items()
@@ -396,7 +396,7 @@ def test_grade_class_lists_every_finding_and_label(course, tmp_path):
     rows = list(csv.DictReader(out.open()))
     alice = {r["structure"]: r for r in rows if r["student"] == "alice"}
     assert alice["mass"]["correct"] == "True" and float(alice["mass"]["distance_mm"]) == 0
-    assert {"trachea", "heart", "gastric bubble"} <= set(alice)
+    assert {"right hilum", "heart", "gastric bubble"} <= set(alice)
     assert all(r["agrees"] == "True" for r in rows), [r for r in rows if r["agrees"] != "True"]
     carol = [r for r in rows if r["student"] == "carol"]
     assert {r["status"] for r in carol} == {"invalid answer"}

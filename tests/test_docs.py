@@ -38,11 +38,11 @@ SKIPPED_DIRS = {
 LAYER_RANK = {
     "errors": 0,
     "io": 1,
-    # the sample library sits beside the layers, built on io alone: anything above io may
-    # name a sample study (an activity's ``study: {sample: ct-chest, …}``)
-    "samples": 1.5,
     "imaging": 2,
     "roi": 3,
+    # the sample library sits beside the layers, built on io and roi (its SEGs): anything
+    # above may name a sample study (an activity's ``study: {sample: ct-chest, …}``)
+    "samples": 3.5,
     "scoring": 4,
     "grading": 5,
     "widgets": 6,
