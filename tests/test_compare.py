@@ -365,7 +365,7 @@ def test_sample_follow_up_ct_is_aligned_on_its_nodule(tmp_path: Path) -> None:
     compare = Compare(baseline, followup)
     visit = ct_chest._VISITS[1]
     rotation = phantoms.rigid_motion(*visit.rotation_deg)
-    centre = phantoms.make_chest(0, lesion="nodule").lesion.centre
+    centre = phantoms.make_nodule(0).centre
     expected = rotation @ centre + np.asarray(visit.shift_mm)
     assert np.linalg.norm(compare.registration.apply(centre) - expected) < 2.0
     assert compare.registration.rotation_degrees == pytest.approx(1.94, abs=0.5)

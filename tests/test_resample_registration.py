@@ -296,7 +296,7 @@ def test_follow_up_ct_registers_onto_the_baseline_nodule(tmp_path: Path) -> None
     rigid = register_rigid(baseline, followup, shrink=(4, 2))
     visit = ct_chest._VISITS[1]
     rotation = phantoms.rigid_motion(*visit.rotation_deg)
-    centre = phantoms.make_chest(0, lesion="nodule").lesion.centre  # baseline LPS = phantom mm
+    centre = phantoms.make_nodule(0).centre  # baseline LPS = phantom mm
     expected = rotation @ centre + np.asarray(visit.shift_mm)
     assert np.linalg.norm(rigid.apply(centre) - expected) < 2.0
     assert angle_between(rigid.matrix[:3, :3], rotation) < 0.5
