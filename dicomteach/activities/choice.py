@@ -30,6 +30,7 @@ from dicomteach.activities.base import Activity
 from dicomteach.activities.spec import Location, SpecProblem, check_names
 from dicomteach.grading import Feedback, Status
 from dicomteach.io.atomic import write_atomically
+from dicomteach.roi.answers import read_json_object
 from dicomteach.roi.errors import AnswerError
 
 __all__ = [
@@ -75,18 +76,7 @@ def save_choice(choice: Choice, path: str | os.PathLike[str]) -> Path:
 def load_choice(path: str | os.PathLike[str]) -> Choice:
     """Read a file :func:`save_choice` wrote; :class:`AnswerError` (one line) for anything else."""
     name = os.fspath(path)
-    try:
-        size = os.path.getsize(name)
-        if size > MAX_CHOICE_BYTES:
-            raise AnswerError(f"is {size} bytes; a choice is at most {MAX_CHOICE_BYTES}", name)
-        with open(name, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except OSError as exc:
-        raise AnswerError(f"cannot read the answer ({exc.strerror or exc})", name) from None
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
-        raise AnswerError(f"not JSON ({type(exc).__name__})", name) from None
-    if not isinstance(data, dict):
-        raise AnswerError(f"must hold a JSON object, not {type(data).__name__}", name)
+    data = read_json_object(name, MAX_CHOICE_BYTES, "a choice")
     version = data.get("version")
     if isinstance(version, bool) or not isinstance(version, int):
         raise AnswerError("'version' must be a whole number", name)

@@ -129,20 +129,19 @@ def _numbers(value: object, where: str, path: str) -> tuple[float, float, float]
     return tuple(float(x) for x in value)  # type: ignore[return-value]
 
 
-def load_answer(path: str | os.PathLike[str]) -> Answer:
-    """Read an answer written by :func:`save_answer`.
+def read_json_object(path: str | os.PathLike[str], max_bytes: int, what: str) -> dict:
+    """The JSON object in an answer file no larger than ``max_bytes``, read without trust.
 
-    Raises
-    ------
-    AnswerError
-        The file is missing, larger than :data:`MAX_ANSWER_BYTES`, not JSON,
-        or not of this schema (one line naming the file and the first problem).
+    A file too large is refused unread; a missing or unreadable file, text that
+    is not JSON, JSON nested too deeply or not an object each raise
+    :class:`AnswerError` in one line naming the file (``what`` names the
+    answer in the size message: "an answer", "a choice").
     """
     name = os.fspath(path)
     try:
         size = os.path.getsize(name)
-        if size > MAX_ANSWER_BYTES:
-            raise AnswerError(f"is {size} bytes; an answer is at most {MAX_ANSWER_BYTES}", name)
+        if size > max_bytes:
+            raise AnswerError(f"is {size} bytes; {what} is at most {max_bytes}", name)
         with open(name, encoding="utf-8") as fh:
             data = json.load(fh)
     except OSError as exc:
@@ -153,6 +152,20 @@ def load_answer(path: str | os.PathLike[str]) -> Answer:
         raise AnswerError("not an answer (nested too deeply)", name) from None
     if not isinstance(data, dict):
         raise AnswerError(f"must hold a JSON object, not {type(data).__name__}", name)
+    return data
+
+
+def load_answer(path: str | os.PathLike[str]) -> Answer:
+    """Read an answer written by :func:`save_answer`.
+
+    Raises
+    ------
+    AnswerError
+        The file is missing, larger than :data:`MAX_ANSWER_BYTES`, not JSON,
+        or not of this schema (one line naming the file and the first problem).
+    """
+    name = os.fspath(path)
+    data = read_json_object(name, MAX_ANSWER_BYTES, "an answer")
     version = data.get("version")
     if not isinstance(version, int) or isinstance(version, bool):
         raise AnswerError("'version' must be a whole number", name)
