@@ -42,7 +42,7 @@ from pydicom.uid import JPEG2000Lossless, RLELossless
 
 from dicomteach.io.atomic import save_dataset_atomically
 from dicomteach.io.writer import SIEMENS, VENDORS, CTHabits, StudyInfo, ct_slice, hu_to_stored
-from dicomteach.samples import _shapes, patient, phantoms
+from dicomteach.samples import _shapes, patient, phantoms, streaks
 from dicomteach.samples._common import Patient, sample_uid
 
 #: The fictitious patient of both studies.
@@ -65,6 +65,9 @@ KERNEL_PEAK = 0.3
 #: Each kind of kernel: where its noise power spectrum peaks (cycles/mm), and its noise
 #: relative to the soft kernel's at the same dose (a lung kernel's is 2 to 3 times higher).
 KERNEL_NOISE: dict[str, tuple[float, float]] = {"soft": (KERNEL_PEAK, 1.0), "sharp": (0.65, 2.6)}
+#: A lung kernel's edge enhancement: the width (mm) of the blur it subtracts, and its gain.
+SHARP_EDGE_MM = 0.9
+SHARP_EDGE_GAIN = 0.7
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,8 +76,11 @@ class Examination:
 
     ``kernel`` is ``"soft"`` (body) or ``"sharp"`` (lung); its name in the
     header is the maker's (:meth:`CTHabits.kernel`), and the image's noise has
-    that kernel's spectrum (:data:`KERNEL_NOISE`). The default is the
-    library's study: Siemens, soft kernel ``I30f``, 358.4 mm.
+    that kernel's spectrum (:data:`KERNEL_NOISE`). ``streaks`` adds what the
+    bones do to the projections (beam hardening and photon starvation,
+    :mod:`dicomteach.samples.streaks`), as on a scanner without a bone
+    correction. The default is the library's study: Siemens, soft kernel
+    ``I30f``, 358.4 mm, no streaks.
 
     >>> Examination(habits=VENDORS["ge"], kernel="sharp").kernel_name
     'LUNG'
@@ -83,6 +89,7 @@ class Examination:
     habits: CTHabits = SIEMENS
     kernel: str = "soft"
     field_of_view: float = FIELD_OF_VIEW
+    streaks: bool = False
 
     def __post_init__(self) -> None:
         if self.kernel not in KERNEL_NOISE:
@@ -104,7 +111,8 @@ def examination_for(person: patient.Patient, seed: int) -> Examination:
 
     The field of view is the body's width and a margin, rounded up to 10 mm,
     as a radiographer sets it; the maker and kernel are the seed's choice (a
-    lung kernel in about two cases of five).
+    lung kernel in about two cases of five), and so are streaks from the bones
+    (about one case in three).
 
     >>> person = patient.make_patient(3, tree=False)
     >>> exam = examination_for(person, 3)
@@ -115,7 +123,8 @@ def examination_for(person: patient.Patient, seed: int) -> Examination:
     habits = list(VENDORS.values())[int(rng.integers(len(VENDORS)))]
     kernel = "sharp" if rng.random() < 0.4 else "soft"
     width = 2.0 * person.half_width + rng.uniform(20.0, 60.0)
-    return Examination(habits, kernel, float(np.clip(np.ceil(width / 10.0) * 10.0, 300.0, 500.0)))
+    field = float(np.clip(np.ceil(width / 10.0) * 10.0, 300.0, 500.0))
+    return Examination(habits, kernel, field, streaks=bool(rng.random() < 0.3))
 
 
 def population(seed: int, n: int) -> list[tuple[patient.Patient, Examination]]:
@@ -200,6 +209,8 @@ def write(
     if not library:
         habits, fov = examination.habits, f"{examination.field_of_view:g}"
         tag = ("ct-chest", habits.manufacturer, examination.kernel, fov, repr(person.habitus))
+        if examination.streaks:
+            tag += ("streaks",)
     nodule = phantoms.make_nodule(seed)
     written: list[Path] = []
     for number, visit in enumerate(_VISITS):
@@ -298,8 +309,16 @@ def write_series(
     pixel = exam.field_of_view / len(x_mm)
     slices = len(z_mm)
     _add_table(hu, x_mm, person)
-    rng = np.random.default_rng([seed, plan.number, 0xC7])
     peak, louder = KERNEL_NOISE[exam.kernel]
+    if exam.streaks:
+        body = hu > -995.0
+        error = streaks.bone_streaks(
+            hu, pixel, noise_sd(person) * louder, np.random.default_rng([seed, plan.number, 0x57])
+        )
+        hu += np.where(body, error, np.float32(0.0))
+    if exam.kernel == "sharp":
+        _sharpen(hu, pixel)
+    rng = np.random.default_rng([seed, plan.number, 0xC7])
     _add_noise(hu, pixel, noise_sd(person) * louder, peak, rng)
     outside = np.hypot(*np.meshgrid(x_mm, x_mm, indexing="ij")) > exam.field_of_view / 2.0
     hu[:, outside] = -1024.0
@@ -389,6 +408,20 @@ def _add_noise(
         box = hu[k0 : k0 + 16, r0:r1, c0:c1]
         noise = _shapes.kernel_noise(box.shape, pixel, sd, peak, rng)
         box += np.where(box > -995.0, noise, np.float32(0.0))
+
+
+def _sharpen(hu: np.ndarray, pixel: float) -> None:
+    """What a lung kernel does to edges: each slice's edges lifted, with an overshoot either side.
+
+    A sharp kernel boosts the middle frequencies the soft one rolls off, so a
+    rib or a vessel against the lung gets a dark rim outside and a bright one
+    inside (the "edge enhancement" readers see in lung-kernel images);
+    modelled as unsharp masking of the noise-free slice (gain 0.7 over a
+    0.9 mm Gaussian), the soft kernel's edges being those of the supersampled
+    drawing itself.
+    """
+    sigma = SHARP_EDGE_MM / pixel
+    hu += SHARP_EDGE_GAIN * (hu - _shapes.gaussian_blur(hu, (0.0, sigma, sigma)))
 
 
 def _add_table(hu: np.ndarray, x_mm: np.ndarray, person: patient.Patient) -> None:
