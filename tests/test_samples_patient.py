@@ -121,6 +121,24 @@ class TestAnatomy:
         ):
             assert tissue in present, tissue.name
 
+    def test_above_the_lungs_the_neck_has_muscle_and_a_thyroid_beside_the_trachea(
+        self, woman: P.Patient
+    ) -> None:
+        zs = np.array([woman.apex + 15.0, woman.apex + 12.5], np.float32)
+        hu, label = P.render(woman, zs, AXIS, AXIS)
+        inside = (label != Tissue.AIR) & (label != Tissue.SKIN)
+        # not a ring of skin round a body of fat: the deep tissue is largely muscle
+        muscle = (label == Tissue.MUSCLE).sum() / inside.sum()
+        fat = (label == Tissue.FAT).sum() / inside.sum()
+        assert muscle > 0.25 and fat < 0.6
+        thyroid = label[0] == Tissue.THYROID
+        trachea_x = AXIS[np.nonzero(label[0] == Tissue.AIRWAY)[1]].mean()
+        columns = AXIS[np.nonzero(thyroid)[1]]
+        assert (columns < trachea_x - 5).sum() > 20 and (columns > trachea_x + 5).sum() > 20
+        # iodine: brighter than the muscle round it, as on a real unenhanced scan
+        assert 80 < np.median(hu[0][thyroid]) < 130
+        assert np.median(hu[0][thyroid]) > np.median(hu[0][label[0] == Tissue.MUSCLE]) + 30
+
     def test_bases_show_liver_under_the_right_lung_and_stomach_gas_on_the_left(
         self, slices
     ) -> None:

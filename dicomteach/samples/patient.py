@@ -84,6 +84,7 @@ class Tissue(enum.IntEnum):
     SPLEEN = 18
     STOMACH = 19  # wall and fluid
     BOWEL_GAS = 20
+    THYROID = 21
 
 
 #: Hounsfield units of each tissue (non-contrast CT); lung is the value at full inspiration.
@@ -109,6 +110,8 @@ HU: dict[Tissue, float] = {
     Tissue.SPLEEN: 48.0,
     Tissue.STOMACH: 20.0,
     Tissue.BOWEL_GAS: -1000.0,
+    # iodine makes the thyroid brighter than muscle even without contrast
+    Tissue.THYROID: 100.0,
 }
 
 #: Lobes, in the order of :attr:`Patient.lobe_roots`.
@@ -376,6 +379,8 @@ def tissue(
     c.paint(
         np.minimum(cavity_sd + 9.0, depth - muscle_top - 2.0), HU[Tissue.MUSCLE] - 5, Tissue.MUSCLE
     )
+    if zmax > patient.apex - 60.0 - _REACH:
+        _thoracic_inlet(c, patient, x, y, z, depth - muscle_top, edge)
 
     # scapulae: a plate inside the posterior muscles, outside the ribs, in the upper chest
     blade_top, blade_bottom = patient.apex + 5.0, patient.apex - 150.0 * hab.size
@@ -514,6 +519,73 @@ def _abdomen(
     c.paint(np.minimum(stomach_sd - 3.0, -12.0 - y), HU[Tissue.AIR], Tissue.BOWEL_GAS)
     spleen = np.hypot((x - 85.0) / 28.0, (y - 45.0) / 40.0)
     c.paint(np.minimum(below - 4.0, _radial_sd(spleen, 28.0)), HU[Tissue.SPLEEN], Tissue.SPLEEN)
+
+
+def _thoracic_inlet(
+    c: _Canvas,
+    patient: Patient,
+    x: np.ndarray,
+    y: np.ndarray,
+    z: np.ndarray,
+    under_muscle: np.ndarray,
+    edge: float,
+) -> None:
+    """The base of the neck round and above the lung apices: muscle, fat planes, the thyroid.
+
+    Above the domes of the pleura the trunk is not an empty fat-filled ring:
+    the scalene, longus colli and strap muscles fill it, with fat round the
+    vessels and the trachea, and the thyroid's lobes hug the trachea either
+    side (brighter than muscle, its iodine). Painted before the chest cavity,
+    the lungs and the vessels, which take their places over it.
+    """
+    inlet = np.minimum(under_muscle + 3.0, z - (patient.apex - 50.0))
+    c.paint(inlet, HU[Tissue.FAT] + 10.0, Tissue.FAT)
+    if not patient.airways:
+        return
+    top, carina = patient.airways[0][0][0], patient.airways[0][0][-1]
+    t = np.clip((z - carina[2]) / (top[2] - carina[2]), 0.0, 1.0)
+    tx, ty = carina[0] + t * (top[0] - carina[0]), carina[1] + t * (top[1] - carina[1])
+    r = patient.airways[0][1]
+    s = patient.habitus.size
+    a, _b = patient.body_axes(z)
+    yv = patient.spine_y(z)
+    # muscle: the deep back and scalenes behind, longus colli and the strap muscles
+    # round the trachea and oesophagus, a sternocleidomastoid either side in front;
+    # fat between them, in front and out towards the axillae
+    muscle = np.maximum.reduce(
+        [
+            _radial_sd(np.hypot(x / (0.72 * a), (y - yv - 12.0) / 42.0), 40.0),
+            _radial_sd(np.hypot((x - tx) / (36.0 * s), (y - ty - 8.0) / (30.0 * s)), 28.0 * s),
+            _radial_sd(
+                np.hypot(
+                    (np.abs(x - tx) - r - 34.0 * s) / (15.0 * s), (y - ty + 24.0 * s) / (7.0 * s)
+                ),
+                7.0 * s,
+            ),
+        ]
+    )
+    c.paint(np.minimum(muscle, inlet), HU[Tissue.MUSCLE] - 5.0, Tissue.MUSCLE)
+    great_d, great_r = _nearest_tube(x, y, z, patient.great_vessels)
+    air_d, air_r = _nearest_tube(x, y, z, patient.airways[:1])
+    # fat round the vessels (the carotid sheaths) and round the trachea
+    c.paint(np.minimum(great_r + 3.5 - great_d, inlet), HU[Tissue.FAT] + 15.0, Tissue.FAT)
+    c.paint(np.minimum(air_r + 4.0 - air_d, inlet), HU[Tissue.FAT] + 20.0, Tissue.FAT)
+    centre = patient.apex + 24.0 * s
+    lobes = np.minimum.reduce(
+        [
+            np.sqrt(
+                ((np.abs(x - tx) - (r + 11.0)) / (8.0 * s)) ** 2
+                + ((y - ty + 3.0) / (11.0 * s)) ** 2
+                + ((z - centre) / (22.0 * s)) ** 2
+            ),
+            np.sqrt(
+                ((x - tx) / (16.0 * s)) ** 2
+                + ((y - ty + r + 6.0) / (4.0 * s)) ** 2
+                + ((z - centre - 6.0) / (7.0 * s)) ** 2
+            ),
+        ]
+    )
+    c.paint(np.minimum(_radial_sd(lobes, 8.0 * s), inlet), HU[Tissue.THYROID], Tissue.THYROID)
 
 
 def _nearest_tube(
