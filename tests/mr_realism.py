@@ -201,21 +201,24 @@ def _largest_bright_region(image: np.ndarray, patient: np.ndarray) -> np.ndarray
     return labels == (int(np.argmax(sizes)) + 1)
 
 
-def middle_slices(folder: Path) -> tuple[np.ndarray, np.ndarray]:
-    """The middle axial slice of the T1+C and of the FLAIR in a written MR brain study, as shown.
+def middle_slices(folder: Path) -> tuple[np.ndarray, ...]:
+    """The middle axial slice of each series (T1, T1+C, FLAIR) of a written MR brain study, as shown.
 
     Read back through ``dicomteach.io`` and windowed with each series' own
-    window, so this works on the files of any version of the generator.
+    window, so this works on the files of any version of the generator (a
+    series the version did not write is left out).
     """
     from dicomteach import io
     from dicomteach.imaging import modality_values, window_to_uint8
 
     shown = []
-    for series in ("t1c", "flair"):
+    for series in ("t1", "t1c", "flair"):
+        if not (folder / series).is_dir():
+            continue
         volume = io.load(folder / series)
         values = modality_values(volume)[volume.pixels.shape[0] // 2]
         shown.append(window_to_uint8(values, volume.windows[0]))
-    return shown[0], shown[1]
+    return tuple(shown)
 
 
 def real_panel() -> np.ndarray:
@@ -246,8 +249,8 @@ def main(argv: list[str]) -> int:  # pragma: no cover - a maintainer's tool for 
 
     with tempfile.TemporaryDirectory() as folder:
         mr_brain.write(Path(folder), seed=0)
-        t1c, flair = middle_slices(Path(folder))
-    Image.fromarray(np.concatenate([t1c, flair], axis=1)).save(argv[0], optimize=True)
+        shown = middle_slices(Path(folder))
+    Image.fromarray(np.concatenate(shown, axis=1)).save(argv[0], optimize=True)
     if hasattr(mr_brain, "brain_model"):
         head = mr_brain.brain_model(0)
         k = mr_brain.SHAPE[0] // 2

@@ -94,7 +94,7 @@ def _frame_z(ds: pydicom.Dataset) -> list[float]:
 
 
 class TestMRBrain:
-    @pytest.mark.parametrize("series", ["t1c", "flair"])
+    @pytest.mark.parametrize("series", ["t1", "t1c", "flair"])
     def test_series_is_a_philips_enhanced_mr_image(self, mr: Path, series: str) -> None:
         ds = pydicom.dcmread(mr / series / "IM000001.dcm", stop_before_pixels=True)
         assert ds.SOPClassUID == pydicom.uid.EnhancedMRImageStorage
@@ -124,7 +124,7 @@ class TestMRBrain:
         pointers = [int(item.DimensionIndexPointer) for item in ds.DimensionIndexSequence]
         assert pointers == [0x00209056, 0x00209057]  # Stack ID, In-Stack Position Number
 
-    @pytest.mark.parametrize("series", ["t1c", "flair"])
+    @pytest.mark.parametrize("series", ["t1", "t1c", "flair"])
     def test_each_image_carries_the_template_authors_notice(self, mr: Path, series: str) -> None:
         """The MNI152 licence asks its copyright notice to appear in all copies."""
         ds = pydicom.dcmread(mr / series / "IM000001.dcm", stop_before_pixels=True)
@@ -142,7 +142,7 @@ class TestMRBrain:
         assert [c.InStackPositionNumber for c in content] == list(range(1, len(z) + 1))
         assert [list(c.DimensionIndexValues) for c in content][:2] == [[1, 1], [1, 2]]
 
-    @pytest.mark.parametrize("series", ["t1c", "flair"])
+    @pytest.mark.parametrize("series", ["t1", "t1c", "flair"])
     def test_reader_sorts_frames_foot_to_head_and_applies_the_frame_rescale(
         self, mr: Path, mr_head: mr_brain.Head, series: str
     ) -> None:
@@ -165,11 +165,33 @@ class TestMRBrain:
             for vol in series.volumes
             if vol.modality == "MR"
         ]
-        assert len(volumes) == 2
+        assert len(volumes) == 3
         for vol in volumes:
             assert vol.frame_axis is io.FrameAxis.SLICE
             assert vol.pixels.shape == mr_brain.SHAPE
             assert vol.spacing == pytest.approx(mr_brain.SPACING)
+
+    def test_only_the_t1_after_contrast_shows_the_tumour_rim_bright(
+        self, mr: Path, mr_head: mr_brain.Head
+    ) -> None:
+        """Before and after gadolinium: the rim lights up, the white matter stays as it was."""
+        enhancing, _oedema = mr_brain.lesion_masks(mr_head)
+        white = mr_head.fractions["white"] > 0.9
+        before = io.read_file(mr / "t1" / "IM000001.dcm")
+        after = io.read_file(mr / "t1c" / "IM000001.dcm")
+        pre, post = modality_values(before), modality_values(after)
+        rim_pre = np.median(pre[enhancing]) / np.median(pre[white])
+        rim_post = np.median(post[enhancing]) / np.median(post[white])
+        # before contrast a glioblastoma's rim is iso- or hypointense to white matter
+        assert rim_pre < 1.1
+        assert rim_post > 1.4 * rim_pre
+        assert np.median(post[white]) == pytest.approx(np.median(pre[white]), rel=0.05)
+        pre_series = pydicom.dcmread(mr / "t1" / "IM000001.dcm", stop_before_pixels=True)
+        post_series = pydicom.dcmread(mr / "t1c" / "IM000001.dcm", stop_before_pixels=True)
+        assert "ContrastBolusAgentSequence" not in pre_series
+        assert "ContrastBolusAgentSequence" in post_series
+        assert pre_series.SeriesNumber < post_series.SeriesNumber
+        assert pre_series.SeriesTime < post_series.SeriesTime
 
     def test_seg_has_two_segments_referencing_the_t1c(self, mr: Path) -> None:
         seg = hd.seg.segread(mr / "seg-tumour.dcm")

@@ -1,4 +1,4 @@
-"""MR brain with a glioblastoma: Philips Ingenia enhanced multi-frame T1+C and FLAIR, and a SEG.
+"""MR brain with a glioblastoma: Philips Ingenia enhanced multi-frame T1, T1+C and FLAIR, and a SEG.
 
 The patient is the MNI152 template's brain (``samples/mni152.py``) in a head,
 with a right frontal tumour and its mass effect (``samples/mr_head.py``):
@@ -7,7 +7,8 @@ scanner would (docs/decisions.md, decision 22):
 
 - each tissue's signal from its proton density, T1 and T2
   (:data:`RELAXATION`) through the sequence's equation: spin echo for the
-  T1+C, with the tumour rim, dura and sinuses shortened by gadolinium;
+  T1 before contrast and the T1+C after it, when gadolinium shortens the
+  tumour rim, dura and sinuses;
   inversion recovery for the FLAIR, which nulls the fluid; a voxel's signal
   is the sum over its tissues (partial volume);
 - a smooth receive-coil field, a fine tissue texture;
@@ -36,7 +37,8 @@ and peritumoral oedema, whose frames reference T1+C frames by number.
 
 Layout::
 
-    dest/t1c/IM000001.dcm     T1-weighted post-contrast, 60 frames 256×256, 1×1×2.5 mm
+    dest/t1/IM000001.dcm      T1-weighted before contrast, 60 frames 256×256, 1×1×2.5 mm
+    dest/t1c/IM000001.dcm     T1-weighted post-contrast, same geometry
     dest/flair/IM000001.dcm   FLAIR, same geometry
     dest/seg-tumour.dcm       SEG: 1 enhancing tumour, 2 oedema
 """
@@ -67,10 +69,21 @@ SPACING = (2.5, 1.0, 1.0)
 """Millimetres between slices, rows, columns."""
 PATIENT = Patient("TEACHING^GLIOMA", "DT-MR-0003", "19680412", "M", 82.0, 1.78)
 DATE = "20260305"
-SERIES_TIMES = {"t1c": "101522.41", "flair": "100210.18"}
+SERIES_TIMES = {"t1": "100842.07", "t1c": "101522.41", "flair": "100210.18"}
 
 #: Acquisition parameters of each series, as the Ingenia writes them (TR/TE/TI in ms).
 PROTOCOL = {
+    "t1": {
+        "number": 701,
+        "description": "T1W_SE_TRA",
+        "protocol": "T1W_SE_TRA",
+        "pulse_sequence": "SE",
+        "tr": 550.0,
+        "te": 10.0,
+        "ti": None,
+        "flip": 90.0,
+        "etl": 1,
+    },
     "t1c": {
         "number": 801,
         "description": "T1W_SE_TRA +C",
@@ -104,19 +117,20 @@ RESCALE_INTERCEPT = 0.0
 #: Philips private creator of the block holding the scale slope (group 2005).
 PHILIPS_PRIVATE_CREATOR = "Philips MR Imaging DD 001"
 #: Philips private Scale Slope (2005,xx0E): floating-point value = stored value / scale slope.
-PHILIPS_SCALE_SLOPE = {"t1c": 0.0173, "flair": 0.0121}
+PHILIPS_SCALE_SLOPE = {"t1": 0.0173, "t1c": 0.0173, "flair": 0.0121}
 
 #: Image Type (and Frame Type) of each series: original, primary, image flavour, no derived contrast.
 IMAGE_TYPE = {
+    "t1": ["ORIGINAL", "PRIMARY", "T1", "NONE"],
     "t1c": ["ORIGINAL", "PRIMARY", "T1", "NONE"],
     "flair": ["ORIGINAL", "PRIMARY", "FLUID_ATTENUATED", "NONE"],
 }
 #: Acquisition Contrast of each series (PS3.3 C.8.13.3.1.1).
-CONTRAST = {"t1c": "T1", "flair": "FLUID_ATTENUATED"}
+CONTRAST = {"t1": "T1", "t1c": "T1", "flair": "FLUID_ATTENUATED"}
 #: Window centre and width of each series, in signal units (after the rescale).
-WINDOWS = {"t1c": ("700", "1400"), "flair": ("620", "1240")}
+WINDOWS = {"t1": ("700", "1400"), "t1c": ("700", "1400"), "flair": ("620", "1240")}
 #: Duration of each acquisition, seconds.
-ACQUISITION_DURATION_S = {"t1c": 152.4, "flair": 198.0}
+ACQUISITION_DURATION_S = {"t1": 152.4, "t1c": 152.4, "flair": 198.0}
 
 
 #: Relaxation of each tissue at 3 T: proton density (relative to water), T1 and T2 (ms), and
@@ -144,9 +158,9 @@ RELAXATION: dict[str, tuple[float, float, float, float | None]] = {
 #: Tissues whose flowing blood leaves no signal on a series (flow void): sinuses on FLAIR.
 FLOW_VOID = {"flair": ("venous",)}
 #: Receiver scale of each series: signal units per unit of the relaxation model.
-GAIN = {"t1c": 3300.0, "flair": 4900.0}
+GAIN = {"t1": 3300.0, "t1c": 3300.0, "flair": 4900.0}
 #: Noise (standard deviation of each of the real and imaginary channels, signal units).
-NOISE_SIGMA = {"t1c": 30.0, "flair": 22.0}
+NOISE_SIGMA = {"t1": 30.0, "t1c": 30.0, "flair": 22.0}
 #: Phase-encoding steps of the 256 columns (MRAcquisitionPhaseEncodingStepsInPlane): the
 #: rest of k-space is zero-filled, so edges ring a little along the rows, as on a scanner.
 PHASE_STEPS = 205
@@ -160,13 +174,15 @@ TEXTURE = 0.025
 def relaxation_signal(series: str, tissue: str) -> float:
     """Signal of a voxel full of ``tissue`` on ``series``, before the receiver scale and coil.
 
-    Spin echo for the T1+C (``PD (1 − e^(−TR/T1)) e^(−TE/T2)``) with the
-    post-contrast T1; inversion recovery for the FLAIR
+    Spin echo for the T1 and the T1+C (``PD (1 − e^(−TR/T1)) e^(−TE/T2)``),
+    the T1+C with the post-contrast T1; inversion recovery for the FLAIR
     (``PD |1 − 2 e^(−TI/T1) + e^(−TR/T1)| e^(−TE/T2)``), before contrast.
 
     >>> round(relaxation_signal("flair", "grey") / relaxation_signal("flair", "white"), 2)
     1.35
     >>> relaxation_signal("flair", "csf") < 0.5 * relaxation_signal("flair", "white")
+    True
+    >>> relaxation_signal("t1c", "enhancing") > 1.5 * relaxation_signal("t1", "enhancing")
     True
     """
     protocol = PROTOCOL[series]
@@ -174,8 +190,9 @@ def relaxation_signal(series: str, tissue: str) -> float:
     if tissue in FLOW_VOID.get(series, ()):
         return 0.0
     tr, te, ti = protocol["tr"], protocol["te"], protocol["ti"]
-    if ti is None:  # the T1+C: after gadolinium
-        t1 = t1_post or t1
+    if ti is None:  # spin echo; the T1+C after gadolinium
+        if series == "t1c":
+            t1 = t1_post or t1
         return pd * (1.0 - math.exp(-tr / t1)) * math.exp(-te / t2)
     return pd * abs(1.0 - 2.0 * math.exp(-ti / t1) + math.exp(-tr / t1)) * math.exp(-te / t2)
 
@@ -231,7 +248,7 @@ def render(head: Head, series: str, seed: int) -> np.ndarray:
     ``signal / RESCALE_SLOPE``; :func:`intensities` gives the signal back, as
     a reader applying the Pixel Value Transformation does.
     """
-    rng = np.random.default_rng([seed, 3, 1 if series == "t1c" else 2])
+    rng = np.random.default_rng([seed, 3, {"t1c": 1, "flair": 2, "t1": 4}[series]])
     window = _kspace_window()
     # white noise of this σ per channel comes out of the window with NOISE_SIGMA
     sigma = NOISE_SIGMA[series] / float(np.sqrt(np.mean(window.astype(np.float64) ** 2)))
@@ -584,14 +601,14 @@ def enhanced_mr(
 
 
 def write(dest: Path, *, seed: int) -> list[Path]:
-    """Write the T1+C and FLAIR enhanced series and the tumour SEG under ``dest``; return the paths."""
+    """Write the T1, T1+C and FLAIR enhanced series and the tumour SEG under ``dest``; return the paths."""
     dest = Path(dest)
     study_uid = sample_uid(seed, STUDY, "study")
     frame_uid = sample_uid(seed, STUDY, "frame-of-reference")
     head = brain_model(seed)
     written = []
     enhanced = {}
-    for series in ("t1c", "flair"):
+    for series in ("t1", "t1c", "flair"):
         stored = render(head, series, seed)
         enhanced[series] = enhanced_mr(stored, series, seed, study_uid, frame_uid)
         written.append(save_dataset_atomically(enhanced[series], dest / series / "IM000001.dcm"))
