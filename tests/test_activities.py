@@ -420,3 +420,20 @@ def test_several_structures_share_the_points_and_say_which_is_which(tmp_path):
     assert feedback.lines[0].startswith("Tumour: Dice 1.00")
     assert any(line.startswith("Node: ") and "empty" in line for line in feedback.lines)
     assert set(feedback.details["structures"]) == {"Tumour", "Node"}
+
+
+def test_a_hotspot_takes_its_key_file_as_a_path_as_well_as_text(tmp_path):
+    from dicomteach.roi import DelineationAnswer, save_delineation
+
+    volume = Volume(np.zeros((4, 32, 32), np.int16), (2.0, 1.0, 1.0), (0.0, 0.0, 0.0), np.eye(3))
+    key = np.zeros((4, 32, 32), np.uint8)
+    key[:, 4:12, 20:28] = 1
+    reference = save_delineation(
+        DelineationAnswer(key, (2.0, 1.0, 1.0), ("Left lung",)), tmp_path / "key.npz"
+    )
+    for given in (reference, str(reference)):
+        spot = Hotspot(
+            "lung", volume, prompt="Click", reference=given, answer=tmp_path / "lung.json"
+        )
+        spot.question.marks = [{"image": [2, 8, 24], "label": ""}]
+        assert spot.grade().points == 1.0

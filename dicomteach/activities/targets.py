@@ -18,6 +18,7 @@ or drawn until :func:`target_masks` is called, at grading time.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,7 +111,9 @@ def parse_targets(value: object, key: str, base: Path | None) -> Location | tupl
     ...
     dicomteach.activities.spec.SpecProblem: reference.mass: needs 'radius_mm' (how large the finding is)
     """
-    if isinstance(value, str | Location) or (isinstance(value, Mapping) and "sample" in value):
+    if isinstance(value, str | os.PathLike | Location) or (
+        isinstance(value, Mapping) and "sample" in value
+    ):
         return Location.parse(value, key, base)
     if not isinstance(value, Mapping) or not value:
         raise SpecProblem(key, "must be a file of structures or a mapping of names to regions")
