@@ -42,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # pydicom's warnings and log lines would break the one-line-per-problem rule: what matters
     # reaches the user as a note (Volume.warnings) or as the error itself. Only while the
-    # command runs: called from a notebook (lesson 3), the kernel keeps its own settings.
+    # command runs: called from a notebook (lesson 7, for instructors), the kernel keeps its own settings.
     pydicom_log = logging.getLogger("pydicom")
     quiet = logging.NullHandler()
     propagate = pydicom_log.propagate

@@ -151,6 +151,20 @@ def _check_widgets_in_lab(page, name: str, artifacts: Path) -> int:
 def _check_widget_output(output, what: str, artifacts: Path) -> int:
     """Every viewport of ours (after it says it is rendered), or else every canvas, drawn."""
     stem = what.replace(" ", "-").replace(".ipynb", "")
+    output.locator(".dt-choice, .dt-viewport, canvas").first.wait_for(timeout=90_000)
+    choice = output.locator(".dt-choice")
+    if choice.count() and not choice.locator(".dt-viewport, canvas").count():
+        # a question asked without an image: its options are what it draws
+        options = choice.locator(".dt-choice-options .widget-radio-box label")
+        options.first.wait_for(timeout=60_000)
+        assert options.count() >= 2, f"{what}: a choice shows its options"
+        assert all(options.nth(i).inner_text().strip() for i in range(options.count()))
+        # text on a plain background: drawn when enough of it is ink
+        path = artifacts / f"lesson-{stem}-choice.png"
+        image = _picture(choice.screenshot())
+        Image.fromarray(image.astype(np.uint8)).save(path)
+        assert (image < 128).mean() > 0.005, f"{what}: the question shows no text; see {path.name}"
+        return 1
     viewports = output.locator(".dt-viewport")
     if viewports.count():
         output.locator("canvas.dt-viewer-canvas[data-rendered='1']").first.wait_for(timeout=60_000)
@@ -246,15 +260,17 @@ NODULE_CENTRE = (
 )
 
 
-def test_lesson_2_click_is_checked_and_survives_a_kernel_restart(gl_browser, lab_server, artifacts):
-    lesson = next(p for p in LESSONS if p.name.startswith("02-"))
+def test_following_lesson_click_is_checked_and_survives_a_kernel_restart(
+    gl_browser, lab_server, artifacts
+):
+    lesson = next(p for p in LESSONS if "following-a-lesion" in p.name)
     shutil.copy(lesson, lab_server["root"] / lesson.name)
     answer = lab_server["root"] / "nodule-click.json"
     answer.unlink(missing_ok=True)
     with new_page(gl_browser, height=900) as page:
         problems = Problems(page)
         open_and_run(page, lab_server["url"], lesson.name)
-        _wait_all_ran(page, artifacts / "lesson-02-answer-timeout.png")
+        _wait_all_ran(page, artifacts / "lesson-04-answer-timeout.png")
         centre = kernel_print(page, NODULE_CENTRE)
         hotspot = page.locator(".dt-q-hotspot")
         hotspot.locator("canvas.dt-viewer-canvas[data-rendered='1']").wait_for(timeout=60_000)
@@ -266,10 +282,10 @@ def test_lesson_2_click_is_checked_and_survives_a_kernel_restart(gl_browser, lab
         feedback.get_by_text("1 / 1 points").wait_for(timeout=30_000)
         # the reference is revealed under the feedback only now
         page.locator(".dt-check-reveal img").wait_for(timeout=30_000)
-        page.locator(".dt-check").screenshot(path=str(artifacts / "lesson-02-checked-lab.png"))
+        page.locator(".dt-check").screenshot(path=str(artifacts / "lesson-04-checked-lab.png"))
 
         page.evaluate(RESTART_AND_RUN_ALL)
-        _wait_all_ran(page, artifacts / "lesson-02-restart-timeout.png")
+        _wait_all_ran(page, artifacts / "lesson-04-restart-timeout.png")
         assert kernel_print(page, "print(len(where.points))").strip() == "1"
         hotspot = page.locator(".dt-q-hotspot")
         hotspot.scroll_into_view_if_needed()
@@ -282,10 +298,10 @@ def test_lesson_2_click_is_checked_and_survives_a_kernel_restart(gl_browser, lab
         assert problems.seen == [], "\n".join(problems.seen)
 
 
-def test_lesson_2_as_an_app_gives_feedback_and_keeps_the_click_after_a_reload(
+def test_following_lesson_as_an_app_gives_feedback_and_keeps_the_click_after_a_reload(
     gl_browser, start_voila, tmp_path, artifacts
 ):
-    lesson = next(p for p in LESSONS if p.name.startswith("02-"))
+    lesson = next(p for p in LESSONS if "following-a-lesion" in p.name)
     shutil.copy(lesson, tmp_path / lesson.name)
     url = start_voila(tmp_path / lesson.name)
     with new_page(gl_browser, height=900) as page:
@@ -303,7 +319,7 @@ def test_lesson_2_as_an_app_gives_feedback_and_keeps_the_click_after_a_reload(
         check.click()
         page.locator(".dt-check-feedback").get_by_text("0 / 1 points").wait_for(timeout=30_000)
         assert "mm from it" in page.locator(".dt-check-feedback").inner_text()
-        page.locator(".dt-check").screenshot(path=str(artifacts / "lesson-02-checked-voila.png"))
+        page.locator(".dt-check").screenshot(path=str(artifacts / "lesson-04-checked-voila.png"))
         assert (tmp_path / "nodule-click.json").exists()
 
         page.reload(timeout=180_000)
@@ -314,17 +330,17 @@ def test_lesson_2_as_an_app_gives_feedback_and_keeps_the_click_after_a_reload(
         assert problems.seen == [], "\n".join(problems.seen)
 
 
-def test_lesson_3_outline_is_graded_and_survives_a_kernel_restart(
+def test_instructor_lesson_outline_is_graded_and_survives_a_kernel_restart(
     gl_browser, lab_server, artifacts
 ):
-    lesson = next(p for p in LESSONS if p.name.startswith("03-"))
+    lesson = next(p for p in LESSONS if "for-instructors" in p.name)
     shutil.copy(lesson, lab_server["root"] / lesson.name)
     answer = lab_server["root"] / "my-nodule.npz"
     answer.unlink(missing_ok=True)
     with new_page(gl_browser, height=900) as page:
         problems = Problems(page)
         open_and_run(page, lab_server["url"], lesson.name)
-        _wait_all_ran(page, artifacts / "lesson-03-answer-timeout.png")
+        _wait_all_ran(page, artifacts / "lesson-07-answer-timeout.png")
         rows, cols = (
             float(v)
             for v in kernel_print(
@@ -349,9 +365,9 @@ def test_lesson_3_outline_is_graded_and_survives_a_kernel_restart(
         assert drawn > 0
 
         page.evaluate(RESTART_AND_RUN_ALL)
-        _wait_all_ran(page, artifacts / "lesson-03-restart-timeout.png")
+        _wait_all_ran(page, artifacts / "lesson-07-restart-timeout.png")
         assert int(kernel_print(page, "print(int(pad.mask('Nodule').sum()))")) == drawn
         page.get_by_role("button", name="Grade my outline").click()
         page.locator(".dt-check-feedback").get_by_text("/ 10 points").wait_for(timeout=60_000)
-        page.locator(".dt-check").screenshot(path=str(artifacts / "lesson-03-graded-lab.png"))
+        page.locator(".dt-check").screenshot(path=str(artifacts / "lesson-07-graded-lab.png"))
         assert problems.seen == [], "\n".join(problems.seen)
