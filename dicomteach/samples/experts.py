@@ -11,16 +11,19 @@ ones do (:data:`OBSERVERS`):
   up to 2 mm beyond the reference edge wherever the image is at least a fifth
   of the way from the surroundings to the lesion;
 * **B, tight** — the dense part only: trims up to 2 mm inside the edge where
-  the image is less than two thirds of the way, and leaves out an end slice
+  the image is less than four fifths of the way, and leaves out an end slice
   where the lesion covers less than a third of its largest slice (stops a
   slice early);
 * **C, loose hand** — the edge at the image's half-way level, but wandering a
-  millimetre or two either side in smooth waves, as a hand that draws quickly.
+  millimetre or two either side in smooth waves, as a hand that draws quickly,
+  and rounding off spurs and bays under a millimetre.
 
 Each observer draws slice by slice, as people do on axial images: distances
 are in-plane (per slice, millimetres), and the wander is a smooth field in
-patient millimetres, the same on any grid. The image decides near the edge, so
-outlines follow what is on the screen, not only the reference's shape.
+patient millimetres, the same on any grid. The image decides near the edge
+(:func:`observer_outline`), so outlines follow what is on the screen, not only
+the reference's shape; an outline is closed and keeps only the pieces that
+touch the lesion.
 Everything is fixed by the seed: the same study writes the same bytes.
 
 :func:`write_observer_segs` writes one DICOM SEG per observer (a series of its
