@@ -97,10 +97,11 @@ def _key(assignment: str, name: str) -> Activity:
 
 
 def _reference_nodule(activity: Activity) -> np.ndarray:
+    """The nodule as the sample drew it (its reference SEG): not one of the experts' outlines."""
     from dicomteach.roi import load_structures
 
     key = _key("ct-nodule", "nodule")
-    found = load_structures(key.reference.resolve(), image=activity.volume)
+    found = load_structures(key.study.resolve().parent / "seg-nodule.dcm", image=activity.volume)
     return next(iter(found.masks.values())).astype(np.uint8)
 
 
@@ -221,7 +222,10 @@ def _feedback(course, assignment: str, learner: str) -> str:
 
 def test_a_good_delineation_earns_full_points_a_poor_one_few_and_none_zero(course):
     grades = course["grades"]
-    assert grades["ct-nodule", "alice"] >= 9.5
+    # alice's outline is none of the experts': full points because it lies inside their spread
+    assert grades["ct-nodule", "alice"] == 10
+    alice = _feedback(course, "ct-nodule", "alice")
+    assert "inside the experts' spread: full points" in alice
     assert 0 < grades["ct-nodule", "bob"] <= 4
     assert grades["ct-nodule", "carol"] == 0
     assert grades["ct-nodule", "mallory"] == 0
@@ -284,19 +288,25 @@ def test_the_feedback_shows_the_learners_outline_against_the_reference(course):
     assert reference_green.sum() > 50 and learner_yellow.sum() > 50
 
 
+def test_the_feedback_shows_where_the_learner_falls_among_the_experts(course):
+    page = _feedback(course, "ct-nodule", "bob")
+    assert "less well than any of the 3 experts" in page and "below the experts' spread" in page
+    assert 'alt="experts-spread.png"' in page and 'alt="experts-band.png"' in page
+    spread = _pngs(page)[2]  # after the worst slices and the per-slice chart
+    r, g, b = (spread[..., k].astype(int) for k in range(3))
+    learner_yellow = (r > 200) & (g > 160) & (b < 90)
+    assert learner_yellow.sum() > 100
+
+
 def test_released_files_hold_nothing_of_the_references(course):
     from dicomteach.io.reader import read_object
 
     key = _key("ct-nodule", "nodule")
-    seg = read_object(key.reference.resolve()).ds
-    secrets = {
-        seg.SOPInstanceUID,
-        seg.SeriesInstanceUID,
-        "seg-nodule",
-        "references",
-        REFERENCES_ENV,
-        str(course["root"]),
-    }
+    secrets = {"seg-nodule", "observer-", "experts/", "references", REFERENCES_ENV}
+    secrets.add(str(course["root"]))
+    for path in key.reference.resolve():
+        seg = read_object(path).ds
+        secrets |= {seg.SOPInstanceUID, seg.SeriesInstanceUID}
     numbers = set()
     for name in ("mass", "anatomy"):
         for region in _key("cr-quiz", name).reference:
@@ -320,6 +330,7 @@ def test_released_files_hold_nothing_of_the_references(course):
         for cell in json.loads(text)["cells"]:
             source = "".join(cell["source"])
             assert "reference" not in source.lower() and "tolerance" not in source
+            assert "experts=" not in source
             if cell["metadata"].get("nbgrader", {}).get("grade"):
                 assert re.fullmatch(
                     r'from dicomteach\.activities import grade\n\ngrade\("[\w-]+"\)', source

@@ -398,8 +398,9 @@ def _digest(paths: list[Path]) -> list[str]:
 
 def test_same_seed_writes_the_same_bytes(tmp_path: Path, ct_dir: Path) -> None:
     # a small variant runs every code path of the full-size study (the thin vessels are
-    # splatted, the thick ones drawn exactly); rewriting the real 242 files cost ~20 s
-    assert len(list(ct_dir.rglob("*.dcm"))) == 242
+    # splatted, the thick ones drawn exactly); rewriting the real 245 files (two series, two
+    # reference SEGs, three observers' SEGs) cost ~20 s
+    assert len(list(ct_dir.rglob("*.dcm"))) == 245
     small = [ct_chest.write(tmp_path / run, seed=3, size=128, slices=40) for run in ("a", "b")]
     assert _digest(small[0]) == _digest(small[1])
     crs = [

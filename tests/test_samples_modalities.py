@@ -379,7 +379,8 @@ def test_dciodvfy_reports_no_error(
 def test_same_seed_writes_identical_bytes(tmp_path: Path, mr: Path) -> None:
     again = tmp_path / "again"
     mr_brain.write(again, seed=SEED)
-    for relative in ("t1c/IM000001.dcm", "flair/IM000001.dcm", "seg-tumour.dcm"):
+    observers = [f"experts/seg-tumour-observer-{x}.dcm" for x in "abc"]
+    for relative in ("t1c/IM000001.dcm", "flair/IM000001.dcm", "seg-tumour.dcm", *observers):
         first = hashlib.sha256((mr / relative).read_bytes()).hexdigest()
         second = hashlib.sha256((again / relative).read_bytes()).hexdigest()
         assert first == second, relative

@@ -1,23 +1,72 @@
-"""``Delineate``: outline one or several structures; graded against a reference delineation.
+"""``Delineate``: outline one or several structures; graded against a reference or several experts.
 
 The learner draws in a :class:`~dicomteach.widgets.Delineator`, which saves the
 delineation ``.npz`` of :mod:`dicomteach.roi.npz` beside the notebook on every
-stroke. The reference is a DICOM SEG, an RTSTRUCT or a ``.npz`` (its
-structures matched to the activity's by name); each structure is graded by
-:func:`dicomteach.grading.grade_delineation` and earns its share of the points.
+stroke. The answer key is either one reference (a DICOM SEG, an RTSTRUCT or a
+``.npz``, its structures matched to the activity's by name), graded by
+:func:`dicomteach.grading.grade_delineation`, or several experts' outlines,
+one file per expert (:class:`Experts`), graded against their STAPLE consensus
+with full points inside the experts' spread by
+:func:`dicomteach.grading.grade_against_experts` (docs/decisions.md,
+decision 29). Each structure earns its share of the points.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from dicomteach.activities.base import Activity
 from dicomteach.activities.spec import Location, SpecProblem, check_names, check_number
-from dicomteach.grading import Feedback, Marks, Status, grade_delineation
+from dicomteach.grading import (
+    Feedback,
+    Marks,
+    Status,
+    grade_against_experts,
+    grade_delineation,
+)
 
-__all__ = ["Delineate"]
+__all__ = ["Delineate", "Experts"]
+
+MIN_EXPERTS = 2
+"""An expert panel has at least two outlines (their spread needs two)."""
+
+
+@dataclass(frozen=True)
+class Experts:
+    """The answer key of a delineation outlined by several experts: one file per expert.
+
+    Each file (a SEG, an RTSTRUCT or a ``.npz``, as a department exports
+    each observer's contours) holds the expert's outline of every structure
+    of the activity, matched by name as a reference's are.
+
+    >>> panel = Experts.parse(["a.dcm", "b.dcm", "c.dcm"], Path("/course/keys"))
+    >>> [str(p) for p in panel.resolve()]
+    ['/course/keys/a.dcm', '/course/keys/b.dcm', '/course/keys/c.dcm']
+    """
+
+    files: tuple[Location, ...]
+
+    @classmethod
+    def parse(cls, value: object, base: Path | None) -> Experts:
+        if isinstance(value, Experts):
+            return value
+        if isinstance(value, str) or not isinstance(value, Sequence) or len(value) < MIN_EXPERTS:
+            raise SpecProblem(
+                "experts",
+                f"must list at least {MIN_EXPERTS} outlines, one file per expert "
+                f"(SEG, RTSTRUCT or .npz), not {value!r:.60}",
+            )
+        return cls(tuple(Location.parse(item, "experts", base) for item in value))
+
+    def resolve(self) -> list[Path]:
+        """Each expert's file on this machine (sample studies are written on first use)."""
+        return [location.resolve() for location in self.files]
+
+    def as_yaml(self) -> list[object]:
+        return [location.as_yaml() for location in self.files]
 
 
 class Delineate(Activity):
@@ -26,10 +75,20 @@ class Delineate(Activity):
     Keys of its own: ``structures`` (names the learner draws, default the
     activity's name with a capital), ``reference_structure`` (which structure
     of the reference file is the answer when the activity has one structure
-    and the file several or another name) and ``full_marks``
+    and the file several or another name), ``full_marks``
     (``{dice: 0.85, surface_dice: 0.9}``: the scores that earn full points,
-    :mod:`dicomteach.grading.delineation`). ``tolerance_mm`` (default 2) is the
-    surface Dice tolerance.
+    :mod:`dicomteach.grading.delineation`) and ``experts``. ``tolerance_mm``
+    (default 2) is the surface Dice tolerance.
+
+    ``experts`` replaces ``reference`` when several experts outlined the
+    structure(s): a list of at least two files, one per expert (a SEG, an
+    RTSTRUCT or a ``.npz`` each, paths or sample locations; one SEG with an
+    expert per segment is not read as a panel, since a SEG's segments are
+    structures). The answer is graded against the experts' STAPLE consensus,
+    with full points for a learner who agrees with it at least as well as the
+    least agreeing expert (:func:`dicomteach.grading.grade_against_experts`),
+    so ``full_marks`` is not given with it; ``reference_structure`` then names
+    the structure in every expert's file. A released activity holds neither.
 
     Examples
     --------
@@ -51,7 +110,28 @@ class Delineate(Activity):
     suffix = ".npz"
     shows_prompt = False
     default_tolerance_mm = 2.0
-    own_keys = {"structures", "reference_structure", "full_marks"}
+    own_keys = {"structures", "reference_structure", "full_marks", "experts"}
+
+    def __init__(self, name: str, study: Any = None, *, experts: Any = None, **kwargs: Any):
+        super().__init__(name, study, **kwargs)
+        if experts is None:
+            return
+        try:
+            if self.reference is not None:
+                raise SpecProblem(
+                    "experts",
+                    "replaces 'reference' (the experts' consensus is the answer key): give one "
+                    "or the other, and list the reference among the experts to count it as one",
+                )
+            if self.full_marks is not None:
+                raise SpecProblem(
+                    "full_marks", "comes from the experts' spread when 'experts' are given"
+                )
+            self.reference = Experts.parse(
+                experts, self.source.parent if self.source is not None else None
+            )
+        except SpecProblem as problem:
+            raise problem.as_error(self.source) from None
 
     def _options(self, options: Mapping[str, Any], base: Path | None) -> None:
         default = self.name.replace("-", " ").replace("_", " ").capitalize()
@@ -92,6 +172,15 @@ class Delineate(Activity):
     def _reference_dict(self) -> Any:
         return self.reference.as_yaml()
 
+    def to_dict(self, *, reference: bool = False) -> dict[str, Any]:
+        if not isinstance(self.reference, Experts):
+            return super().to_dict(reference=reference)
+        data = super().to_dict(reference=False)
+        if reference:
+            data["experts"] = self.reference.as_yaml()
+            data["tolerance_mm"] = self.tolerance_mm
+        return data
+
     def _build_question(self) -> Any:
         from dicomteach.widgets import Delineator
 
@@ -131,10 +220,22 @@ class Delineate(Activity):
         }
 
     def _reference_masks(self) -> dict[str, Any]:
+        """The reference's structures by name; with experts, their consensus of each."""
         from dicomteach.roi import load_structures
 
-        found = load_structures(self.reference.resolve(), image=self.volume)
-        return {found.names.get(n, str(n)): m for n, m in found.masks.items()}
+        if not isinstance(self.reference, Experts):
+            found = load_structures(self.reference.resolve(), image=self.volume)
+            return {found.names.get(n, str(n)): m for n, m in found.masks.items()}
+        from dicomteach.scoring.consensus import staple
+
+        by_name: dict[str, list[Any]] = {}
+        for path in self.reference.resolve():
+            found = load_structures(path, image=self.volume)
+            for number, mask in found.masks.items():
+                by_name.setdefault(found.names.get(number, str(number)), []).append(mask)
+        return {
+            name: staple(masks).mask for name, masks in by_name.items() if len(masks) >= MIN_EXPERTS
+        }
 
     def _reveal(self) -> Any:
         def show() -> None:
@@ -143,6 +244,8 @@ class Delineate(Activity):
         return show
 
     def _grade(self, answer: Path) -> Feedback:
+        if isinstance(self.reference, Experts):
+            return self._grade_against_experts(answer, self.reference.resolve())
         reference = self.reference.resolve()
         share = self.points / len(self.structures)
         if len(self.structures) == 1:
@@ -171,6 +274,39 @@ class Delineate(Activity):
                     window=self._first_window(),
                     structure=name,
                     reference_structure=name,
+                ),
+            )
+            for name in self.structures
+        ]
+        return _combined(parts, self.points)
+
+    def _grade_against_experts(self, answer: Path, experts: list[Path]) -> Feedback:
+        options: dict[str, Any] = {
+            "tolerance_mm": self.tolerance_mm,
+            "image": self.volume,
+            "window": self._first_window(),
+        }
+        if len(self.structures) == 1:
+            return grade_against_experts(
+                answer,
+                experts,
+                self.points,
+                structure=self.structures[0],
+                expert_structure=self.reference_structure,
+                **options,
+            )
+        drawn = self._drawn_structures(answer)
+        share = self.points / len(self.structures)
+        parts = [
+            (
+                name,
+                grade_against_experts(
+                    answer if drawn is None else drawn[name],
+                    experts,
+                    share,
+                    structure=name,
+                    expert_structure=name,
+                    **options,
                 ),
             )
             for name in self.structures

@@ -16,7 +16,10 @@ file and the key (docs/decisions.md, decision 7). The keys every activity has:
     Points for a perfect answer (the nbgrader cell that grades it gives the same).
 ``reference``
     The answer key, whose form depends on the type (see each activity); never
-    in a file that reaches learners (docs/decisions.md, decision 4).
+    in a file that reaches learners (docs/decisions.md, decision 4). A
+    ``delineate`` activity outlined by several experts lists their files
+    under ``experts`` instead, one file per expert (``Delineate``; graded
+    against their consensus, docs/decisions.md, decision 29).
 ``tolerance_mm``
     How far off an answer may be and still count, in millimetres.
 

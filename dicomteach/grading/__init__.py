@@ -2,7 +2,9 @@
 
 :func:`grade_delineation` grades a mask against a reference (linear partial
 credit between a zero mark and a full mark, tied to an expert-vs-expert
-baseline when there is one); :func:`grade_click` grades clicks on findings and
+baseline when there is one); :func:`grade_against_experts` against several
+experts' outlines (their STAPLE consensus, full points inside their spread);
+:func:`grade_click` grades clicks on findings and
 :func:`grade_labels` labels dropped on structures. Each returns a
 :class:`Feedback`: points, scores, text in the learner's terms (mm, slices
 numbered from 1, anatomical directions) and PNG images. Graders never raise:
@@ -21,6 +23,7 @@ from dicomteach.grading.delineation import (
     grade_delineation,
     partial_credit,
 )
+from dicomteach.grading.experts import grade_against_experts
 from dicomteach.grading.feedback import Feedback, Status
 from dicomteach.grading.points import grade_click, grade_labels, point_distance
 
@@ -31,6 +34,7 @@ __all__ = [
     "Run",
     "SliceErrors",
     "Status",
+    "grade_against_experts",
     "grade_click",
     "grade_delineation",
     "grade_labels",

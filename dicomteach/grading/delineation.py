@@ -134,6 +134,7 @@ def grade_delineation(
     zero_marks: Marks | None = None,
     baseline: Scores | None = None,
     baseline_margin: float = BASELINE_MARGIN,
+    full_marks_why: tuple[str, str] = ("", ""),
     image: np.ndarray | Volume | str | os.PathLike[str] | None = None,
     window: Window | None = None,
     direction: np.ndarray | None = None,
@@ -169,6 +170,10 @@ def grade_delineation(
     baseline : Scores, optional
         One expert scored against another (:func:`dicomteach.scoring.score`);
         full marks become its Dice and surface Dice less ``baseline_margin``.
+        Several experts' outlines: :func:`dicomteach.grading.grade_against_experts`.
+    full_marks_why : (str, str), optional
+        Where ``full_marks`` come from (Dice, surface Dice), said in the first
+        line of the feedback (e.g. "the least any expert agrees").
     image : array, Volume or path, optional
         Shown under the outlines: modality values on the mask grid, a
         Volume, or a DICOM file/folder (also the grid of an RTSTRUCT answer).
@@ -208,6 +213,7 @@ def grade_delineation(
             zero_marks,
             baseline,
             baseline_margin,
+            full_marks_why,
             image,
             window,
             direction,
@@ -231,6 +237,7 @@ def _grade(
     zero_marks,
     baseline,
     baseline_margin,
+    full_marks_why,
     image,
     window,
     direction,
@@ -288,6 +295,8 @@ def _grade(
     if baseline is not None and isinstance(baseline, Scores):
         tolerance_mm = baseline.tolerance_mm
     full, zero, origin = _targets(full_marks, zero_marks, baseline, baseline_margin)
+    if baseline is None and any(full_marks_why):
+        origin = (str(full_marks_why[0]), str(full_marks_why[1]))
     scores = score(ref, ans, spacing, tolerance_mm)
     credit_dice = partial_credit(scores.dice, zero.dice, full.dice)
     credit_surface = partial_credit(scores.surface_dice, zero.surface_dice, full.surface_dice)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -55,6 +56,26 @@ def frame_references(
             )
         )
     return out
+
+
+_REMEMBERED: dict[int, tuple[weakref.ref, tuple, list[FrameReference]]] = {}
+
+
+def remembered_frame_references(volume: Volume) -> list[FrameReference]:
+    """:func:`frame_references` of ``volume``, read once for as long as the Volume object lives.
+
+    Reading a series' headers again costs about a millisecond a file, and a
+    grader may read several SEGs on one image (one per expert).
+    """
+    key = id(volume)
+    found = _REMEMBERED.get(key)
+    sources = tuple(volume.sources)
+    if found is not None and found[0]() is volume and found[1] == sources:
+        return found[2]
+    references = frame_references(volume)
+    forget = weakref.ref(volume, lambda _dead, key=key: _REMEMBERED.pop(key, None))
+    _REMEMBERED[key] = (forget, sources, references)
+    return references
 
 
 def source_datasets(source: Volume | Sequence[Dataset | str | os.PathLike[str]]) -> list[Dataset]:

@@ -27,7 +27,7 @@ from dicomteach.io.atomic import save_dataset_atomically
 from dicomteach.io.instance import Instance
 from dicomteach.io.reader import read_object, stored_frames
 from dicomteach.io.volume import Volume
-from dicomteach.roi._sources import frame_references, source_datasets, volume_headers
+from dicomteach.roi._sources import remembered_frame_references, source_datasets
 from dicomteach.roi.errors import GridMismatchError, RoiError
 
 __all__ = ["SegmentInfo", "Structures", "read_seg", "write_seg"]
@@ -389,7 +389,7 @@ def _frame_slots(ds: Dataset, name: str, volume: Volume) -> list[int]:
         try:
             known = {
                 (ref.sop_instance_uid, ref.frame_number or 1): k
-                for k, ref in enumerate(frame_references(volume, volume_headers(volume)))
+                for k, ref in enumerate(remembered_frame_references(volume))
             }
         except RoiError:
             known = {}

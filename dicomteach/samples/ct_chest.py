@@ -6,6 +6,8 @@ Rescale Intercept −1024, two named header windows, kernel, private block):
 * ``baseline/ct/IM000001.dcm…`` 120 axial slices of 2.5 mm, 512×512 at
   0.7 mm, JPEG 2000 Lossless; ``baseline/seg-nodule.dcm``: the reference
   segmentation of the nodule (DICOM SEG, binary, one segment);
+  ``baseline/experts/seg-nodule-observer-{a,b,c}.dcm``: three observers'
+  outlines of it, one SEG each (:mod:`dicomteach.samples.experts`);
 * ``followup/ct/…`` 182 days later: new Study Instance UID and Frame of
   Reference, the patient lying a few millimetres and about 1.5° differently,
   the nodule 30 % larger in diameter; RLE Lossless; ``followup/seg-nodule.dcm``.
@@ -42,7 +44,7 @@ from pydicom.uid import JPEG2000Lossless, RLELossless
 
 from dicomteach.io.atomic import save_dataset_atomically
 from dicomteach.io.writer import SIEMENS, VENDORS, CTHabits, StudyInfo, ct_slice, hu_to_stored
-from dicomteach.samples import _shapes, patient, phantoms, streaks
+from dicomteach.samples import _shapes, experts, patient, phantoms, streaks
 from dicomteach.samples._common import Patient, sample_uid
 
 #: The fictitious patient of both studies.
@@ -294,6 +296,19 @@ def _write_visit(
     )
     study, datasets, written = write_series(dest, hu, z_mm, x_mm, plan)
     written.append(_write_seg(dest / "seg-nodule.dcm", datasets, mask, study, seed, plan.tag))
+    if visit.name == "baseline":  # the written image (noise included) is what observers read
+        outlines = experts.nodule_outlines(mask, hu, (SLICE_SPACING, pixel, pixel), seed)
+        written += experts.write_observer_segs(
+            dest / "experts",
+            {letter: {NODULE_SEGMENT.label: m} for letter, m in outlines.items()},
+            datasets,
+            [NODULE_SEGMENT],
+            stem="seg-nodule",
+            what="Nodule",
+            seed=seed,
+            tag=plan.tag,
+            created=(study.study_date, "120000"),
+        )
     return written
 
 
@@ -436,6 +451,12 @@ def _add_table(hu: np.ndarray, x_mm: np.ndarray, person: patient.Patient) -> Non
     hu[:, where] = np.maximum(hu[:, where], table[where])
 
 
+#: The nodule's segment, in the reference SEG and in each observer's.
+NODULE_SEGMENT = experts.SegmentSpec(
+    "Lung nodule", codes.SCT.MorphologicallyAbnormalStructure, codes.SCT.Nodule, "Nodule 1"
+)
+
+
 def _write_seg(
     path: Path,
     datasets: list[Dataset],
@@ -447,12 +468,12 @@ def _write_seg(
     """The reference segmentation of the nodule as DICOM SEG referencing every CT slice."""
     description = hd.seg.SegmentDescription(
         segment_number=1,
-        segment_label="Lung nodule",
-        segmented_property_category=codes.SCT.MorphologicallyAbnormalStructure,
-        segmented_property_type=codes.SCT.Nodule,
+        segment_label=NODULE_SEGMENT.label,
+        segmented_property_category=NODULE_SEGMENT.category,
+        segmented_property_type=NODULE_SEGMENT.property_type,
         algorithm_type=hd.seg.SegmentAlgorithmTypeValues.MANUAL,
         tracking_uid=sample_uid(seed, *tag, "seg", "tracking"),
-        tracking_id="Nodule 1",
+        tracking_id=NODULE_SEGMENT.tracking_id,
     )
     seg = hd.seg.Segmentation(
         source_images=datasets,

@@ -41,6 +41,8 @@ Layout::
     dest/t1c/IM000001.dcm     T1-weighted post-contrast, same geometry
     dest/flair/IM000001.dcm   FLAIR, same geometry
     dest/seg-tumour.dcm       SEG: 1 enhancing tumour, 2 oedema
+    dest/experts/seg-tumour-observer-{a,b,c}.dcm   three observers' outlines of both
+                              (samples/experts.py), one SEG each
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ from pydicom.uid import EnhancedMRImageStorage
 
 from dicomteach.io.atomic import save_dataset_atomically
 from dicomteach.io.writer import new_instance
-from dicomteach.samples import mni152
+from dicomteach.samples import experts, mni152
 from dicomteach.samples._common import Patient, patient_module, sample_uid
 from dicomteach.samples._shapes import grid, smooth_field, smooth_noise
 from dicomteach.samples.mr_head import Head, head_model
@@ -608,8 +610,9 @@ def write(dest: Path, *, seed: int) -> list[Path]:
     head = brain_model(seed)
     written = []
     enhanced = {}
+    images = {}
     for series in ("t1", "t1c", "flair"):
-        stored = render(head, series, seed)
+        stored = images[series] = render(head, series, seed)
         enhanced[series] = enhanced_mr(stored, series, seed, study_uid, frame_uid)
         written.append(save_dataset_atomically(enhanced[series], dest / series / "IM000001.dcm"))
 
@@ -663,6 +666,35 @@ def write(dest: Path, *, seed: int) -> list[Path]:
     )
     _freeze(seg, seed, "seg")
     written.append(save_dataset_atomically(seg, dest / "seg-tumour.dcm"))
+    core = (head.fractions["enhancing"] + head.fractions["necrosis"]) >= 0.5
+    outlines = experts.glioma_outlines(
+        enhancing, core, oedema, images["t1c"], images["flair"], SPACING, seed
+    )
+    in_frame_order = [_slice_of_frame(frame) for frame in range(SHAPE[0])]
+    written += experts.write_observer_segs(
+        dest / "experts",
+        {
+            letter: {label: m[in_frame_order] for label, m in masks.items()}
+            for letter, masks in outlines.items()
+        },
+        [enhanced["t1c"]],
+        [
+            experts.SegmentSpec(
+                "Enhancing tumour",
+                codes.SCT.MorphologicallyAbnormalStructure,
+                codes.SCT.Neoplasm,
+                "enhancing tumour",
+            ),
+            experts.SegmentSpec(
+                "Oedema", codes.SCT.MorphologicallyAbnormalStructure, codes.SCT.Edema, "oedema"
+            ),
+        ],
+        stem="seg-tumour",
+        what="Tumour",
+        seed=seed,
+        tag=(STUDY,),
+        created=(DATE, "120000"),
+    )
     return written
 
 
