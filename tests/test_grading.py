@@ -263,7 +263,9 @@ class TestExtraClickPenalty:
     NOWHERE, ELSEWHERE = Point((10.0, 55.0, 5.0)), Point((10.0, 5.0, 55.0))
 
     def grade(self, clicks, penalty, points=4.0):
-        return grade_click(clicks, self.FINDINGS, (2, 1, 1), points, 3, penalty_per_extra_click=penalty)
+        return grade_click(
+            clicks, self.FINDINGS, (2, 1, 1), points, 3, penalty_per_extra_click=penalty
+        )
 
     def test_clicks_on_nothing_cost_the_penalty_each_and_say_so(self):
         f = self.grade([self.ON_NODULE, self.ON_NODE, self.NOWHERE, self.ELSEWHERE], 0.5)

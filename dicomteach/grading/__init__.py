@@ -2,8 +2,9 @@
 
 :func:`grade_delineation` grades a mask against a reference (linear partial
 credit between a zero mark and a full mark, tied to an expert-vs-expert
-baseline when there is one); :func:`grade_click` grades clicks on findings and
-:func:`grade_labels` labels dropped on structures. Each returns a
+baseline when there is one); :func:`grade_click` grades clicks on findings,
+:func:`grade_labels` labels dropped on structures, and :func:`grade_followup` a
+before/after reading (what changed, the lesion measured on both dates). Each returns a
 :class:`Feedback`: points, scores, text in the learner's terms (mm, slices
 numbered from 1, anatomical directions) and PNG images. Graders never raise:
 a bad or missing answer gets 0 points and a line saying why.
@@ -22,18 +23,22 @@ from dicomteach.grading.delineation import (
     partial_credit,
 )
 from dicomteach.grading.feedback import Feedback, Status
+from dicomteach.grading.followup import Finding, grade_followup, recist_response
 from dicomteach.grading.points import grade_click, grade_labels, point_distance
 
 __all__ = [
     "DEFAULT_FULL_MARKS",
     "Feedback",
+    "Finding",
     "Marks",
     "Run",
     "SliceErrors",
     "Status",
     "grade_click",
     "grade_delineation",
+    "grade_followup",
     "grade_labels",
     "partial_credit",
     "point_distance",
+    "recist_response",
 ]
