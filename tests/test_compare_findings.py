@@ -33,7 +33,9 @@ SPACING = (2.5, 1.0, 1.0)
 ORIGIN = (-24.0, -24.0, -12.5)
 MOVED = (3.0, 0.0, 2.5)  # the follow-up's first voxel, from the baseline's (LPS mm)
 CENTRE = (5, 24, 20)  # the nodule in the baseline's array indices
-COURSE_KEY = Path(__file__).resolve().parents[1] / "graders/references/ct-followup/nodule.yaml"
+COURSE = Path(__file__).resolve().parents[1] / "graders"
+COURSE_KEY = COURSE / "references/ct-followup/nodule.yaml"
+COURSE_NOTEBOOK = COURSE / "source/ct-followup/ct-followup.ipynb"
 
 
 def _ball(radius: float, centre=CENTRE) -> np.ndarray:
@@ -393,28 +395,41 @@ class TestGrader:
         assert d.slice == 5 and d.length_mm == 17.0
 
 
-def test_the_course_example_grades_the_sample_follow_up_after_registration(notebook_folder):
-    """graders/references/ct-followup: the lesson-sized chest CT and its follow-up, registered."""
-    activity = Activity.load(COURSE_KEY, answer=notebook_folder / "nodule.json")
-    question = activity.question
+def test_the_course_example_grades_the_sample_follow_up_after_registration(tmp_path, monkeypatch):
+    """graders/ct-followup: the released notebook's activity on the lesson-sized chest CT and
+    its follow-up (registered), answered, then graded by ``grade("nodule")`` with the key."""
+    from dicomteach.activities import REFERENCES_ENV, grade
+    from dicomteach.activities.targets import target_masks
+
+    folder = tmp_path / "ct-followup"  # a learner's copy of the assignment
+    folder.mkdir()
+    monkeypatch.chdir(folder)
+    cells = json.loads(COURSE_NOTEBOOK.read_text())["cells"]
+    code = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
+    grading = [c for c in cells if c["metadata"]["nbgrader"].get("grade")]
+    assert [c["metadata"]["nbgrader"]["points"] for c in grading] == [3]
+    assert "".join(grading[0]["source"]).endswith('grade("nodule")')
+    namespace: dict = {}
+    exec(code[0], namespace)  # the read-only cell that shows the activity
+    released = namespace["nodule"]
+    assert released.reference is None and "seg-nodule" not in COURSE_NOTEBOOK.read_text()
+    key = Activity.load(COURSE_KEY)
+    assert key.points == released.points and key.name == released.name
+    question = released.question
     compare = question.compare
     assert compare.registration is not None and "aligned to Baseline" in compare.alignment
     # a learner who measures each date's reference diameter, drawn where the widget shows it
     rulers = []
     for side, date, volume in (
-        ("before", "baseline", activity.volume),
-        ("after", "followup", activity.followup_volume),
+        ("before", "baseline", key.volume),
+        ("after", "followup", key.followup_volume),
     ):
-        region = activity.reference["nodule"][date][0]
-        from dicomteach.activities.targets import target_masks
-
+        region = key.reference["nodule"][date][0]
         d = longest_diameter(target_masks((region,), volume)[date], volume.spacing)
         ends = [(d.slice, *end) for end in d.ends]
         if side == "after":  # shown on the baseline's grid: bring the ends back onto it
             inverse = compare.registration.inverse()
-            ends = [
-                activity.volume.lps_to_index(inverse.apply(volume.index_to_lps(e))) for e in ends
-            ]
+            ends = [key.volume.lps_to_index(inverse.apply(volume.index_to_lps(e))) for e in ends]
         frame = int(round(float(np.mean([e[0] for e in ends]))))
         array = [[frame, float(e[1]), float(e[2])] for e in ends]
         rulers.append(
@@ -422,12 +437,13 @@ def test_the_course_example_grades_the_sample_follow_up_after_registration(noteb
         )
     question.pick("nodule", "grown")
     compare.measurements = rulers
-    feedback = activity.grade()
-    assert feedback.points == 3, feedback.lines
-    assert "stable disease (SD), as the increase is under 5 mm" in feedback.lines[3]
+    assert (folder / "nodule.json").is_file()
+    monkeypatch.setenv(REFERENCES_ENV, str(COURSE_KEY.parents[1]))
+    result = grade("nodule")
+    assert result.points == 3, result.feedback.lines
+    assert "stable disease (SD), as the increase is under 5 mm" in result.feedback.lines[3]
     question.pick("nodule", "stable")
     compare.measurements = [rulers[0]]
-    poor = activity.grade()
-    assert poor.points == 1.0 and poor.lines[2].startswith(
-        "✗ nodule on the follow-up: not measured"
-    )
+    poor = grade("nodule").feedback
+    assert poor.points == 1.0
+    assert poor.lines[2].startswith("✗ nodule on the follow-up: not measured")
