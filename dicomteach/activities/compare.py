@@ -55,7 +55,7 @@ from dicomteach.activities.base import Activity
 from dicomteach.activities.spec import Location, SpecProblem, check_names, check_number
 from dicomteach.activities.targets import Region, parse_targets, target_masks
 from dicomteach.grading import Feedback, Finding, grade_followup
-from dicomteach.grading.followup import CHANGES
+from dicomteach.grading.followup import CHANGE_WORDS, CHANGES
 from dicomteach.io.volume import Volume, Window
 from dicomteach.roi.errors import AnswerError
 from dicomteach.roi.followup import DATES, Line, Reading, load_reading, save_reading
@@ -123,11 +123,15 @@ class FindingsQuestion(ipywidgets.VBox):
             picker = ipywidgets.ToggleButtons(
                 options=[(change.capitalize(), change) for change in CHANGES],
                 value=None,
-                tooltips=[f"The {html.escape(name)} {change}" for change in CHANGES],
+                tooltips=[f"The {name} {CHANGE_WORDS[change]}" for change in CHANGES],
+                style={"button_width": "auto"},
             )
             picker.add_class("dt-findings-change")
             self.pickers[name] = picker
-            label = ipywidgets.HTML(f"<b>{html.escape(name)}</b>: what changed?")
+            label = ipywidgets.HTML(
+                f"<b>{html.escape(name)}</b>: what changed?",
+                layout=ipywidgets.Layout(flex="0 0 auto", margin="0 1em 0 0"),
+            )
             row = ipywidgets.HBox([label, picker])
             row.add_class("dt-findings-row")
             rows.append(row)

@@ -44,6 +44,7 @@ from dicomteach.roi.followup import DATES, Line, Reading, load_reading
 
 __all__ = [
     "CHANGES",
+    "CHANGE_WORDS",
     "Diameter",
     "Finding",
     "Response",
@@ -55,13 +56,14 @@ __all__ = [
 CHANGES = ("new", "grown", "stable", "shrunk", "resolved")
 """What can have happened to a finding between the baseline and the follow-up."""
 
-_SAID = {
+CHANGE_WORDS = {
     "new": "is new",
     "grown": "has grown",
     "stable": "is stable",
     "shrunk": "has shrunk",
     "resolved": "has resolved",
 }
+"""Each change as the feedback says it of a finding ("the nodule has grown")."""
 
 DATE_NAMES = {"baseline": "baseline", "followup": "follow-up"}
 """How each date is written for learners."""
@@ -321,7 +323,7 @@ def _findings(findings: object, shapes: dict[str, tuple[int, ...] | None]) -> di
         expected = {"new": [False, True], "resolved": [True, False]}.get(finding.change, [True] * 2)
         if present != expected:
             raise reference_problem(
-                f"finding {name!r} {_SAID[finding.change]} but has a lesion on "
+                f"finding {name!r} {CHANGE_WORDS[finding.change]} but has a lesion on "
                 f"{' and '.join(d for d, p in zip(DATES, present, strict=True) if p) or 'no date'}"
             )
         out[str(name)] = finding
@@ -371,14 +373,14 @@ def _measure(
 
 
 def _change_line(name: str, said: object, finding: Finding) -> tuple[bool, str]:
-    truth = _SAID[finding.change]
+    truth = CHANGE_WORDS[finding.change]
     if said is None:
         return False, f"✗ {name}: you did not say what changed; it {truth}."
     if said not in CHANGES:
         return False, f"✗ {name}: {str(said)[:40]!r} is not one of {', '.join(CHANGES)}."
     if said == finding.change:
         return True, f"✓ {name} {truth}."
-    return False, f"✗ {name}: you said it {_SAID[str(said)]}; it {truth}."
+    return False, f"✗ {name}: you said it {CHANGE_WORDS[str(said)]}; it {truth}."
 
 
 def _diameter_line(name: str, date: str, m: _Measured, tolerance_mm: float) -> str:
