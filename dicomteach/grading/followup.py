@@ -14,11 +14,11 @@ split equally between its change and each date's diameter:
 
 Lines are matched to findings by where they are: a line belongs to the
 finding both its ends are nearest to, and when several lines lie on one
-finding on one date, the last one drawn counts. The feedback also gives the
-percent change and the RECIST 1.1-style response (:func:`recist_response`)
-from the reference and from the learner's lines, and a picture of the
-learner's lines over the reference outline on both dates
-(:mod:`dicomteach.grading.render_followup`).
+finding on one date, the last one drawn counts (docs/decisions.md,
+decision 30). The feedback also gives the percent change and the RECIST 1.1-style
+response (:func:`recist_response`) from the reference and from the
+learner's lines, and a picture of the learner's lines over the reference
+outline on both dates (:mod:`dicomteach.grading.render_followup`).
 """
 
 from __future__ import annotations

@@ -23,8 +23,9 @@ notebook (docs/decisions.md, decision 3). Schema (version 1)::
 
 A line's ``image`` holds its two ends in array indices ``(frame, row,
 column)`` of *its date's* series (pixel centres whole numbers), which is
-what grading measures; ``patient_mm`` the same ends in that series' patient
-coordinates (LPS), or ``null`` without geometry. ``shown`` is where the
+what grading measures (docs/decisions.md, decision 30); ``patient_mm`` the
+same ends in that series' patient coordinates (LPS), or ``null`` without
+geometry. ``shown`` is where the
 line was drawn in the :class:`~dicomteach.widgets.Compare` widget, on the
 baseline's grid (the follow-up is shown registered onto it), so that the
 widget draws it again when it is built again; grading ignores it. Keys
