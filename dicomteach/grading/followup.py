@@ -133,7 +133,7 @@ class Response:
         """The sums, their change and the category, in one clause.
 
         >>> recist_response(16.0, 20.4).sentence()
-        '16.0 mm → 20.4 mm (+27 %, +4.4 mm): stable disease (SD)'
+        '16.0 mm → 20.4 mm (+27 %, +4.4 mm): stable disease (SD), as the increase is under 5 mm'
         """
         words = {
             "PD": "progressive disease (PD)",
@@ -479,7 +479,7 @@ def grade_followup(
     ✓ nodule on the baseline: your line is 11.0 mm, the reference diameter 11.0 mm (3 mm allowed).
     ✓ nodule on the follow-up: your line is 15.0 mm, the reference diameter 17.0 mm (3 mm allowed).
     Reference: sum of longest diameters 11.0 mm → 17.0 mm (+55 %, +6.0 mm): progressive disease (PD).
-    Yours: 11.0 mm → 15.0 mm (+36 %, +4.0 mm): stable disease (SD).
+    Yours: 11.0 mm → 15.0 mm (+36 %, +4.0 mm): stable disease (SD), as the increase is under 5 mm.
     RECIST 1.1 compares the sums of longest diameters (the baseline being the smallest so far): progression (PD) is an increase of at least 20 % and at least 5 mm, or a new lesion; partial response (PR) a decrease of at least 30 %; complete response (CR) every lesion gone; anything else is stable disease (SD).
     """
     max_points = float(points)
