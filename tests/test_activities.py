@@ -90,7 +90,14 @@ class TestActivityFiles:
     @pytest.mark.parametrize(
         "text, problem",
         [
-            ("type: ruler\nprompt: x\n", r"'type' must be one of delineate, hotspot, labels"),
+            (
+                "type: ruler\nprompt: x\n",
+                r"'type' must be one of compare-findings, delineate, hotspot, labels",
+            ),
+            (
+                "type: hotspot\nstudy: ct\nprompt: x\npenalty_per_extra_click: -1\n",
+                r"'penalty_per_extra_click' must be ≥ 0, not -1",
+            ),
             ("type: hotspot\nstudy: ct\nprompt: x\npoints: many\n", r"'points' must be a number"),
             (
                 "type: hotspot\nstudy: ct\nprompt: x\ntolerence_mm: 3\n",
@@ -225,6 +232,24 @@ class TestAnswersThroughTheWidgets:
             ).question.choice
             == "Nodule"
         )
+
+    def test_a_hotspot_file_with_a_penalty_takes_points_off_wasted_clicks(
+        self, study, notebook_folder
+    ):
+        spots = _write(
+            study["folder"] / "spots.yaml",
+            "type: hotspot\nstudy: ct\nprompt: Click the nodule\npoints: 2\nclicks: 3\n"
+            "penalty_per_extra_click: 0.5\n"
+            "reference: {nodule: {point: [20, 18], slice: 5, radius_mm: 5}}\n",
+        )
+        activity = Activity.load(spots)
+        assert activity.to_dict()["penalty_per_extra_click"] == 0.5
+        assert activity.question.max_points == 3
+        activity.question.set_state(
+            {"marks": [{"image": [4, 20, 18], "label": ""}, {"image": [4, 5, 5], "label": ""}]}
+        )
+        feedback = activity.grade()
+        assert feedback.points == 1.5 and feedback.lines[-1] == "1 click hit nothing: −0.5 points."
 
 
 def _npz(path: Path, **arrays) -> Path:

@@ -243,6 +243,63 @@ class TestClick:
         f = grade_click(tmp_path / "none.json", NODULE, (2, 1, 1), 2, 3)
         assert f.points == 0 and "not found" in f.lines[0] and isinstance(f, Feedback)
 
+    def test_each_of_several_findings_found_earns_its_share(self):
+        findings = {
+            "upper": ellipsoid((10, 10, 10), (2, 3, 3), (20, 60, 60)),
+            "middle": NODULE,
+            "lower": ellipsoid((10, 50, 50), (2, 3, 3), (20, 60, 60)),
+        }
+        clicks = [Point((10.0, 50.0, 50.0)), Point((10.0, 10.0, 11.0)), Point((10.0, 30.0, 5.0))]
+        f = grade_click(clicks, findings, (2, 1, 1), 3, 3)
+        assert f.points == 2.0
+        assert [r["found"] for r in f.details["findings"].values()] == [True, False, True]
+
+
+class TestExtraClickPenalty:
+    """``penalty_per_extra_click``: points off per click on nothing or on a finding found."""
+
+    FINDINGS = {"nodule": NODULE, "node": ellipsoid((10, 10, 10), (2, 3, 3), (20, 60, 60))}
+    ON_NODULE, ON_NODE = Point((10.0, 30.0, 30.0)), Point((10.0, 10.0, 10.0))
+    NOWHERE, ELSEWHERE = Point((10.0, 55.0, 5.0)), Point((10.0, 5.0, 55.0))
+
+    def grade(self, clicks, penalty, points=4.0):
+        return grade_click(
+            clicks, self.FINDINGS, (2, 1, 1), points, 3, penalty_per_extra_click=penalty
+        )
+
+    def test_clicks_on_nothing_cost_the_penalty_each_and_say_so(self):
+        f = self.grade([self.ON_NODULE, self.ON_NODE, self.NOWHERE, self.ELSEWHERE], 0.5)
+        assert f.points == 3.0
+        assert "2 clicks hit nothing: −1 point." in f.lines
+        assert f.details["extra_clicks"] == {"nothing": 2, "repeats": 0, "penalty": 1.0}
+
+    def test_a_second_click_on_a_finding_found_is_an_extra_click(self):
+        again = Point((10.0, 31.0, 29.0))
+        f = self.grade([self.ON_NODULE, again, self.ON_NODE], 0.25)
+        assert f.points == 3.75
+        assert f.lines[-1] == "1 click is on a finding already found: −0.25 points."
+
+    def test_a_missed_finding_loses_its_share_and_the_wasted_click_the_penalty(self):
+        f = self.grade([self.ON_NODULE, self.NOWHERE], 1.0)
+        assert f.points == 1.0  # 2 for the nodule, 0 for the node, −1 for the click on nothing
+        assert f.lines[1].startswith("node: your nearest click is")
+
+    def test_points_never_go_below_zero(self):
+        f = self.grade([self.NOWHERE, self.ELSEWHERE, Point((10.0, 40.0, 55.0))], 1.0)
+        assert f.points == 0.0
+        assert f.lines[-2:] == ["3 clicks hit nothing: −3 points.", "Points never go below 0."]
+
+    def test_without_a_penalty_extra_clicks_cost_nothing(self):
+        f = self.grade([self.ON_NODULE, self.ON_NODE, self.NOWHERE], 0.0)
+        assert f.points == 4.0 and f.lines[-1] == "1 of your 3 clicks are not on a finding."
+        assert "extra_clicks" not in f.details
+
+    @pytest.mark.parametrize("penalty", [-0.5, float("nan")])
+    def test_a_negative_penalty_is_the_instructors_problem(self, penalty):
+        f = self.grade([self.ON_NODULE], penalty)
+        assert f.points == 0 and f.status == Status.GRADING_ERROR
+        assert "penalty_per_extra_click must be a number ≥ 0" in f.details["problem"]
+
 
 class TestLabels:
     def test_correct_wrong_and_missing_labels(self):

@@ -1,8 +1,9 @@
 """Activities: a question on a study, the learner's answer file, and its grader, in one object.
 
 :class:`Hotspot` (click the findings), :class:`LabelDrop` (name the anatomy),
-:class:`Delineate` (outline structures) and :class:`MultipleChoice` (one answer,
-beside the image) are built in a few lines of Python or read from a small YAML
+:class:`Delineate` (outline structures), :class:`MultipleChoice` (one answer,
+beside the image) and :class:`CompareFindings` (what changed between a
+baseline and its follow-up, the lesion measured on both) are built in a few lines of Python or read from a small YAML
 file with :meth:`Activity.load` (format: :mod:`dicomteach.activities.spec`).
 Each shows the widget of :mod:`dicomteach.widgets` the learner answers in,
 which saves the answer beside the notebook on every change, and grades it
@@ -19,6 +20,7 @@ from __future__ import annotations
 from dicomteach.activities.autograde import REFERENCES_ENV, GradeResult, grade, reference_file
 from dicomteach.activities.base import Activity
 from dicomteach.activities.choice import MultipleChoice
+from dicomteach.activities.compare import CompareFindings
 from dicomteach.activities.delineate import Delineate
 from dicomteach.activities.questions import Hotspot, LabelDrop
 from dicomteach.activities.spec import ActivityError, Location
@@ -27,6 +29,7 @@ __all__ = [
     "REFERENCES_ENV",
     "Activity",
     "ActivityError",
+    "CompareFindings",
     "Delineate",
     "GradeResult",
     "Hotspot",

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from dicomteach.activities.base import Activity
-from dicomteach.activities.spec import Location, SpecProblem, check_names
+from dicomteach.activities.spec import Location, SpecProblem, check_names, check_number
 from dicomteach.activities.targets import Region, parse_targets, target_masks
 from dicomteach.grading import Feedback, grade_click, grade_labels
 from dicomteach.roi import load_answer
@@ -49,7 +49,11 @@ class Hotspot(Activity):
     ``reference``: a file of structures (each a finding) or named regions
     (:mod:`dicomteach.activities.targets`); ``tolerance_mm`` (default 5) is how
     far outside a finding a click still counts; ``clicks`` (default: one per
-    finding) is how many markers the learner may place.
+    finding) is how many markers the learner may place;
+    ``penalty_per_extra_click`` (default 0) takes points off for each click
+    that finds nothing (on no finding, or on one already found), never below
+    0. Give it with ``clicks`` above the number of findings, so that the
+    number of markers does not give the findings away and guessing costs.
 
     Examples
     --------
@@ -64,12 +68,26 @@ class Hotspot(Activity):
     >>> mass.question.marks = [{"image": [0, 22, 37], "label": ""}]  # a click in the browser
     >>> mass.grade().points
     2.0
+
+    Three markers allowed for two findings, half a point off for each click wasted:
+
+    >>> spots = Hotspot("spots", vol, prompt="Click each nodule", points=2, clicks=3,
+    ...                 penalty_per_extra_click=0.5, answer=folder / "spots.json",
+    ...                 reference={"left": {"point": [20, 15], "radius_mm": 4},
+    ...                            "right": {"point": [20, 45], "radius_mm": 4}})
+    >>> spots.question.marks = [{"image": [0, 20, 15], "label": ""},
+    ...                         {"image": [0, 50, 50], "label": ""}]
+    >>> print(spots.grade())
+    0.5 / 2 points
+    left: found (your click is on it).
+    right: your nearest click is 26.5 mm from it (5 mm allowed); it lies anterior of your click.
+    1 click hit nothing: −0.5 points.
     """
 
     kind = "hotspot"
     suffix = ".json"
     default_tolerance_mm = 5.0
-    own_keys = {"clicks"}
+    own_keys = {"clicks", "penalty_per_extra_click"}
 
     def _options(self, options: Mapping[str, Any], base: Path | None) -> None:
         clicks = options.get("clicks")
@@ -78,6 +96,8 @@ class Hotspot(Activity):
         ):
             raise SpecProblem("clicks", f"must be a whole number of at least 1, not {clicks!r}")
         self.clicks = clicks
+        penalty = options.get("penalty_per_extra_click", 0.0)
+        self.penalty_per_extra_click = check_number(penalty, "penalty_per_extra_click")
 
     def _reference(self, value: Any, base: Path | None) -> Any:
         return parse_targets(value, "reference", base)
@@ -92,7 +112,10 @@ class Hotspot(Activity):
         return 1
 
     def _options_dict(self) -> dict[str, Any]:
-        return {} if self.clicks is None else {"clicks": self.clicks}
+        out: dict[str, Any] = {} if self.clicks is None else {"clicks": self.clicks}
+        if self.penalty_per_extra_click:
+            out["penalty_per_extra_click"] = self.penalty_per_extra_click
+        return out
 
     def _reference_dict(self) -> Any:
         return _regions_dict(self.reference)
@@ -122,6 +145,7 @@ class Hotspot(Activity):
             self.tolerance_mm,
             direction=volume.direction if volume.geometry_known else None,
             max_clicks=self.max_clicks,
+            penalty_per_extra_click=self.penalty_per_extra_click,
         )
 
 

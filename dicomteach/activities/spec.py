@@ -5,7 +5,8 @@ format (its keys, :data:`SPEC_VERSION`) and the one-line errors that name the
 file and the key (docs/decisions.md, decision 7). The keys every activity has:
 
 ``type``
-    ``hotspot``, ``labels``, ``delineate`` or ``multiple-choice``.
+    ``hotspot``, ``labels``, ``delineate``, ``multiple-choice`` or
+    ``compare-findings``.
 ``study``
     The image: a path relative to the YAML file, or a study of the sample
     library, ``{sample: ct-chest, path: baseline/ct, size: 256, slices: 60}``

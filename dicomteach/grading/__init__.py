@@ -4,8 +4,9 @@
 credit between a zero mark and a full mark, tied to an expert-vs-expert
 baseline when there is one); :func:`grade_against_experts` against several
 experts' outlines (their STAPLE consensus, full points inside their spread);
-:func:`grade_click` grades clicks on findings and
-:func:`grade_labels` labels dropped on structures. Each returns a
+:func:`grade_click` grades clicks on findings,
+:func:`grade_labels` labels dropped on structures, and :func:`grade_followup` a
+before/after reading (what changed, the lesion measured on both dates). Each returns a
 :class:`Feedback`: points, scores, text in the learner's terms (mm, slices
 numbered from 1, anatomical directions) and PNG images. Graders never raise:
 a bad or missing answer gets 0 points and a line saying why.
@@ -25,11 +26,13 @@ from dicomteach.grading.delineation import (
 )
 from dicomteach.grading.experts import grade_against_experts
 from dicomteach.grading.feedback import Feedback, Status
+from dicomteach.grading.followup import Finding, grade_followup, recist_response
 from dicomteach.grading.points import grade_click, grade_labels, point_distance
 
 __all__ = [
     "DEFAULT_FULL_MARKS",
     "Feedback",
+    "Finding",
     "Marks",
     "Run",
     "SliceErrors",
@@ -37,7 +40,9 @@ __all__ = [
     "grade_against_experts",
     "grade_click",
     "grade_delineation",
+    "grade_followup",
     "grade_labels",
     "partial_credit",
     "point_distance",
+    "recist_response",
 ]

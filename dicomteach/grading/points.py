@@ -138,6 +138,7 @@ def grade_click(
     *,
     direction: np.ndarray | None = None,
     max_clicks: int | None = None,
+    penalty_per_extra_click: float = 0.0,
 ) -> Feedback:
     """Points for clicks on findings: each finding clicked (or within tolerance) earns its share.
 
@@ -156,6 +157,10 @@ def grade_click(
         directions anatomically.
     max_clicks : int, optional
         Only the first ``max_clicks`` clicks count (against clicking everywhere).
+    penalty_per_extra_click : float, default 0
+        Points taken off for each click that finds nothing: one within
+        tolerance of no finding, or one more on a finding another click
+        already found. The total never goes below 0.
 
     Each click serves one finding at most; clicks are paired with findings
     nearest first. Never raises: a missing or unreadable answer gets 0 points.
@@ -168,9 +173,21 @@ def grade_click(
     0.0
     >>> print(f.lines[0])
     nodule: your nearest click is 17.0 mm from it (5 mm allowed); it lies to the left of your click (on screen).
+
+    Two clicks on the nodule and one far from it, at half a point each:
+
+    >>> clicks = [Point((0.0, 11.0, 11.0)), Point((0.0, 12.0, 12.0)), Point((0.0, 35.0, 35.0))]
+    >>> f = grade_click(clicks, {"nodule": nodule}, (1, 1, 1), 2, 5, penalty_per_extra_click=0.5)
+    >>> f.points, f.lines[1:]
+    (1.0, ['1 click hit nothing: −0.5 points.', '1 click is on a finding already found: −0.5 points.'])
     """
     max_points = float(points)
     try:
+        penalty = float(penalty_per_extra_click)
+        if not np.isfinite(penalty) or penalty < 0:
+            raise reference_problem(
+                f"penalty_per_extra_click must be a number ≥ 0, not {penalty_per_extra_click!r}"
+            )
         targets = _targets(target_mask)
         spacing = _spacing(spacing_mm)
         direction = as_direction(direction)
@@ -215,16 +232,43 @@ def grade_click(
                     f"{name}: your nearest click is {distance:.1f} mm from it "
                     f"({tolerance_mm:g} mm allowed){lies}."
                 )
-        extra = len(clicks) - sum(1 for v in found.values() if v["found"])
-        if extra > 0 and len(clicks) > len(targets):
-            lines.append(f"{extra} of your {len(clicks)} clicks are not on a finding.")
-        return Feedback(
-            round(awarded, 2), max_points, None, lines, {}, Status.GRADED, {"findings": found}
+        earning = {n for d, n, _ in best.values() if d <= tolerance_mm}
+        # A click within tolerance of a finding that did not earn is a repeat: pairing
+        # nearest first gives every finding within reach of a free click that click.
+        repeats = sum(
+            1
+            for n in range(len(clicks))
+            if n not in earning and any(p[0] <= tolerance_mm for p in pairs if p[2] == n)
         )
+        nothing = len(clicks) - len(earning) - repeats
+        details: dict = {"findings": found}
+        if penalty > 0:
+            taken = penalty * (nothing + repeats)
+            if nothing:
+                lines.append(
+                    f"{nothing} click{'s' if nothing != 1 else ''} hit nothing: "
+                    f"−{_points_text(penalty * nothing)}."
+                )
+            if repeats:
+                lines.append(
+                    f"{repeats} click{' is' if repeats == 1 else 's are'} on a finding already "
+                    f"found: −{_points_text(penalty * repeats)}."
+                )
+            if taken > awarded:
+                lines.append("Points never go below 0.")
+            awarded = max(0.0, awarded - taken)
+            details["extra_clicks"] = {"nothing": nothing, "repeats": repeats, "penalty": taken}
+        elif nothing + repeats > 0 and len(clicks) > len(targets):
+            lines.append(f"{nothing + repeats} of your {len(clicks)} clicks are not on a finding.")
+        return Feedback(round(awarded, 2), max_points, None, lines, {}, Status.GRADED, details)
     except Problem as problem:
         return failure(problem, max_points)
     except Exception as exc:  # docs/decisions.md, decision 15: never stop an autograde
         return internal_error(exc, max_points)
+
+
+def _points_text(value: float) -> str:
+    return f"{value:g} point" + ("" if value == 1 else "s")
 
 
 def _key(label: str) -> str:

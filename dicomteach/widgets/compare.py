@@ -489,6 +489,30 @@ class Compare(ImageWidget):
             self.difference_center = w["center"]
             self.difference_width = w["width"]
 
+    def followup_index(self, index: Any) -> np.ndarray:
+        """Where points of the follow-up as shown lie in the follow-up's own series.
+
+        The follow-up is shown on the baseline's grid, so a ruler drawn on it
+        has its ends in the baseline's array indices; this maps ``(frame, row,
+        column)`` points (any leading shape) through the registration to the
+        follow-up's array indices, where its own outlines are (lengths in mm
+        are the same: the transform is rigid).
+
+        >>> import numpy as np
+        >>> from dicomteach.io.volume import Volume
+        >>> vol = Volume(np.zeros((4, 16, 16), np.int16), (2.0, 1.0, 1.0), (0.0, 0.0, 0.0),
+        ...              np.eye(3), modality="CT")
+        >>> shift = np.eye(4); shift[:3, 3] = (4.0, 3.0, 0.0)  # the follow-up's anatomy, 2 slices on
+        >>> Compare(vol, vol, register=shift).followup_index([1, 5, 5]).tolist()
+        [3.0, 8.0, 5.0]
+        """
+        if self.volume is None or self.after_volume is None:
+            raise ValueError("There is no follow-up to map points onto")
+        lps = self.volume.index_to_lps(np.asarray(index, dtype=float))
+        if self.registration is not None:
+            lps = self.registration.apply(lps)
+        return self.after_volume.lps_to_index(lps)
+
     def lengths_mm(self, side: str) -> list[float]:
         """Lengths of the rulers drawn on one side (``"before"``, ``"after"``), in order.
 
