@@ -10,6 +10,7 @@ becomes the one line under the buttons, leaving every field as it was.
 from __future__ import annotations
 
 import html
+import io
 import os
 import shutil
 import tempfile
@@ -58,6 +59,18 @@ _STYLE = """<style>
 </style>"""
 
 
+def _waiting_png() -> bytes:
+    """A dark grey square: the card's picture until the study's own is drawn."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("L", (16, 16), 40).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+_WAITING = _waiting_png()
+
+
 def _message(text: str, error: bool) -> str:
     colour = "#b00020" if error else "#1b5e20"
     kind = "error" if error else "ok"
@@ -90,6 +103,7 @@ class AuthoringApp(ipywidgets.VBox):
     ) -> None:
         self.course = course if isinstance(course, Course) else Course(Path(course))
         self.session = Path(session) if session else Path(tempfile.mkdtemp(prefix="dt-author-"))
+        self.session.mkdir(parents=True, exist_ok=True)
         self.draft = Draft(self.course)
         self.editors: dict[tuple[str, str], KeyEditor] = {}
         self.editor: KeyEditor | None = None
@@ -213,7 +227,7 @@ class AuthoringApp(ipywidgets.VBox):
             return
         self.studies[study.key] = study
         picture = ipywidgets.Image(
-            format="png", layout=ipywidgets.Layout(width="160px", height="160px")
+            value=_WAITING, format="png", layout=ipywidgets.Layout(width="160px", height="160px")
         )
         button = ipywidgets.Button(description=study.title, tooltip=study.detail)
         button.on_click(lambda _, key=study.key: self.choose(key))
@@ -232,10 +246,11 @@ class AuthoringApp(ipywidgets.VBox):
 
     def _draw_thumbnail(self, key: str, card: ipywidgets.VBox) -> None:
         picture = card.children[0]
-        if picture.value:
+        if picture.value != _WAITING:
             return
         try:
             picture.value = thumbnail_png(self.studies[key])
+            card.add_class("dt-author-drawn")  # a marker to wait on
         except Exception:  # noqa: BLE001 - a study that cannot be drawn is still offered
             card.children[2].value = '<span class="dt-author-detail">no picture</span>'
 
@@ -368,7 +383,9 @@ class AuthoringApp(ipywidgets.VBox):
             self.say(str(exc), True)
             return
         self.preview_activity, self.keyed_activity = learner, keyed
-        grade = ipywidgets.Button(description="Grade my preview answer")
+        grade = ipywidgets.Button(
+            description="Grade my preview answer", layout=ipywidgets.Layout(width="auto")
+        )
         feedback = ipywidgets.HTML()
         feedback.add_class("dt-author-feedback")
 

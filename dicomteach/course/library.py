@@ -280,7 +280,8 @@ def import_study(
     try:
         result = anonymize(source, staging, accept_burned_in=accept_burned_in, progress=progress)
         if not result.written:
-            why = f" (first skipped: {result.skipped[0].problem})" if result.skipped else ""
+            first = result.skipped[0] if result.skipped else None
+            why = f" ({Path(first.path or '').name}: {first.problem})" if first else ""
             raise DicomTeachError(f"holds no DICOM file to import{why}", source)
         final = root / time.strftime("import-%Y%m%d-%H%M%S")
         n = 1
