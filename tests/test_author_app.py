@@ -197,3 +197,79 @@ def test_an_upload_is_de_identified_reported_and_chosen(app, course):
     assert len(written) == 1 and b"CompressedSamples" not in written[0].read_bytes()
     assert not list((app.session).glob("upload-*"))
     assert app.upload.value == ()
+
+
+def test_labels_are_placed_by_dragging_their_names_and_saved_as_the_key(app, course):
+    _fill(app)
+    app.name.value = "anatomy"
+    app.choose(CT.key)
+    app.kind.value = "labels"
+    app.editor.place.click()
+    assert _message(app) == ("error", "Write the labels first, one per line.")
+    app.editor.names.value = "nodule\nspine"
+    app.editor.place.click()
+    drop = app.editor.drop
+    assert drop.label_names == ["nodule", "spine"]
+    drop.marks = [  # two chips dropped on the image
+        {"image": list(NODULE), "label": "nodule"},
+        {"image": [28, 200, 128], "label": "spine"},
+    ]
+    app.save_button.click()
+    assert _message(app)[0] == "ok", _message(app)
+    key = Activity.load(course / "references" / "week-1" / "anatomy.yaml")
+    assert key.labels == ["nodule", "spine"]
+    assert {r.name: (r.slice, r.coordinates[0]) for r in key.reference} == {
+        "nodule": (29, (150.0, 70.0)),
+        "spine": (29, (200.0, 128.0)),
+    }
+
+
+def test_a_delineation_key_is_drawn_or_taken_from_the_seg_beside_the_study(app, course):
+    import numpy as np
+
+    from dicomteach.roi import load_structures
+
+    _fill(app)
+    app.name.value = "outline"
+    app.choose(CT.key)
+    app.kind.value = "delineate"
+    editor = app.editor
+    seg = CT.resolve().parent / "seg-nodule.dcm"
+    assert str(seg) in editor.source.options  # the sample's own SEG is offered
+    editor.structures.value = "Nodule"
+    editor.draw.click()
+    drawn = np.zeros(editor.delineator.labels.shape, np.uint8)
+    drawn[27:30, 145:155, 65:75] = 1
+    editor.delineator.labels = drawn  # what brush strokes do
+    app.save_button.click()
+    assert _message(app)[0] == "ok", _message(app)
+    written = course / "references" / "week-1" / "outline-reference.dcm"
+    found = load_structures(written, image=app.draft.volume)
+    assert np.array_equal(next(iter(found.masks.values())).astype(np.uint8), drawn)
+
+    app.name.value = "from-seg"
+    editor.source.value = str(seg)
+    assert _message(app) == ("ok", "The key is seg-nodule.dcm: Lung nodule.")
+    app.save_button.click()
+    assert _message(app)[0] == "ok", _message(app)
+    copied = course / "references" / "week-1" / "from-seg-reference.dcm"
+    assert copied.read_bytes() == seg.read_bytes()
+    assert not list((course / "source").rglob("*.dcm"))  # keys never beside the notebook
+
+
+def test_the_command_needs_a_course_and_says_so_in_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    for course, problem in (
+        (tmp_path / "missing", "missing: no such folder (--course)"),
+        (tmp_path, "holds no nbgrader course (no nbgrader_config.py here or in graders/)"),
+    ):
+        run = subprocess.run(
+            [sys.executable, "-m", "dicomteach.cli", "author", "--course", str(course)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert run.returncode == 2
+        assert run.stderr.count("\n") == 1 and problem in run.stderr, run.stderr
