@@ -377,3 +377,24 @@ def test_what_to_fix_is_one_line_and_nothing_is_written(tmp_path, ct, change, me
         draft.save()
     assert "\n" not in str(caught.value)
     assert not course.root.exists()
+
+
+@pytest.mark.parametrize(
+    ("yaml", "message"),
+    [
+        (
+            "clicks: 1\ntolerance_mm: 3\nreference: {}",
+            r"^'tolerance_mm' does not belong in the YAML",
+        ),
+        ("clicks: [1\n", r"^The YAML box is not valid YAML at line 2"),
+        ("clicks: 1\n", r"^Write the answer key under 'reference:'"),
+        ("clicks: 1\nreference: 12\n", r"^'reference' must be a file of structures or a mapping"),
+    ],
+)
+def test_a_key_written_as_yaml_is_checked_before_anything_is_written(tmp_path, yaml, message):
+    course = Course(tmp_path / "course")
+    draft = _draft(course, SpotTheSign.kind, "sign", "Click the sign.")
+    draft.extra = yaml
+    with pytest.raises(AuthoringError, match=message):
+        draft.save()
+    assert not course.root.exists()

@@ -262,7 +262,7 @@ class AuthoringApp(ipywidgets.VBox):
         self.draft.study = study
         try:
             volume = self.draft.volume
-        except DicomTeachError as exc:
+        except (DicomTeachError, OSError, ValueError) as exc:  # a study that does not open
             self.draft.study = previous
             self.say(str(exc), True)
             return

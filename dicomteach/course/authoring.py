@@ -344,6 +344,13 @@ class Draft:
             return keys
         own = self._extra()
         own.pop("reference", None)
+        allowed = self.activity_class.own_keys
+        for key in own:
+            if key not in allowed:
+                raise AuthoringError(
+                    f"'{key}' does not belong in the YAML box: a {kind} activity's own keys "
+                    f"are {', '.join(sorted(allowed)) or 'none'} (the rest is in the form)."
+                )
         return own
 
     def _reference(self, folder: Path | None, *, relative: bool = True) -> Any:
@@ -363,13 +370,20 @@ class Draft:
             return written.name if relative else str(written.resolve())
         return self._extra()["reference"]
 
+    def _delineation_name(self) -> str:
+        """The file name of a delineation's key, beside its activity file."""
+        suffix = ".dcm"
+        if self.reference_file is not None:
+            suffix = Path(self.reference_file).suffix.lower() or suffix
+        return f"{self.name.strip()}-reference{suffix}"
+
     def _write_delineation(self, folder: Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         if self.reference_file is not None:
             source = Path(self.reference_file)
             if not source.is_file():
                 raise AuthoringError(f"The reference file {source} is not there any more.")
-            target = folder / f"{self.name}-reference{source.suffix.lower() or '.dcm'}"
+            target = folder / self._delineation_name()
             if source.resolve() != target.resolve():
                 shutil.copyfile(source, target)
             return target
@@ -380,7 +394,7 @@ class Draft:
         return write_seg(
             masks,
             self.volume,
-            folder / f"{self.name}-reference.dcm",
+            folder / self._delineation_name(),
             series_description=f"Key of {self.name}",
             content_label="KEY",
         )
@@ -484,23 +498,27 @@ class Draft:
                 f"{assignment} already has an activity {name!r}: choose another name, "
                 "or tick 'Replace' to overwrite it."
             )
-        files: list[Path] = []
         learner_study, key_study = self._study_location(), self._study_location()
-        if self.study is not None and not self.study.is_sample:
-            copied = self._copy_study(course.source / assignment)
-            files.append(copied)
-            learner_study = copied.name
-            key_study = os.path.relpath(copied, keys)
+        imported = self.study is not None and not self.study.is_sample
+        if imported:
+            assert self.study is not None
+            copied = course.source / assignment / self.study.resolve().name
+            learner_study, key_study = copied.name, os.path.relpath(copied, keys)
+        # everything is checked before anything is written
+        planned = self._delineation_name() if self.kind == "delineate" else self._reference(None)
+        self._build(key_study, reference=planned, source=key_path)
+        try:
+            updated = add_activity(notebook, self._build(learner_study), replace=replace)
+        except ValueError as exc:
+            raise AuthoringError(f"{notebook_path}: {exc}") from None
+        files: list[Path] = []
+        if imported:
+            files.append(self._copy_study(course.source / assignment))
         reference = self._reference(keys)
         if self.kind == "delineate":
             files.append(keys / reference)
-        keyed = self._build(key_study, reference=reference, source=key_path)
-        public = self._build(learner_study)
-        keyed.save(key_path, reference=True)
-        try:
-            write_notebook(notebook_path, add_activity(notebook, public, replace=replace))
-        except ValueError as exc:
-            raise AuthoringError(f"{notebook_path}: {exc}") from None
+        self._build(key_study, reference=reference, source=key_path).save(key_path, reference=True)
+        write_notebook(notebook_path, updated)
         return Saved(notebook_path, key_path, files, replaced=exists)
 
     def _copy_study(self, folder: Path) -> Path:
