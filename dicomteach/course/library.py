@@ -80,6 +80,7 @@ SAMPLE_STUDIES: tuple[LibraryStudy, ...] = (
         "Chest CT, lung nodule", "ct-chest", "baseline/ct", "CT · 60 slices", size=256, slices=60
     ),
     _sample("Chest CT, teaching file", "ct-chest-findings", "ct", "CT · six lung findings"),
+    _sample("Brain MR, T1", "mr-brain", "t1", "MR · glioma, before contrast"),
     _sample("Brain MR, T1 with contrast", "mr-brain", "t1c", "MR · glioma"),
     _sample("Brain MR, FLAIR", "mr-brain", "flair", "MR · glioma"),
     _sample("PET-CT, the PET", "pet-ct", "pet", "PT · FDG, lung tumour"),
