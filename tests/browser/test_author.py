@@ -170,6 +170,7 @@ def test_the_app_authors_a_hotspot_with_the_mouse_and_the_key_grades_a_learner(
     # the whole app at once (Voilà scrolls inside the page: a viewport as tall as the app)
     height = page.evaluate("document.querySelector('.dt-author').getBoundingClientRect().bottom")
     page.set_viewport_size({"width": 1280, "height": int(height + 400)})
+    page.locator(".dt-author").evaluate("(app) => app.scrollIntoView({block: 'start'})")
     page.screenshot(path=str(artifacts / "author-app.png"))
     editor.screenshot(path=str(artifacts / "author-key.png"))
 
