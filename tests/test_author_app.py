@@ -273,3 +273,38 @@ def test_the_command_needs_a_course_and_says_so_in_one_line(tmp_path):
         )
         assert run.returncode == 2
         assert run.stderr.count("\n") == 1 and problem in run.stderr, run.stderr
+
+
+def test_a_seg_imported_with_its_study_is_offered_as_the_key_and_still_fits_it(
+    app, course, tmp_path
+):
+    """De-identification gives the images and their SEG new UIDs with one key: the SEG,
+    imported beside its CT, still references it and grades against it."""
+    import numpy as np
+
+    from dicomteach import io
+    from dicomteach.io.writer import write_ct_series
+    from dicomteach.roi import DelineationAnswer, save_delineation, write_seg
+
+    export = tmp_path / "pacs-export"
+    ball = np.zeros((6, 40, 40), bool)
+    ball[2:5, 14:24, 12:22] = True
+    write_ct_series(export / "ct", np.where(ball, 40.0, -800.0), spacing=(2.5, 0.8, 0.8))
+    write_seg({"Tumour": ball}, io.load(export / "ct"), export / "seg" / "tumour.dcm")
+    app.import_path.value = str(export)
+    app.import_button.click()
+    assert _message(app)[1].startswith("7 files de-identified"), _message(app)
+    _fill(app)
+    app.name.value = "tumour"
+    app.kind.value = "delineate"
+    (offered,) = app.editor.source.options[1:]
+    assert Path(offered).is_relative_to(course / "studies")
+    app.editor.source.value = offered
+    assert _message(app)[1].endswith(": Tumour.")
+    assert app.editor.structures.value == "Tumour"
+    app.save_button.click()
+    assert _message(app)[0] == "ok", _message(app)
+    key = Activity.load(course / "references" / "week-1" / "tumour.yaml")
+    answer = DelineationAnswer(ball.astype(np.uint8), key.volume.spacing, ("Tumour",))
+    save_delineation(answer, tmp_path / "tumour.npz")
+    assert key.grade(tmp_path / "tumour.npz").points == 2

@@ -205,27 +205,26 @@ class DelineateKey(KeyEditor):
         ]
 
     def _files_nearby(self) -> list[str]:
-        """SEG and RTSTRUCT files beside the study (a sample's SEG, one imported with it)."""
-        from dicomteach.io.reader import read_object
+        """SEG and RTSTRUCT files beside the study: a sample's SEG in the folder above the
+        series, or a series of its own imported with the study (its sibling folders)."""
+        import pydicom
 
         sources = getattr(self.volume, "sources", ()) or ()
         if not sources:
             return []
         series = Path(sources[0][0]).parent
+        candidates = sorted(series.parent.glob("*.dcm"))
+        for sibling in sorted(p for p in series.parent.iterdir() if p.is_dir() and p != series):
+            candidates += sorted(sibling.glob("*.dcm"))[:4]  # a SEG series holds one or few
         found = []
-        for folder in {series, series.parent}:
-            for path in sorted(folder.glob("*.dcm")) + sorted(
-                p for sub in folder.iterdir() if sub.is_dir() for p in sub.glob("*.dcm")
-            ):
-                try:
-                    modality = str(read_object(path).ds.get("Modality", ""))
-                except Exception:  # noqa: BLE001 - not a file to offer
-                    continue
-                if modality in ("SEG", "RTSTRUCT") and str(path) not in found:
-                    found.append(str(path))
-                if len(found) >= 12:
-                    return found
-        return found
+        for path in candidates[:200]:
+            try:
+                header = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=["Modality"])
+            except Exception:  # noqa: BLE001 - not a file to offer
+                continue
+            if str(header.get("Modality", "")) in ("SEG", "RTSTRUCT"):
+                found.append(str(path))
+        return found[:12]
 
     def _file(self) -> Path | None:
         if self.path.value.strip():
