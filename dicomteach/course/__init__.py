@@ -5,6 +5,10 @@ and grades the answer files again, outside the learners' kernels, into one
 row per learner, activity and structure (``dicomteach grade-class``). The
 course folder is the one ``graders/`` shows: ``nbgrader_config.py``,
 ``source/``, ``references/`` (docs/decisions.md, decision 28).
+
+Activities are authored into it without code by :mod:`dicomteach.course.authoring`
+(the model) and :mod:`dicomteach.course.author_app` (the app ``dicomteach author``
+serves): the key only under ``references/`` (decision 31).
 """
 
 from __future__ import annotations

@@ -40,6 +40,7 @@ from dicomteach.io.deid.profile import (
     resolve,
     row_for,
 )
+from dicomteach.io.deid.report import ChangeTable, compare, snapshot
 from dicomteach.io.instance import read_instance
 from dicomteach.io.safety import DEFAULT_LIMITS, Limits
 from dicomteach.io.sources import Source, iter_sources
@@ -122,6 +123,8 @@ class AnonymizeResult:
     """Outputs written uncompressed (Explicit VR Little Endian) because their pixels were blanked."""
     reproducible: bool = True
     """False when no key was given: another run maps the same input to other UIDs."""
+    changes: ChangeTable = field(default_factory=ChangeTable)
+    """What was removed, replaced, shifted or emptied, per attribute, over the files written."""
 
 
 @dataclass
@@ -510,13 +513,14 @@ def _run(
         if progress is not None:
             progress(done, len(planned), "de-identifying")
         try:
-            ds, recompressed, path = _process(item, settings, place, study_modality, dest)
+            ds, recompressed, path, changes = _process(item, settings, place, study_modality, dest)
         except DicomTeachError as exc:
             if item.source.named:
                 raise
             result.skipped.append(exc)
             continue
         result.written.append(path)
+        result.changes.add(changes)
         if item.risky and settings.blank:
             result.blanked.append(path)
         if recompressed:
@@ -532,10 +536,11 @@ def _process(
     place: Callable[[Dataset, dict[str, str]], Path],
     study_modality: dict[str, str],
     dest: Path,
-) -> tuple[Dataset, bool, Path]:
+) -> tuple[Dataset, bool, Path, list]:
     name = item.source.name
     ds = _read_full(item.source)
     try:
+        before = snapshot(ds)
         recompressed = False
         if item.risky and settings.blank:
             recompressed = blank_regions(ds, list(settings.blank), name)
@@ -551,6 +556,7 @@ def _process(
                 "BURNED IN ANNOTATION ACCEPTED BY INSTRUCTOR",
             ]
         path = dest / place(ds, study_modality)
+        changes = compare(before, ds)
     except DicomTeachError:
         raise
     except Exception as exc:  # noqa: BLE001 - a damaged value pydicom meets while cleaning
@@ -563,7 +569,7 @@ def _process(
         raise DicomTeachError(f"cannot write {path} ({exc.strerror or exc})", name) from None
     except Exception as exc:  # noqa: BLE001 - pydicom refuses a value it cannot encode
         raise DicomTeachError(f"cannot write it ({type(exc).__name__}: {exc})", name) from None
-    return ds, recompressed, path
+    return ds, recompressed, path, changes
 
 
 def _little_endian(ds: Dataset) -> None:

@@ -1,0 +1,357 @@
+"""The answer-key editors of the authoring app: one per activity type, on the study's image.
+
+Each editor is a small ipywidgets panel whose :meth:`KeyEditor.collect`
+writes what the instructor did into a :class:`~dicomteach.course.authoring.Draft`.
+The image editors reuse the learners' own widgets, so the key is placed with
+the gestures a learner answers with: a :class:`~dicomteach.widgets.Hotspot`
+for the findings, a :class:`~dicomteach.widgets.LabelDrop` for where each
+label goes, a :class:`~dicomteach.widgets.Delineator` for the reference
+outline. Their state is written on every change into the app's session folder
+(one file per study), so a reloaded page or a switch of type or study loses
+nothing. A type without an editor of its own gets :class:`YamlKey`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import inspect
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar
+
+import ipywidgets
+
+from dicomteach.activities import Activity
+from dicomteach.course.authoring import DEFAULT_RADIUS_MM, Draft, Target
+
+__all__ = ["EDITORS", "KeyEditor", "editor_for"]
+
+
+def _tag(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+def _lines(text: str) -> list[str]:
+    return [" ".join(line.split()) for line in text.splitlines() if line.strip()]
+
+
+def _help(text: str) -> ipywidgets.HTML:
+    note = ipywidgets.HTML(f'<p class="dt-author-help">{text}</p>')
+    return note
+
+
+class KeyEditor:
+    """The answer key of one activity type, edited on one study."""
+
+    kind: ClassVar[str] = ""
+    needs_image: ClassVar[bool] = True
+
+    def __init__(self, volume: Any, folder: Path, say: Callable[[str, bool], None]) -> None:
+        self.volume = volume
+        """The study's image (None for a type that needs none and no study chosen)."""
+        self.folder = folder
+        """Where this editor keeps its state (the session's folder for this study)."""
+        self.say = say
+        self.widget = ipywidgets.VBox()
+        self.widget.add_class("dt-author-key")
+
+    def collect(self, draft: Draft) -> None:
+        """Write the key as edited into ``draft``."""
+        raise NotImplementedError
+
+
+class HotspotKey(KeyEditor):
+    """Click each finding on the image; every marker is a target of the same radius."""
+
+    kind = "hotspot"
+    MAX_TARGETS = 9
+
+    def __init__(self, volume: Any, folder: Path, say: Callable[[str, bool], None]) -> None:
+        from dicomteach.widgets import Hotspot
+
+        super().__init__(volume, folder, say)
+        self.radius = ipywidgets.FloatText(
+            value=DEFAULT_RADIUS_MM,
+            description="Radius (mm)",
+            style={"description_width": "initial"},
+        )
+        self.radius.add_class("dt-author-radius")
+        self.marks = Hotspot(
+            volume,
+            prompt="Click each finding: every marker is a target (up to "
+            f"{self.MAX_TARGETS}). Drag a marker to move it.",
+            answer=folder / "hotspot-key.json",
+            max_points=self.MAX_TARGETS,
+            activity="key",
+        )
+        self.widget.children = [
+            _help(
+                "A click counts when it falls within the radius of a target, plus the "
+                "tolerance set below."
+            ),
+            self.radius,
+            self.marks,
+        ]
+
+    def collect(self, draft: Draft) -> None:
+        marks = list(self.marks.marks)
+        name = draft.name.strip() or "finding"
+        draft.targets = [
+            Target(
+                name if len(marks) == 1 else f"{name} {i}",
+                int(round(m["image"][0])) + 1,
+                float(m["image"][1]),
+                float(m["image"][2]),
+                float(self.radius.value),
+            )
+            for i, m in enumerate(marks, start=1)
+        ]
+
+
+class LabelsKey(KeyEditor):
+    """Write the labels, then drag each onto its structure: where it lands is the key."""
+
+    kind = "labels"
+
+    def __init__(self, volume: Any, folder: Path, say: Callable[[str, bool], None]) -> None:
+        super().__init__(volume, folder, say)
+        self.names = ipywidgets.Textarea(placeholder="One label per line, e.g.\nheart\nleft hilum")
+        self.names.add_class("dt-author-labels")
+        self.radius = ipywidgets.FloatText(
+            value=DEFAULT_RADIUS_MM,
+            description="Radius (mm)",
+            style={"description_width": "initial"},
+        )
+        self.place = ipywidgets.Button(description="Place these labels")
+        self.place.on_click(lambda _: self._show())
+        self.drop: Any = None
+        self.area = ipywidgets.VBox()
+        self.widget.children = [
+            _help("A label counts when it lands within the radius of where you put it."),
+            self.names,
+            ipywidgets.HBox([self.place, self.radius]),
+            self.area,
+        ]
+
+    def _show(self) -> None:
+        from dicomteach.widgets import LabelDrop
+
+        labels = _lines(self.names.value)
+        if not labels:
+            self.say("Write the labels first, one per line.", True)
+            return
+        try:
+            self.drop = LabelDrop(
+                self.volume,
+                labels,
+                prompt="Drag each label onto its structure.",
+                answer=self.folder / f"labels-key-{_tag('|'.join(labels))}.json",
+                activity="key",
+            )
+        except ValueError as exc:
+            self.say(str(exc).removeprefix("Argument "), True)
+            return
+        self.area.children = [self.drop]
+
+    def collect(self, draft: Draft) -> None:
+        draft.labels = _lines(self.names.value)
+        marks = list(self.drop.marks) if self.drop is not None else []
+        if self.drop is not None and self.drop.label_names != draft.labels:
+            marks = []  # placed for another list of labels: press the button again
+        draft.targets = [
+            Target(
+                m["label"],
+                int(round(m["image"][0])) + 1,
+                float(m["image"][1]),
+                float(m["image"][2]),
+                float(self.radius.value),
+            )
+            for m in marks
+        ]
+
+
+class DelineateKey(KeyEditor):
+    """Draw the reference outline, or take it from a SEG or RTSTRUCT file."""
+
+    kind = "delineate"
+    DRAW = "Draw it on the image"
+
+    def __init__(self, volume: Any, folder: Path, say: Callable[[str, bool], None]) -> None:
+        super().__init__(volume, folder, say)
+        self.structures = ipywidgets.Text(
+            placeholder="e.g. Nodule (several: comma between)", description="Structures"
+        )
+        self.structures.add_class("dt-author-structures")
+        self.draw = ipywidgets.Button(description="Draw these structures")
+        self.draw.on_click(lambda _: self._show())
+        self.source = ipywidgets.Dropdown(
+            options=[self.DRAW, *self._files_nearby()],
+            description="Key",
+            style={"description_width": "initial"},
+        )
+        self.path = ipywidgets.Text(placeholder="…or the path of a SEG, RTSTRUCT or .npz file")
+        self.chosen = ipywidgets.Dropdown(options=[], description="Answer is")
+        self.chosen.layout.display = "none"
+        self.source.observe(lambda _: self._file_changed(), "value")
+        self.path.observe(lambda _: self._file_changed(), "value")
+        self.delineator: Any = None
+        self.area = ipywidgets.VBox()
+        self.widget.children = [
+            ipywidgets.HBox([self.structures, self.draw]),
+            ipywidgets.HBox([self.source, self.path]),
+            self.chosen,
+            self.area,
+        ]
+
+    def _files_nearby(self) -> list[str]:
+        """SEG and RTSTRUCT files beside the study: a sample's SEG in the folder above the
+        series, or a series of its own imported with the study (its sibling folders)."""
+        import pydicom
+
+        sources = getattr(self.volume, "sources", ()) or ()
+        if not sources:
+            return []
+        series = Path(sources[0][0]).parent
+        candidates = sorted(series.parent.glob("*.dcm"))
+        for sibling in sorted(p for p in series.parent.iterdir() if p.is_dir() and p != series):
+            candidates += sorted(sibling.glob("*.dcm"))[:4]  # a SEG series holds one or few
+        found = []
+        for path in candidates[:200]:
+            try:
+                header = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=["Modality"])
+            except Exception:  # noqa: BLE001 - not a file to offer
+                continue
+            if str(header.get("Modality", "")) in ("SEG", "RTSTRUCT"):
+                found.append(str(path))
+        return found[:12]
+
+    def _file(self) -> Path | None:
+        if self.path.value.strip():
+            return Path(self.path.value.strip()).expanduser()
+        if self.source.value != self.DRAW:
+            return Path(self.source.value)
+        return None
+
+    def _file_changed(self) -> None:
+        from dicomteach.errors import DicomTeachError
+        from dicomteach.roi import load_structures
+
+        path = self._file()
+        self.chosen.options, self.chosen.layout.display = [], "none"
+        if path is None:
+            return
+        try:
+            found = load_structures(path, image=self.volume)
+        except (DicomTeachError, ValueError) as exc:
+            self.say(str(exc), True)
+            return
+        names = [str(found.names.get(n, n)) for n in found.masks]
+        self.chosen.options = names
+        self.chosen.layout.display = "" if len(names) > 1 else "none"
+        if not self.structures.value.strip():
+            self.structures.value = ", ".join(names[:1])
+        self.say(f"The key is {path.name}: {', '.join(names)}.", False)
+
+    def _names(self) -> list[str]:
+        return [" ".join(n.split()) for n in self.structures.value.split(",") if n.strip()]
+
+    def _show(self) -> None:
+        from dicomteach.widgets import Delineator
+
+        names = self._names()
+        if not names:
+            self.say("Name the structures first, e.g. Nodule.", True)
+            return
+        try:
+            self.delineator = Delineator(
+                self.volume,
+                names,
+                answer=self.folder / f"delineation-key-{_tag('|'.join(names))}.npz",
+            )
+        except ValueError as exc:
+            self.say(str(exc).removeprefix("Argument "), True)
+            return
+        self.area.children = [self.delineator]
+
+    def collect(self, draft: Draft) -> None:
+        draft.structures = self._names()
+        draft.reference_file = self._file()
+        draft.reference_structure = (
+            self.chosen.value if draft.reference_file is not None and self.chosen.options else None
+        )
+        draft.mask = None
+        if draft.reference_file is None and self.delineator is not None:
+            if list(self.delineator.names) == draft.structures:
+                draft.mask = self.delineator.labels.copy()
+
+
+class ChoiceKey(KeyEditor):
+    """Write the options, one per line, and pick the right one."""
+
+    kind = "multiple-choice"
+    needs_image = False
+
+    def __init__(self, volume: Any, folder: Path, say: Callable[[str, bool], None]) -> None:
+        super().__init__(volume, folder, say)
+        self.options = ipywidgets.Textarea(
+            placeholder="One option per line, e.g.\nNormal radiograph\nRight pneumothorax"
+        )
+        self.options.add_class("dt-author-options")
+        self.right = ipywidgets.Dropdown(options=[], description="Right answer")
+        self.right.add_class("dt-author-right")
+        self.options.observe(self._options_changed, "value")
+        self.widget.children = [self.options, self.right]
+
+    def _options_changed(self, _change: dict) -> None:
+        keep = self.right.value
+        options = _lines(self.options.value)
+        self.right.options = options
+        self.right.value = keep if keep in options else None
+
+    def collect(self, draft: Draft) -> None:
+        draft.options = _lines(self.options.value)
+        draft.right_option = self.right.value
+
+
+class YamlKey(KeyEditor):
+    """A type the app has no editor for: its own keys and ``reference`` written as YAML."""
+
+    needs_image = False
+
+    def __init__(
+        self, volume: Any, folder: Path, say: Callable[[str, bool], None], kind: str
+    ) -> None:
+        super().__init__(volume, folder, say)
+        cls = Activity.types[kind]
+        doc = inspect.cleandoc(cls.__doc__ or "").split("\n\n")
+        keys = ", ".join(sorted(cls.own_keys)) or "none"
+        self.text = ipywidgets.Textarea(
+            placeholder="reference:\n  …", layout=ipywidgets.Layout(width="100%", height="10em")
+        )
+        self.text.add_class("dt-author-yaml")
+        self.widget.children = [
+            _help(
+                f"<b>{html.escape(kind)}</b>: {html.escape(' '.join(doc[0].split()))}<br>"
+                f"Write its answer key under <code>reference:</code>, and its own keys "
+                f"({html.escape(keys)}), in YAML (see dicomteach/activities/spec.py)."
+            ),
+            self.text,
+        ]
+
+    def collect(self, draft: Draft) -> None:
+        draft.extra = self.text.value
+
+
+#: The editor of each activity type the app draws on the image.
+EDITORS: dict[str, type[KeyEditor]] = {
+    e.kind: e for e in (HotspotKey, LabelsKey, DelineateKey, ChoiceKey)
+}
+
+
+def editor_for(kind: str, volume: Any, folder: Path, say: Callable[[str, bool], None]) -> KeyEditor:
+    """The editor of ``kind`` on ``volume`` (:class:`YamlKey` for a type without its own)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if kind in EDITORS:
+        return EDITORS[kind](volume, folder, say)
+    return YamlKey(volume, folder, say, kind)

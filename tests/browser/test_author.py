@@ -1,0 +1,194 @@
+"""The authoring app in a real Voilà, worked with the mouse from study to saved assignment.
+
+One Voilà server serves the app's own notebook (as ``dicomteach author``
+does) on a course of its own; one page: pick the sample chest CT by its
+picture, choose hotspot, click the nodule on the image, set the radius, type
+the prompt and points, preview the activity as a learner sees it, save. Then,
+in Python, the saved key builds the activity, and a learner's answer on the
+target earns full points and one far away none. What the browser drew is
+checked: the library's picture, the study's pixels, and the target's marker.
+"""
+
+from __future__ import annotations
+
+import io as _io
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dicomteach.activities import Activity, Hotspot
+from dicomteach.commands.author import prepare_session
+from dicomteach.course.author_app import COURSE_ENV
+from dicomteach.course.library import SAMPLE_STUDIES, thumbnail_png
+from dicomteach.imaging import default_window, modality_values, window_to_uint8
+from dicomteach.roi import answer_from_points, load_structures, save_answer
+
+from .conftest import canvas_rgba, pixel_centre, screenshot_on_failure
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+CT = next(s for s in SAMPLE_STUDIES if s.location.sample == "ct-chest")
+CANVAS = 'canvas.dt-viewer-canvas[data-rendered="1"]'
+
+
+@pytest.fixture(scope="module")
+def app(start_voila, tmp_path_factory):
+    """The app's notebook served by Voilà on a fresh course; the page's URL and the course."""
+    base = tmp_path_factory.mktemp("author")
+    course = base / "course"
+    course.mkdir()
+    shutil.copy(ROOT / "graders" / "nbgrader_config.py", course)
+    session = base / "session"
+    session.mkdir()
+    notebook = Path(prepare_session(course, str(session)))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(COURSE_ENV, str(course))  # Voilà's kernels inherit it, as the command sets it
+        url = start_voila(notebook)
+    return url, course
+
+
+def _nodule_on(frame: int) -> tuple[int, int]:
+    """Row and column of the sample nodule's centre on ``frame`` (from its own SEG)."""
+    from dicomteach import io
+
+    volume = io.load(CT.resolve())
+    seg = CT.resolve().parent / "seg-nodule.dcm"
+    mask = next(iter(load_structures(seg, image=volume).masks.values()))[frame]
+    assert mask.any(), f"the nodule is not on frame {frame}"
+    row, col = np.argwhere(mask).mean(axis=0).round().astype(int)
+    return int(row), int(col)
+
+
+def _ring_is_drawn(page, centre: tuple[float, float], path: Path) -> tuple[int, int]:
+    """(amber pixels on the marker's ring, pixels of the ring): a screenshot of what the
+    page shows round ``centre``; a Hotspot's marker is an amber ring (255, 213, 79) 8 px
+    out (widgets/static/questions/answering.js, HOTSPOT_COLOR)."""
+    from PIL import Image
+
+    x, y = centre
+    shot = page.screenshot(clip={"x": x - 14, "y": y - 14, "width": 28, "height": 28}, path=path)
+    rgb = np.asarray(Image.open(_io.BytesIO(shot)).convert("RGB")).astype(int)
+    yy, xx = np.mgrid[0:28, 0:28] - 13.5
+    ring = np.abs(np.hypot(yy, xx) - 8) < 1.5
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    amber = (r > 220) & (g > 170) & (g < 240) & (b < 130) & ring
+    return int(amber.sum()), int(ring.sum())
+
+
+def test_the_app_authors_a_hotspot_with_the_mouse_and_the_key_grades_a_learner(
+    app, page, artifacts, tmp_path
+):
+    url, course = app
+    page.set_viewport_size({"width": 1280, "height": 1000})
+    page.goto(url)
+    card_button = page.get_by_role("button", name=CT.title)
+    with screenshot_on_failure(page, artifacts / "author-timeout.png"):
+        card_button.wait_for(timeout=120_000)
+        # the library's picture of the CT is drawn (in the background, as the page opens)
+        card = page.locator(".dt-author-card", has=card_button)
+        page.locator(".dt-author-card.dt-author-drawn", has=card_button).wait_for(timeout=120_000)
+        picture = card.locator("img")
+        page.wait_for_function(
+            "(img) => img.complete && img.naturalWidth === 160",
+            arg=picture.element_handle(),
+        )
+    from PIL import Image
+
+    expected = np.asarray(Image.open(_io.BytesIO(thumbnail_png(CT))).convert("L")).astype(int)
+    shot = np.asarray(Image.open(_io.BytesIO(picture.screenshot())).convert("L")).astype(int)
+    h, w = expected.shape
+    # the element may sit a fraction of a pixel off the grid: the best of one pixel either way
+    difference = min(
+        np.abs(shot[dy : dy + h, dx : dx + w] - expected).mean()
+        for dy in range(shot.shape[0] - h + 1)
+        for dx in range(shot.shape[1] - w + 1)
+    )
+    assert difference < 2, f"the card does not show the CT's picture ({difference:.1f} apart)"
+
+    # 1. the study, by its picture's button
+    card_button.click()
+    editor = page.locator(".dt-author-key .dt-q-hotspot")
+    canvas = editor.locator(CANVAS)
+    with screenshot_on_failure(page, artifacts / "author-editor-timeout.png"):
+        canvas.wait_for(timeout=60_000)
+    assert "dt-author-picked" in card.get_attribute("class")
+
+    # 2. the activity
+    page.locator(".dt-author-assignment input").fill("week-1")
+    page.locator(".dt-author-name input").fill("nodule")
+    page.locator(".dt-author-kind").get_by_role("button", name="hotspot").click()
+
+    # 3. the key: a click gives the image the keys, the next one places the target
+    editor.locator(".dt-viewport").scroll_into_view_if_needed()
+    frame = int(canvas.get_attribute("data-frame"))
+    row, col = _nodule_on(frame)
+    # what the browser drew is the study: the CT at its first window, pixel for pixel
+    from dicomteach import io
+
+    volume = io.load(CT.resolve())
+    window = default_window(volume)
+    drawn = canvas_rgba(canvas)
+    reference = window_to_uint8(modality_values(volume)[frame], window)
+    assert drawn.shape[:2] == reference.shape
+    assert int((drawn[..., 0] != reference).sum()) == 0
+    page.mouse.click(*pixel_centre(canvas, row, col))
+    page.wait_for_selector(".dt-author-key .dt-q-hotspot[data-active='1']")
+    page.mouse.click(*pixel_centre(canvas, row, col))
+    marker = editor.locator(".dt-q-marker .dt-q-ring")
+    marker.wait_for()
+    box = marker.bounding_box()
+    centre = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    target = pixel_centre(canvas, row, col)
+    assert abs(centre[0] - target[0]) < 1.5 and abs(centre[1] - target[1]) < 1.5
+    amber, ring = _ring_is_drawn(page, centre, artifacts / "author-marker.png")
+    assert amber > ring / 3, f"the marker's ring shows {amber} amber pixels of {ring}"
+    page.locator(".dt-author-radius input").fill("8")
+
+    # 4. the question
+    page.locator(".dt-author-prompt textarea").fill("Click the lung nodule.")
+    page.locator(".dt-author-points input").fill("3")
+    page.locator(".dt-author-points input").press("Tab")
+
+    # preview: the learner's widget, without a "Check my answer"
+    page.get_by_role("button", name="Preview as a learner").click()
+    preview = page.locator(".dt-author-preview")
+    with screenshot_on_failure(page, artifacts / "author-preview-timeout.png"):
+        preview.locator(CANVAS).wait_for(timeout=60_000)
+    assert preview.locator(".dt-q-prompt").inner_text() == "Click the lung nodule."
+    assert "graded after you submit" in preview.locator(".dt-activity-note").inner_text()
+    assert preview.get_by_role("button", name="Check my answer").count() == 0
+
+    # save
+    page.get_by_role("button", name="Save to the course").click()
+    message = page.locator('.dt-author-message[data-kind="ok"]', has_text="Saved")
+    with screenshot_on_failure(page, artifacts / "author-save-timeout.png"):
+        message.wait_for(timeout=30_000)
+    # the whole app at once (Voilà scrolls inside the page: a viewport as tall as the app)
+    height = page.evaluate("document.querySelector('.dt-author').getBoundingClientRect().bottom")
+    page.set_viewport_size({"width": 1280, "height": int(height + 400)})
+    page.locator(".dt-author").evaluate("(app) => app.scrollIntoView({block: 'start'})")
+    page.screenshot(path=str(artifacts / "author-app.png"))
+    editor.screenshot(path=str(artifacts / "author-key.png"))
+
+    # in Python: the saved key builds the activity and grades a learner's answers
+    key_file = course / "references" / "week-1" / "nodule.yaml"
+    notebook = json.loads((course / "source" / "week-1" / "week-1.ipynb").read_text())
+    assert [c["id"] for c in notebook["cells"]][-3:] == [
+        "about-nodule",
+        "show-nodule",
+        "grade-nodule",
+    ]
+    key = Activity.load(key_file)
+    assert isinstance(key, Hotspot) and key.points == 3 and key.prompt == "Click the lung nodule."
+    (region,) = key.reference
+    assert region.slice == frame + 1 and region.radius_mm == 8
+    assert abs(region.coordinates[0][0] - row) <= 1 and abs(region.coordinates[0][1] - col) <= 1
+    learner = tmp_path / "nodule.json"
+    save_answer(answer_from_points(volume, [(frame, row, col, "")], "nodule"), learner)
+    assert key.grade(learner).points == 3
+    save_answer(answer_from_points(volume, [(frame, 40, 200, "")], "nodule"), learner)
+    assert key.grade(learner).points == 0
