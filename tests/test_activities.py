@@ -284,10 +284,30 @@ class TestHostileAnswers:
             Activity.load(nodule.source).question  # noqa: B018 - the widget opens it too
         assert not marker.exists()
 
-    def test_a_renamed_answer_file_is_not_found(self, nodule, notebook_folder, study):
+    def test_a_renamed_answer_file_is_not_graded_and_the_feedback_names_it(
+        self, nodule, notebook_folder, study
+    ):
         nodule.question.labels = study["ball"].astype(np.uint8)
-        (notebook_folder / "nodule.npz").rename(notebook_folder / "my-final-nodule.npz")
-        self._zero(nodule.grade(), "'nodule.npz' was not found")
+        (notebook_folder / "nodule.npz").rename(notebook_folder / "my-final-Nodule.npz")
+        self._zero(
+            nodule.grade(),
+            "Your answer file 'nodule.npz' was not found; 'my-final-Nodule.npz' beside the "
+            "notebook is not graded: an answer file must keep the name the activity gives it.",
+        )
+        (notebook_folder / "my-final-Nodule.npz").unlink()
+        self._zero(nodule.grade(), "Your delineation file 'nodule.npz' was not found")
+
+    def test_where_nbgrader_runs_the_notebook_no_widget_is_built_and_no_file_moved(
+        self, nodule, notebook_folder, monkeypatch
+    ):
+        _npz(notebook_folder / "nodule.npz", mask=np.ones((3, 4, 5), np.uint8), spacing=[1, 1, 1])
+        monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+        bundle = nodule._repr_mimebundle_()
+        assert set(bundle) == {"text/plain", "text/html"}  # no widget view
+        assert "Graded from your answer file nodule.npz" in bundle["text/html"]
+        assert nodule._volume is None and nodule._question is None  # the study is not read
+        assert sorted(p.name for p in notebook_folder.iterdir()) == ["nodule.npz"]
+        self._zero(nodule.grade(), "Your delineation file 'nodule.npz' does not lie on the grid")
 
     def test_a_file_the_widget_moved_aside_is_graded_with_its_reason(self, nodule, notebook_folder):
         _npz(
@@ -296,7 +316,7 @@ class TestHostileAnswers:
             spacing=np.array(SPACING),
         )
         with pytest.warns(UserWarning, match="was not used"):
-            Activity.load(nodule.source).question  # noqa: B018 - as the autograde kernel does
+            Activity.load(nodule.source).question  # noqa: B018 - as a learner's kernel does
         assert not (notebook_folder / "nodule.npz").exists()
         self._zero(nodule.grade(), "does not lie on the grid")
 

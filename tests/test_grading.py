@@ -161,6 +161,19 @@ class TestBadAnswers:
         f = grade(str(tmp_path / "c.npz"))
         assert f.points == 0 and "could not be read" in f.lines[0]
 
+    def test_one_structure_under_another_name_is_graded_and_the_feedback_says_so(self, tmp_path):
+        path = tmp_path / "answer.npz"
+        np.savez(path, mask=REFERENCE, spacing=np.array(SPACING), names=np.array(["Lesion"]))
+        f = grade(str(path), structure="Nodule")
+        assert f.points == 10
+        assert "only structure is named 'Lesion', not 'Nodule': it was graded as the Nodule" in (
+            f.lines[1]
+        )
+        # where the activity asks for several structures it may be another's outline: never
+        f = grade(str(path), structure="Node", stand_in=False)
+        assert f.points == 0 and f.status == Status.INVALID_ANSWER
+        assert f.lines == ["Your delineation has no structure named 'Node' (it holds 'Lesion')."]
+
     def test_bad_reference_is_a_grading_error_not_an_exception(self):
         f = grade_delineation(REFERENCE, np.zeros(SHAPE), 10, spacing_mm=SPACING)
         assert f.points == 0 and f.status == Status.GRADING_ERROR and "instructor" in f.lines[0]

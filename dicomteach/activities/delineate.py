@@ -171,6 +171,7 @@ class Delineate(Activity):
                     window=self._first_window(),
                     structure=name,
                     reference_structure=name,
+                    stand_in=False,
                 ),
             )
             for name in self.structures

@@ -139,6 +139,7 @@ def grade_delineation(
     direction: np.ndarray | None = None,
     structure: int | str | None = None,
     reference_structure: int | str | None = None,
+    stand_in: bool = True,
     images: bool = True,
 ) -> Feedback:
     """Points and feedback for a learner's delineation of one structure.
@@ -181,6 +182,10 @@ def grade_delineation(
         on screen ("upper", "left-hand").
     structure, reference_structure : int or str, optional
         Which structure of a multi-structure file to grade (number or name).
+    stand_in : bool, default True
+        Whether a file holding one structure under another name is graded as
+        ``structure`` (the feedback then says so). Off when an activity asks
+        for several structures: one must never be graded with another's outline.
     images : bool, default True
         Draw the PNGs (off for fast bulk grading).
 
@@ -213,6 +218,7 @@ def grade_delineation(
             direction,
             structure,
             reference_structure,
+            stand_in,
             images,
         )
     except Problem as problem:
@@ -236,6 +242,7 @@ def _grade(
     direction,
     structure,
     reference_structure,
+    stand_in,
     draw,
 ) -> Feedback:
     if not (np.isfinite(max_points) and max_points >= 0):
@@ -250,11 +257,12 @@ def _grade(
             raise reference_problem(f"image {image_path}: {exc}") from None
     volume = image if isinstance(image, Volume) else None
     try:
-        ref, ref_spacing = load_mask(
+        ref, ref_spacing, _ = load_mask(
             reference,
             whose="reference",
             structure=reference_structure,
             image=volume if volume is not None else image_path,
+            stand_in=stand_in,
         )
     except Problem as problem:
         raise reference_problem(problem.line) from None
@@ -265,12 +273,13 @@ def _grade(
     spacing = as_spacing_mm(spacing_mm, ref.ndim)
     if not ref.any():
         raise reference_problem("the reference mask is empty")
-    ans, ans_spacing = load_mask(
+    ans, ans_spacing, note = load_mask(
         answer,
         whose="delineation",
         structure=structure,
         image=volume if volume is not None else image_path,
         shape=ref.shape,
+        stand_in=stand_in,
     )
     check_grid(ans, ans_spacing, ref.shape, spacing)
     if not ans.any():
@@ -306,6 +315,7 @@ def _grade(
         f"{full.surface_dice:.2f}{because(origin[1])}): "
         f"{awarded:g} of {max_points:g} points."
     ]
+    lines += [note] if note else []
     lines += describe_delineation(
         signed, runs, tolerance_mm, min(spacing[1:]), one_slice, scores.msd_mm
     )
