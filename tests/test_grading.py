@@ -166,8 +166,9 @@ class TestBadAnswers:
         np.savez(path, mask=REFERENCE, spacing=np.array(SPACING), names=np.array(["Lesion"]))
         f = grade(str(path), structure="Nodule")
         assert f.points == 10
-        assert "only structure is named 'Lesion', not 'Nodule': it was graded as the Nodule" in (
-            f.lines[1]
+        assert (
+            "only structure is named 'Lesion', not 'Nodule': it was graded as the Nodule"
+            in f.lines[1]
         )
         # where the activity asks for several structures it may be another's outline: never
         f = grade(str(path), structure="Node", stand_in=False)
