@@ -35,6 +35,7 @@ GRADERS = ROOT / "graders"
 ASSIGNMENTS = ("ct-nodule", "cr-quiz")
 #: What nbgrader makes in a course folder: never copied from the repository's course.
 MADE_BY_NBGRADER = ("release", "submitted", "autograded", "feedback", "exchange", "gradebook.db*")
+MADE_BY_NBGRADER += (".prepared",)  # made by grade(), beside the keys
 
 LEARNERS = ("alice", "bob", "carol", "mallory")
 """alice answers well, bob poorly, carol not at all, mallory hands in hostile files."""

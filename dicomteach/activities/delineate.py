@@ -143,7 +143,8 @@ class Delineate(Activity):
         return show
 
     def _grade(self, answer: Path) -> Feedback:
-        reference = self.reference.resolve()
+        # the masks prepared for grading a class (activities/prepared.py), else the file
+        reference = getattr(self, "_prepared_reference", None) or self.reference.resolve()
         share = self.points / len(self.structures)
         if len(self.structures) == 1:
             return grade_delineation(

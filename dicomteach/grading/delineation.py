@@ -102,25 +102,45 @@ def _targets(
 
 
 def _background(
-    image: object, window: Window | None, shape: tuple[int, ...]
-) -> tuple[np.ndarray | None, Window | None]:
-    """Modality values on the mask grid and the window to show them through."""
-    from dicomteach.imaging import auto_window, default_window, modality_values
+    image: object, window: Window | None, shape: tuple[int, ...], shown: list[int]
+) -> tuple[dict[int, np.ndarray] | None, Window | None]:
+    """Modality values of the ``shown`` slices on the mask grid, and the window to show them
+    through. Only those slices are read: a picture shows three of a study's hundreds."""
+    from dicomteach.imaging import auto_window, default_window
 
     if image is None:
         return None, None
     if isinstance(image, Volume):
-        if image.is_color:
+        if image.is_color or tuple(image.pixels.shape) != shape:
             return None, None
-        values = modality_values(image)
+        values = {k: _slice_values(image, k) for k in shown}
         window = window or default_window(image)
     else:
-        values = np.asarray(image, dtype=float)
-    if values.ndim == 2:
-        values = values[None]
-    if values.shape != shape:
-        return None, None
-    return values, window or auto_window(values)
+        array = np.asarray(image)
+        if array.ndim == 2:
+            array = array[None]
+        if array.shape != shape:
+            return None, None
+        values = {k: np.asarray(array[k], dtype=float) for k in shown}
+    return values, window or auto_window(np.stack(list(values.values())))
+
+
+def _slice_values(volume: Volume, k: int) -> np.ndarray:
+    """Modality values of slice ``k`` (:func:`dicomteach.imaging.modality_values`, one slice)."""
+    from dicomteach.imaging import apply_modality_lut
+
+    stored = np.asarray(volume.pixels[k])
+    if volume.modality_lut is not None:
+        return apply_modality_lut(stored, lut=volume.modality_lut)
+    slope, intercept = (
+        np.atleast_1d(np.asarray(a, dtype=np.float64))
+        for a in (volume.rescale_slope, volume.rescale_intercept)
+    )
+    return apply_modality_lut(
+        stored,
+        slope=slope[k] if slope.size > 1 else slope[0],
+        intercept=intercept[k] if intercept.size > 1 else intercept[0],
+    )
 
 
 def grade_delineation(
@@ -330,7 +350,7 @@ def _grade(
     }
     if draw:
         shown = worst_slices(errors, 3)
-        values, shown_window = _background(image, window, ref.shape)
+        values, shown_window = _background(image, window, ref.shape, shown)
         try:
             pictures["worst-slices.png"] = slices_png(
                 ans,

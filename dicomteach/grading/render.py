@@ -15,6 +15,7 @@ when the geometry is known. Output is deterministic: same input, same bytes.
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -170,15 +171,16 @@ def slices_png(
     spacing: tuple,
     tolerance_mm: float,
     *,
-    image: np.ndarray | None = None,
+    image: np.ndarray | Mapping[int, np.ndarray] | None = None,
     window: Window | None = None,
     direction: np.ndarray | None = None,
     title: str = "",
 ) -> bytes:
     """PNG: the given slices (array indices) side by side, worst first, with a legend.
 
-    ``image`` holds modality values on the masks' grid (e.g. CT in HU) shown
-    through ``window``; without it the outlines are drawn on gray.
+    ``image`` holds modality values on the masks' grid (e.g. CT in HU), or
+    only those of the slices shown (by index), seen through ``window``;
+    without it the outlines are drawn on gray.
     """
     rows, cols = _crop_box(answer, reference, spacing)
     factors = _factors((rows.stop - rows.start, cols.stop - cols.start), spacing)
