@@ -25,6 +25,16 @@ c.Exchange.root = os.environ.get("DICOMTEACH_EXCHANGE", str(COURSE / "exchange")
 c.CourseDirectory.max_file_size = 100_000
 # a cell that loads a study and grades a delineation takes seconds, not minutes
 c.Execute.timeout = 300
+# A graded cell a learner edited is put back as recorded (nbgrader does that), and so is one
+# they deleted or unmarked (nbgrader leaves it out): each then grades the answer file as handed
+# in, and says in the feedback that it was put back (docs/decisions.md, decision 32).
+c.Autograde.sanitize_preprocessors = [
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "dicomteach.course.cells.RestoreGradedCells",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
 
 # The kernels nbgrader starts to autograde inherit this: grade("name") finds the answer keys
 # here, and only here (docs/decisions.md, decision 28).

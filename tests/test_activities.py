@@ -8,6 +8,7 @@ through their widgets as the browser would (state updates), and graded.
 from __future__ import annotations
 
 import json
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -309,10 +310,30 @@ class TestHostileAnswers:
             Activity.load(nodule.source).question  # noqa: B018 - the widget opens it too
         assert not marker.exists()
 
-    def test_a_renamed_answer_file_is_not_found(self, nodule, notebook_folder, study):
+    def test_a_renamed_answer_file_is_not_graded_and_the_feedback_names_it(
+        self, nodule, notebook_folder, study
+    ):
         nodule.question.labels = study["ball"].astype(np.uint8)
-        (notebook_folder / "nodule.npz").rename(notebook_folder / "my-final-nodule.npz")
-        self._zero(nodule.grade(), "'nodule.npz' was not found")
+        (notebook_folder / "nodule.npz").rename(notebook_folder / "my-final-Nodule.npz")
+        self._zero(
+            nodule.grade(),
+            "Your answer file 'nodule.npz' was not found; 'my-final-Nodule.npz' beside the "
+            "notebook is not graded: an answer file must keep the name the activity gives it.",
+        )
+        (notebook_folder / "my-final-Nodule.npz").unlink()
+        self._zero(nodule.grade(), "Your delineation file 'nodule.npz' was not found")
+
+    def test_where_nbgrader_runs_the_notebook_no_widget_is_built_and_no_file_moved(
+        self, nodule, notebook_folder, monkeypatch
+    ):
+        _npz(notebook_folder / "nodule.npz", mask=np.ones((3, 4, 5), np.uint8), spacing=[1, 1, 1])
+        monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+        bundle = nodule._repr_mimebundle_()
+        assert set(bundle) == {"text/plain", "text/html"}  # no widget view
+        assert "Graded from your answer file nodule.npz" in bundle["text/html"]
+        assert nodule._volume is None and nodule._question is None  # the study is not read
+        assert sorted(p.name for p in notebook_folder.iterdir()) == ["nodule.npz"]
+        self._zero(nodule.grade(), "Your delineation file 'nodule.npz' does not lie on the grid")
 
     def test_a_file_the_widget_moved_aside_is_graded_with_its_reason(self, nodule, notebook_folder):
         _npz(
@@ -321,7 +342,7 @@ class TestHostileAnswers:
             spacing=np.array(SPACING),
         )
         with pytest.warns(UserWarning, match="was not used"):
-            Activity.load(nodule.source).question  # noqa: B018 - as the autograde kernel does
+            Activity.load(nodule.source).question  # noqa: B018 - as a learner's kernel does
         assert not (notebook_folder / "nodule.npz").exists()
         self._zero(nodule.grade(), "does not lie on the grid")
 
@@ -410,6 +431,76 @@ class TestGradeByName:
         monkeypatch.setenv(REFERENCES_ENV, str(course["references"]))
         result = grade(name)
         assert repr(result) == "0" and result.feedback.status is Status.GRADING_ERROR
+
+
+class TestPreparedForAClass:
+    """grade("name") reads the study and the reference once for a class (activities/prepared.py)."""
+
+    @pytest.fixture
+    def key(self, study, tmp_path, monkeypatch):
+        references = tmp_path / "references"
+        key = references / "week-3" / "nodule.yaml"
+        key.parent.mkdir(parents=True)
+        key.write_text(
+            _delineate_yaml(study)
+            .read_text()
+            .replace("study: ct", f"study: {study['folder'] / 'ct'}")
+            .replace(
+                "reference: seg-nodule.dcm", f"reference: {study['folder'] / 'seg-nodule.dcm'}"
+            )
+        )
+        learner = tmp_path / "week-3"
+        learner.mkdir()
+        monkeypatch.chdir(learner)
+        monkeypatch.setenv(REFERENCES_ENV, str(references))
+        # a learner's outline 3.2 mm off: partial points, and a picture of the slices
+        Activity.load(key).question.labels = np.roll(study["ball"], 4, axis=2).astype(np.uint8)
+        return key
+
+    @staticmethod
+    def _entries(key: Path) -> list[str]:
+        return sorted(p.name.rsplit("-", 1)[0] for p in (key.parent / ".prepared").iterdir())
+
+    def test_read_once_they_grade_every_submission_alike_without_a_dicom_file(
+        self, key, monkeypatch
+    ):
+        from dicomteach import io
+        from dicomteach.roi import load
+
+        unprepared = Activity.load(key).grade()
+        first = grade("nodule").feedback
+        assert self._entries(key) == ["nodule", "study"]
+
+        def no_dicom(*args, **kwargs):
+            raise AssertionError("a DICOM file was read")
+
+        monkeypatch.setattr(io, "load", no_dicom)
+        monkeypatch.setattr(load, "read_object", no_dicom)
+        again = grade("nodule").feedback
+        assert 0 < again.points < 10
+        for feedback in (first, again):
+            assert (feedback.points, feedback.lines) == (unprepared.points, unprepared.lines)
+            assert feedback.images == unprepared.images  # the same pictures, byte for byte
+
+    def test_a_changed_key_is_read_again_and_its_old_entry_goes(self, key):
+        grade("nodule")
+        before = sorted((key.parent / ".prepared").iterdir())
+        key.write_text(key.read_text().replace("tolerance_mm: 2", "tolerance_mm: 3"))
+        assert "at 3 mm" in grade("nodule").feedback.lines[0]
+        after = sorted((key.parent / ".prepared").iterdir())
+        assert self._entries(key) == ["nodule", "study"]
+        assert after[0] != before[0] and after[1] == before[1]  # the study is still good
+
+    def test_a_damaged_entry_is_made_again_and_an_unwritable_folder_costs_only_time(self, key):
+        points = grade("nodule").points
+        pixels = next((key.parent / ".prepared").glob("study-*/pixels.npy"))
+        size = pixels.stat().st_size
+        pixels.write_bytes(b"\x93NUMPY cut short")
+        assert grade("nodule").points == points
+        assert pixels.stat().st_size == size
+        shutil.rmtree(key.parent / ".prepared")
+        (key.parent / ".prepared").write_text("not a folder")
+        assert grade("nodule").points == points
 
 
 def test_an_activity_on_a_volume_in_memory_needs_no_file():

@@ -35,9 +35,31 @@ GRADERS = ROOT / "graders"
 ASSIGNMENTS = ("ct-nodule", "cr-quiz")
 #: What nbgrader makes in a course folder: never copied from the repository's course.
 MADE_BY_NBGRADER = ("release", "submitted", "autograded", "feedback", "exchange", "gradebook.db*")
+MADE_BY_NBGRADER += (".prepared",)  # made by grade(), beside the keys
 
 LEARNERS = ("alice", "bob", "carol", "mallory")
 """alice answers well, bob poorly, carol not at all, mallory hands in hostile files."""
+
+MISBEHAVING = {
+    "dave": ("ct-nodule",),  # answers as bob, and edits the grading cell to claim 10 points
+    "erin": ASSIGNMENTS,  # deletes a grading cell: the nodule's (answers as bob), the labels'
+    "frank": ASSIGNMENTS,  # renames an answer file: 'my nodule.npz', 'Finding (1).json'
+    "grace": ("ct-nodule",),  # an outline on a 10×20×20 grid
+    "heidi": ("ct-nodule",),  # an outline whose header declares 39 TB
+    "ivan": ("ct-nodule",),  # an outline of floats, NaN outside the nodule
+    "judy": ("cr-quiz",),  # a click file cut short (not JSON)
+    "kim": ("ct-nodule",),  # alice's outline from another tool, its structure named 'Lesion'
+}
+"""Learners who do what a grader must survive: each gets what their answer files earn, or 0
+and a line saying why, and never what an edited cell claims."""
+
+WORK = {**dict.fromkeys(LEARNERS, ASSIGNMENTS), **MISBEHAVING}
+"""Which assignments each learner hands in."""
+
+
+def _who_did(assignment: str) -> list[str]:
+    return [learner for learner, done in WORK.items() if assignment in done]
+
 
 pytestmark = [
     pytest.mark.slow,
@@ -105,14 +127,54 @@ def _reference_nodule(activity: Activity) -> np.ndarray:
     return next(iter(found.masks.values())).astype(np.uint8)
 
 
+def _declared_huge(path: Path, spacing) -> None:
+    """A .npz whose mask header declares 60000×25600×25600 bytes and holds a kilobyte."""
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as archive:
+        with archive.open("mask.npy", "w") as member:
+            np.lib.format.write_array_header_1_0(
+                member, {"descr": "|u1", "fortran_order": False, "shape": (60000, 25600, 25600)}
+            )
+            member.write(b"\x00" * 1024)
+        with archive.open("spacing.npy", "w") as member:
+            np.lib.format.write_array(member, np.asarray(spacing, float))
+
+
 def _answer_ct(learner: str, nodule: Activity, folder: Path) -> None:
-    if learner == "alice":
+    if learner in ("alice",):
         nodule.question.labels = _reference_nodule(nodule)
-    elif learner == "bob":  # the right place, drawn 4 pixels (about 5.6 mm) to one side
+    elif learner in ("bob", "dave", "erin"):  # the right place, 4 pixels (5.6 mm) to one side
         nodule.question.labels = np.roll(_reference_nodule(nodule), 4, axis=2)
     elif learner == "mallory":  # a pickle where the label map should be
         with open(folder / "nodule.npz", "wb") as fh:
             np.savez(fh, mask=np.array([_Unpickled(folder / "PICKLE-LOADED")], dtype=object))
+    elif learner == "frank":
+        nodule.question.labels = _reference_nodule(nodule)
+        (folder / "nodule.npz").rename(folder / "my nodule.npz")
+    elif learner == "grace":
+        np.savez(folder / "nodule.npz", mask=np.ones((10, 20, 20), np.uint8), spacing=[1, 1, 1])
+    elif learner == "heidi":
+        _declared_huge(folder / "nodule.npz", nodule.volume.spacing)
+    elif learner == "ivan":
+        mask = np.where(_reference_nodule(nodule) > 0, 1.0, np.nan)
+        np.savez(folder / "nodule.npz", mask=mask, spacing=nodule.volume.spacing)
+    elif learner == "kim":
+        from dicomteach.roi import DelineationAnswer, save_delineation
+
+        outline = DelineationAnswer(_reference_nodule(nodule), nodule.volume.spacing, ("Lesion",))
+        save_delineation(outline, folder / "nodule.npz")
+
+
+def _misbehave(learner: str, assignment: str, notebook: Path) -> None:
+    """What a learner does to the notebook itself: edit or delete a grading cell."""
+    cells = json.loads(notebook.read_text())
+    graded = [c for c in cells["cells"] if c["metadata"].get("nbgrader", {}).get("grade")]
+    if learner == "dave":
+        graded[0]["source"] = "10  # claimed"
+    elif learner == "erin":
+        cells["cells"].remove(graded[0] if assignment == "ct-nodule" else graded[1])
+    notebook.write_text(json.dumps(cells))
 
 
 def _key_point(name: str, region: str) -> list[float]:
@@ -124,7 +186,7 @@ def _key_point(name: str, region: str) -> list[float]:
 def _answer_quiz(learner: str, activities: dict[str, Activity], folder: Path) -> None:
     mass, anatomy, finding = (activities[n] for n in ("mass", "anatomy", "finding"))
     labels = ["right hilum", "left hilum", "heart", "gastric bubble", "right hemidiaphragm"]
-    if learner == "alice":
+    if learner in ("alice", "erin", "frank", "judy"):
         mass.question.marks = [{"image": _key_point("mass", "mass"), "label": ""}]
         anatomy.question.marks = [
             {"image": _key_point("anatomy", name), "label": name} for name in labels
@@ -149,6 +211,10 @@ def _answer_quiz(learner: str, activities: dict[str, Activity], folder: Path) ->
         )
         (folder / "anatomy.json").write_bytes(b"\x00" * (2 * 1024 * 1024))
         (folder / "finding.json").write_text(json.dumps({"version": 1, "choice": {"$ne": None}}))
+    if learner == "frank":
+        (folder / "finding.json").rename(folder / "Finding (1).json")
+    elif learner == "judy":
+        (folder / "mass.json").write_text('{"version": 1, "points": [')
 
 
 @pytest.fixture(scope="module")
@@ -174,10 +240,10 @@ def course(tmp_path_factory):
             _check(api.release_assignment(assignment), f"release_assignment {assignment}")
         # the learners' side: no references in their kernels
         mp.delenv(REFERENCES_ENV)
-        for learner in LEARNERS:
+        for learner, assignments in WORK.items():
             home = base / "home" / learner
             home.mkdir(parents=True)
-            for assignment in ASSIGNMENTS:
+            for assignment in assignments:
                 _exchange(api, config, "FetchAssignment", assignment, learner, home)
                 folder = home / assignment
                 mp.chdir(folder)  # a kernel runs in its notebook's folder
@@ -186,13 +252,14 @@ def course(tmp_path_factory):
                     _answer_ct(learner, activities["nodule"], folder)
                 else:
                     _answer_quiz(learner, activities, folder)
+                _misbehave(learner, assignment, folder / f"{assignment}.ipynb")
                 _exchange(api, config, "Submit", assignment, learner, home)
         mp.chdir(base)
         mp.setenv(REFERENCES_ENV, str(course / "references"))
         logs = {}
         for assignment in ASSIGNMENTS:
             _check(api.collect(assignment), f"collect {assignment}")
-            for learner in LEARNERS:
+            for learner in _who_did(assignment):
                 result = api.autograde(assignment, learner)
                 _check(result, f"autograde {assignment} {learner}")
                 logs[assignment, learner] = result.get("log", "")
@@ -204,15 +271,28 @@ def course(tmp_path_factory):
             cells = {
                 (a, s, c.name): (c.score, c.max_score)
                 for a in ASSIGNMENTS
-                for s in LEARNERS
+                for s in _who_did(a)
                 for nb in book.find_submission(a, s).notebooks
                 for c in nb.grades
+            }
+            manual = {
+                (a, s)
+                for a in ASSIGNMENTS
+                for s in _who_did(a)
+                if book.find_submission(a, s).needs_manual_grade
             }
     grades = {
         (row["assignment"], row["student_id"]): float(row["score"])
         for row in csv.DictReader((base / "grades.csv").open())
     }
-    return {"root": course, "home": base / "home", "grades": grades, "cells": cells, "logs": logs}
+    return {
+        "root": course,
+        "home": base / "home",
+        "grades": grades,
+        "cells": cells,
+        "logs": logs,
+        "needs_manual_grade": manual,
+    }
 
 
 def _feedback(course, assignment: str, learner: str) -> str:
@@ -258,15 +338,110 @@ def test_a_missing_answer_gets_zero_and_the_feedback_says_why(course):
 
 def test_hostile_answer_files_get_zero_with_a_reason_and_no_pickle_is_loaded(course):
     ct = _feedback(course, "ct-nodule", "mallory")
-    assert "0 / 10 points" in ct and "could not be read" in ct
-    assert not list(course["root"].rglob("PICKLE-LOADED"))
+    assert "0 / 10 points" in ct
+    assert (
+        "Your delineation file 'nodule.npz' could not be read (holds Python objects in its "
+        "'mask' (a pickle): refusing to load them)" in ct
+    )
+    # the pickle would touch a file beside the learner's own copy, wherever it is unpickled
+    assert not list(course["root"].parent.rglob("PICKLE-LOADED"))
     quiz = _feedback(course, "cr-quiz", "mallory")
     for points in (2, 5, 1):
         assert f"<strong>0 / {points} points</strong>" in quiz
     assert "an answer is at most" in quiz  # the 2 MB labels file, refused unread
     assert "nested too deeply" in quiz and "'choice' must be a string" in quiz
-    for learner in LEARNERS:  # every submission went through autograde
-        assert (course["root"] / "autograded" / learner / "cr-quiz" / "cr-quiz.ipynb").exists()
+    for assignment in ASSIGNMENTS:  # every submission went through autograde
+        for learner in _who_did(assignment):
+            autograded = course["root"] / "autograded" / learner / assignment
+            assert (autograded / f"{assignment}.ipynb").exists(), (learner, assignment)
+
+
+@pytest.mark.parametrize(
+    "learner, why",
+    [
+        (
+            "grace",
+            "Your delineation file 'nodule.npz' does not lie on the grid of the assignment's "
+            "image (was drawn on an image of shape 10×20×20, not on the 60×256×256 grid",
+        ),
+        (
+            "heidi",
+            "Your delineation file 'nodule.npz' does not lie on the grid of the assignment's "
+            "image (was drawn on an image of shape 60000×25600×25600",
+        ),
+        (
+            "ivan",
+            "Your delineation file 'nodule.npz' could not be read (holds a float64 'mask'; it "
+            "must be bool or integer labels)",
+        ),
+        (
+            "frank",
+            "Your answer file 'nodule.npz' was not found; 'my nodule.npz' beside the notebook "
+            "is not graded: an answer file must keep the name the activity gives it.",
+        ),
+    ],
+)
+def test_a_malformed_or_renamed_outline_gets_zero_and_the_feedback_says_why(course, learner, why):
+    page = _feedback(course, "ct-nodule", learner)
+    assert "<strong>0 / 10 points</strong>" in page and why in page
+    assert course["grades"]["ct-nodule", learner] == 0
+    # the file handed in is the one graded, and it goes back with the feedback untouched
+    handed_in, autograded = (
+        sorted(p.name for p in folder.iterdir() if p.suffix != ".txt")  # nbgrader's own .txt
+        for folder in (
+            course["home"] / learner / "ct-nodule",
+            course["root"] / "autograded" / learner / "ct-nodule",
+        )
+    )
+    assert autograded == handed_in
+
+
+def test_a_malformed_or_renamed_quiz_answer_gets_zero_for_that_question_only(course):
+    cells = course["cells"]
+    assert cells["cr-quiz", "judy", "grade-mass"] == (0.0, 2.0)
+    assert cells["cr-quiz", "judy", "grade-anatomy"] == (5.0, 5.0)
+    assert "Your answer file 'mass.json' could not be read (not JSON" in _feedback(
+        course, "cr-quiz", "judy"
+    )
+    assert cells["cr-quiz", "frank", "grade-finding"] == (0.0, 1.0)
+    assert cells["cr-quiz", "frank", "grade-mass"] == (2.0, 2.0)
+    assert (
+        "Your answer file 'finding.json' was not found; 'Finding (1).json' beside the notebook "
+        "is not graded" in _feedback(course, "cr-quiz", "frank")
+    )
+
+
+def test_an_edited_grading_cell_is_undone_and_grades_the_answer_file(course):
+    grades = course["grades"]
+    assert grades["ct-nodule", "dave"] == grades["ct-nodule", "bob"] < 10  # not the 10 claimed
+    page = _feedback(course, "ct-nodule", "dave")
+    assert "# This graded cell was changed in your submission; the grader undid the change" in page
+    code = re.sub(r"<[^>]+>", "", page)  # the cell's source, without its highlighting
+    assert "claimed" not in code and 'grade("nodule")' in code
+
+
+def test_a_deleted_grading_cell_is_put_back_and_grades_the_answer_file(course):
+    grades, cells = course["grades"], course["cells"]
+    assert grades["ct-nodule", "erin"] == grades["ct-nodule", "bob"] > 0
+    assert cells["cr-quiz", "erin", "grade-anatomy"] == (5.0, 5.0)
+    assert grades["cr-quiz", "erin"] == 8
+    # nbgrader alone would leave it ungraded, waiting for a manual grade forever (#1682)
+    assert not {("ct-nodule", "erin"), ("cr-quiz", "erin")} & course["needs_manual_grade"]
+    quiz = _feedback(course, "cr-quiz", "erin")
+    notice = "# This graded cell was missing from your submission; the grader put it back"
+    assert quiz.count(notice) == 1
+    # back in its place: after the labels' activity, before the last question
+    assert quiz.index("Name the anatomy") < quiz.index(notice) < quiz.index("What is it?")
+    assert notice in _feedback(course, "ct-nodule", "erin")
+
+
+def test_a_structure_named_otherwise_is_graded_and_the_feedback_says_so(course):
+    assert course["grades"]["ct-nodule", "kim"] == 10
+    page = _feedback(course, "ct-nodule", "kim")
+    assert (
+        "Your delineation's only structure is named 'Lesion', not 'Nodule': it was graded as "
+        "the Nodule." in page
+    )
 
 
 def _pngs(page: str) -> list[np.ndarray]:

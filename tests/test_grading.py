@@ -161,6 +161,20 @@ class TestBadAnswers:
         f = grade(str(tmp_path / "c.npz"))
         assert f.points == 0 and "could not be read" in f.lines[0]
 
+    def test_one_structure_under_another_name_is_graded_and_the_feedback_says_so(self, tmp_path):
+        path = tmp_path / "answer.npz"
+        np.savez(path, mask=REFERENCE, spacing=np.array(SPACING), names=np.array(["Lesion"]))
+        f = grade(str(path), structure="Nodule")
+        assert f.points == 10
+        assert (
+            "only structure is named 'Lesion', not 'Nodule': it was graded as the Nodule"
+            in f.lines[1]
+        )
+        # where the activity asks for several structures it may be another's outline: never
+        f = grade(str(path), structure="Node", stand_in=False)
+        assert f.points == 0 and f.status == Status.INVALID_ANSWER
+        assert f.lines == ["Your delineation has no structure named 'Node' (it holds 'Lesion')."]
+
     def test_bad_reference_is_a_grading_error_not_an_exception(self):
         f = grade_delineation(REFERENCE, np.zeros(SHAPE), 10, spacing_mm=SPACING)
         assert f.points == 0 and f.status == Status.GRADING_ERROR and "instructor" in f.lines[0]
@@ -204,6 +218,35 @@ class TestImages:
         assert columns.max() < chart.shape[1] - 4, "the legend runs off the picture"
         blue = (header[..., 2] > header[..., 0] + 60).any(axis=0)
         assert blue.any(), "the 'too small' key is drawn"
+
+    @pytest.mark.parametrize(
+        "rows, cols, slices",
+        [
+            ((36, 44), (30, 50), (40, 41)),  # one small slice: one panel
+            ((10, 70), (38, 42), (38, 42)),  # tall and narrow: four slices, three panels
+            ((38, 42), (5, 75), (39, 41)),  # short and wide: two panels
+        ],
+        ids=["one-slice", "tall-narrow", "short-wide"],
+    )
+    def test_the_slices_legend_and_captions_are_whole_at_every_shape(self, rows, cols, slices):
+        reference = np.zeros(SHAPE, bool)
+        reference[slice(*slices), slice(*rows), slice(*cols)] = True
+        answer = np.zeros_like(reference)
+        for k in range(*slices):  # off by more on each slice: one panel per slice
+            answer[k] = np.roll(reference[k], 2 + k - slices[0], axis=0)
+        f = grade_delineation(answer, reference, 10, spacing_mm=SPACING, direction=AXIAL)
+        picture = np.asarray(Image.open(io.BytesIO(f.images["worst-slices.png"])).convert("RGB"))
+        background = picture[0, 0].astype(int)
+        ink = np.abs(picture.astype(int) - background).sum(axis=2) > 60
+        width = picture.shape[1]
+        for band, what in ((slice(0, 28), "title"), (slice(30, 50), "legend")):
+            columns = np.flatnonzero(ink[band].any(axis=0))
+            assert columns.max() < width - 6, f"the {what} runs off the picture"
+        legend = picture[30:50].reshape(-1, 3)
+        for colour in ((40, 220, 90), (255, 214, 0), (235, 50, 50), (40, 120, 255)):
+            assert (legend == colour).all(axis=1).sum() >= 40, f"the key {colour} is drawn"
+        captions = ink[-24:]
+        assert captions.any() and not captions[:, :4].any() and not captions[:, -4:].any()
 
     def test_two_dimensional_delineation(self):
         reference = REFERENCE[40]

@@ -139,6 +139,15 @@ def grade(name: str) -> GradeResult:
     except Exception as exc:  # the instructor's file: a grading error, never a crash
         return GradeResult(name, failure(reference_problem(str(exc) or type(exc).__name__), 0.0))
     try:
+        with quietly():
+            from dicomteach.activities.prepared import PREPARED_FOLDER, prepare
+
+            # every submission is graded in a fresh kernel: the study and the reference
+            # are read once for the class and kept beside the key (activities/prepared.py)
+            prepare(activity, key.parent / PREPARED_FOLDER)
+    except Exception:  # preparing only saves time: grading reads the files itself
+        pass
+    try:
         return GradeResult(name, activity.grade())
     except Exception as exc:  # Activity.grade does not raise; this is the last net
         return GradeResult(name, internal_error(exc, activity.points))

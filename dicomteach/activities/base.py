@@ -40,13 +40,30 @@ from dicomteach.grading import Feedback
 from dicomteach.grading._inputs import Problem, failure, internal_error, reference_problem
 from dicomteach.io.volume import Volume, Window
 
-__all__ = ["Activity", "quietly"]
+__all__ = ["HEADLESS_RUN_ENV", "Activity", "headless_run", "quietly"]
 
 log = logging.getLogger(__name__)
 
 #: The keys every activity file may hold (each type adds its own).
 COMMON_KEYS = {"version", "type", "name", "study", "prompt", "points", "reference", "tolerance_mm"}
 COMMON_KEYS |= {"window", "slice"}
+
+
+HEADLESS_RUN_ENV = "NBGRADER_EXECUTION"
+"""Set by nbgrader (to ``autograde`` or ``validate``) in the kernels it runs a notebook in."""
+
+
+def headless_run() -> bool:
+    """Whether this kernel runs a notebook for nbgrader, where no one sees a widget.
+
+    An activity then shows what is asked and which file is graded, without its
+    widget: nothing waits for a front end (nbgrader #1359), the study is not
+    read for nothing, and the learner's answer file stays as handed in.
+
+    >>> headless_run()
+    False
+    """
+    return os.environ.get(HEADLESS_RUN_ENV, "") in ("autograde", "validate")
 
 
 @contextlib.contextmanager
@@ -348,7 +365,21 @@ class Activity:
         return None
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        if headless_run():
+            return self._headless_bundle()
         return self.view()._repr_mimebundle_(**kwargs)
+
+    def _headless_bundle(self) -> dict[str, str]:
+        """What stands for the widget in a notebook nbgrader runs: what is asked, and which
+        file is graded. No widget is built, so the image is not read and the answer file
+        is neither read nor moved (a widget moves aside a file it cannot use)."""
+        said = f"{self.prompt} (graded from your answer file {self.answer_path.name})"
+        return {
+            "text/plain": said,
+            "text/html": f'<div class="dt-activity-headless"><p><b>{html.escape(self.prompt)}'
+            f"</b></p><p><em>Graded from your answer file {html.escape(self.answer_path.name)}"
+            "; the activity is not drawn while grading.</em></p></div>",
+        }
 
     def __repr__(self) -> str:
         where = f", from {self.source}" if self.source is not None else ""
@@ -383,7 +414,10 @@ class Activity:
                     raise reference_problem(
                         f"activity {self.name!r} has no reference to grade with"
                     )
-                return self._grade(self._answer_file(path))
+                found = self._answer_file(path)
+                if not found.exists():
+                    _refuse_renamed(found)
+                return self._grade(found)
         except Problem as problem:
             return failure(problem, self.points)
         except (DicomTeachError, ValueError) as exc:  # the reference or the image, not the answer
@@ -392,6 +426,34 @@ class Activity:
         except Exception as exc:  # docs/decisions.md, decision 15: never stop an autograde
             log.debug("grading %s failed", self.name, exc_info=True)
             return internal_error(exc, self.points)
+
+
+def _refuse_renamed(answer: Path) -> None:
+    """Raise a :class:`Problem` naming the files that look like ``answer`` renamed, if any.
+
+    Only the file the activity names is graded: which of several look-alikes
+    is the answer is not a grader's guess. The learner is told which files
+    were seen, so that the instructor and they know the work is not lost.
+    """
+    stem = answer.stem.casefold()
+    try:
+        alike = sorted(
+            p.name
+            for p in answer.parent.iterdir()
+            if stem in p.name.casefold()
+            and p.suffix != ".ipynb"
+            and not p.name.startswith(".")
+            and p.is_file()
+        )
+    except OSError:
+        return
+    if alike:
+        shown = ", ".join(repr(n) for n in alike[:3]) + (" …" if len(alike) > 3 else "")
+        raise Problem(
+            f"Your answer file '{answer.name}' was not found; {shown} beside the notebook "
+            f"{'is' if len(alike) == 1 else 'are'} not graded: an answer file must keep the "
+            "name the activity gives it."
+        )
 
 
 def _window(value: Any) -> str | Window | None:

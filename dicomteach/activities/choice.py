@@ -17,14 +17,10 @@ from __future__ import annotations
 import json
 import logging
 import os
-import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import ipywidgets
-import traitlets
 
 from dicomteach.activities.base import Activity
 from dicomteach.activities.spec import Location, SpecProblem, check_names
@@ -36,13 +32,23 @@ from dicomteach.roi.errors import AnswerError
 __all__ = [
     "CHOICE_VERSION",
     "Choice",
-    "ChoiceQuestion",
     "MultipleChoice",
     "load_choice",
     "save_choice",
 ]
 
 log = logging.getLogger(__name__)
+
+
+def __getattr__(name: str) -> Any:
+    # the widget lives in choice_view.py: ipywidgets is imported where a question is shown,
+    # not by every autograde kernel that imports the activities
+    if name == "ChoiceQuestion":
+        from dicomteach.activities.choice_view import ChoiceQuestion
+
+        return ChoiceQuestion
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 CHOICE_VERSION = 1
 """The version of the choice file written; files of a later version are refused, not misread."""
@@ -93,92 +99,6 @@ def load_choice(path: str | os.PathLike[str]) -> Choice:
     return Choice(activity, choice)
 
 
-class ChoiceQuestion(ipywidgets.VBox):
-    """The image (a Viewer) with the options beside it; the pick is saved on every change.
-
-    ``answered`` and ``answer_trait`` are what :class:`~dicomteach.widgets.CheckAnswer`
-    watches, as on the other question widgets.
-    """
-
-    choice = traitlets.Unicode(None, allow_none=True)
-    """The option picked, or None."""
-    answer_trait = "choice"
-
-    def __init__(
-        self,
-        image: Any,
-        options: Sequence[str],
-        *,
-        prompt: str,
-        answer: str | os.PathLike[str],
-        activity: str = "",
-        window: Any = None,
-        frame: int | None = None,
-    ) -> None:
-        from dicomteach.widgets import Viewer
-        from dicomteach.widgets._answers import answer_path, move_aside
-
-        self.answer_path = answer_path(answer, ".json")
-        self.activity = activity
-        self.options = list(options)
-        self.radio = ipywidgets.RadioButtons(options=self.options, value=None)
-        self.radio.add_class("dt-choice-options")
-        self.status = ipywidgets.HTML()
-        text = ipywidgets.HTML(f"<p><b>{_escape(prompt)}</b></p>")
-        side = ipywidgets.VBox([text, self.radio, self.status])
-        parts = [side]
-        self.viewer = None
-        if image is not None:
-            self.viewer = Viewer(image, window=window, frame=frame)
-            parts.insert(0, self.viewer)
-        super().__init__([ipywidgets.HBox(parts)])
-        self.add_class("dt-choice")
-        path = self.answer_path
-        if path.exists():
-            reason = None
-            try:
-                found = load_choice(path)
-            except AnswerError as exc:
-                reason = f"it could not be read ({exc.problem})"
-            else:
-                if found.activity and activity and found.activity != activity:
-                    reason = f"it holds the answer of another activity ({found.activity!r})"
-                elif found.choice is not None and found.choice not in self.options:
-                    reason = f"it holds an option this question does not have ({found.choice!r})"
-                else:
-                    self.choice = found.choice
-                    self.radio.value = found.choice
-                    self._say(f"Your answer was loaded from {path.name}.")
-            if reason is not None:
-                moved = move_aside(path, reason, stacklevel=4)
-                self.answer_path = moved.answer
-                self._say(moved.notice)
-        self.radio.observe(self._picked, names="value")
-
-    @property
-    def answered(self) -> bool:
-        """True once an option is picked."""
-        return self.choice is not None
-
-    def _say(self, text: str) -> None:
-        self.status.value = f"<small>{_escape(text)}</small>"
-
-    def _picked(self, change: dict) -> None:
-        self.choice = change["new"]
-        try:
-            save_choice(Choice(self.activity, self.choice), self.answer_path)
-        except OSError as exc:
-            self._say(
-                f"Your answer could not be saved in {self.answer_path.name} ({exc.strerror or exc})."
-            )
-            return
-        self._say(f"Saved in {self.answer_path.name} at {time.strftime('%H:%M:%S')}.")
-
-    def pick(self, option: str | None) -> None:
-        """Pick ``option`` as a click on it does (and save)."""
-        self.radio.value = option
-
-
 class MultipleChoice(Activity):
     """One right answer among ``options``, asked beside the image (``study`` may be left out).
 
@@ -220,6 +140,8 @@ class MultipleChoice(Activity):
         return self.reference
 
     def _build_question(self) -> Any:
+        from dicomteach.activities.choice_view import ChoiceQuestion
+
         has_image = self.study is not None or self._volume is not None
         return ChoiceQuestion(
             self.volume if has_image else None,

@@ -246,7 +246,8 @@ class Delineate(Activity):
     def _grade(self, answer: Path) -> Feedback:
         if isinstance(self.reference, Experts):
             return self._grade_against_experts(answer, self.reference.resolve())
-        reference = self.reference.resolve()
+        # the masks prepared for grading a class (activities/prepared.py), else the file
+        reference = getattr(self, "_prepared_reference", None) or self.reference.resolve()
         share = self.points / len(self.structures)
         if len(self.structures) == 1:
             return grade_delineation(
@@ -274,6 +275,7 @@ class Delineate(Activity):
                     window=self._first_window(),
                     structure=name,
                     reference_structure=name,
+                    stand_in=False,
                 ),
             )
             for name in self.structures

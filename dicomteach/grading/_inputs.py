@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -68,7 +69,16 @@ def _shape(shape: Sequence[int]) -> str:
     return "×".join(str(n) for n in shape)
 
 
-def _pick(structures: Structures, structure: int | str | None, whose: str) -> np.ndarray:
+def _pick(
+    structures: Structures, structure: int | str | None, whose: str, stand_in: bool
+) -> tuple[np.ndarray, str]:
+    """The mask of ``structure`` (number or name), and a note for the learner, or "".
+
+    A file of one structure that does not bear the name asked for is graded in
+    its place when ``stand_in`` (one structure asked, one given: the learner's
+    work counts), with a note saying so; without ``stand_in`` (an activity of
+    several structures, where it may be another's outline) it is a Problem.
+    """
     masks = structures.masks
     if not masks:
         raise Problem(f"{whose} holds no structure.")
@@ -78,9 +88,14 @@ def _pick(structures: Structures, structure: int | str | None, whose: str) -> np
             if structure == number or (
                 isinstance(structure, str) and name.strip().lower() == structure.strip().lower()
             ):
-                return masks[number]
-        if len(masks) == 1:
-            return next(iter(masks.values()))
+                return masks[number], ""
+        if len(masks) == 1 and stand_in:
+            number, mask = next(iter(masks.items()))
+            given = structures.names.get(number, "") or f"number {number}"
+            return mask, (
+                f"{whose}'s only structure is named {given!r}, not {structure!r}: "
+                f"it was graded as the {structure}."
+            )
         raise Problem(
             f"{whose} has no structure named {structure!r} "
             f"(it holds {', '.join(repr(n) for n in structures.names.values())})."
@@ -91,7 +106,16 @@ def _pick(structures: Structures, structure: int | str | None, whose: str) -> np
             f"({', '.join(repr(n) for n in structures.names.values())}); "
             "which one is graded is not said."
         )
-    return next(iter(masks.values()))
+    return next(iter(masks.values())), ""
+
+
+class Mask(NamedTuple):
+    """What :func:`load_mask` gives: the mask, its spacing if known, a note for the learner."""
+
+    array: np.ndarray
+    spacing: tuple[float, ...] | None
+    note: str = ""
+    """Said in the feedback, e.g. that a structure was graded under another name."""
 
 
 def load_mask(
@@ -101,18 +125,20 @@ def load_mask(
     structure: int | str | None,
     image: Volume | str | os.PathLike[str] | None,
     shape: tuple[int, ...] | None = None,
-) -> tuple[np.ndarray, tuple[float, ...] | None]:
-    """A binary mask and, when the source gives it, its spacing (mm per axis).
+    stand_in: bool = True,
+) -> Mask:
+    """A binary mask, its spacing (mm per axis) when the source gives it, and a note.
 
     ``source``: an array, a :class:`~dicomteach.roi.Structures`, or a path to a
     SEG, RTSTRUCT or ``.npz``, placed on ``image``'s grid when given (a SEG
     handed in without its CT beside it); ``shape``, the grid it is graded on,
-    lets a file drawn on another grid be refused before its data are read.
-    Raises :class:`Problem` worded for ``whose``.
+    lets a file drawn on another grid be refused before its data are read;
+    ``stand_in``: whether a file of one structure not named ``structure`` is
+    graded in its place (:func:`_pick`). Raises :class:`Problem` worded for ``whose``.
     """
     if source is None:
         raise Problem(f"No {whose} was found: draw it and save before you submit.")
-    spacing = None
+    spacing, note = None, ""
     if isinstance(source, str | os.PathLike):
         name = os.path.basename(os.fspath(source))
         if not os.path.exists(source):
@@ -138,7 +164,7 @@ def load_mask(
             ) from None
     if isinstance(source, Structures):
         spacing = tuple(float(s) for s in source.spacing)
-        source = _pick(source, structure, f"Your {whose}")
+        source, note = _pick(source, structure, f"Your {whose}", stand_in)
     try:
         array = np.asarray(source)
     except Exception:
@@ -161,7 +187,7 @@ def load_mask(
                 "structure must be 0 outside and 1 inside."
             )
         array = array.astype(bool)
-    return array, spacing
+    return Mask(array, spacing, note)
 
 
 def check_grid(

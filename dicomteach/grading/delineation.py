@@ -102,25 +102,45 @@ def _targets(
 
 
 def _background(
-    image: object, window: Window | None, shape: tuple[int, ...]
-) -> tuple[np.ndarray | None, Window | None]:
-    """Modality values on the mask grid and the window to show them through."""
-    from dicomteach.imaging import auto_window, default_window, modality_values
+    image: object, window: Window | None, shape: tuple[int, ...], shown: list[int]
+) -> tuple[dict[int, np.ndarray] | None, Window | None]:
+    """Modality values of the ``shown`` slices on the mask grid, and the window to show them
+    through. Only those slices are read: a picture shows three of a study's hundreds."""
+    from dicomteach.imaging import auto_window, default_window
 
     if image is None:
         return None, None
     if isinstance(image, Volume):
-        if image.is_color:
+        if image.is_color or tuple(image.pixels.shape) != shape:
             return None, None
-        values = modality_values(image)
+        values = {k: _slice_values(image, k) for k in shown}
         window = window or default_window(image)
     else:
-        values = np.asarray(image, dtype=float)
-    if values.ndim == 2:
-        values = values[None]
-    if values.shape != shape:
-        return None, None
-    return values, window or auto_window(values)
+        array = np.asarray(image)
+        if array.ndim == 2:
+            array = array[None]
+        if array.shape != shape:
+            return None, None
+        values = {k: np.asarray(array[k], dtype=float) for k in shown}
+    return values, window or auto_window(np.stack(list(values.values())))
+
+
+def _slice_values(volume: Volume, k: int) -> np.ndarray:
+    """Modality values of slice ``k`` (:func:`dicomteach.imaging.modality_values`, one slice)."""
+    from dicomteach.imaging import apply_modality_lut
+
+    stored = np.asarray(volume.pixels[k])
+    if volume.modality_lut is not None:
+        return apply_modality_lut(stored, lut=volume.modality_lut)
+    slope, intercept = (
+        np.atleast_1d(np.asarray(a, dtype=np.float64))
+        for a in (volume.rescale_slope, volume.rescale_intercept)
+    )
+    return apply_modality_lut(
+        stored,
+        slope=slope[k] if slope.size > 1 else slope[0],
+        intercept=intercept[k] if intercept.size > 1 else intercept[0],
+    )
 
 
 def grade_delineation(
@@ -140,6 +160,7 @@ def grade_delineation(
     direction: np.ndarray | None = None,
     structure: int | str | None = None,
     reference_structure: int | str | None = None,
+    stand_in: bool = True,
     images: bool = True,
 ) -> Feedback:
     """Points and feedback for a learner's delineation of one structure.
@@ -186,6 +207,10 @@ def grade_delineation(
         on screen ("upper", "left-hand").
     structure, reference_structure : int or str, optional
         Which structure of a multi-structure file to grade (number or name).
+    stand_in : bool, default True
+        Whether a file holding one structure under another name is graded as
+        ``structure`` (the feedback then says so). Off when an activity asks
+        for several structures: one must never be graded with another's outline.
     images : bool, default True
         Draw the PNGs (off for fast bulk grading).
 
@@ -219,6 +244,7 @@ def grade_delineation(
             direction,
             structure,
             reference_structure,
+            stand_in,
             images,
         )
     except Problem as problem:
@@ -243,6 +269,7 @@ def _grade(
     direction,
     structure,
     reference_structure,
+    stand_in,
     draw,
 ) -> Feedback:
     if not (np.isfinite(max_points) and max_points >= 0):
@@ -257,11 +284,12 @@ def _grade(
             raise reference_problem(f"image {image_path}: {exc}") from None
     volume = image if isinstance(image, Volume) else None
     try:
-        ref, ref_spacing = load_mask(
+        ref, ref_spacing, _ = load_mask(
             reference,
             whose="reference",
             structure=reference_structure,
             image=volume if volume is not None else image_path,
+            stand_in=stand_in,
         )
     except Problem as problem:
         raise reference_problem(problem.line) from None
@@ -272,12 +300,13 @@ def _grade(
     spacing = as_spacing_mm(spacing_mm, ref.ndim)
     if not ref.any():
         raise reference_problem("the reference mask is empty")
-    ans, ans_spacing = load_mask(
+    ans, ans_spacing, note = load_mask(
         answer,
         whose="delineation",
         structure=structure,
         image=volume if volume is not None else image_path,
         shape=ref.shape,
+        stand_in=stand_in,
     )
     check_grid(ans, ans_spacing, ref.shape, spacing)
     if not ans.any():
@@ -315,6 +344,7 @@ def _grade(
         f"{full.surface_dice:.2f}{because(origin[1])}): "
         f"{awarded:g} of {max_points:g} points."
     ]
+    lines += [note] if note else []
     lines += describe_delineation(
         signed, runs, tolerance_mm, min(spacing[1:]), one_slice, scores.msd_mm
     )
@@ -329,7 +359,7 @@ def _grade(
     }
     if draw:
         shown = worst_slices(errors, 3)
-        values, shown_window = _background(image, window, ref.shape)
+        values, shown_window = _background(image, window, ref.shape, shown)
         try:
             pictures["worst-slices.png"] = slices_png(
                 ans,

@@ -15,6 +15,7 @@ when the geometry is known. Output is deterministic: same input, same bytes.
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -124,14 +125,21 @@ def _panel(
     return np.rint(rgb).astype(np.uint8)
 
 
+_LEGEND = (
+    (REFERENCE, "reference", "line"),
+    (ANSWER, "your outline", "line"),
+    (TOO_LARGE, "too large (included)", "fill"),
+    (TOO_SMALL, "too small (missed)", "fill"),
+)
+
+
+def _legend_width(font) -> int:
+    """Pixels the legend of :func:`_legend` takes, from its first key to its last letter."""
+    return sum(24 + int(font.getlength(text)) + 22 for _, text, _ in _LEGEND) - 22
+
+
 def _legend(draw: ImageDraw.ImageDraw, x: int, y: int, font) -> None:
-    items = (
-        (REFERENCE, "reference", "line"),
-        (ANSWER, "your outline", "line"),
-        (TOO_LARGE, "too large (included)", "fill"),
-        (TOO_SMALL, "too small (missed)", "fill"),
-    )
-    for colour, text, style in items:
+    for colour, text, style in _LEGEND:
         if style == "line":
             draw.rectangle([x, y + 6, x + 18, y + 9], fill=colour)
         else:
@@ -163,15 +171,16 @@ def slices_png(
     spacing: tuple,
     tolerance_mm: float,
     *,
-    image: np.ndarray | None = None,
+    image: np.ndarray | Mapping[int, np.ndarray] | None = None,
     window: Window | None = None,
     direction: np.ndarray | None = None,
     title: str = "",
 ) -> bytes:
     """PNG: the given slices (array indices) side by side, worst first, with a legend.
 
-    ``image`` holds modality values on the masks' grid (e.g. CT in HU) shown
-    through ``window``; without it the outlines are drawn on gray.
+    ``image`` holds modality values on the masks' grid (e.g. CT in HU), or
+    only those of the slices shown (by index), seen through ``window``;
+    without it the outlines are drawn on gray.
     """
     rows, cols = _crop_box(answer, reference, spacing)
     factors = _factors((rows.stop - rows.start, cols.stop - cols.start), spacing)
@@ -185,18 +194,29 @@ def slices_png(
         panels.append(_panel(answer[k][rows, cols], reference[k][rows, cols], background, factors))
     height, width = panels[0].shape[:2]
     gap, pad, top, bottom = 16, 14, 58, 30
-    canvas = Image.new(
-        "RGB",
-        (2 * pad + len(panels) * width + (len(panels) - 1) * gap, top + height + bottom),
-        BACKGROUND,
+    title = title or "Where your outline differs"
+    captions = [_caption(errors, k, tolerance_mm) for k in slices]
+    # on a panel too narrow for the slice number beside the top letter, the caption says it
+    named_inside = 6 + font.getlength(f"slice {max(slices) + 1}") + 8 < width / 2 - 6
+    if not named_inside:
+        captions = [f"slice {k + 1}: {c}" for k, c in zip(slices, captions, strict=True)]
+    # each panel's column is as wide as its caption, and the picture as wide as the legend
+    # and the title, whatever the crop's shape and however few slices are shown
+    slot = max(width, *(int(small_font.getlength(c)) + 8 for c in captions))
+    inner = max(
+        len(panels) * slot + (len(panels) - 1) * gap,
+        _legend_width(small_font),
+        int(big_font.getlength(title)),
     )
+    canvas = Image.new("RGB", (2 * pad + inner, top + height + bottom), BACKGROUND)
     draw = ImageDraw.Draw(canvas)
-    draw.text((pad, 8), title or "Where your outline differs", fill=TEXT, font=big_font)
+    draw.text((pad, 8), title, fill=TEXT, font=big_font)
     _legend(draw, pad, 32, small_font)
     for n, (k, panel) in enumerate(zip(slices, panels, strict=True)):
-        x = pad + n * (width + gap)
+        x = pad + n * (slot + gap) + (slot - width) // 2
         canvas.paste(Image.fromarray(panel), (x, top))
-        _shadowed(draw, (x + 6, top + 5), f"slice {k + 1}", font, "la")
+        if named_inside:
+            _shadowed(draw, (x + 6, top + 5), f"slice {k + 1}", font, "la")
         for edge, (lx, ly, anchor) in {
             "top": (x + width / 2, top + 4, "ma"),
             "bottom": (x + width / 2, top + height - 4, "md"),
@@ -207,7 +227,7 @@ def slices_png(
                 _shadowed(draw, (lx, ly), letters[edge], small_font, anchor)
         draw.text(
             (x + width / 2, top + height + 8),
-            _caption(errors, k, tolerance_mm),
+            captions[n],
             fill=MUTED,
             font=small_font,
             anchor="ma",

@@ -6,12 +6,7 @@ drawing happen there (docs/decisions.md, decisions 1 and 2). Nothing here loads 
 
 from __future__ import annotations
 
-from dicomteach.widgets._answers import AnswerFileMovedWarning
-from dicomteach.widgets.check import CheckAnswer
-from dicomteach.widgets.compare import Compare
-from dicomteach.widgets.delineator import Delineator
-from dicomteach.widgets.questions import Hotspot, LabelDrop
-from dicomteach.widgets.viewer import Viewer
+import importlib
 
 __all__ = [
     "AnswerFileMovedWarning",
@@ -24,11 +19,26 @@ __all__ = [
     "Viewer",
 ]
 
+_HOMES = {
+    "AnswerFileMovedWarning": "_answers",
+    "CheckAnswer": "check",
+    "Compare": "compare",
+    "Delineator": "delineator",
+    "Hotspot": "questions",
+    "LabelDrop": "questions",
+    "View3D": "view3d",
+    "Viewer": "viewer",
+}
+"""The module each widget lives in, imported on first use: a widget's class joins its ES
+modules when it is made, and View3D brings nibabel and ipyniivue (0.4 s), which a process
+that only reads answer files (an autograde, ``dicomteach grade-class``) never needs."""
+
 
 def __getattr__(name: str):
-    # View3D brings nibabel and ipyniivue (0.4 s): loaded by the lessons that show one only
-    if name == "View3D":
-        from dicomteach.widgets.view3d import View3D
-
-        return View3D
+    if name in _HOMES:
+        return getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

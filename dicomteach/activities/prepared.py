@@ -1,0 +1,197 @@
+"""What grading needs of an answer key, read once for a class and kept beside the key.
+
+nbgrader autogrades each submission in a fresh kernel, so every
+``grade("name")`` would decode the study's DICOM files (headers, compressed
+frames) and the reference's again: more time than grading the answer. The
+first grading process to need them keeps them in the course's reference
+folder, where only the instructor's processes look
+(docs/decisions.md, decisions 4 and 28):
+
+* ``<key folder>/.prepared/study-<digest>/``: the study's Volume as
+  :mod:`dicomteach.io.stored` writes it, read back memory-mapped (only the
+  slices a feedback picture shows are read from disk);
+* ``<key folder>/.prepared/<name>-<digest>/reference.npz``: for a
+  :class:`~dicomteach.activities.Delineate`, the reference's masks on that
+  image, one per structure.
+
+A digest covers what the entry was made from: the formats' versions,
+dicomteach's version, the key file's bytes, and the path, size and
+modification time of every file of the study and of the reference. A changed
+key, study or reference is read again; older entries of the same activity are
+removed. The folder can be deleted at any time. Where it cannot be written,
+or an entry cannot be read, grading reads the files as before: preparing
+never changes a grade, only how long it takes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dicomteach.activities.base import Activity
+
+__all__ = ["PREPARED_FOLDER", "PREPARED_VERSION", "prepare"]
+
+PREPARED_FOLDER = ".prepared"
+"""The folder beside the answer keys where their prepared entries are kept."""
+
+PREPARED_VERSION = 1
+"""Version of the entries' layout (the stored volume has its own, in its digest too)."""
+
+
+def prepare(activity: Activity, folder: str | os.PathLike[str]) -> bool:
+    """Give ``activity`` its study, and a delineation's reference masks, from ``folder``.
+
+    Made there from the files on first use (written atomically: a folder
+    renamed into place). True when the activity now holds them; False when
+    it has nothing to prepare (built in Python, on a Volume) or the files
+    could not be read (grading then reads them and says what is wrong).
+    Never raises for a folder it cannot write.
+    """
+    if activity.source is None or activity.study is None:
+        return False
+    folder = Path(folder)
+    study = activity.study.resolve()
+    study_digest = _digest(_version(), [study])
+    volume = _load_or_make(
+        folder / f"study-{study_digest}", lambda entry: _save_study(activity, entry), _load_study
+    )
+    if volume is None:
+        return False
+    activity._volume = volume
+    location = _reference_file(activity)
+    if location is None:
+        return True
+    key_digest = _digest(
+        study_digest + Path(activity.source).read_bytes().hex(), [location, activity.source]
+    )
+    entry = folder / f"{activity.name}-{key_digest}"
+    found = _load_or_make(
+        entry, lambda target: _save_reference(activity, location, target), _load_reference
+    )
+    if found is None:
+        return False
+    activity._prepared_reference = found
+    _remove_older(folder, activity.name, entry)
+    return True
+
+
+def _version() -> str:
+    from dicomteach.io.stored import STORED_VOLUME_VERSION
+
+    try:
+        from importlib.metadata import version
+
+        package = version("dicomteach")
+    except Exception:  # run from a source tree that was never installed
+        package = "unknown"
+    return f"prepared {PREPARED_VERSION} stored {STORED_VOLUME_VERSION} dicomteach {package}"
+
+
+def _digest(seed: str, paths: list[Path]) -> str:
+    """Sixteen hex digits from ``seed`` and the path, size and mtime of every file under ``paths``."""
+    digest = hashlib.sha256(seed.encode())
+    for path in paths:
+        path = Path(path).absolute()
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for file in files:
+            stat = file.stat()
+            digest.update(f"\0{file}\0{stat.st_size}\0{stat.st_mtime_ns}".encode())
+    return digest.hexdigest()[:16]
+
+
+def _reference_file(activity: Activity) -> Path | None:
+    """The file of a delineation's reference, if the activity is one and has it."""
+    from dicomteach.activities.delineate import Delineate, Experts
+
+    if not isinstance(activity, Delineate) or activity.reference is None:
+        return None
+    if isinstance(activity.reference, Experts):
+        return None  # several experts' files: graded from them (their consensus is made then)
+    return activity.reference.resolve()
+
+
+def _load_or_make(entry: Path, make, load) -> Any:
+    """``load(entry)``; when it is missing or unreadable, ``make`` it beside and rename it in."""
+    if entry.is_dir():
+        try:
+            return load(entry)
+        except Exception:  # damaged or half-removed: made again below
+            shutil.rmtree(entry, ignore_errors=True)
+    try:
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{entry.name}-", dir=entry.parent))
+    except OSError:
+        staging = None
+    try:
+        made = make(staging)
+    except Exception:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+        return None
+    if staging is not None:
+        try:
+            staging.rename(entry)
+        except OSError:  # another process made it first, or the folder is read-only
+            shutil.rmtree(staging, ignore_errors=True)
+    return made
+
+
+def _save_study(activity: Activity, staging: Path | None) -> Any:
+    from dicomteach.io.stored import load_volume, save_volume
+
+    volume = activity.volume  # read from the DICOM files
+    if staging is None:
+        return volume
+    save_volume(volume, staging)
+    return load_volume(staging)  # the pages just written, memory-mapped
+
+
+def _load_study(entry: Path) -> Any:
+    from dicomteach.io.stored import load_volume
+
+    return load_volume(entry)
+
+
+def _save_reference(activity: Activity, location: Path, staging: Path | None) -> Any:
+    from dicomteach.roi import load_structures
+
+    found = load_structures(location, image=activity.volume)
+    if staging is not None:
+        numbers = sorted(found.masks)
+        with open(staging / "reference.npz", "wb") as fh:
+            np.savez_compressed(
+                fh,
+                numbers=np.array(numbers, np.int64),
+                names=np.array([found.names.get(n, "") for n in numbers], dtype=str),
+                spacing=np.array(found.spacing, float),
+                **{f"mask_{n}": np.asarray(found.masks[n], bool) for n in numbers},
+            )
+    return found
+
+
+def _load_reference(entry: Path) -> Any:
+    from dicomteach.roi import Structures
+
+    with np.load(entry / "reference.npz", allow_pickle=False) as stored:
+        numbers = [int(n) for n in stored["numbers"]]
+        masks = {n: stored[f"mask_{n}"] for n in numbers}
+        names = dict(zip(numbers, (str(s) for s in stored["names"]), strict=True))
+        spacing = tuple(float(s) for s in stored["spacing"])
+    return Structures(masks, names, spacing, str(entry / "reference.npz"))
+
+
+def _remove_older(folder: Path, name: str, keep: Path) -> None:
+    """Remove the other entries of activity ``name`` (``<name>-<16 hex digits>``)."""
+    for old in folder.glob(f"{name}-*"):
+        tag = old.name[len(name) + 1 :]
+        if old != keep and len(tag) == 16 and all(c in "0123456789abcdef" for c in tag):
+            with contextlib.suppress(OSError):
+                shutil.rmtree(old)
