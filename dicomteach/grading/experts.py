@@ -180,7 +180,7 @@ def _expert_masks(
     masks, spacing = [], None
     for number, source in enumerate(experts, 1):
         try:
-            mask, found = load_mask(
+            mask, found, _note = load_mask(
                 source,
                 whose="expert outline",
                 structure=structure,
@@ -256,9 +256,9 @@ def _grade(
     )
     if feedback.status is not Status.GRADED or feedback.scores is None:
         return feedback
-    learner, _ = load_mask(
+    learner = load_mask(
         answer, whose="delineation", structure=structure, image=volume, shape=masks[0].shape
-    )
+    ).array
     place = spread.place(feedback.scores)
     inside = min(place) >= 1
     two_d = masks[0].ndim == 2
@@ -331,15 +331,17 @@ def _pictures(spread, masks, learner, spacing, image, window, direction, full, z
     if consensus.ndim == 2:
         masks, learner, consensus = [m[None] for m in masks], learner[None], consensus[None]
         spacing = (1.0, *spacing)
-    values, shown_window = _background(image, window, consensus.shape)
     union = np.logical_or.reduce(masks)
+    shown = panel_slices(consensus, union)
+    # only the slices shown are read (a dict slice → values, indexed as the array was)
+    values, shown_window = _background(image, window, consensus.shape, list(shown))
     if direction is None and isinstance(image, Volume) and image.geometry_known:
         direction = image.direction
     pictures["experts-band.png"] = experts_png(
         masks,
         learner,
         consensus,
-        panel_slices(consensus, union),
+        shown,
         spacing,
         image=values,
         window=shown_window,

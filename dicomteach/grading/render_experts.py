@@ -15,7 +15,7 @@ Output is deterministic: same input, same bytes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -189,7 +189,7 @@ def experts_png(
     slices: Sequence[int],
     spacing: Sequence[float],
     *,
-    image: np.ndarray | None = None,
+    image: np.ndarray | Mapping[int, np.ndarray] | None = None,
     window: Window | None = None,
     direction: np.ndarray | None = None,
 ) -> bytes:
