@@ -272,29 +272,33 @@ def test_following_lesson_click_is_checked_and_survives_a_kernel_restart(
         open_and_run(page, lab_server["url"], lesson.name)
         _wait_all_ran(page, artifacts / "lesson-04-answer-timeout.png")
         centre = kernel_print(page, NODULE_CENTRE)
-        hotspot = page.locator(".dt-q-hotspot")
+        hotspot = page.locator(".dt-q-hotspot").first
         hotspot.locator("canvas.dt-viewer-canvas[data-rendered='1']").wait_for(timeout=60_000)
         _click_the_nodule(page, hotspot, centre)
         assert _written(answer), "the click is written beside the notebook"
-        check = page.get_by_role("button", name="Check my answer")
+        check = page.get_by_role("button", name="Check my answer").first
         check.click()
-        feedback = page.locator(".dt-check-feedback")
+        feedback = page.locator(".dt-check-feedback").first
         feedback.get_by_text("1 / 1 points").wait_for(timeout=30_000)
         # the reference is revealed under the feedback only now
-        page.locator(".dt-check-reveal img").wait_for(timeout=30_000)
-        page.locator(".dt-check").screenshot(path=str(artifacts / "lesson-04-checked-lab.png"))
+        page.locator(".dt-check-reveal img").first.wait_for(timeout=30_000)
+        page.locator(".dt-check").first.screenshot(
+            path=str(artifacts / "lesson-04-checked-lab.png")
+        )
 
         page.evaluate(RESTART_AND_RUN_ALL)
         _wait_all_ran(page, artifacts / "lesson-04-restart-timeout.png")
         assert kernel_print(page, "print(len(where.points))").strip() == "1"
-        hotspot = page.locator(".dt-q-hotspot")
+        hotspot = page.locator(".dt-q-hotspot").first
         hotspot.scroll_into_view_if_needed()
         hotspot.locator(".dt-q-marker").wait_for(timeout=30_000)
         hotspot.locator(".dt-q-status").get_by_text(
             "Your answer was loaded from nodule-click.json (1 point)."
         ).wait_for(timeout=30_000)
-        page.get_by_role("button", name="Check my answer").click()
-        page.locator(".dt-check-feedback").get_by_text("1 / 1 points").wait_for(timeout=30_000)
+        page.get_by_role("button", name="Check my answer").first.click()
+        page.locator(".dt-check-feedback").first.get_by_text("1 / 1 points").wait_for(
+            timeout=30_000
+        )
         assert problems.seen == [], "\n".join(problems.seen)
 
 
@@ -307,9 +311,9 @@ def test_following_lesson_as_an_app_gives_feedback_and_keeps_the_click_after_a_r
     with new_page(gl_browser, height=900) as page:
         problems = Problems(page)
         page.goto(url, timeout=180_000)
-        hotspot = page.locator(".dt-q-hotspot")
+        hotspot = page.locator(".dt-q-hotspot").first
         hotspot.locator("canvas.dt-viewer-canvas[data-rendered='1']").wait_for(timeout=180_000)
-        check = page.get_by_role("button", name="Check my answer")
+        check = page.get_by_role("button", name="Check my answer").first
         assert check.is_disabled(), "nothing to check before a click"
         canvas = hotspot.locator("canvas.dt-viewer-canvas")
         hotspot.locator(".dt-viewport").scroll_into_view_if_needed()
@@ -317,16 +321,22 @@ def test_following_lesson_as_an_app_gives_feedback_and_keeps_the_click_after_a_r
             page.mouse.click(*pixel_centre(canvas, 10, 10))
         _written(tmp_path / "nodule-click.json")
         check.click()
-        page.locator(".dt-check-feedback").get_by_text("0 / 1 points").wait_for(timeout=30_000)
-        assert "mm from it" in page.locator(".dt-check-feedback").inner_text()
-        page.locator(".dt-check").screenshot(path=str(artifacts / "lesson-04-checked-voila.png"))
+        page.locator(".dt-check-feedback").first.get_by_text("0 / 1 points").wait_for(
+            timeout=30_000
+        )
+        assert "mm from it" in page.locator(".dt-check-feedback").first.inner_text()
+        page.locator(".dt-check").first.screenshot(
+            path=str(artifacts / "lesson-04-checked-voila.png")
+        )
         assert (tmp_path / "nodule-click.json").exists()
 
         page.reload(timeout=180_000)
-        hotspot = page.locator(".dt-q-hotspot")
+        hotspot = page.locator(".dt-q-hotspot").first
         hotspot.locator(".dt-q-marker").wait_for(timeout=180_000)
-        page.get_by_role("button", name="Check my answer").click()
-        page.locator(".dt-check-feedback").get_by_text("0 / 1 points").wait_for(timeout=30_000)
+        page.get_by_role("button", name="Check my answer").first.click()
+        page.locator(".dt-check-feedback").first.get_by_text("0 / 1 points").wait_for(
+            timeout=30_000
+        )
         assert problems.seen == [], "\n".join(problems.seen)
 
 
@@ -360,7 +370,7 @@ def test_instructor_lesson_outline_is_graded_and_survives_a_kernel_restart(
         )
         assert _written(answer), "the stroke is written beside the notebook"
         page.get_by_role("button", name="Grade my outline").click()
-        page.locator(".dt-check-feedback").get_by_text("/ 10 points").wait_for(timeout=60_000)
+        page.locator(".dt-check-feedback").first.get_by_text("/ 10 points").wait_for(timeout=60_000)
         drawn = int(kernel_print(page, "print(int(pad.mask('Nodule').sum()))"))
         assert drawn > 0
 
@@ -368,6 +378,6 @@ def test_instructor_lesson_outline_is_graded_and_survives_a_kernel_restart(
         _wait_all_ran(page, artifacts / "lesson-07-restart-timeout.png")
         assert int(kernel_print(page, "print(int(pad.mask('Nodule').sum()))")) == drawn
         page.get_by_role("button", name="Grade my outline").click()
-        page.locator(".dt-check-feedback").get_by_text("/ 10 points").wait_for(timeout=60_000)
-        page.locator(".dt-check").screenshot(path=str(artifacts / "lesson-07-graded-lab.png"))
+        page.locator(".dt-check-feedback").first.get_by_text("/ 10 points").wait_for(timeout=60_000)
+        page.locator(".dt-check").first.screenshot(path=str(artifacts / "lesson-07-graded-lab.png"))
         assert problems.seen == [], "\n".join(problems.seen)
