@@ -153,6 +153,21 @@ def _shadowed(draw: ImageDraw.ImageDraw, xy: tuple[float, float], text: str, fon
     draw.text(xy, text, fill=TEXT, font=font, anchor=anchor)
 
 
+def _edge_letters(
+    draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], letters: dict[str, str], font
+) -> None:
+    """The patient's directions at the middle of each edge of the panel ``box`` (x, y, w, h)."""
+    x, top, width, height = box
+    for edge, (lx, ly, anchor) in {
+        "top": (x + width / 2, top + 4, "ma"),
+        "bottom": (x + width / 2, top + height - 4, "md"),
+        "left": (x + 5, top + height / 2, "lm"),
+        "right": (x + width - 5, top + height / 2, "rm"),
+    }.items():
+        if edge in letters:
+            _shadowed(draw, (lx, ly), letters[edge], font, anchor)
+
+
 def _caption(errors: SliceErrors, k: int, tolerance_mm: float) -> str:
     small, large = errors.worst_too_small_mm[k], errors.worst_too_large_mm[k]
     parts = []
@@ -217,14 +232,7 @@ def slices_png(
         canvas.paste(Image.fromarray(panel), (x, top))
         if named_inside:
             _shadowed(draw, (x + 6, top + 5), f"slice {k + 1}", font, "la")
-        for edge, (lx, ly, anchor) in {
-            "top": (x + width / 2, top + 4, "ma"),
-            "bottom": (x + width / 2, top + height - 4, "md"),
-            "left": (x + 5, top + height / 2, "lm"),
-            "right": (x + width - 5, top + height / 2, "rm"),
-        }.items():
-            if edge in letters:
-                _shadowed(draw, (lx, ly), letters[edge], small_font, anchor)
+        _edge_letters(draw, (x, top, width, height), letters, small_font)
         draw.text(
             (x + width / 2, top + height + 8),
             captions[n],

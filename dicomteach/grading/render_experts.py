@@ -28,6 +28,7 @@ from dicomteach.grading.render import (
     NO_IMAGE_GRAY,
     REFERENCE,
     TEXT,
+    _edge_letters,
     _factors,
     _font,
     _png,
@@ -246,14 +247,7 @@ def experts_png(
         x = pad + n * (width + gap)
         canvas.paste(Image.fromarray(panel), (x, top))
         _shadowed(draw, (x + 6, top + 5), f"slice {k + 1}", font, "la")
-        for edge, (lx, ly, anchor) in {
-            "top": (x + width / 2, top + 4, "ma"),
-            "bottom": (x + width / 2, top + height - 4, "md"),
-            "left": (x + 5, top + height / 2, "lm"),
-            "right": (x + width - 5, top + height / 2, "rm"),
-        }.items():
-            if edge in letters:
-                _shadowed(draw, (lx, ly), letters[edge], small, anchor)
+        _edge_letters(draw, (x, top, width, height), letters, small)
         drew = int(stack[:, k].any(axis=(1, 2)).sum())
         draw.text(
             (x + width / 2, top + height + 8),

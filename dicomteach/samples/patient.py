@@ -379,8 +379,12 @@ def tissue(
     c.paint(
         np.minimum(cavity_sd + 9.0, depth - muscle_top - 2.0), HU[Tissue.MUSCLE] - 5, Tissue.MUSCLE
     )
+    # distances to the great vessels and the airways: the neck's fat planes and the
+    # mediastinum below are both drawn round them
+    great_d, great_r = _nearest_tube(x, y, z, patient.great_vessels)
+    air_d, air_r = _nearest_tube(x, y, z, patient.airways)
     if zmax > patient.apex - 60.0 - _REACH:
-        _thoracic_inlet(c, patient, x, y, z, depth - muscle_top, edge)
+        _thoracic_inlet(c, patient, x, y, z, depth - muscle_top, (great_d, great_r), (air_d, air_r))
 
     # scapulae: a plate inside the posterior muscles, outside the ribs, in the upper chest
     blade_top, blade_bottom = patient.apex + 5.0, patient.apex - 150.0 * hab.size
@@ -403,8 +407,6 @@ def tissue(
     diaphragm = patient.diaphragm(x, y)
     prevertebral = np.sqrt((x / 25.0) ** 2 + ((behind_spine - 2.0) / 22.0) ** 2)
     heart_at, heart_sd = _heart(patient, x, y, z)
-    great_d, great_r = _nearest_tube(x, y, z, patient.great_vessels)
-    air_d, air_r = _nearest_tube(x, y, z, patient.airways)
     upper = np.clip((z + 10.0) / 20.0, 0, 1)
     near_heart = np.full(x.shape, -np.inf, dtype=np.float32)
     near_heart[heart_at] = heart_sd + 4.0
@@ -528,9 +530,14 @@ def _thoracic_inlet(
     y: np.ndarray,
     z: np.ndarray,
     under_muscle: np.ndarray,
-    edge: float,
+    great: tuple[np.ndarray, np.ndarray],
+    airway: tuple[np.ndarray, np.ndarray],
 ) -> None:
     """The base of the neck round and above the lung apices: muscle, fat planes, the thyroid.
+
+    ``great`` and ``airway`` are each point's distance to the nearest great
+    vessel or airway and that tube's radius (:func:`_nearest_tube`); above
+    the carina the nearest airway is the trachea.
 
     Above the domes of the pleura the trunk is not an empty fat-filled ring:
     the scalene, longus colli and strap muscles fill it, with fat round the
@@ -565,8 +572,7 @@ def _thoracic_inlet(
         ]
     )
     c.paint(np.minimum(muscle, inlet), HU[Tissue.MUSCLE] - 5.0, Tissue.MUSCLE)
-    great_d, great_r = _nearest_tube(x, y, z, patient.great_vessels)
-    air_d, air_r = _nearest_tube(x, y, z, patient.airways[:1])
+    (great_d, great_r), (air_d, air_r) = great, airway
     # fat round the vessels (the carotid sheaths) and round the trachea
     c.paint(np.minimum(great_r + 3.5 - great_d, inlet), HU[Tissue.FAT] + 15.0, Tissue.FAT)
     c.paint(np.minimum(air_r + 4.0 - air_d, inlet), HU[Tissue.FAT] + 20.0, Tissue.FAT)
