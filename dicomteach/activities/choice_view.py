@@ -49,7 +49,11 @@ class ChoiceQuestion(ipywidgets.VBox):
         self.answer_path = answer_path(answer, ".json")
         self.activity = activity
         self.options = list(options)
-        self.radio = ipywidgets.RadioButtons(options=self.options, value=None)
+        # ipywidgets draws options in a 300 px column of one-line rows: a longer option
+        # overflows its row and hides its own button. As wide as the longest option.
+        self.radio = ipywidgets.RadioButtons(
+            options=self.options, value=None, layout=ipywidgets.Layout(width="max-content")
+        )
         self.radio.add_class("dt-choice-options")
         self.status = ipywidgets.HTML()
         text = ipywidgets.HTML(f"<p><b>{_escape(prompt)}</b></p>")
