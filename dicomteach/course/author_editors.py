@@ -61,6 +61,16 @@ class KeyEditor:
         raise NotImplementedError
 
 
+def _reach(radius: Any) -> float:
+    """The radius to draw round a target: what was typed, or nothing when it is not a
+    positive number (saving says what is wrong with it)."""
+    try:
+        value = float(radius)
+    except (TypeError, ValueError):
+        return 0.0
+    return value if value > 0 and value == value else 0.0
+
+
 class HotspotKey(KeyEditor):
     """Click each finding on the image; every marker is a target of the same radius."""
 
@@ -85,6 +95,10 @@ class HotspotKey(KeyEditor):
             max_points=self.MAX_TARGETS,
             activity="key",
         )
+        # what the instructor places is the key, and each target shows how far it reaches
+        self.marks.side_title = "The key"
+        self.marks.radius_mm = _reach(self.radius.value)
+        self.radius.observe(self._radius_changed, names="value")
         self.widget.children = [
             _help(
                 "A click counts when it falls within the radius of a target, plus the "
@@ -93,6 +107,9 @@ class HotspotKey(KeyEditor):
             self.radius,
             self.marks,
         ]
+
+    def _radius_changed(self, change: dict) -> None:
+        self.marks.radius_mm = _reach(change["new"])
 
     def collect(self, draft: Draft) -> None:
         marks = list(self.marks.marks)
@@ -123,6 +140,7 @@ class LabelsKey(KeyEditor):
             description="Radius (mm)",
             style={"description_width": "initial"},
         )
+        self.radius.observe(self._radius_changed, names="value")
         self.place = ipywidgets.Button(description="Place these labels")
         self.place.on_click(lambda _: self._show())
         self.drop: Any = None
@@ -152,7 +170,12 @@ class LabelsKey(KeyEditor):
         except ValueError as exc:
             self.say(str(exc).removeprefix("Argument "), True)
             return
+        self.drop.radius_mm = _reach(self.radius.value)
         self.area.children = [self.drop]
+
+    def _radius_changed(self, change: dict) -> None:
+        if self.drop is not None:
+            self.drop.radius_mm = _reach(change["new"])
 
     def collect(self, draft: Draft) -> None:
         draft.labels = _lines(self.names.value)

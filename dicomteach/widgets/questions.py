@@ -86,6 +86,11 @@ class _Question(ImageWidget):
     """``{"n": saves so far, "message": str, "error": str}``, shown under the image."""
     notice = traitlets.Unicode("").tag(sync=True)
     """A warning for the learner, e.g. that an old answer file was moved aside."""
+    side_title = traitlets.Unicode("Your answer").tag(sync=True)
+    """The title over the list of markers (an instructor placing a key reads "The key")."""
+    radius_mm = traitlets.Float(0.0, min=0.0).tag(sync=True)
+    """When above 0, each marker also shows a dashed circle of this radius (mm, in the
+    image plane): how far from it a click still counts, as an instructor sets a key."""
 
     _TOOL = ""
 

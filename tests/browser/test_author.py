@@ -63,18 +63,26 @@ def _nodule_on(frame: int) -> tuple[int, int]:
     return int(row), int(col)
 
 
-def _ring_is_drawn(page, centre: tuple[float, float], path: Path) -> tuple[int, int]:
-    """(amber pixels on the marker's ring, pixels of the ring): a screenshot of what the
-    page shows round ``centre``; a Hotspot's marker is an amber ring (255, 213, 79) 8 px
-    out (widgets/static/questions/answering.js, HOTSPOT_COLOR)."""
+def _ring_is_drawn(
+    page, centre: tuple[float, float], path: Path, radius: float = 8
+) -> tuple[int, int]:
+    """(amber pixels on a ring, pixels of the ring): a screenshot of what the page shows
+    round ``centre``; a Hotspot's marker is an amber ring (255, 213, 79) 8 px out
+    (widgets/static/questions/answering.js, HOTSPOT_COLOR), its reach a dashed one."""
     from PIL import Image
 
     x, y = centre
-    shot = page.screenshot(clip={"x": x - 14, "y": y - 14, "width": 28, "height": 28}, path=path)
+    half = int(radius) + 6
+    size = 2 * half
+    clip = {"x": x - half, "y": y - half, "width": size, "height": size}
+    shot = page.screenshot(clip=clip, path=path)
     rgb = np.asarray(Image.open(_io.BytesIO(shot)).convert("RGB")).astype(int)
-    yy, xx = np.mgrid[0:28, 0:28] - 13.5
-    ring = np.abs(np.hypot(yy, xx) - 8) < 1.5
+    yy, xx = np.mgrid[0:size, 0:size] - (half - 0.5)
+    ring = np.abs(np.hypot(yy, xx) - radius) < 1.5
     r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    if radius != 8:  # the reach: a thinner dashed line, its edges blended with the image
+        ring = np.abs(np.hypot(yy, xx) - radius) < 1
+        return int(((r > 150) & (b < 0.6 * r) & ring).sum()), int(ring.sum())
     amber = (r > 220) & (g > 170) & (g < 240) & (b < 130) & ring
     return int(amber.sum()), int(ring.sum())
 
@@ -147,6 +155,13 @@ def test_the_app_authors_a_hotspot_with_the_mouse_and_the_key_grades_a_learner(
     amber, ring = _ring_is_drawn(page, centre, artifacts / "author-marker.png")
     assert amber > ring / 3, f"the marker's ring shows {amber} amber pixels of {ring}"
     page.locator(".dt-author-radius input").fill("8")
+    page.locator(".dt-author-radius input").press("Tab")
+    # what is placed is the key, and the target shows how far it reaches: 8 mm on screen
+    assert editor.locator(".dt-q-side-title").text_content() == "The key"
+    editor.locator(".dt-q-marker .dt-q-reach").wait_for()
+    mm = canvas.bounding_box()["width"] / (volume.pixels.shape[2] * volume.spacing[2])
+    amber, ring = _ring_is_drawn(page, centre, artifacts / "author-reach.png", radius=8 * mm)
+    assert amber > ring / 4, f"the 8 mm reach shows {amber} amber pixels of {ring}"
 
     # 4. the question
     page.locator(".dt-author-prompt textarea").fill("Click the lung nodule.")

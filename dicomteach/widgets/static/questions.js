@@ -53,7 +53,8 @@ async function render({ model, el: root }) {
   viewport.root.addEventListener("pointerenter", start);
   // The answer (chips or the list of markers, and whether it is saved) heads the tool column.
   if (kind === "hotspot") {
-    answering.side.append(el("div", "dt-q-side-title", "Your answer"), answering.listEl);
+    const title = el("div", "dt-q-side-title", model.get("side_title") || "Your answer");
+    answering.side.append(title, answering.listEl);
   }
   answering.side.append(answering.statusEl);
   const layout = widgetLayout(root, {
@@ -65,8 +66,12 @@ async function render({ model, el: root }) {
   viewport.toolChanged();
   viewport.draw();
   answering.refresh();
+  // an instructor changing the key's radius sees the circles follow
+  const redraw = () => viewport.draw();
+  model.on("change:radius_mm", redraw);
 
   return () => {
+    model.off("change:radius_mm", redraw);
     controls.destroy();
     viewport.destroy();
     scene.destroy();

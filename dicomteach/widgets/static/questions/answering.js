@@ -27,6 +27,8 @@ import { buildChips, showChips } from "./chips.js";
  *   answer_name: string,
  *   save_state: {n?: number, error?: string, message?: string},
  *   notice: string,
+ *   side_title: string,
+ *   radius_mm: number,
  *   max_points: number,
  *   choices: {name: string, color: number[]}[],
  *   max_per_label: number,

@@ -26,6 +26,7 @@ export function rgb(c) {
  */
 export function drawMarkers(a, vp) {
   const group = svg("g", { class: "dt-q-markers" });
+  const reach = reachOnScreen(vp, a.model.get("radius_mm") || 0);
   a.marks.forEach((m, i) => {
     const g = a.drag && a.drag.index === i ? a.drag : null;
     let d = a.toDisplay(m.image);
@@ -33,7 +34,7 @@ export function drawMarkers(a, vp) {
     if (leaving) d = { slice: a.scene.slice, x: g.x, y: g.y };
     if (Math.round(d.slice) !== a.scene.slice) return;
     const text = a.kind === "labels" ? m.label : a.maxPoints() > 1 ? String(i + 1) : "";
-    const node = marker(vp, d.x, d.y, text, a.colorOf(m.label));
+    const node = marker(vp, d.x, d.y, text, a.colorOf(m.label), reach);
     node.setAttribute("data-index", String(i));
     node.setAttribute("data-label", m.label);
     node.setAttribute("data-image", JSON.stringify(m.image));
@@ -51,17 +52,35 @@ export function drawMarkers(a, vp) {
 }
 
 /**
- * One marker: a ring with a dot, and its text beside it.
+ * A radius in mm as viewport pixels: the image is drawn with its true aspect, so one
+ * scale holds across and down.
+ * @param {Viewport} vp
+ * @param {number} mm
+ */
+function reachOnScreen(vp, mm) {
+  const layout = vp.scene.layout;
+  if (!(mm > 0) || !layout) return 0;
+  const width = vp.canvas.getBoundingClientRect().width;
+  return (mm * width) / (layout.cols * layout.col_spacing);
+}
+
+/**
+ * One marker: a ring with a dot, and its text beside it; with a reach (pixels), a dashed
+ * circle of that radius too.
  * @param {Viewport} vp
  * @param {number} x display coordinates
  * @param {number} y
  * @param {string} text
  * @param {number[]} color
+ * @param {number} [reach]
  */
-function marker(vp, x, y, text, color) {
+function marker(vp, x, y, text, color, reach = 0) {
   const [sx, sy] = vp.toScreen(x, y);
   const g = svg("g", { class: "dt-q-marker" });
   const stroke = rgb(color);
+  if (reach > 0) {
+    g.append(svg("circle", { class: "dt-q-reach", cx: sx, cy: sy, r: reach, style: `stroke: ${stroke}` }));
+  }
   g.append(
     svg("circle", { class: "dt-q-halo", cx: sx, cy: sy, r: 8 }),
     svg("circle", { class: "dt-q-ring", cx: sx, cy: sy, r: 8, style: `stroke: ${stroke}` }),
