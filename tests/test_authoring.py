@@ -324,6 +324,51 @@ def test_an_import_is_de_identified_and_the_report_names_what_was_removed(tmp_pa
     assert course_studies(course.root) == report.studies
 
 
+def test_a_study_imported_twice_is_one_study_and_a_later_study_keeps_the_pseudonym(
+    tmp_path, patient_file
+):
+    import pydicom
+
+    course = Course(tmp_path / "course")
+    first = import_study(course.root, patient_file)
+    again = import_study(course.root, patient_file)
+    assert again.folder == first.folder
+    assert [s.location.path for s in again.studies] == [s.location.path for s in first.studies]
+    assert len(course_studies(course.root)) == 1, "no second copy in the library"
+    assert len([p for p in course.studies.rglob("*.dcm")]) == 1
+    # the same patient, months later: a new study under the same pseudonym
+    (original,) = patient_file.glob("*.dcm")
+    later = pydicom.dcmread(original)
+    later.StudyInstanceUID = pydicom.uid.generate_uid()
+    later.SeriesInstanceUID = pydicom.uid.generate_uid()
+    later.SOPInstanceUID = pydicom.uid.generate_uid()
+    later.StudyDate = "20240601"
+    folder = tmp_path / "follow-up"
+    folder.mkdir()
+    later.save_as(folder / "later.dcm")
+    follow_up = import_study(course.root, folder)
+    assert follow_up.folder != first.folder
+    assert follow_up.folder.parent == first.folder.parent, "one patient, one pseudonym"
+    (a,), (b,) = first.folder.rglob("*.dcm"), follow_up.folder.rglob("*.dcm")
+    assert pydicom.dcmread(a).PatientID == pydicom.dcmread(b).PatientID
+    assert [s.location.path for s in course_studies(course.root)][0] == str(b.parent)
+    # the key stays with the instructor
+    key = course.root / ".deid-key"
+    assert key.stat().st_mode & 0o777 == 0o600
+    assert ".deid-key" in (course.root / ".gitignore").read_text().splitlines()
+
+
+def test_a_damaged_course_key_stops_the_import_and_says_what_to_do(tmp_path, patient_file):
+    course = Course(tmp_path / "course")
+    course.root.mkdir(parents=True, exist_ok=True)
+    (course.root / ".deid-key").write_text("not hex at all\n")
+    with pytest.raises(
+        DicomTeachError, match=r"\.deid-key: is not a de-identification key.*backup"
+    ):
+        import_study(course.root, patient_file)
+    assert not course.studies.exists() or not list(course.studies.rglob("*.dcm"))
+
+
 def test_an_imported_study_travels_with_its_assignment_and_the_key_finds_it(tmp_path, patient_file):
     course = Course(tmp_path / "course")
     (study,) = import_study(course.root, patient_file).studies

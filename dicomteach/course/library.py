@@ -3,10 +3,13 @@
 :data:`SAMPLE_STUDIES` names the series of the sample library worth asking a
 question on, each written on first use into the sample cache
 (:func:`dicomteach.samples.cache.lesson_study`). A course keeps the studies an
-instructor imports in ``<course>/studies/``: :func:`import_study`
-de-identifies them first (PS3.15 Annex E, :func:`dicomteach.io.deid.anonymize`)
-and returns an :class:`ImportReport` saying what was removed or replaced, so
-nothing identifying enters the course folder. :func:`thumbnail_png` draws the
+instructor imports in ``<course>/studies/<pseudonym>/<study>/<series>/``:
+:func:`import_study` de-identifies them first (PS3.15 Annex E,
+:func:`dicomteach.io.deid.import_study`) with the course's own key
+(:func:`course_key`), so a patient imported twice, or a follow-up imported
+months later, keeps one pseudonym and one study; it returns an
+:class:`ImportReport` saying what was removed or replaced, so nothing
+identifying enters the course folder. :func:`thumbnail_png` draws the
 picture a study is chosen by (people would rather look than read).
 """
 
@@ -17,9 +20,9 @@ import hashlib
 import html
 import io as _io
 import os
+import secrets
 import shutil
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -31,6 +34,7 @@ __all__ = [
     "SAMPLE_STUDIES",
     "ImportReport",
     "LibraryStudy",
+    "course_key",
     "course_studies",
     "import_study",
     "thumbnail_png",
@@ -38,6 +42,8 @@ __all__ = [
 
 STUDIES_FOLDER = "studies"
 """The folder of a course that holds its imported, de-identified studies."""
+KEY_FILE = ".deid-key"
+"""The course's de-identification key, in the course folder (never released), mode 0600."""
 
 #: Modalities of derived objects (segmentations, structure sets, reports): not a study to show.
 _DERIVED = {"SEG", "RTSTRUCT", "SR", "PR", "KO", "REG", "RTPLAN", "RTDOSE"}
@@ -108,9 +114,15 @@ def course_studies(course: str | os.PathLike[str]) -> list[LibraryStudy]:
     if not root.is_dir():
         return []
     found = []
-    for imported in sorted(
-        (p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")), reverse=True
-    ):
+    studies = [
+        study
+        for patient in root.iterdir()
+        if patient.is_dir() and not patient.name.startswith(".")
+        for study in patient.iterdir()
+        if study.is_dir()
+    ]
+    # newest import first: a study's folder is made (or refilled) when it is imported
+    for imported in sorted(studies, key=lambda p: (p.stat().st_mtime, p.name), reverse=True):
         for folder in sorted(p for p in imported.rglob("*") if p.is_dir()):
             first = _first_dicom(folder)
             if first is None:
@@ -124,7 +136,8 @@ def course_studies(course: str | os.PathLike[str]) -> list[LibraryStudy]:
                 continue
             count = sum(1 for p in folder.iterdir() if p.suffix.lower() == ".dcm")
             description = str(ds.get("SeriesDescription", "") or "") or f"{modality} series"
-            detail = f"{modality} · {count} image{'s' if count != 1 else ''} · {imported.name}"
+            study = f"{imported.parent.name}, {imported.name.split('-')[0]}"  # pseudonym, date
+            detail = f"{modality} · {count} image{'s' if count != 1 else ''} · {study}"
             found.append(LibraryStudy(description, Location(str(folder.resolve())), detail))
     return found
 
@@ -208,7 +221,8 @@ class ImportReport:
     """What an import wrote and what de-identification changed."""
 
     folder: Path
-    """Where the de-identified study now is (``<course>/studies/<import>``)."""
+    """Where the de-identified study now is (``<course>/studies/<pseudonym>/<study>``;
+    the pseudonym's folder when the import held several studies)."""
     files: int
     skipped: int
     changes: list[tuple[str, str, int]] = field(default_factory=list)
@@ -239,6 +253,72 @@ class ImportReport:
         )
 
 
+def course_key(course: str | os.PathLike[str]) -> bytes:
+    """The course's de-identification key: made (random, 32 bytes) on first use.
+
+    Pseudonyms, new UIDs and the date shift derive from it, so every import into
+    the course agrees: the same patient keeps one pseudonym, the same study one
+    Study Instance UID. It is kept in ``<course>/.deid-key``, readable by its owner
+    only, outside every folder nbgrader releases; whoever holds it can check a
+    guessed patient ID against a pseudonym, so it never goes to learners, and the
+    course folder's ``.gitignore`` names it, so a course kept in git keeps it out.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> course = tempfile.mkdtemp()
+    >>> course_key(course) == course_key(course), len(course_key(course))
+    (True, 32)
+    """
+    path = Path(course) / KEY_FILE
+    try:
+        text = path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        text = ""
+    except (OSError, UnicodeDecodeError) as exc:
+        problem = f"the course's de-identification key cannot be read ({exc})"
+        raise DicomTeachError(problem, path) from exc
+    if text:
+        try:
+            key = bytes.fromhex(text)
+        except ValueError:
+            key = b""
+        if len(key) < 16:
+            raise DicomTeachError(
+                "is not a de-identification key (64 hex digits); restore it from a backup, "
+                "or delete it to start new pseudonyms",
+                path,
+            )
+        return key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_bytes(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # made at the same moment by another import: use that one
+        return course_key(course)
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        f.write(key.hex() + "\n")
+    _keep_out_of_git(path)
+    return key
+
+
+def _keep_out_of_git(key: Path) -> None:
+    """Name the key in its folder's ``.gitignore``: a course kept in git keeps it out."""
+    ignore = key.parent / ".gitignore"
+    try:
+        lines = ignore.read_text(encoding="utf-8").splitlines() if ignore.exists() else []
+        if key.name in lines:
+            return
+        with ignore.open("a", encoding="utf-8") as f:
+            if lines and lines[-1]:
+                f.write("\n")
+            f.write(
+                f"# the course's de-identification key: a secret, never committed\n{key.name}\n"
+            )
+    except OSError:  # a read-only course folder: the key still works, unprotected from git
+        pass
+
+
 def import_study(
     course: str | os.PathLike[str],
     source: str | os.PathLike[str],
@@ -249,10 +329,12 @@ def import_study(
     """De-identify a file, folder or zip into ``<course>/studies/``; say what was changed.
 
     Nothing is written into the course unless de-identification succeeded: the
-    files go to a hidden folder first, renamed into place at the end. Each
-    import uses a fresh random key (the same patient imported twice gets two
-    pseudonyms). ``accept_burned_in``: the instructor looked at the images and
-    no name is burned into their pixels.
+    files go to a hidden folder first and are moved into place at the end. The
+    course's key (:func:`course_key`) makes the pseudonym, the UIDs and the date
+    shift, so importing the same study again refills the same folder (no second
+    copy) and a patient's later study joins the first under one pseudonym.
+    ``accept_burned_in``: the instructor looked at the images and no name is
+    burned into their pixels.
 
     Raises ``DicomTeachError`` (one line): no such path, no DICOM file in it,
     an image whose pixels may carry a name.
@@ -262,38 +344,57 @@ def import_study(
     >>> import tempfile
     >>> from pydicom.data import get_testdata_file
     >>> course = tempfile.mkdtemp()
-    >>> report = import_study(course, get_testdata_file("CT_small.dcm", download=False))
+    >>> ct = get_testdata_file("CT_small.dcm", download=False)
+    >>> report = import_study(course, ct)
     >>> report.files, ("Patient's Name", "replaced", 1) in report.changes
     (1, True)
+    >>> import_study(course, ct).folder == report.folder  # the same study: the same folder
+    True
     >>> import_study(course, tempfile.mkdtemp())  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
     dicomteach.errors.DicomTeachError: /...: holds no DICOM file to import
     """
-    from dicomteach.io.deid import anonymize
+    from dicomteach.io.deid import import_study as deidentify_into
 
     source = Path(source).expanduser()
     if not str(source).strip() or not source.exists():
         raise DicomTeachError("no such file or folder", source)
+    key = course_key(course)
     root = Path(course) / STUDIES_FOLDER
     root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".import-", dir=root))
     try:
-        result = anonymize(source, staging, accept_burned_in=accept_burned_in, progress=progress)
+        result = deidentify_into(
+            source, staging, key=key, accept_burned_in=accept_burned_in, progress=progress
+        )
         if not result.written:
             first = result.skipped[0] if result.skipped else None
             why = f" ({Path(first.path or '').name}: {first.problem})" if first else ""
             raise DicomTeachError(f"holds no DICOM file to import{why}", source)
-        final = root / time.strftime("import-%Y%m%d-%H%M%S")
-        n = 1
-        while final.exists():
-            n += 1
-            final = root / f"{time.strftime('import-%Y%m%d-%H%M%S')}-{n}"
-        staging.rename(final)
+        studies = sorted({p.relative_to(staging).parts[:2] for p in result.written})
+        for written in result.written:
+            target = root / written.relative_to(staging)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(written, target)  # the same instance again: the same name, replaced
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    for parts in studies:
+        os.utime(root.joinpath(*parts))  # listed first, as the newest import
+    patients = {parts[0] for parts in studies}
+    if len(studies) == 1:
+        final = root.joinpath(*studies[0])
+    elif len(patients) == 1:
+        final = root / studies[0][0]
+    else:
+        final = root
     final = final.resolve()
-    imported = [s for s in course_studies(course) if Path(s.location.path).is_relative_to(final)]
+    folders = [root.joinpath(*parts).resolve() for parts in studies]
+    imported = [
+        s
+        for s in course_studies(course)
+        if any(Path(s.location.path).is_relative_to(f) for f in folders)
+    ]
     return ImportReport(
         final, len(result.written), len(result.skipped), result.changes.rows(), imported
     )
