@@ -14,6 +14,7 @@ from __future__ import annotations
 import io as _io
 import json
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -158,8 +159,14 @@ def test_the_app_authors_a_hotspot_with_the_mouse_and_the_key_grades_a_learner(
     page.locator(".dt-author-radius input").press("Tab")
     # what is placed is the key, and the target shows how far it reaches: 8 mm on screen
     assert editor.locator(".dt-q-side-title").text_content() == "The key"
-    editor.locator(".dt-q-marker .dt-q-reach").wait_for()
     mm = canvas.bounding_box()["width"] / (volume.pixels.shape[2] * volume.spacing[2])
+    # the circle follows the field (it showed the default radius until now); every redraw
+    # makes new circles, so ask the page each time
+    reach = editor.locator(".dt-q-marker .dt-q-reach")
+    deadline = time.monotonic() + 15
+    while abs(float(reach.get_attribute("r") or 0) - 8 * mm) > 0.5:
+        assert time.monotonic() < deadline, f"the reach stays at r={reach.get_attribute('r')}"
+        page.wait_for_timeout(100)
     amber, ring = _ring_is_drawn(page, centre, artifacts / "author-reach.png", radius=8 * mm)
     assert amber > ring / 4, f"the 8 mm reach shows {amber} amber pixels of {ring}"
 
