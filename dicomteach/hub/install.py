@@ -67,7 +67,7 @@ def prepare_samples(
         else:
             os.environ["DICOMTEACH_CACHE"] = before
     # a study is written into a private temporary folder and renamed: open it to learners
-    for folder, dirs, files in os.walk(cache):
+    for folder, _dirs, files in os.walk(cache):
         os.chmod(folder, 0o755)
         for name in files:
             os.chmod(os.path.join(folder, name), 0o644)

@@ -118,7 +118,9 @@ def read_csv(path: str | os.PathLike[str]) -> dict[str, Account]:
         account = accounts.setdefault(username, Account())
         account.name = (row["name"] or "").strip() or account.name
         if account.courses.get(course, role) != role:
-            raise RosterError(f"{where}: {username} is both learner and instructor of {course}", path)
+            raise RosterError(
+                f"{where}: {username} is both learner and instructor of {course}", path
+            )
         account.courses[course] = role
     return accounts
 

@@ -67,9 +67,7 @@ class HubSettings:
     python: Path
 
     @classmethod
-    def from_environment(
-        cls, project: Path, env: dict[str, str] | None = None
-    ) -> HubSettings:
+    def from_environment(cls, project: Path, env: dict[str, str] | None = None) -> HubSettings:
         """The settings for the project folder ``project`` (the repository's root).
 
         >>> s = HubSettings.from_environment(Path("/srv/dicomteach"), {"DICOMTEACH_HUB_PORT": "9000"})

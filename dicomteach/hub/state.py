@@ -101,6 +101,8 @@ class HubState:
         ):
             folder.mkdir(exist_ok=True)
             os.chmod(folder, mode)
+        # SQLite takes an empty file as a new database: made here, it is born 0600
+        os.close(os.open(self.database, os.O_WRONLY | os.O_CREAT, 0o600))
         for secret in (self.database, self.cookie_secret, self.roster):
             if secret.exists():
                 os.chmod(secret, 0o600)
