@@ -58,7 +58,30 @@ def accounts_python(folder: Path) -> Path:
     if _others_can_run(Path(sys.executable)):
         return Path(sys.executable)
     version = f"{sys.version_info[0]}.{sys.version_info[1]}"
-    system = Path(f"/usr/bin/python{version}")
+    # The very interpreter the packages were installed for, hard-linked (no copy) beside the
+    # venv when it is on the same disk: its stdlib and libpython, reachable by every user.
+    base = Path(sys.base_prefix)
+    python = folder / "python"
+    try:
+        (python / "bin").mkdir(parents=True)
+        (python / "lib").mkdir()
+        os.link(Path(sys.executable).resolve(), python / "bin" / f"python{version}")
+        subprocess.run(
+            ["cp", "-al", str(base / "lib" / f"python{version}"), str(python / "lib" / f"python{version}")],
+            check=True, capture_output=True, env={"PATH": "/usr/bin:/bin"},
+        )  # fmt: skip
+        for shared in base.glob("lib/libpython*.so*"):
+            os.link(shared, python / "lib" / shared.name)
+        shutil.rmtree(python / "lib" / f"python{version}" / "site-packages")
+        system = python / "bin" / f"python{version}"
+        home = system.parent
+        for part in [python, *python.rglob("*")]:
+            if part.is_dir():
+                part.chmod(0o755)
+    except (OSError, subprocess.CalledProcessError):
+        shutil.rmtree(python, ignore_errors=True)
+        system = Path(f"/usr/bin/python{version}")
+        home = Path("/usr/bin")
     if not _others_can_run(system):
         raise RuntimeError(f"no Python {version} the accounts can run ({system})")
     venv = folder / "venv"
@@ -66,7 +89,7 @@ def accounts_python(folder: Path) -> Path:
     (venv / "lib" / f"python{version}").mkdir(parents=True)
     (venv / "bin" / "python").symlink_to(system)
     (venv / "pyvenv.cfg").write_text(
-        f"home = /usr/bin\ninclude-system-site-packages = false\nversion = {version}\n"
+        f"home = {home}\ninclude-system-site-packages = false\nversion = {version}\n"
     )
     site = Path(sys.prefix) / "lib" / f"python{version}" / "site-packages"
     (venv / "lib" / f"python{version}" / "site-packages").symlink_to(site)
@@ -105,6 +128,9 @@ class Hub:
             PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
             PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]),
         )
+        hard_linked = self.folder / "python" / "lib"
+        if hard_linked.is_dir():  # its libpython, found by the servers' loader
+            self.env["LD_LIBRARY_PATH"] = str(hard_linked)
         if demo:
             self.env["DICOMTEACH_HUB_DEMO"] = "1"
         self.samples = samples

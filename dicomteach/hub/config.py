@@ -221,21 +221,6 @@ def configure(c: Any, project: Path, env: dict[str, str] | None = None) -> HubSe
                 "scopes": [f"access:services!service={course}"],
             }
         )
-        roles.append(
-            {
-                # the formgrader reads who is in the course and adds learners to it
-                "name": f"grader-{course}",
-                "services": [course],
-                "scopes": [
-                    "list:users",
-                    "read:users:name",
-                    "read:users:groups",
-                    "list:groups",
-                    "read:groups",
-                    f"groups!group=nbgrader-{course}",
-                ],
-            }
-        )
     c.JupyterHub.load_groups = groups
     c.JupyterHub.load_roles = roles
     c.JupyterHub.services = services

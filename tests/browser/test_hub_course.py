@@ -92,9 +92,10 @@ def _nodule_target() -> tuple[int, float, float]:
     return frame, float(rows.mean()), float(cols.mean())
 
 
-def _lab_menu(page, menu: str, command: str) -> None:
+def _lab_menu(page, menu: str, item: str) -> None:
+    """Click ``item`` (its whole label) in Lab's menu ``menu``."""
     page.locator(f".lm-MenuBar-item:has-text('{menu}')").click()
-    page.locator(f".lm-Menu-item[data-command='{command}']").click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(f"^{re.escape(item)}$")).click()
 
 
 def test_release_fetch_draw_submit_grade_and_feedback_through_the_hub(
@@ -120,7 +121,7 @@ def test_release_fetch_draw_submit_grade_and_feedback_through_the_hub(
         page.goto(f"{hub.url}/user/alice/lab")
         with screenshot_on_failure(page, artifacts / "hub-fetch-timeout.png"):
             page.wait_for_selector(".lm-MenuBar-item:has-text('Nbgrader')", timeout=120_000)
-            _lab_menu(page, "Nbgrader", "nbgrader:open-assignment-list")
+            _lab_menu(page, "Nbgrader", "Assignment List")
             fetch = page.locator("#released_assignments_list button:has-text('Fetch')")
             fetch.wait_for(timeout=60_000)
             fetch.click()
@@ -132,16 +133,19 @@ def test_release_fetch_draw_submit_grade_and_feedback_through_the_hub(
             page.wait_for_selector(
                 ".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000
             )
-            _lab_menu(page, "Run", "notebook:run-all-cells")
+            _lab_menu(page, "Run", "Run All Cells")
             pad = page.locator(".dt-delineator")
             canvas = pad.locator("canvas.dt-viewer-canvas[data-rendered='1']")
             canvas.wait_for(timeout=180_000)
             pad.scroll_into_view_if_needed()
-            canvas.click(position={"x": 5, "y": 5})  # the widget takes the keys
-            while int(canvas.get_attribute("data-frame")) != frame:
-                page.keyboard.press(
-                    "ArrowUp" if int(canvas.get_attribute("data-frame")) < frame else "ArrowDown"
-                )
+            page.mouse.move(*pixel_centre(canvas, 128, 128))
+            for _ in range(120):  # the wheel scrolls through the slices
+                shown = int(canvas.get_attribute("data-frame"))
+                if shown == frame:
+                    break
+                page.mouse.wheel(0, 100 if shown < frame else -100)
+                page.wait_for_timeout(50)
+            assert int(canvas.get_attribute("data-frame")) == frame
             pad.locator("button[data-tool='brush']").click()
             for dr in (-2, 0, 2):
                 drag(
@@ -157,7 +161,7 @@ def test_release_fetch_draw_submit_grade_and_feedback_through_the_hub(
             page.wait_for_timeout(200)
         assert answer.exists(), "the outline is saved beside the notebook"
         page.screenshot(path=str(artifacts / "hub-alice-outline.png"))
-        _lab_menu(page, "Nbgrader", "nbgrader:open-assignment-list")
+        _lab_menu(page, "Nbgrader", "Assignment List")
         submit = page.locator("#fetched_assignments_list button:has-text('Submit')")
         submit.wait_for(timeout=30_000)
         submit.click()
@@ -190,7 +194,7 @@ def test_release_fetch_draw_submit_grade_and_feedback_through_the_hub(
         _login(page, hub, "alice")
         page.goto(f"{hub.url}/user/alice/lab")
         page.wait_for_selector(".lm-MenuBar-item:has-text('Nbgrader')", timeout=120_000)
-        _lab_menu(page, "Nbgrader", "nbgrader:open-assignment-list")
+        _lab_menu(page, "Nbgrader", "Assignment List")
         fetch_feedback = page.locator(
             "#submitted_assignments_list button:has-text('Fetch Feedback')"
         )
