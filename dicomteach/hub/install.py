@@ -85,6 +85,10 @@ def course_owner(settings: HubSettings, course: str) -> tuple[int, int] | None:
     return entry.pw_uid, gid
 
 
+# what a server keeps of the hub's environment, as JupyterHub's spawner does (Spawner.env_keep)
+_KEPT = ("PATH", "PYTHONPATH", "LANG", "LD_LIBRARY_PATH")
+
+
 def check_python(settings: HubSettings, user: str) -> None:
     """Refuse, in one line, a Python the accounts cannot run (e.g. a venv made from a
     Python under ``/root``): run it as ``user`` and import what every server imports."""
@@ -98,7 +102,7 @@ def check_python(settings: HubSettings, user: str) -> None:
         done = subprocess.run(
             [str(settings.python), "-c", "import jupyterhub.singleuser, dicomteach, nbgrader"],
             preexec_fn=set_user_setuid(user),
-            env={k: v for k, v in os.environ.items() if k in ("PATH", "PYTHONPATH", "LANG")},
+            env={k: v for k, v in os.environ.items() if k in _KEPT},
             capture_output=True,
             text=True,
             check=False,
