@@ -1,26 +1,17 @@
-"""JupyterHub for a class on one machine: local spawner, SQLite, no external service.
+"""JupyterHub for a class on one machine: run by scripts/start.sh (or `jupyterhub -f` this file).
 
-Nothing starts it yet: scripts/start.sh serves the lessons with plain JupyterLab
-until the hub is wired in (see README). Values here: bind to 127.0.0.1, explicit
-ports, SQLite in the project folder, servers open JupyterLab on the lessons; as
-root, single-user servers need --allow-root or they exit.
+Everything is set by dicomteach/hub/config.py from DICOMTEACH_HUB_* variables
+(listed in dicomteach/hub/settings.py; docs/hub.md says what each part does):
+127.0.0.1:8000, SQLite and the cookie secret in the state folder (.hub/hub,
+readable by the hub only), one system user per account when run as root,
+one formgrader service per installed course, idle servers culled.
+`dicomteach hub setup` must have run once (scripts/start.sh does).
 """
 
-import os
 from pathlib import Path
+
+from dicomteach.hub import configure
 
 c = get_config()  # noqa: F821 - provided by JupyterHub when it loads this file
 
-here = Path(__file__).resolve().parent
-state = Path(os.environ.get("DICOMTEACH_HUB_STATE", here / ".hub"))
-state.mkdir(parents=True, exist_ok=True)
-
-c.JupyterHub.ip = "127.0.0.1"
-c.JupyterHub.port = int(os.environ.get("DICOMTEACH_HUB_PORT", "8000"))
-c.JupyterHub.hub_ip = "127.0.0.1"
-c.JupyterHub.db_url = f"sqlite:///{state / 'jupyterhub.sqlite'}"
-c.JupyterHub.cookie_secret_file = str(state / "jupyterhub_cookie_secret")
-c.Spawner.default_url = "/lab"
-c.Spawner.notebook_dir = str(here / "notebooks")
-if os.geteuid() == 0:
-    c.Spawner.args = ["--allow-root"]
+configure(c, Path(__file__).resolve().parent)

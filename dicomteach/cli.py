@@ -19,7 +19,7 @@ from dicomteach.errors import DicomTeachError
 #: The modules of :mod:`dicomteach.commands`, in the order ``dicomteach --help`` lists them.
 #: Each owns its parser (``add_subparser``) and its ``run``; they import nothing heavy until
 #: their command runs, so building the whole parser stays quick.
-COMMANDS = ("info", "deid", "samples", "score", "grade_class", "author", "app")
+COMMANDS = ("info", "deid", "samples", "score", "grade_class", "author", "app", "hub")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -141,7 +141,7 @@ def test_help_lists_every_command_without_loading_numpy_or_pydicom():
     run = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
-    assert "{info,anonymize,import,sample-data,score,grade-class,author,app}" in run.stdout
+    assert "{info,anonymize,import,sample-data,score,grade-class,author,app,hub}" in run.stdout
     assert "loaded: []" in run.stdout
 
 

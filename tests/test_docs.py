@@ -48,6 +48,9 @@ LAYER_RANK = {
     "widgets": 6,
     "activities": 7,
     "course": 8,
+    # the classroom: may use every layer and what sits beside them (apps, voila_app);
+    # nothing in the library imports it
+    "hub": 20,
 }
 
 #: Decisions other files cite by number: their titles may be reworded, never renumbered.

@@ -1,0 +1,156 @@
+"""The spawner: each account's server runs as its own system user, in its own home.
+
+:class:`ClassroomSpawner` is JupyterHub's local spawner with four additions:
+
+- the server runs as ``<prefix><username>`` (made on the first start, home
+  0700), never as the hub account's name itself: a learner named ``root``
+  would otherwise be root (docs/decisions.md, decision 33);
+- the lessons are copied into ``~/lessons`` on every start, each file only if
+  the learner has none of that name, so their work is never overwritten
+  (docs/decisions.md, decision 3);
+- the account joins the hub groups and system groups the class list gives it
+  (an instructor's system group lets them read their course's folder);
+- the server and its kernels run in a memory control group limited to
+  ``mem_limit`` where the machine allows it (:mod:`dicomteach.hub.memory`).
+
+In demo mode (no root), servers run as the hub's own user, homes are folders
+of the state, and nothing of the above isolates anyone: every page says so.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+from pathlib import Path
+
+from jupyterhub.spawner import LocalProcessSpawner, set_user_setuid
+from traitlets import Bool, Unicode
+
+from dicomteach.hub import memory, system
+from dicomteach.hub.roster import Roster
+from dicomteach.hub.state import HubState
+
+__all__ = ["ClassroomSpawner", "copy_lessons"]
+
+
+def copy_lessons(lessons: Path, home: Path, owner: tuple[int, int] | None) -> list[Path]:
+    """Copy each file of ``lessons`` into ``home/lessons`` unless one of that name is there.
+
+    Returns the files copied. A learner's edited lesson, or one they renamed
+    and replaced, stays as it is.
+
+    >>> import tempfile
+    >>> src, home = Path(tempfile.mkdtemp()), Path(tempfile.mkdtemp())
+    >>> _ = (src / "01.ipynb").write_text("{}")
+    >>> [p.name for p in copy_lessons(src, home, None)], copy_lessons(src, home, None)
+    (['01.ipynb'], [])
+    """
+    target = home / "lessons"
+    target.mkdir(exist_ok=True)
+    copied = []
+    for source in sorted(lessons.iterdir()):
+        destination = target / source.name
+        if not source.is_file() or source.name.startswith(".") or destination.exists():
+            continue
+        shutil.copyfile(source, destination)
+        copied.append(destination)
+    if owner is not None:
+        for path in [target, *copied]:
+            os.chown(path, *owner)
+    return copied
+
+
+class ClassroomSpawner(LocalProcessSpawner):
+    """JupyterHub's local spawner, one system user per account (see the module docstring)."""
+
+    state_folder = Unicode(config=True, help="The hub's state folder (HubState).")
+    lessons_folder = Unicode(config=True, help="The lessons every home gets a copy of.")
+    user_prefix = Unicode("dt-", config=True, help="Prefix of the accounts' system users.")
+    isolated = Bool(True, config=True, help="One system user per account (needs root).")
+
+    @property
+    def _state(self) -> HubState:
+        return HubState(Path(self.state_folder))
+
+    @property
+    def system_name(self) -> str:
+        """The system user this account's server runs as."""
+        if not self.isolated:
+            return pwd.getpwuid(os.getuid()).pw_name
+        return system.system_user(self.user_prefix, self.user.name)
+
+    def _home(self) -> Path:
+        if self.isolated:
+            return Path(pwd.getpwnam(self.system_name).pw_dir)
+        return self._state.home(self.user.name)
+
+    def _prepare_account(self) -> tuple[Path, tuple[int, int] | None]:
+        """Make the system user and home, join the course groups; (home, owner)."""
+        roster = Roster(self._state.roster)
+        account = roster.accounts.get(self.user.name)
+        self._join_hub_groups(account.groups() if account else [])
+        if not self.isolated:
+            home = self._home()
+            home.mkdir(parents=True, exist_ok=True)
+            return home, None
+        entry = system.ensure_user(self.system_name, self._state.home(self.system_name))
+        for course in account.teaches() if account else []:
+            group = system.course_group(self.user_prefix, course)
+            system.ensure_group(group)
+            system.add_to_group(self.system_name, group)
+        return Path(entry.pw_dir), (entry.pw_uid, entry.pw_gid)
+
+    def _join_hub_groups(self, names: list[str]) -> None:
+        """Add the account to the hub groups the class list gives it (never removes one)."""
+        from jupyterhub import orm
+
+        db = self.user.db
+        for name in names:
+            group = orm.Group.find(db, name)
+            if group is None:
+                group = orm.Group(name=name)
+                db.add(group)
+            if group not in self.user.orm_user.groups:
+                self.user.orm_user.groups.append(group)
+        db.commit()
+
+    def user_env(self, env: dict[str, str]) -> dict[str, str]:
+        env["USER"] = self.system_name
+        env["HOME"] = str(self._home())
+        env["SHELL"] = "/bin/bash"
+        return env
+
+    def make_preexec_fn(self, name: str):
+        group = self._memory_group
+        become = set_user_setuid(self.system_name) if self.isolated else None
+
+        def preexec() -> None:
+            if group is not None:
+                group.join()
+            if become is not None:
+                become()
+            else:
+                os.chdir(self.notebook_dir or os.getcwd())
+
+        return preexec
+
+    async def start(self):
+        home, owner = self._prepare_account()
+        copy_lessons(Path(self.lessons_folder), home, owner)
+        self.notebook_dir = str(home)
+        self._memory_group = None
+        if self.mem_limit:
+            self._memory_group = memory.limit_for(self.system_name, int(self.mem_limit))
+            if self._memory_group is None:
+                self.log.warning(
+                    "memory limit of %s not enforced: no writable memory control group here",
+                    self.user.name,
+                )
+        return await super().start()
+
+    async def stop(self, now: bool = False):
+        await super().stop(now=now)
+        group = getattr(self, "_memory_group", None)
+        if group is not None:
+            group.remove()
