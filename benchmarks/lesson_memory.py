@@ -34,9 +34,7 @@ def _pss(pid: int) -> int:
     # decision 21) and share its pages, which RSS would count once per process.
     try:
         process = psutil.Process(pid)
-        return sum(
-            p.memory_full_info().pss for p in [process, *process.children(recursive=True)]
-        )
+        return sum(p.memory_full_info().pss for p in [process, *process.children(recursive=True)])
     except psutil.Error:
         return 0
 

@@ -83,7 +83,9 @@ def test_a_misspelt_key_is_refused(values, path, typo):
     node[typo] = node.pop(original) if original else "1G"
     found = problems(broken)
     assert len(found) == 1
-    assert re.search(rf"Additional properties are not allowed \('{typo}' was unexpected\)", found[0])
+    assert re.search(
+        rf"Additional properties are not allowed \('{typo}' was unexpected\)", found[0]
+    )
 
 
 def test_a_value_of_the_wrong_type_is_refused(values):
