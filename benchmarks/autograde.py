@@ -93,7 +93,9 @@ def _outlines(course: Path, n: int) -> list[tuple[np.ndarray, object]]:
 
     key = Activity.load(course / "references" / "ct-nodule" / "nodule.yaml")
     volume = key.volume
-    found = load_structures(key.reference.resolve(), image=volume)
+    # the key lists three observers' outlines (docs/decisions.md, decision 29): the first one's
+    files = key.reference.resolve()
+    found = load_structures(files[0] if isinstance(files, list) else files, image=volume)
     nodule = next(iter(found.masks.values())).astype(np.uint8)
     rng = np.random.default_rng(0)
     out = []

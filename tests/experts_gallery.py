@@ -2,8 +2,8 @@
 
     PYTHONPATH=. python tests/experts_gallery.py docs/samples/experts.png
 
-writes the CT chest (full size, and the 256×256×60 variant the ct-nodule
-assignment uses) and the MR brain (seed 0) into a temporary folder, reads
+writes the CT chest (full size, and the 256×256×60 variant the lessons
+use) and the MR brain (seed 0) into a temporary folder, reads
 each observer's SEG back, prints every pair's Dice and volume ratio and each
 observer's Dice with the reference and with the STAPLE consensus, and draws
 the nodule (lung window) on three slices and the glioma's enhancing tumour

@@ -309,6 +309,33 @@ class TestCR:
             left = _dome_row(shown, 85.0)
             assert 10 < (left - right) * _CR_MM < 35
 
+    def test_each_landmark_lies_on_its_structure_on_the_film(self, cr_dir: Path) -> None:
+        """cr_chest.landmark_pixels places them from the 3D patient (a labelling quiz's key):
+        each lands on what a reader names there on the film itself."""
+        _, shown = _shown(cr_dir / "current" / "IM000001.dcm")
+        where = {name: (r / 4, c / 4) for name, (r, c) in cr_chest.landmark_pixels(0).items()}
+        rr, cc = np.mgrid[: shown.shape[0], : shown.shape[1]]
+
+        def disc(name: str, mm: float, down_mm: float = 0.0, out_mm: float = 0.0) -> float:
+            row, col = where[name]
+            side = -1.0 if name.startswith("right") else 1.0  # the patient's right: image left
+            dist = np.hypot(rr - row - down_mm / _CR_MM, cc - col - side * out_mm / _CR_MM)
+            return float(shown[dist * _CR_MM < mm].mean())
+
+        for dome in ("right hemidiaphragm", "left hemidiaphragm"):
+            # the top of each dome: where its column turns from lung to liver or spleen
+            row, col = where[dome]
+            edge = _dome_row(shown, (col - shown.shape[1] / 2) * _CR_MM)
+            assert abs(row - edge) * _CR_MM < 3.0, dome
+        lung, _, _ = _cr_regions(shown)
+        assert disc("heart", 10) > lung + 50  # in the white of the heart
+        # gas: darker than the stomach's fluid under it and the lung over the dome
+        assert disc("gastric bubble", 3) < disc("gastric bubble", 3, down_mm=12) - 50
+        assert disc("gastric bubble", 3) < disc("gastric bubble", 3, down_mm=-15) - 10
+        for hilum in ("right hilum", "left hilum"):
+            # the lung's root: its vessels denser than the lung 5 cm further out
+            assert disc(hilum, 15) > disc(hilum, 15, out_mm=50) + 10, hilum
+
     def test_the_left_heart_border_is_where_the_patients_heart_projects(self, cr_dir: Path) -> None:
         """The film's heart is the 3D patient's: its left border, at its widest, within 5 mm."""
         path = cr_dir / "current" / "IM000001.dcm"

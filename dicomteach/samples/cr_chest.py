@@ -42,6 +42,7 @@ from scipy import ndimage
 from dicomteach.io.atomic import save_dataset_atomically
 from dicomteach.io.writer import new_instance
 from dicomteach.samples import ct_chest, drr, phantoms
+from dicomteach.samples import patient as anatomy
 from dicomteach.samples._common import patient_module, sample_uid
 from dicomteach.samples.patient import HU, Patient, Tissue, make_patient, tissue
 
@@ -208,10 +209,7 @@ def upright(person: Patient) -> drr.Posture:
     >>> upright(p)(hu, label, x, y, z).round().tolist()  # gas up high, fluid below
     [-1000.0, 20.0]
     """
-    # the fundus: the cap of a sphere above the fluid level, its top the dome's underside
-    level = float(person.diaphragm(np.array(50.0), np.array(-10.0))) - 25.0
-    centre = np.array([50.0, -10.0, level - 18.0])
-    radius = 32.0
+    level, centre, radius = _fundus(person)
     fluid = F32(HU[Tissue.STOMACH])
 
     def stand(hu, label, x, y, z):
@@ -223,6 +221,68 @@ def upright(person: Patient) -> drr.Posture:
         return np.where(stomach, np.where(bowl, F32(HU[Tissue.AIR]), fluid), hu).astype(F32)
 
     return stand
+
+
+def _fundus(person: Patient) -> tuple[float, np.ndarray, float]:
+    """The stomach's fundus standing: its fluid level (``z``), and the sphere whose cap holds the gas."""
+    # the cap of a sphere above the fluid level, its top the dome's underside
+    level = float(person.diaphragm(np.array(50.0), np.array(-10.0))) - 25.0
+    return level, np.array([50.0, -10.0, level - 18.0]), 32.0
+
+
+def gastric_bubble(person: Patient) -> np.ndarray:
+    """The centre (LPS mm) of the gas the stomach holds when the patient stands (:func:`upright`).
+
+    The gas voxels of the standing patient, 2 mm apart round the fundus, averaged.
+
+    >>> p = make_patient(0, sex="M", tree=False)
+    >>> x, y, z = gastric_bubble(p)
+    >>> bool(x > 0), bool(z < p.dome_left)  # the patient's left, under the left dome
+    (True, True)
+    """
+    level, centre, radius = _fundus(person)
+    axes = [np.arange(c - radius, c + radius + 2.0, 2.0) for c in centre[:2]]
+    axes.append(np.arange(level, centre[2] + radius + 2.0, 2.0))
+    x, y, z = (a.astype(F32) for a in np.meshgrid(*axes, indexing="ij"))
+    hu, label = tissue(person, x, y, z)
+    stomach = (label == Tissue.STOMACH) | (label == Tissue.BOWEL_GAS)
+    gas = stomach & (upright(person)(hu, label, x, y, z) <= HU[Tissue.AIR] + 1.0)
+    gas &= z < person.diaphragm(x, y)  # not the oesophagus
+    return np.array([float(a[gas].mean()) for a in (x, y, z)])
+
+
+#: What :func:`landmark_pixels` places: the patient's landmarks
+#: (:data:`dicomteach.samples.patient.LANDMARKS`) and the gastric bubble.
+LANDMARKS = (*anatomy.LANDMARKS, "gastric bubble")
+
+
+def landmark_pixels(
+    seed: int = 0, exam: str = "current", *, rows: int = ROWS, columns: int = COLUMNS
+) -> dict[str, tuple[float, float]]:
+    """(row, column) of each of :data:`LANDMARKS` on ``exam``, projected from the 3D patient.
+
+    The patient's own landmarks (:func:`dicomteach.samples.patient.landmarks`:
+    each hilum, the heart's centre, the top of each dome) and the centre of
+    the gastric bubble (:func:`gastric_bubble`), through the film's geometry
+    (:func:`projection_for`), as :func:`nodule_pixel` places the nodule: the
+    answer key of a labelling question on this film comes from the model, not
+    from an eye.
+
+    >>> where = landmark_pixels(0)
+    >>> bool(where["right hilum"][1] < COLUMNS / 2 < where["left hilum"][1])  # hung as seen
+    True
+    >>> bool(where["heart"][0] < where["gastric bubble"][0])  # the bubble lies below the heart
+    True
+    """
+    film = next(e for e in _EXAMS if e.name == exam)
+    person = make_patient(seed, sex=PATIENT.sex, tree=False)
+    projection = projection_for(person)
+    points = {**anatomy.landmarks(person), "gastric bubble": gastric_bubble(person)}
+    out = {}
+    for name in LANDMARKS:
+        u, v = projection.project(points[name])
+        out[name] = _film_pixel(float(u), float(v), film, rows, columns)
+    return out
 
 
 # ---------------------------------------------------------------------------

@@ -114,6 +114,9 @@ HU: dict[Tissue, float] = {
     Tissue.THYROID: 100.0,
 }
 
+#: How far (mm) either side of the midline each dome of the diaphragm is highest.
+DOME_X = 55.0
+
 #: Lobes, in the order of :attr:`Patient.lobe_roots`.
 LOBES = ("RUL", "RML", "RLL", "LUL", "LLL")
 
@@ -189,7 +192,7 @@ class Patient:
     def diaphragm(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Height of the diaphragm's upper surface (the right dome higher, deep posterior recesses)."""
         dome = np.where(x < 0, self.dome_right, self.dome_left)
-        xd = np.where(x < 0, -55.0, 55.0)
+        xd = np.where(x < 0, -DOME_X, DOME_X)
         height = dome - 60.0 * (((x - xd) / 95.0) ** 2 + (y / 100.0) ** 2)
         return height - 22.0 * np.clip(y / self.half_depth, 0, 1)
 
@@ -627,6 +630,11 @@ def _nearest_tube(
     return best_d, best_r
 
 
+def _heart_centre(patient: Patient) -> np.ndarray:
+    """The centre of the heart's ellipsoid (LPS mm): left of the midline, forward, on the right dome."""
+    return np.array([20.0, -30.0, patient.dome_right + 38.0])
+
+
 def _heart(
     patient: Patient, x: np.ndarray, y: np.ndarray, z: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -635,7 +643,7 @@ def _heart(
     An ellipsoid whose long axis points left, forward and down.
     """
     s = patient.habitus.size
-    c = np.array([20.0, -30.0, patient.dome_right + 38.0])
+    c = _heart_centre(patient)
     # beyond this radius the distance is below −_REACH along every axis
     reach = 62.0 * s * (1.0 + _REACH / 46.0)
     at = np.flatnonzero(
@@ -985,6 +993,46 @@ def _hilar_arteries(p: Patient) -> Tree:
     for node, kids in ((2, (3, 4)), (7, (8,)), (0, (1, 2)), (5, (6, 7))):
         radius[node] = np.cbrt(sum(radius[k] ** 3 for k in kids))
     return Tree(xyz, parent, radius)
+
+
+# ---------------------------------------------------------------------------
+# landmarks
+
+
+#: The landmarks :func:`landmarks` places, in the words a reader uses to name them.
+LANDMARKS = ("right hilum", "left hilum", "heart", "right hemidiaphragm", "left hemidiaphragm")
+
+
+def landmarks(patient: Patient) -> dict[str, np.ndarray]:
+    """Where a reader points to name each of :data:`LANDMARKS` (LPS mm), as the model built it.
+
+    * a hilum: where the lung's root enters it, the mean of that side's
+      pulmonary artery's end and its lobar bronchi's roots (each lobe's
+      bronchus and artery begin there); the left one lies higher, its artery
+      arching over the left main bronchus;
+    * the heart: the centre of its ellipsoid;
+    * a hemidiaphragm: the top of its dome (supine; a film stands the patient
+      up without moving the domes, :mod:`dicomteach.samples.cr_chest`).
+
+    >>> points = landmarks(make_patient(0, tree=False))
+    >>> bool(points["right hilum"][0] < 0 < points["left hilum"][0])
+    True
+    >>> bool(points["left hilum"][2] > points["right hilum"][2])  # the left hilum is higher
+    True
+    >>> bool(points["right hemidiaphragm"][2] > points["left hemidiaphragm"][2])
+    True
+    """
+    # the right and left pulmonary arteries end at the hila (the tree starts there:
+    # _hilar_arteries); the lobes are in the order of LOBES
+    ends = {"right": patient.great_vessels[2][0][-1], "left": patient.great_vessels[3][0][-1]}
+    roots = [root for root, _heading in patient.lobe_roots]
+    lobes = {"right": roots[:3], "left": roots[3:]}
+    out = {f"{side} hilum": np.mean([ends[side], *lobes[side]], axis=0) for side in ends}
+    out["heart"] = _heart_centre(patient)
+    # Patient.diaphragm: each dome is highest at y = 0, DOME_X either side of the midline
+    out["right hemidiaphragm"] = np.array([-DOME_X, 0.0, patient.dome_right])
+    out["left hemidiaphragm"] = np.array([DOME_X, 0.0, patient.dome_left])
+    return {name: out[name] for name in LANDMARKS}
 
 
 # ---------------------------------------------------------------------------
