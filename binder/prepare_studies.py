@@ -12,7 +12,6 @@ on first use, in seconds to a minute (dicomteach/samples/cache.py).
 
 from __future__ import annotations
 
-import ast
 import json
 import sys
 from pathlib import Path
@@ -22,35 +21,9 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
 def lesson_studies(notebooks: Path = NOTEBOOKS) -> list[tuple[str, dict[str, object]]]:
     """Every distinct ``lesson_study`` call with literal arguments in the lessons' code."""
-    found: list[tuple[str, dict[str, object]]] = []
-    for path in sorted(notebooks.glob("*.ipynb")):
-        for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
-            if cell["cell_type"] != "code":
-                continue
-            source = "".join(cell["source"])
-            try:
-                tree = ast.parse(source)
-            except SyntaxError:  # cell magics and shell escapes are not Python
-                continue
-            for node in ast.walk(tree):
-                if not (isinstance(node, ast.Call) and _name(node.func) == "lesson_study"):
-                    continue
-                try:
-                    args = [ast.literal_eval(a) for a in node.args]
-                    options = {k.arg: ast.literal_eval(k.value) for k in node.keywords if k.arg}
-                except ValueError:  # a computed argument: the lesson writes that study itself
-                    continue
-                if len(args) == 1 and (args[0], options) not in found:
-                    found.append((args[0], options))
-    return found
+    from dicomteach.samples.cache import studies_opened_by
 
-
-def _name(func: ast.expr) -> str | None:
-    if isinstance(func, ast.Name):
-        return func.id
-    if isinstance(func, ast.Attribute):
-        return func.attr
-    return None
+    return studies_opened_by(sorted(notebooks.glob("*.ipynb")))
 
 
 def main(argv: list[str]) -> int:

@@ -53,13 +53,13 @@ def _settings():
 
 
 def run_setup(args: argparse.Namespace) -> int:
-    from dicomteach.hub.install import LESSON_STUDIES, setup_hub
+    from dicomteach.hub.install import setup_hub
 
     settings = _settings()
     result = setup_hub(
         settings,
         admin_password=os.environ.get("DICOMTEACH_ADMIN_PASSWORD") or None,
-        samples=None if args.no_samples else LESSON_STUDIES,
+        samples=not args.no_samples,
     )
     mode = "isolated (one system user per account)" if settings.isolated else "DEMO (not isolated)"
     print(f"dicomteach: hub state in {settings.state.root}; course {settings.course}; {mode}")

@@ -18,7 +18,7 @@ from dicomteach.hub.roster import Account, Roster
 from dicomteach.hub.settings import HubSettings
 
 __all__ = [
-    "LESSON_STUDIES",
+    "course_samples",
     "SetupResult",
     "check_python",
     "course_owner",
@@ -26,17 +26,17 @@ __all__ = [
     "setup_hub",
 ]
 
-LESSON_STUDIES: tuple[tuple[str, dict[str, int]], ...] = (
-    ("ct-chest", {"size": 256, "slices": 60}),
-    ("ct-chest-findings", {"size": 256}),
-    ("cr-chest", {}),
-    ("mr-brain", {}),
-    ("nm-spect", {}),
-    ("op-fundus", {}),
-    ("pet-ct", {}),
-    ("us-cine", {}),
-)
-"""The sample studies the lessons and the sample course open, with the options they use."""
+
+def course_samples(project: Path, course_source: Path | None = None) -> list[tuple[str, dict]]:
+    """The sample studies the lessons (``notebooks/``) and the course's assignments
+    (``graders/source/``) open, with their options: read from the notebooks' own
+    ``lesson_study`` calls, so a new lesson or assignment needs no change here."""
+    from dicomteach.samples.cache import studies_opened_by
+
+    source = course_source or project / "graders"
+    notebooks = sorted((project / "notebooks").glob("*.ipynb"))
+    notebooks += sorted((source / "source").glob("*/*.ipynb"))
+    return studies_opened_by(notebooks)
 
 
 @dataclass(frozen=True)
@@ -48,9 +48,7 @@ class SetupResult:
     admin_password: str | None
 
 
-def prepare_samples(
-    cache: Path, studies: Iterable[tuple[str, dict[str, int]]] = LESSON_STUDIES
-) -> list[Path]:
+def prepare_samples(cache: Path, studies: Iterable[tuple[str, dict]]) -> list[Path]:
     """Write ``studies`` into the sample cache ``cache`` once, readable by everyone.
 
     Learners' kernels find them there (``DICOMTEACH_CACHE``) and never write.
@@ -124,7 +122,7 @@ def setup_hub(
     *,
     course_source: Path | None = None,
     admin_password: str | None = None,
-    samples: Iterable[tuple[str, dict[str, int]]] | None = LESSON_STUDIES,
+    samples: bool = True,
 ) -> SetupResult:
     """Prepare the state folder, the sample studies, the course and the first instructor.
 
@@ -134,7 +132,7 @@ def setup_hub(
     """
     state = settings.state.prepare()
     if samples:
-        prepare_samples(state.cache, samples)
+        prepare_samples(state.cache, course_samples(settings.project, course_source))
     course = settings.course
     owner = course_owner(settings, course)
     if owner is not None:

@@ -22,6 +22,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from dicomteach.samples import STUDIES
@@ -93,3 +94,45 @@ def lesson_study(study: str, *, seed: int = 0, **options: object) -> Path:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+def studies_opened_by(notebooks: Iterable[str | os.PathLike[str]]) -> list[tuple[str, dict]]:
+    """Every distinct ``lesson_study(study, option=value, …)`` call with literal arguments
+    in the code cells of ``notebooks``: what to write before a class opens them.
+
+    A call with a computed argument is left out (that notebook writes its study on
+    first use); so is a cell that is not Python (magics, shell escapes).
+
+    >>> import json, tempfile, pathlib
+    >>> cell = {"cell_type": "code", "source": ['ct = lesson_study("ct-chest", seed=1, size=256)']}
+    >>> nb = pathlib.Path(tempfile.mkdtemp()) / "lesson.ipynb"
+    >>> _ = nb.write_text(json.dumps({"cells": [cell]}))
+    >>> studies_opened_by([nb])
+    [('ct-chest', {'seed': 1, 'size': 256})]
+    """
+    import ast
+
+    found: list[tuple[str, dict]] = []
+    for path in notebooks:
+        cells = json.loads(Path(path).read_text(encoding="utf-8")).get("cells", [])
+        for cell in cells:
+            if cell.get("cell_type") != "code":
+                continue
+            source = cell.get("source", "")
+            try:
+                tree = ast.parse("".join(source) if isinstance(source, list) else source)
+            except SyntaxError:
+                continue
+            for node in ast.walk(tree):
+                func = node.func if isinstance(node, ast.Call) else None
+                name = getattr(func, "id", None) or getattr(func, "attr", None)
+                if name != "lesson_study":
+                    continue
+                try:
+                    args = [ast.literal_eval(a) for a in node.args]
+                    options = {k.arg: ast.literal_eval(k.value) for k in node.keywords if k.arg}
+                except ValueError:
+                    continue
+                if len(args) == 1 and isinstance(args[0], str) and (args[0], options) not in found:
+                    found.append((args[0], options))
+    return found

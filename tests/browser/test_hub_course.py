@@ -44,11 +44,15 @@ def hub(sync_playwright_module):
     if not (ROOT / "node_modules" / ".bin" / "configurable-http-proxy").exists():
         pytest.skip("configurable-http-proxy missing: npm ci (scripts/test.sh runs it)")
     from dicomteach.hub.install import prepare_samples
+    from dicomteach.samples.cache import studies_opened_by
 
     running = Hub()
     try:
         running.setup()
-        prepare_samples(running.state / "cache", [("ct-chest", {"size": 256, "slices": 60})])
+        # what the assignment's notebook opens, written before learners open it (their
+        # kernels may read the class's sample cache, not write it)
+        assignment = ROOT / "graders" / "source" / "ct-nodule" / "ct-nodule.ipynb"
+        prepare_samples(running.state / "cache", studies_opened_by([assignment]))
         roster = running.folder / "class.csv"
         roster.write_text(CLASS)
         printed = running.dicomteach("hub", "roster", str(roster))
