@@ -503,6 +503,60 @@ class TestPreparedForAClass:
         assert grade("nodule").points == points
 
 
+class TestExpertsPreparedForAClass:
+    """Several experts' outlines are read, and their STAPLE spread computed, once for a class."""
+
+    @pytest.fixture
+    def key(self, study, tmp_path, monkeypatch):
+        from dicomteach.roi import write_seg
+
+        references = tmp_path / "references"
+        key = references / "week-4" / "nodule.yaml"
+        key.parent.mkdir(parents=True)
+        experts = []
+        for name, shift in (("a", 0), ("b", 1), ("c", -1)):  # three hands, a voxel apart
+            path = key.parent / f"observer-{name}.dcm"
+            write_seg({"Nodule": np.roll(study["ball"], shift, axis=2)}, study["volume"], path)
+            experts.append(f"  - {path}\n")
+        key.write_text(
+            f"type: delineate\nstudy: {study['folder'] / 'ct'}\nprompt: Outline the nodule\n"
+            "points: 10\nstructures: [Nodule]\ntolerance_mm: 2\nexperts:\n" + "".join(experts)
+        )
+        learner = tmp_path / "week-4"
+        learner.mkdir()
+        monkeypatch.chdir(learner)
+        monkeypatch.setenv(REFERENCES_ENV, str(references))
+        Activity.load(key).question.labels = np.roll(study["ball"], 4, axis=2).astype(np.uint8)
+        return key
+
+    def test_read_once_they_grade_alike_with_no_seg_decoded_and_no_staple_run(
+        self, key, monkeypatch
+    ):
+        from dicomteach import io
+        from dicomteach.roi import load
+        from dicomteach.scoring import consensus
+
+        unprepared = Activity.load(key).grade()
+        first = grade("nodule").feedback
+        assert sorted(p.name.rsplit("-", 1)[0] for p in (key.parent / ".prepared").iterdir()) == [
+            "nodule",
+            "study",
+        ]
+
+        def not_again(*args, **kwargs):
+            raise AssertionError("read or computed again for a second learner")
+
+        monkeypatch.setattr(io, "load", not_again)
+        monkeypatch.setattr(load, "read_object", not_again)
+        monkeypatch.setattr(consensus, "staple", not_again)
+        again = grade("nodule").feedback
+        assert "experts' consensus" in " ".join(again.lines)
+        for feedback in (first, again):
+            assert (feedback.points, feedback.lines) == (unprepared.points, unprepared.lines)
+            assert feedback.details["experts"] == unprepared.details["experts"]
+            assert feedback.images == unprepared.images
+
+
 def test_an_activity_on_a_volume_in_memory_needs_no_file():
     volume = Volume(np.zeros((1, 20, 20), np.int16), (1.0, 1.0, 1.0), (0.0, 0.0, 0.0), np.eye(3))
     spot = Hotspot("spot", volume, prompt="Click")

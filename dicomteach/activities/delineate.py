@@ -282,6 +282,18 @@ class Delineate(Activity):
         ]
         return _combined(parts, self.points)
 
+    def expert_structures(self) -> list[tuple[str, str | None]]:
+        """(the answer's structure, the experts' structure) for each structure graded."""
+        if len(self.structures) == 1:
+            return [(self.structures[0], self.reference_structure)]
+        return [(name, name) for name in self.structures]
+
+    def _experts_for(self, name: str, experts: list[Path]) -> Any:
+        """The experts' outlines of ``name`` as prepared for a class (activities/prepared.py),
+        else their files."""
+        prepared = getattr(self, "_prepared_experts", None) or {}
+        return prepared.get(name, experts)
+
     def _grade_against_experts(self, answer: Path, experts: list[Path]) -> Feedback:
         options: dict[str, Any] = {
             "tolerance_mm": self.tolerance_mm,
@@ -291,7 +303,7 @@ class Delineate(Activity):
         if len(self.structures) == 1:
             return grade_against_experts(
                 answer,
-                experts,
+                self._experts_for(self.structures[0], experts),
                 self.points,
                 structure=self.structures[0],
                 expert_structure=self.reference_structure,
@@ -304,7 +316,7 @@ class Delineate(Activity):
                 name,
                 grade_against_experts(
                     answer if drawn is None else drawn[name],
-                    experts,
+                    self._experts_for(name, experts),
                     share,
                     structure=name,
                     expert_structure=name,

@@ -12,7 +12,11 @@ folder, where only the instructor's processes look
   slices a feedback picture shows are read from disk);
 * ``<key folder>/.prepared/<name>-<digest>/reference.npz``: for a
   :class:`~dicomteach.activities.Delineate`, the reference's masks on that
-  image, one per structure.
+  image, one per structure;
+* ``<key folder>/.prepared/<name>-<digest>/experts.npz``: for one outlined by
+  several experts, each expert's masks and their spread (STAPLE consensus and
+  scores, :func:`dicomteach.grading.prepare_experts`), per structure: no
+  expert's SEG is decoded, and no STAPLE run, per learner.
 
 A digest covers what the entry was made from: the formats' versions,
 dicomteach's version, the key file's bytes, and the path, size and
@@ -66,6 +70,20 @@ def prepare(activity: Activity, folder: str | os.PathLike[str]) -> bool:
     if volume is None:
         return False
     activity._volume = volume
+    experts = _expert_files(activity)
+    if experts:
+        key_digest = _digest(
+            study_digest + Path(activity.source).read_bytes().hex(), [*experts, activity.source]
+        )
+        entry = folder / f"{activity.name}-{key_digest}"
+        found = _load_or_make(
+            entry, lambda target: _save_experts(activity, experts, target), _load_experts
+        )
+        if found is None:
+            return False
+        activity._prepared_experts = found
+        _remove_older(folder, activity.name, entry)
+        return True
     location = _reference_file(activity)
     if location is None:
         return True
@@ -116,6 +134,60 @@ def _reference_file(activity: Activity) -> Path | None:
     if isinstance(activity.reference, Experts):
         return None  # several experts' files: graded from them (their consensus is made then)
     return activity.reference.resolve()
+
+
+def _expert_files(activity: Activity) -> list[Path]:
+    """The experts' files of a delineation graded against several experts, else []."""
+    from dicomteach.activities.delineate import Delineate, Experts
+
+    if not isinstance(activity, Delineate) or not isinstance(activity.reference, Experts):
+        return []
+    return list(activity.reference.resolve())
+
+
+def _save_experts(activity: Activity, files: list[Path], staging: Path | None) -> Any:
+    """Each structure's experts read and their spread computed; stored as plain arrays."""
+    from dicomteach.grading import prepare_experts
+    from dicomteach.scoring.consensus import spread_arrays
+
+    found = {}
+    arrays: dict[str, np.ndarray] = {}
+    for number, (name, expert_structure) in enumerate(activity.expert_structures()):
+        ready = prepare_experts(
+            files,
+            image=activity.volume,
+            structure=expert_structure,
+            tolerance_mm=activity.tolerance_mm,
+        )
+        found[name] = ready
+        arrays[f"s{number}_name"] = np.array(name, dtype=str)
+        arrays[f"s{number}_masks"] = np.stack([np.asarray(m, bool) for m in ready.masks])
+        arrays[f"s{number}_spacing"] = np.array(ready.spacing_mm, float)
+        arrays[f"s{number}_tolerance"] = np.array(ready.tolerance_mm, float)
+        for key, value in spread_arrays(ready.spread).items():
+            arrays[f"s{number}_{key}"] = value
+    if staging is not None:
+        with open(staging / "experts.npz", "wb") as fh:
+            np.savez_compressed(fh, count=np.array(len(found), np.int64), **arrays)
+    return found
+
+
+def _load_experts(entry: Path) -> Any:
+    from dicomteach.grading import PreparedExperts
+    from dicomteach.scoring.consensus import spread_from_arrays
+
+    found = {}
+    with np.load(entry / "experts.npz", allow_pickle=False) as stored:
+        for number in range(int(stored["count"])):
+            prefix = f"s{number}_"
+            part = {k[len(prefix) :]: stored[k] for k in stored.files if k.startswith(prefix)}
+            found[str(part["name"])] = PreparedExperts(
+                tuple(part["masks"]),
+                tuple(float(s) for s in part["spacing"]),
+                float(part["tolerance"]),
+                spread_from_arrays(part),
+            )
+    return found
 
 
 def _load_or_make(entry: Path, make, load) -> Any:

@@ -24,7 +24,7 @@ from dicomteach.grading.delineation import (
     grade_delineation,
     partial_credit,
 )
-from dicomteach.grading.experts import grade_against_experts
+from dicomteach.grading.experts import PreparedExperts, grade_against_experts, prepare_experts
 from dicomteach.grading.feedback import Feedback, Status
 from dicomteach.grading.followup import Finding, grade_followup, recist_response
 from dicomteach.grading.points import grade_click, grade_labels, point_distance
@@ -38,6 +38,8 @@ __all__ = [
     "SliceErrors",
     "Status",
     "grade_against_experts",
+    "prepare_experts",
+    "PreparedExperts",
     "grade_click",
     "grade_delineation",
     "grade_followup",

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -42,7 +43,7 @@ from dicomteach.grading.render_experts import experts_png, panel_slices, spread_
 from dicomteach.io.volume import Volume, Window
 from dicomteach.scoring.consensus import Spread, expert_spread
 
-__all__ = ["grade_against_experts", "where_you_fall"]
+__all__ = ["PreparedExperts", "grade_against_experts", "prepare_experts", "where_you_fall"]
 
 MIN_EXPERTS = 2
 """A spread needs at least two outlines."""
@@ -85,6 +86,58 @@ def _volume_words(mm3: float, two_d: bool) -> str:
     return f"{mm3 / 1000.0:.1f} mL" if mm3 >= 1000.0 else f"{mm3 / 1000.0:.2f} mL"
 
 
+@dataclass(frozen=True)
+class PreparedExperts:
+    """Experts' outlines of one structure read once, with their spread (STAPLE and scores).
+
+    Grading a class grades every learner against the same experts: what
+    :func:`prepare_experts` computes can be kept (``dicomteach.activities.prepared``)
+    and handed to :func:`grade_against_experts` in place of the files.
+    """
+
+    masks: tuple[np.ndarray, ...]
+    spacing_mm: tuple[float, ...]
+    tolerance_mm: float
+    spread: Spread
+
+
+def prepare_experts(
+    experts: Sequence[object],
+    *,
+    image: Volume | str | os.PathLike[str] | None = None,
+    structure: int | str | None = None,
+    spacing_mm: Sequence[float] | None = None,
+    tolerance_mm: float = 2.0,
+) -> PreparedExperts:
+    """Read the experts' outlines of one structure and compute their spread.
+
+    Raises the grading ``Problem`` of an instructor's mistake (fewer than two
+    outlines, one empty, outlines on different grids), one line.
+
+    >>> core = np.zeros((5, 24, 24), bool); core[1:4, 6:16, 6:16] = True
+    >>> wide = core.copy(); wide[1:4, 5:17, 5:17] = True
+    >>> ready = prepare_experts([core, wide], spacing_mm=(2, 1, 1), tolerance_mm=1)
+    >>> learner = np.roll(core, 1, axis=2)
+    >>> f = grade_against_experts(learner, ready, 10, tolerance_mm=1, images=False)
+    >>> f.lines == grade_against_experts(learner, [core, wide], 10, spacing_mm=(2, 1, 1),
+    ...                                  tolerance_mm=1, images=False).lines
+    True
+    """
+    volume = image if isinstance(image, Volume) else None
+    image_path = image if isinstance(image, str | os.PathLike) else None
+    masks, found_spacing = _expert_masks(experts, structure, volume, image_path)
+    if spacing_mm is None:
+        spacing_mm = found_spacing or (volume.spacing if volume is not None else None)
+    if spacing_mm is None:
+        raise reference_problem("spacing_mm is needed when the experts' outlines are arrays")
+    spacing = as_spacing_mm(spacing_mm, masks[0].ndim)
+    try:
+        spread = expert_spread(masks, spacing, tolerance_mm)
+    except ValueError as exc:
+        raise reference_problem(f"experts: {exc}") from None
+    return PreparedExperts(tuple(masks), tuple(spacing), float(tolerance_mm), spread)
+
+
 def grade_against_experts(
     answer: object,
     experts: Sequence[object],
@@ -111,9 +164,10 @@ def grade_against_experts(
     ----------
     answer : array, Structures or path
         The learner's binary mask or delineation file (SEG, RTSTRUCT, ``.npz``).
-    experts : sequence of array, Structures or path
+    experts : sequence of array, Structures or path, or PreparedExperts
         Two or more experts' outlines of the structure on the answer's grid,
-        one per expert (a department's export: a SEG or RTSTRUCT per observer).
+        one per expert (a department's export: a SEG or RTSTRUCT per observer);
+        or what :func:`prepare_experts` read of them (graded the same, faster).
     points : float
         Points for an answer inside the experts' spread.
     spacing_mm : sequence of float, optional
@@ -223,16 +277,15 @@ def _grade(
         except Exception as exc:
             raise reference_problem(f"image {image_path}: {exc}") from None
     volume = image if isinstance(image, Volume) else None
-    masks, found_spacing = _expert_masks(experts, expert_structure, volume, image_path)
-    if spacing_mm is None:
-        spacing_mm = found_spacing or (volume.spacing if volume is not None else None)
-    if spacing_mm is None:
-        raise reference_problem("spacing_mm is needed when the experts' outlines are arrays")
-    spacing = as_spacing_mm(spacing_mm, masks[0].ndim)
-    try:
-        spread = expert_spread(masks, spacing, tolerance_mm)
-    except ValueError as exc:
-        raise reference_problem(f"experts: {exc}") from None
+    if not isinstance(experts, PreparedExperts) or experts.tolerance_mm != float(tolerance_mm):
+        experts = prepare_experts(
+            experts.masks if isinstance(experts, PreparedExperts) else experts,
+            image=volume if volume is not None else image_path,
+            structure=expert_structure,
+            spacing_mm=experts.spacing_mm if isinstance(experts, PreparedExperts) else spacing_mm,
+            tolerance_mm=tolerance_mm,
+        )
+    masks, spacing, spread = list(experts.masks), experts.spacing_mm, experts.spread
     full = Marks(spread.worst_dice, spread.worst_surface_dice)
     zero = zero_marks or Marks(full.dice / 2, full.surface_dice / 2)
     n = len(masks)

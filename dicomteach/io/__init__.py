@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-from dicomteach.io.deid import anonymize, import_study  # noqa: F401 - public API
 from dicomteach.io.reader import (
     ReadResult,
     build_volume,
@@ -39,3 +38,13 @@ __all__ = [
     "read",
     "read_file",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # de-identification (pydicom's whole dictionary of actions) loads when first asked for:
+    # reading a study, or grading one, never needs it
+    if name in {"anonymize", "import_study"}:
+        from dicomteach.io import deid
+
+        return getattr(deid, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

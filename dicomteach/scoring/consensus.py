@@ -30,7 +30,15 @@ import numpy as np
 from dicomteach.scoring._checks import as_mask, as_spacing, as_tolerance
 from dicomteach.scoring.metrics import Scores, score
 
-__all__ = ["BOX_MARGIN", "Consensus", "Spread", "expert_spread", "staple"]
+__all__ = [
+    "BOX_MARGIN",
+    "Consensus",
+    "Spread",
+    "expert_spread",
+    "spread_arrays",
+    "spread_from_arrays",
+    "staple",
+]
 
 BOX_MARGIN = 3
 """Voxels of background kept round the union of the masks where STAPLE runs."""
@@ -212,4 +220,62 @@ def expert_spread(
         scores=tuple(score(consensus.mask, m, spacing, tolerance) for m in checked),
         volumes_mm3=tuple(float(np.count_nonzero(m)) * voxel for m in checked),
         consensus_mm3=float(np.count_nonzero(consensus.mask)) * voxel,
+    )
+
+
+_SCORE_FIELDS = (
+    "dice", "jaccard", "hd_mm", "hd95_mm", "msd_mm", "surface_dice", "volume_diff_pct",
+    "tolerance_mm",
+)  # fmt: skip
+
+
+def spread_arrays(spread: Spread) -> dict[str, np.ndarray]:
+    """A :class:`Spread` as plain numeric arrays (an ``.npz`` stores them without a pickle).
+
+    >>> s = expert_spread([np.eye(4, dtype=bool), np.eye(4, dtype=bool)], (1.0, 1.0))
+    >>> back = spread_from_arrays(spread_arrays(s))
+    >>> back.scores == s.scores, bool(np.array_equal(back.consensus.mask, s.consensus.mask))
+    (True, True)
+    """
+    nan = float("nan")
+    return {
+        "consensus_mask": np.asarray(spread.consensus.mask, bool),
+        "consensus_probability": np.asarray(spread.consensus.probability, np.float32),
+        "sensitivity": np.array(spread.consensus.sensitivity, float),
+        "specificity": np.array(spread.consensus.specificity, float),
+        "iterations": np.array(spread.consensus.iterations, np.int64),
+        "scores": np.array(
+            [
+                [nan if getattr(x, f) is None else getattr(x, f) for f in _SCORE_FIELDS]
+                for x in spread.scores
+            ],
+            float,
+        ),  # fmt: skip
+        "volumes_mm3": np.array(spread.volumes_mm3, float),
+        "consensus_mm3": np.array(spread.consensus_mm3, float),
+    }
+
+
+def spread_from_arrays(arrays: dict[str, np.ndarray] | Any) -> Spread:
+    """The :class:`Spread` :func:`spread_arrays` stored (missing distances come back None)."""
+
+    def value(field: str, x: float) -> float | None:
+        optional = field in {"hd_mm", "hd95_mm", "msd_mm", "volume_diff_pct"}
+        return None if optional and np.isnan(x) else float(x)
+
+    rows = np.asarray(arrays["scores"], float).reshape(-1, len(_SCORE_FIELDS))
+    return Spread(
+        consensus=Consensus(
+            mask=np.asarray(arrays["consensus_mask"], bool),
+            probability=np.asarray(arrays["consensus_probability"], np.float32),
+            sensitivity=tuple(float(x) for x in arrays["sensitivity"]),
+            specificity=tuple(float(x) for x in arrays["specificity"]),
+            iterations=int(arrays["iterations"]),
+        ),
+        scores=tuple(
+            Scores(**{f: value(f, x) for f, x in zip(_SCORE_FIELDS, row, strict=True)})
+            for row in rows
+        ),
+        volumes_mm3=tuple(float(x) for x in arrays["volumes_mm3"]),
+        consensus_mm3=float(arrays["consensus_mm3"]),
     )
