@@ -251,3 +251,45 @@ def test_imports_point_down_the_layers():
             if LAYER_RANK.get(package, len(LAYER_RANK)) > LAYER_RANK[layer]:
                 upward.append(f"{path.relative_to(ROOT)} ({layer}) imports dicomteach.{package}")
     assert upward == []
+
+
+def test_no_file_keeps_the_marks_of_an_unfinished_merge():
+    """A merge resolved by hand leaves no conflict markers in what the repository holds."""
+    import subprocess
+
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    marked = []
+    for name in tracked:
+        path = ROOT / name
+        if path.suffix not in {
+            ".py",
+            ".md",
+            ".txt",
+            ".toml",
+            ".yml",
+            ".yaml",
+            ".sh",
+            ".js",
+            ".css",
+            ".json",
+            ".ipynb",
+            ".j2",
+            ".html",
+            ".cfg",
+            "",
+        }:
+            continue
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError):
+            continue
+        for number, line in enumerate(lines, 1):
+            if (
+                line.startswith(("<<<<<<< ", ">>>>>>> "))
+                or line == "======="
+                and any(other.startswith("<<<<<<< ") for other in lines)
+            ):
+                marked.append(f"{name}:{number}")
+    assert marked == [], f"conflict markers left by a merge: {marked}"
