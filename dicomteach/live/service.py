@@ -54,7 +54,7 @@ from tornado.httpserver import HTTPServer
 from dicomteach.live.document import Actor
 from dicomteach.live.sessions import LiveError, Registry, Session, log
 
-__all__ = ["course_roles", "main", "make_app"]
+__all__ = ["cookie_secret", "course_roles", "main", "make_app"]
 
 MAX_MESSAGE = 16 * 1024 * 1024
 """The largest websocket message a client may send (bytes)."""
@@ -128,7 +128,7 @@ class _Authenticated(HubOAuthenticated):
         assert self.user is not None
         return course_roles(list(self.user.get("groups") or []))
 
-    def actor(self, course: str) -> Actor:
+    def member(self, course: str) -> Actor:
         """This user as a member of ``course``; 403 unless they belong to it."""
         role = self.roles().get(course)
         if role is None:
@@ -137,7 +137,7 @@ class _Authenticated(HubOAuthenticated):
 
     def session(self, session_id: str) -> tuple[Session, Actor]:
         session = self.service.registry.get(session_id)
-        return session, self.actor(str(session.meta["course"]))
+        return session, self.member(str(session.meta["course"]))
 
 
 class _Api(_Authenticated, web.RequestHandler):
@@ -227,7 +227,7 @@ class SessionsHandler(_Api):
         study = body.get("study") or {}
         if not isinstance(study, dict):
             raise LiveError("study must be an object, e.g. {'sample': 'ct-chest', 'seed': 1}", 400)
-        session = self.service.registry.create(self.actor(course), course, title, study)
+        session = self.service.registry.create(self.member(course), course, title, study)
         log.info("live session %s of %s made by %s", session.id, course, self.username)
         self.set_status(201)
         self.finish(self.described(session))
@@ -236,7 +236,7 @@ class SessionsHandler(_Api):
 class JoinHandler(_Api):
     def get(self, code: str) -> None:
         session = self.service.registry.by_code(code)
-        self.actor(str(session.meta["course"]))
+        self.member(str(session.meta["course"]))
         self.finish(self.described(session))
 
 
@@ -312,6 +312,29 @@ class SyncHandler(_Authenticated, websocket.WebSocketHandler):
             self.live.connections.discard(self)
 
 
+def cookie_secret(root: Path) -> bytes:
+    """The key of the service's login cookies, kept in ``root`` (0600) so a restart keeps people in.
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> cookie_secret(folder) == cookie_secret(folder), len(cookie_secret(folder))
+    (True, 32)
+    """
+    path = Path(root) / ".cookie_secret"
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        pass
+    Path(root).mkdir(parents=True, exist_ok=True)
+    secret = os.urandom(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(secret)
+        fh.flush()
+        os.fsync(fh.fileno())
+    return secret
+
+
 def make_app(
     root: Path, roster: Path | None = None, prefix: str = "/services/live/"
 ) -> web.Application:
@@ -332,7 +355,7 @@ def make_app(
     handlers.append((prefix + "oauth_callback", HubOAuthCallbackHandler))
     app = web.Application(
         handlers,
-        cookie_secret=os.urandom(32),
+        cookie_secret=cookie_secret(root),
         websocket_max_message_size=MAX_MESSAGE,
         websocket_ping_interval=20,
         websocket_ping_timeout=60,
