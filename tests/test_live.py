@@ -401,7 +401,8 @@ def test_ending_keeps_everything_on_disk_and_saves_each_layer(hub, people, sessi
     expected[6, 20:24, 20:24] = 2
     answer = load_delineation(folder / "saved" / saved["alice"]["npz"])
     assert np.array_equal(answer.mask, expected)
-    volume = io.load(lesson_study(STUDY["sample"], seed=0, **STUDY["options"]))
+    study = io.read(lesson_study(STUDY["sample"], seed=0, **STUDY["options"]))
+    volume = next(v for v in study.volumes if v.modality == "CT")
     answer.check_against(volume)
     seg = read_seg(folder / "saved" / saved["alice"]["seg"], volume)
     assert np.array_equal(seg.masks[1], expected == 1)

@@ -13,7 +13,7 @@ order on an empty label map they give the layer's mask, which is written as
 The series is the session's ``study``: ``{"sample": <study>, "seed": n,
 "options": {...}}`` from the sample library (written to the cache if missing)
 or ``{"folder": <path>}``, with an optional ``"series"`` UID when it holds
-several. An edit that does not fit the series is skipped and reported.
+several (else its first image series). An edit that does not fit the series is skipped and reported.
 """
 
 from __future__ import annotations
@@ -82,7 +82,12 @@ def session_volume(study: dict[str, Any]) -> Volume:
         raise DicomTeachError("the session names no study to save its layers on")
     volumes = io.read(folder).volumes
     wanted = study.get("series")
-    chosen = [v for v in volumes if not wanted or v.series_uid == wanted]
+    # a sample study holds its reference SEGs beside the images: drawn on are the images
+    chosen = [
+        v
+        for v in volumes
+        if v.modality not in ("SEG", "RTSTRUCT") and (not wanted or v.series_uid == wanted)
+    ]
     if not chosen:
         raise DicomTeachError(f"holds no series {wanted}", folder)
     return chosen[0]
