@@ -94,7 +94,9 @@ class LiveClient:
         deadline = time.monotonic() + timeout
         while not until(self):
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{self.person.username}: not reached in {timeout} s: {self.state}")
+                raise TimeoutError(
+                    f"{self.person.username}: not reached in {timeout} s: {self.state}"
+                )
             if self.ws is None:
                 raise AssertionError(f"{self.person.username} is not connected")
             self.ws.settimeout(max(0.05, min(1.0, deadline - time.monotonic())))

@@ -13,11 +13,13 @@ restarted, ended. The first tests need no hub.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import time
 from pathlib import Path
 
 import numpy as np
+import pydicom
 import pytest
 import websocket
 from pycrdt import Doc, Map
@@ -68,6 +70,18 @@ def _guarded() -> tuple[Doc, Guard]:
     return doc, Guard(doc)
 
 
+def _set(root: str, *keys: str, value):
+    """A change setting ``root/keys...`` to ``value``, as a client would make it."""
+
+    def change(doc: Doc) -> None:
+        target = doc.get(root, type=Map)
+        for key in keys[:-1]:
+            target = target[key]
+        target[keys[-1]] = value
+
+    return change
+
+
 def _update_by(doc: Doc, change) -> bytes:
     copy = Doc()
     copy.apply_update(doc.get_update())
@@ -85,19 +99,19 @@ def test_the_guard_keeps_each_person_to_their_own_parts():
     theirs = _update_by(doc, draw("bob", edit(0, 0, 0)))
     with pytest.raises(Refused, match=r"alice \(learner\) may not change layers/bob/edits"):
         guard.check(theirs, alice)
-    click = _update_by(doc, lambda d: d.get("poll", type=Map)["clicks"].__setitem__("alice", {"row": 3}))
+    click = _update_by(doc, _set("poll", "clicks", "alice", value={"row": 3}))
     guard.check(click, alice)
-    other = _update_by(doc, lambda d: d.get("poll", type=Map)["clicks"].__setitem__("bob", {"row": 3}))
+    other = _update_by(doc, _set("poll", "clicks", "bob", value={"row": 3}))
     with pytest.raises(Refused, match="may not change poll/clicks"):
         guard.check(other, alice)
-    reveal = _update_by(doc, lambda d: d.get("reveal", type=Map).__setitem__("layers", True))
+    reveal = _update_by(doc, _set("reveal", "layers", value=True))
     with pytest.raises(Refused, match="may not change reveal"):
         guard.check(reveal, alice)
     guard.check(reveal, teacher)
-    lead = _update_by(doc, lambda d: d.get("session", type=Map).__setitem__("lead", "alice"))
+    lead = _update_by(doc, _set("session", "lead", value="alice"))
     with pytest.raises(Refused, match="may not change session"):
         guard.check(lead, teacher)
-    root = _update_by(doc, lambda d: d.get("notes", type=Map).__setitem__("x", 1))
+    root = _update_by(doc, _set("notes", "x", value=1))
     with pytest.raises(Refused, match="may not add the root 'notes'"):
         guard.check(root, teacher)
     # after refusals the guard still accepts what is allowed, and the document never took them
@@ -153,8 +167,6 @@ def hub():
         roster = running.folder / "class.csv"
         roster.write_text(CLASS)
         printed = running.dicomteach("hub", "roster", str(roster))
-        import re
-
         running.passwords = dict(re.findall(r"^(\w+)\t(\S+)$", printed, re.MULTILINE))
         running.passwords["teacher"] = running.admin_password
         running.start()
@@ -256,7 +268,7 @@ def test_learners_follow_the_presenters_slice_and_window(clients):
 
 def test_a_learner_cannot_move_the_view_or_draw_on_another_layer(people, session, clients):
     alice, bob, teacher = clients["alice"], clients["bob"], clients["teacher"]
-    alice.change(lambda d: d.get("view", type=Map).__setitem__("slice", 2))
+    alice.change(_set("view", "slice", value=2))
     alice.pump(lambda c: c.closed is not None)
     assert alice.closed.code == 4403
     assert alice.refused == ["alice (learner) may not change view/slice"]
@@ -285,12 +297,12 @@ def test_the_presenter_hands_the_lead_to_a_learner_and_takes_it_back(people, ses
     given = api(people["teacher"], "POST", url, json={"to": "alice"})
     assert given.json() == {"lead": "alice"}
     alice.pump(lambda c: c.state["session"].get("lead") == "alice")
-    alice.change(lambda d: d.get("view", type=Map).__setitem__("slice", 9))
+    alice.change(_set("view", "slice", value=9))
     teacher.pump(lambda c: c.state["view"]["slice"] == 9)
     assert not alice.refused
     assert api(people["teacher"], "POST", url, json={"to": None}).json() == {"lead": "teacher"}
     alice.pump(lambda c: c.state["session"].get("lead") == "teacher")
-    alice.change(lambda d: d.get("view", type=Map).__setitem__("slice", 1))
+    alice.change(_set("view", "slice", value=1))
     alice.pump(lambda c: c.closed is not None)
     assert alice.refused == ["alice (learner) may not change view/slice"]
     clients["alice"] = LiveClient(people["alice"], session["id"]).connect()
@@ -306,12 +318,10 @@ def test_strokes_drawn_offline_merge_when_the_learner_comes_back(clients):
     alice.change(draw("alice", edit(5, 24, 20)))  # offline, mid-lesson
     alice.change(draw("alice", edit(6, 20, 20, label=2)))
     bob.change(draw("bob", edit(5, 40, 40)))
-    teacher.change(lambda d: d.get("view", type=Map).__setitem__("slice", 6))
+    teacher.change(_set("view", "slice", value=6))
     teacher.settle()
     alice.connect()
-    alice.pump(
-        lambda c: c.state["view"].get("slice") == 6 and len(edits_of(c, "bob")) == 1
-    )
+    alice.pump(lambda c: c.state["view"].get("slice") == 6 and len(edits_of(c, "bob")) == 1)
     teacher.pump(lambda c: len(edits_of(c, "alice")) == 3)
     bob.pump(lambda c: len(edits_of(c, "alice")) == 3)
     assert teacher.state["layers"]["alice"]["edits"] == [
@@ -407,8 +417,6 @@ def test_ending_keeps_everything_on_disk_and_saves_each_layer(hub, people, sessi
     seg = read_seg(folder / "saved" / saved["alice"]["seg"], volume)
     assert np.array_equal(seg.masks[1], expected == 1)
     assert np.array_equal(seg.masks[2], expected == 2)
-    import pydicom
-
     header = pydicom.dcmread(folder / "saved" / saved["alice"]["seg"], stop_before_pixels=True)
     assert {item.SegmentDescription for item in header.SegmentSequence} == {
         "drawn by Alice Martin (alice)"
