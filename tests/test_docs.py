@@ -51,6 +51,8 @@ LAYER_RANK = {
     # the classroom: may use every layer and what sits beside them (apps, voila_app);
     # nothing in the library imports it
     "hub": 20,
+    # the live-session service the hub runs, beside it
+    "live": 20,
 }
 
 #: Decisions other files cite by number: their titles may be reworded, never renumbered.

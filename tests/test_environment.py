@@ -29,8 +29,8 @@ from packaging.utils import canonicalize_name
 ROOT = Path(__file__).resolve().parents[1]
 BINDER = ROOT / "binder"
 
-#: The extras an environment for the course holds (``hub`` once pyproject.toml has it).
-EXTRAS = ("samples", "course", "lab", "hub")
+#: The extras an environment for the course holds.
+EXTRAS = ("samples", "course", "lab", "hub", "live")
 #: conda-forge's names where they differ from PyPI's (matplotlib without a GUI toolkit).
 CONDA_NAMES = {"matplotlib": "matplotlib-base"}
 #: What an environment file has that is no dependency: the interpreter and its installer.

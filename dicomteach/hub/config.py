@@ -13,6 +13,8 @@ choices behind it are docs/decisions.md, decision 33. In short:
   app, a Jupyter server running as the course's grader in the course folder,
   open to the hub group ``formgrade-<course>``; learners of ``nbgrader-<course>``
   fetch and submit through the exchange in the state folder;
+- the live-session service (``dicomteach/live``, ``/services/live/``), open to every
+  course's groups; it decides itself who may do what in a session (docs/live.md);
 - jupyterhub-idle-culler stops servers idle for ``DICOMTEACH_HUB_IDLE`` seconds.
 """
 
@@ -105,6 +107,27 @@ def _course_service(settings: HubSettings, course: str) -> dict[str, Any]:
         if os.geteuid() == 0:
             command.append("--allow-root")
     return service
+
+
+def _live_service(settings: HubSettings) -> dict[str, Any]:
+    """The live-session service: run by the hub as its own user, sessions in ``live/``."""
+    env = {
+        "PATH": os.pathsep.join(
+            [str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]
+        ),
+        "DICOMTEACH_LIVE_STATE": str(settings.state.live),
+        "DICOMTEACH_HUB_STATE": str(settings.state.root),
+        "DICOMTEACH_CACHE": str(settings.state.cache),
+    }
+    if os.environ.get("PYTHONPATH"):
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+    return {
+        "name": "live",
+        "url": f"http://127.0.0.1:{_free_port('127.0.0.1')}",
+        "command": [sys.executable, "-m", "dicomteach.live"],
+        "environment": env,
+        "oauth_no_confirm": True,
+    }
 
 
 def installed_courses(settings: HubSettings) -> list[str]:
@@ -208,6 +231,7 @@ def configure(c: Any, project: Path, env: dict[str, str] | None = None) -> HubSe
             ],
         }
     ]
+    services.append(_live_service(settings))
     for course in sorted(set(courses) | set(roster.courses())):
         groups[f"nbgrader-{course}"] = {"users": roster.members(course, "learner")}
         groups[f"formgrade-{course}"] = {"users": roster.members(course, "instructor")}
@@ -221,6 +245,11 @@ def configure(c: Any, project: Path, env: dict[str, str] | None = None) -> HubSe
                 "scopes": [f"access:services!service={course}"],
             }
         )
+    # every course's members may open the live service; which session, and what they may do
+    # in it, the service decides from their groups (docs/live.md)
+    roles.append(
+        {"name": "live", "groups": sorted(groups), "scopes": ["access:services!service=live"]}
+    )
     c.JupyterHub.load_groups = groups
     c.JupyterHub.load_roles = roles
     c.JupyterHub.services = services

@@ -11,6 +11,7 @@ everything a restart must keep:
                        course, submissions write-only for learners
 ``homes/``      0711   one home per account, 0700, its owner only
 ``cache/``      0755   the sample studies, written once, read by every learner
+``live/``       0700   the live sessions (``dicomteach/live``), the service's only
 =============== ====== =========================================================
 
 The modes are set every time the hub starts, so a folder copied or restored
@@ -81,6 +82,10 @@ class HubState:
     def cache(self) -> Path:
         return self.root / "cache"
 
+    @property
+    def live(self) -> Path:
+        return self.root / "live"
+
     def course(self, course_id: str) -> Path:
         return self.courses / course_id
 
@@ -98,6 +103,7 @@ class HubState:
             (self.exchange, 0o1777),
             (self.homes, 0o711),
             (self.cache, 0o755),
+            (self.live, 0o700),
         ):
             folder.mkdir(exist_ok=True)
             os.chmod(folder, mode)

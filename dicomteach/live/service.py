@@ -1,0 +1,392 @@
+"""The live-session service: a tornado app the hub runs at ``/services/live/``.
+
+The hub starts it (``python -m dicomteach.live``, registered by
+``dicomteach/hub/config.py``) with its address, prefix and OAuth client in
+``JUPYTERHUB_*`` variables; ``DICOMTEACH_LIVE_STATE`` names the folder of the
+sessions and ``DICOMTEACH_HUB_STATE`` the hub's state folder (the class list
+gives people's full names; the sample cache the studies a session saves on).
+Every request is the hub's user, through HubOAuth (JupyterHub's own service
+authentication: a cookie set at the end of an OAuth round trip with the hub);
+their hub groups give their role in each course: ``formgrade-<course>``
+instructor, ``nbgrader-<course>`` learner.
+
+==================================== ====== =============================================
+path (under ``/services/live/``)     method what
+==================================== ====== =============================================
+````                                 GET    a page naming you and your courses' sessions;
+                                            opening it once logs the browser in
+``api/me``                           GET    ``{name, courses: {course: role}}``
+``api/sessions``                     POST   ``{course, title, study}`` → the new session
+                                            with its join ``code`` (instructors)
+``api/sessions``                     GET    the live sessions of your courses
+``api/join/<code>``                  GET    the session of a join code (its course only)
+``api/sessions/<id>``                GET    one session's facts and who is present
+``api/sessions/<id>/lead``           POST   ``{to: username | null}`` (instructors)
+``api/sessions/<id>/end``            POST   end it; its files stay (instructors)
+``api/sessions/<id>/sync``           WS     the Yjs sync protocol (docs/live.md)
+==================================== ====== =============================================
+
+Requests that change something carry the ``_xsrf`` cookie's value in an
+``X-XSRFToken`` header, as the hub's own API asks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import re
+import signal
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from jupyterhub.services.auth import (
+    HubOAuth,
+    HubOAuthCallbackHandler,
+    HubOAuthenticated,
+    UserNotAllowed,
+)
+from tornado import ioloop, web, websocket
+from tornado.httpserver import HTTPServer
+
+from dicomteach.live.document import Actor
+from dicomteach.live.sessions import LiveError, Registry, Session, log
+
+__all__ = ["cookie_secret", "course_roles", "main", "make_app"]
+
+MAX_MESSAGE = 16 * 1024 * 1024
+"""The largest websocket message a client may send (bytes)."""
+MAX_BODY = 64 * 1024
+COURSE = re.compile(r"[a-z][a-z0-9_-]{0,39}")
+
+
+def course_roles(groups: list[str]) -> dict[str, str]:
+    """Each course a person belongs to, with their role, from their hub groups.
+
+    >>> course_roles(["nbgrader-ct101", "formgrade-mr2", "nbgrader-mr2", "staff"])
+    {'ct101': 'learner', 'mr2': 'instructor'}
+    """
+    roles: dict[str, str] = {}
+    for group in groups:
+        kind, _, course = group.partition("-")
+        if kind == "formgrade" and course:
+            roles[course] = "instructor"
+        elif kind == "nbgrader" and course:
+            roles.setdefault(course, "learner")
+    return dict(sorted(roles.items()))
+
+
+class _Service:
+    """What every handler shares: the sessions, and people's full names."""
+
+    def __init__(self, root: Path, roster: Path | None):
+        self.registry = Registry(root)
+        self.roster = roster
+
+    def full_name(self, username: str) -> str:
+        if self.roster is not None and self.roster.exists():
+            try:
+                accounts = json.loads(self.roster.read_text(encoding="utf-8"))["accounts"]
+                return str(accounts.get(username, {}).get("name") or username)
+            except (OSError, ValueError, KeyError, AttributeError):
+                pass
+        return username
+
+
+class _Authenticated(HubOAuthenticated):
+    """The hub's user of a request, checked before the handler runs (``prepare``)."""
+
+    service: _Service
+    hub_auth_class = HubOAuth
+
+    def initialize(self, service: _Service) -> None:
+        self.service = service
+
+    async def prepare(self) -> None:
+        self.user: dict[str, Any] | None = None
+        model = await self.hub_auth.get_user(self, sync=False)
+        if model:
+            try:
+                self.user = self.check_hub_user(model)
+            except UserNotAllowed:
+                self.user = None
+        self._hub_auth_user_cache = self.user
+        if self.user is None:
+            self.refuse_anonymous()
+
+    def refuse_anonymous(self) -> None:
+        raise web.HTTPError(403, "log in to the hub and open /services/live/ first")
+
+    @property
+    def username(self) -> str:
+        assert self.user is not None
+        return str(self.user["name"])
+
+    def roles(self) -> dict[str, str]:
+        assert self.user is not None
+        return course_roles(list(self.user.get("groups") or []))
+
+    def member(self, course: str) -> Actor:
+        """This user as a member of ``course``; 403 unless they belong to it."""
+        role = self.roles().get(course)
+        if role is None:
+            raise LiveError(f"{self.username} is not in the course {course}", 403)
+        return Actor(self.username, role)
+
+    def session(self, session_id: str) -> tuple[Session, Actor]:
+        session = self.service.registry.get(session_id)
+        return session, self.member(str(session.meta["course"]))
+
+
+class _Api(_Authenticated, web.RequestHandler):
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None))[1]
+        message = getattr(exc, "log_message", None) or self._reason
+        self.finish({"error": message})
+
+    def body(self) -> dict[str, Any]:
+        if len(self.request.body) > MAX_BODY:
+            raise LiveError(f"a body of {len(self.request.body)} bytes is too long", 413)
+        try:
+            value = json.loads(self.request.body or b"{}")
+        except ValueError:
+            raise LiveError("the body is not JSON", 400) from None
+        if not isinstance(value, dict):
+            raise LiveError("the body is not a JSON object", 400)
+        return value
+
+    def _handle_request_exception(self, e: BaseException) -> None:
+        if isinstance(e, LiveError):
+            self.set_status(e.status)
+            self.finish({"error": str(e)})
+            return
+        super()._handle_request_exception(e)
+
+    def described(self, session: Session) -> dict[str, Any]:
+        meta = session.meta
+        return {
+            "id": session.id,
+            "code": None if session.ended else meta.get("code"),
+            "course": meta["course"],
+            "title": meta["title"],
+            "study": meta.get("study", {}),
+            "presenter": meta["presenter"],
+            "created": meta["created"],
+            "ended": meta.get("ended"),
+            "lead": session.lead,
+            "present": session.participants(),
+            "sync": f"{self.hub_auth.base_url}api/sessions/{session.id}/sync",
+        }
+
+
+class PageHandler(_Authenticated, web.RequestHandler):
+    """Opening it once finishes the OAuth round trip; it lists your courses' live sessions."""
+
+    def refuse_anonymous(self) -> None:
+        self.redirect(self.get_login_url())
+
+    def get(self) -> None:
+        if self.user is None:
+            return
+        roles = self.roles()
+        rows = [
+            f"<li>{web.escape.xhtml_escape(m['title'])} ({m['course']}): code <b>{m['code']}</b></li>"
+            for m in self.service.registry.sessions()
+            if m["course"] in roles
+        ]
+        self.write(
+            "<!doctype html><title>Live sessions</title>"
+            f"<p>Signed in as {web.escape.xhtml_escape(self.username)}.</p>"
+            f"<ul>{''.join(rows) or '<li>No live session in your courses.</li>'}</ul>"
+        )
+
+
+class MeHandler(_Api):
+    def get(self) -> None:
+        self.finish({"name": self.username, "courses": self.roles()})
+
+
+class SessionsHandler(_Api):
+    def get(self) -> None:
+        roles = self.roles()
+        found = [
+            self.described(self.service.registry.get(m["id"]))
+            for m in self.service.registry.sessions()
+            if m["course"] in roles
+        ]
+        self.finish({"sessions": found})
+
+    def post(self) -> None:
+        body = self.body()
+        course = str(body.get("course", ""))
+        if not COURSE.fullmatch(course):
+            raise LiveError(f"course {course!r} is not a course id", 400)
+        title = str(body.get("title") or "Live session")[:200]
+        study = body.get("study") or {}
+        if not isinstance(study, dict):
+            raise LiveError("study must be an object, e.g. {'sample': 'ct-chest', 'seed': 1}", 400)
+        session = self.service.registry.create(self.member(course), course, title, study)
+        log.info("live session %s of %s made by %s", session.id, course, self.username)
+        self.set_status(201)
+        self.finish(self.described(session))
+
+
+class JoinHandler(_Api):
+    def get(self, code: str) -> None:
+        session = self.service.registry.by_code(code)
+        self.member(str(session.meta["course"]))
+        self.finish(self.described(session))
+
+
+class SessionHandler(_Api):
+    def get(self, session_id: str) -> None:
+        session, _ = self.session(session_id)
+        self.finish(self.described(session))
+
+
+class LeadHandler(_Api):
+    def post(self, session_id: str) -> None:
+        session, actor = self.session(session_id)
+        if session.ended:
+            raise LiveError("the session has ended", 409)
+        to = self.body().get("to")
+        lead = session.set_lead(actor, str(to) if to else None)
+        self.finish({"lead": lead})
+
+
+class EndHandler(_Api):
+    async def post(self, session_id: str) -> None:
+        session, actor = self.session(session_id)
+        if session.ended:
+            self.finish(self.described(session))
+            return
+        self.service.registry.end(session, actor)
+        log.info("live session %s ended by %s", session.id, self.username)
+        from dicomteach.live.save import save_layers
+
+        try:
+            saved = await asyncio.get_running_loop().run_in_executor(None, save_layers, session)
+        except Exception as exc:  # the session stays on disk; saving can be run again
+            log.error("live session %s: layers not saved: %s", session.id, exc)
+            saved = {"error": str(exc)}
+        session.meta["saved"] = saved
+        session.files.write_meta(session.meta)
+        self.finish({**self.described(session), "saved": saved})
+
+
+class SyncHandler(_Authenticated, websocket.WebSocketHandler):
+    """One client's Yjs connection to one session (``sessions.Session.receive``)."""
+
+    async def prepare(self) -> None:
+        await super().prepare()
+        try:
+            self.live, self.actor_ = self.session(self.path_kwargs.get("session_id") or "")
+        except LiveError as exc:
+            raise web.HTTPError(exc.status, str(exc)) from None
+        if self.live.ended:
+            raise web.HTTPError(410, "the session has ended")
+
+    @property
+    def actor(self) -> Actor:  # sessions.Connection
+        return self.actor_
+
+    def get_compression_options(self) -> dict[str, Any]:
+        return {}
+
+    def open(self, session_id: str) -> None:
+        self.live.join(self, self.service.full_name(self.username))
+
+    def on_message(self, message: str | bytes) -> None:
+        if isinstance(message, bytes):
+            self.live.receive(self, message)
+
+    def on_close(self) -> None:
+        self.live.leave(self)
+
+    def send(self, message: bytes) -> None:
+        try:
+            self.write_message(message, binary=True)
+        except websocket.WebSocketClosedError:
+            self.live.connections.discard(self)
+
+
+def cookie_secret(root: Path) -> bytes:
+    """The key of the service's login cookies, kept in ``root`` (0600) so a restart keeps people in.
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> cookie_secret(folder) == cookie_secret(folder), len(cookie_secret(folder))
+    (True, 32)
+    """
+    path = Path(root) / ".cookie_secret"
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        pass
+    Path(root).mkdir(parents=True, exist_ok=True)
+    secret = os.urandom(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(secret)
+        fh.flush()
+        os.fsync(fh.fileno())
+    return secret
+
+
+def make_app(
+    root: Path, roster: Path | None = None, prefix: str = "/services/live/"
+) -> web.Application:
+    """The tornado application of the service (module docstring) for the sessions under ``root``."""
+    service = _Service(root, roster)
+    sid = r"(?P<session_id>[^/]+)"
+    routes = [
+        (prefix, PageHandler),
+        (prefix + "api/me", MeHandler),
+        (prefix + "api/sessions", SessionsHandler),
+        (prefix + r"api/join/(?P<code>[A-Za-z]{1,12})", JoinHandler),
+        (prefix + f"api/sessions/{sid}", SessionHandler),
+        (prefix + f"api/sessions/{sid}/lead", LeadHandler),
+        (prefix + f"api/sessions/{sid}/end", EndHandler),
+        (prefix + f"api/sessions/{sid}/sync", SyncHandler),
+    ]
+    handlers: list[Any] = [(path, handler, {"service": service}) for path, handler in routes]
+    handlers.append((prefix + "oauth_callback", HubOAuthCallbackHandler))
+    app = web.Application(
+        handlers,
+        cookie_secret=cookie_secret(root),
+        websocket_max_message_size=MAX_MESSAGE,
+        websocket_ping_interval=20,
+        websocket_ping_timeout=60,
+        xsrf_cookies=False,
+    )
+    app.live = service  # type: ignore[attr-defined]
+    return app
+
+
+def main() -> None:
+    """Run the service as the hub asks (module docstring); SIGTERM syncs every log and stops."""
+    logging.basicConfig(level=logging.INFO, format="[live %(asctime)s] %(message)s")
+    root = Path(os.environ["DICOMTEACH_LIVE_STATE"])
+    hub_state = os.environ.get("DICOMTEACH_HUB_STATE")
+    roster = Path(hub_state) / "hub" / "roster.json" if hub_state else None
+    prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/live/")
+    url = urlparse(os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:8765"))
+    app = make_app(root, roster, prefix)
+    server = HTTPServer(app, max_body_size=MAX_MESSAGE)
+    server.listen(url.port or 80, url.hostname or "127.0.0.1")
+    loop = ioloop.IOLoop.current()
+    syncer = ioloop.PeriodicCallback(app.live.registry.sync, 1000)  # type: ignore[attr-defined]
+    syncer.start()
+
+    def stop(*_: Any) -> None:
+        syncer.stop()
+        server.stop()
+        app.live.registry.close()  # type: ignore[attr-defined]
+        loop.add_callback_from_signal(loop.stop)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    log.info("live sessions in %s, at %s%s", root, url.geturl(), prefix)
+    loop.start()
