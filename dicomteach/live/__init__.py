@@ -3,7 +3,7 @@
 A hub service (``/services/live/``, registered by ``dicomteach/hub/config.py``)
 holds each session as a CRDT document (pycrdt, the Yjs engine) that every
 participant's widget joins by websocket through the hub's proxy; the service
-checks who may change what (docs/live.md; docs/decisions.md, decision 37).
+checks who may change what (docs/live.md; docs/decisions.md, decision 36).
 Like ``hub``, nothing in the library imports it.
 
 - :mod:`dicomteach.live.document`: the document's parts and the guard on every update;

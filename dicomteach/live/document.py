@@ -26,7 +26,7 @@ root         what it holds                                    who may write it
 ============ ================================================ =========================
 
 :class:`Guard` enforces the last column on every update a client sends
-(docs/decisions.md, decision 37): it applies the update to a shadow copy of
+(docs/decisions.md, decision 36): it applies the update to a shadow copy of
 the document, collects which paths changed, and refuses the whole update if
 one is not the sender's; a refused update never reaches the real document, so
 nobody else sees it.
