@@ -137,11 +137,12 @@ class Hub:
         self.proc: subprocess.Popen | None = None
         self.log = self.folder / "jupyterhub.log"
 
-    def dicomteach(self, *args: str) -> str:
-        """Run ``dicomteach ARGS`` with the hub's settings; its output (raises on failure)."""
+    def dicomteach(self, *args: str, **env: str) -> str:
+        """Run ``dicomteach ARGS`` with the hub's settings (and ``env`` over them); its output
+        (raises on failure)."""
         done = subprocess.run(
             [sys.executable, "-m", "dicomteach.cli", *args],
-            env=self.env,
+            env=self.env | env,
             capture_output=True,
             text=True,
             check=False,
@@ -233,11 +234,16 @@ class Learner(requests.Session):
         return ""
 
     def login(self, password: str) -> requests.Response:
-        """Post the login form as a browser does; the response after redirects."""
+        """Post the login form as a browser does; the hub's answer (a refusal is a page).
+
+        The redirect after a good login is not followed: following it would start
+        the server (the hub's spawn page), which :meth:`start_server` does by the API.
+        """
         self.get(f"{self.hub_url}/hub/login")
         return self.post(
             f"{self.hub_url}/hub/login",
             data={"username": self.username, "password": password, "_xsrf": self.xsrf("/hub/")},
+            allow_redirects=False,
         )
 
     def logged_in(self) -> bool:
@@ -245,7 +251,11 @@ class Learner(requests.Session):
         return answer.status_code == 200 and answer.json().get("name") == self.username
 
     def start_server(self, timeout: float = 180) -> float:
-        """Start this learner's server and open its Lab once (OAuth); seconds it took."""
+        """Start this learner's server and open its Lab once (OAuth); seconds it took.
+
+        ``spawn_seconds`` keeps the part from the request to the hub saying the
+        server is ready (the load benchmark's spawn time).
+        """
         began = time.monotonic()
         headers = {"X-XSRFToken": self.xsrf("/hub/")}
         answer = self.post(f"{self.hub_url}/hub/api/users/{self.username}/server", headers=headers)
@@ -258,6 +268,7 @@ class Learner(requests.Session):
             ).json()
             server = model.get("servers", {}).get("", {})
             if server.get("ready"):
+                self.spawn_seconds = time.monotonic() - began
                 break
             time.sleep(0.3)
         else:
@@ -272,8 +283,11 @@ class Learner(requests.Session):
         headers = {"X-XSRFToken": self.xsrf(base), **kwargs.pop("headers", {})}
         return self.request(method, f"{self.hub_url}{base}api/{path}", headers=headers, **kwargs)
 
-    def run(self, code: str, timeout: float = 60) -> dict[str, str]:
-        """Run ``code`` in a new kernel of this learner's server: ``{"stdout", "error"}``."""
+    def run(self, code: str, timeout: float = 60, keep: bool = False) -> dict[str, str]:
+        """Run ``code`` in a new kernel of this learner's server: ``{"stdout", "error"}``.
+
+        The kernel is shut down afterwards unless ``keep`` (its id is then ``"kernel"``).
+        """
         import websocket
 
         kernel = self.server_api("POST", "kernels", json={"name": "python3"})
@@ -305,7 +319,7 @@ class Learner(requests.Session):
                 }
             )
         )
-        out = {"stdout": "", "error": ""}
+        out = {"stdout": "", "error": "", "kernel": kernel_id}
         deadline = time.monotonic() + timeout
         try:
             while time.monotonic() < deadline:
@@ -321,7 +335,8 @@ class Learner(requests.Session):
                     break
         finally:
             ws.close()
-            self.server_api("DELETE", f"kernels/{kernel_id}")
+            if not keep:
+                self.server_api("DELETE", f"kernels/{kernel_id}")
         return out
 
 
