@@ -69,6 +69,8 @@ def _environment(settings: HubSettings, config_dir: Path) -> dict[str, str]:
         "DICOMTEACH_EXCHANGE": str(settings.state.exchange),
         "JUPYTER_CONFIG_PATH": str(config_dir),
         "JUPYTER_PATH": str(SHARE),
+        # read by the servers' jupyter_server_config.py (dicomteach/hub/contents.py)
+        "DICOMTEACH_UPLOAD_LIMIT": str(settings.upload_limit),
     }
     if os.environ.get("PYTHONPATH"):
         env["PYTHONPATH"] = os.environ["PYTHONPATH"]

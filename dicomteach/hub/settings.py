@@ -10,6 +10,7 @@ variable                        default           what
 ``DICOMTEACH_HUB_PROXY_PORT``   port + 1          the proxy's control port
 ``DICOMTEACH_HUB_PREFIX``       ``dt-``           prefix of the accounts' system users
 ``DICOMTEACH_HUB_MEM_LIMIT``    ``2G``            memory per server (where enforceable)
+``DICOMTEACH_HUB_UPLOAD_LIMIT`` ``256M``          largest file a learner may upload or save
 ``DICOMTEACH_HUB_IDLE``         ``3600``          seconds before an idle server is stopped
 ``DICOMTEACH_HUB_DEMO``         unset             ``1``: no system users, even as root
 ``DICOMTEACH_HUB_PYTHON``       the hub's own     the Python every server runs (readable by all)
@@ -35,15 +36,15 @@ from dicomteach.hub.system import isolation_available
 __all__ = ["HubSettings", "parse_bytes"]
 
 
-def parse_bytes(text: str) -> int:
-    """``"2G"``, ``"512M"``, ``"1048576"`` as a number of bytes.
+def parse_bytes(text: str, variable: str = "DICOMTEACH_HUB_MEM_LIMIT") -> int:
+    """``"2G"``, ``"512M"``, ``"1048576"`` as a number of bytes (``variable`` names it in errors).
 
     >>> parse_bytes("2G"), parse_bytes("512M"), parse_bytes("0")
     (2147483648, 536870912, 0)
     """
     match = re.fullmatch(r"\s*(\d+)\s*([KMGT]?)i?B?\s*", text, re.IGNORECASE)
     if not match:
-        raise DicomTeachError(f"DICOMTEACH_HUB_MEM_LIMIT={text!r} is not a size like 2G or 512M")
+        raise DicomTeachError(f"{variable}={text!r} is not a size like 2G or 512M")
     power = " KMGT".index(match.group(2).upper() or " ")
     return int(match.group(1)) * 1024**power
 
@@ -60,6 +61,7 @@ class HubSettings:
     proxy_port: int
     prefix: str
     mem_limit: int
+    upload_limit: int
     idle_seconds: int
     isolated: bool
     admin: str
@@ -96,6 +98,9 @@ class HubSettings:
             proxy_port=int(env.get("DICOMTEACH_HUB_PROXY_PORT", port + 1)),
             prefix=prefix,
             mem_limit=parse_bytes(env.get("DICOMTEACH_HUB_MEM_LIMIT", "2G")),
+            upload_limit=parse_bytes(
+                env.get("DICOMTEACH_HUB_UPLOAD_LIMIT", "256M"), "DICOMTEACH_HUB_UPLOAD_LIMIT"
+            ),
             idle_seconds=int(env.get("DICOMTEACH_HUB_IDLE", "3600")),
             isolated=env.get("DICOMTEACH_HUB_DEMO", "") not in ("1", "true", "yes")
             and isolation_available(),
