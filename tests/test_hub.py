@@ -10,13 +10,17 @@ users); the demo-mode test runs without.
 
 from __future__ import annotations
 
+import base64
 import http.client
+import json
 import os
 import re
+import shutil
 import stat
 from pathlib import Path
 
 import pytest
+import requests
 
 from dicomteach.hub.config import DEMO_NOTICE
 from dicomteach.hub.roster import RosterError, read_csv
@@ -33,7 +37,39 @@ CLASS = """username,name,role,course
 alice,Alice Martin,learner,ct101
 bob,Bob Okafor,learner,ct101
 dave,Dave Lee,learner,ct101
+irene,Irene Adler,instructor,ct101
+frank,Frank Bauer,instructor,cb
+carol,Carol Ito,learner,cb
 """
+UPLOAD_LIMIT = 4 * 2**20
+
+
+def _hello_notebook() -> dict:
+    """An nbgrader source notebook: one answer cell and one autograder cell worth 2 points."""
+
+    def cell(grade_id: str, source: str, **flags) -> dict:
+        nbgrader = {"grade": False, "solution": False, "locked": False, "grade_id": grade_id,
+                    "schema_version": 3, **flags}  # fmt: skip
+        return {"cell_type": "code", "id": grade_id, "execution_count": None, "outputs": [],
+                "metadata": {"nbgrader": nbgrader}, "source": source}  # fmt: skip
+
+    return {
+        "cells": [
+            cell("answer", "### BEGIN SOLUTION\nanswer = 42\n### END SOLUTION", solution=True),
+            cell("check", "assert answer == 42", grade=True, locked=True, points=2),
+        ],
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }  # fmt: skip
+
+
+def _second_course(folder: Path) -> Path:
+    """A tiny copy of graders/: its nbgrader configuration and one assignment, ``hello``."""
+    (folder / "source" / "hello").mkdir(parents=True)
+    shutil.copyfile(ROOT / "graders" / "nbgrader_config.py", folder / "nbgrader_config.py")
+    (folder / "source" / "hello" / "hello.ipynb").write_text(json.dumps(_hello_notebook()))
+    return folder
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +81,12 @@ def hub():
     running = Hub()
     try:
         running.setup()
+        # a second course on the same hub, installed as an operator would
+        course = _second_course(running.folder / "cb-source")
+        running.dicomteach(
+            "hub", "setup", "--no-samples", "--course-folder", str(course), DICOMTEACH_COURSE="cb"
+        )
+        running.env["DICOMTEACH_HUB_UPLOAD_LIMIT"] = f"{UPLOAD_LIMIT}"
         roster = running.folder / "class.csv"
         roster.write_text(CLASS)
         printed = running.dicomteach("hub", "roster", str(roster))
@@ -76,10 +118,59 @@ def bob(hub):
     return learner
 
 
+def _person(hub, username: str) -> Learner:
+    """``username`` logged in to the hub (server not started)."""
+    person = Learner(hub.url, username)
+    person.login(hub.passwords.get(username) or hub.admin_password)
+    assert person.logged_in(), username
+    return person
+
+
+def _service(person: Learner, course: str, method: str, path: str, **kwargs):
+    """A request to course ``course``'s service (its formgrader), as ``person``."""
+    base = f"/services/{course}/"
+    headers = {"X-XSRFToken": person.xsrf(base)}
+    return person.request(method, f"{person.hub_url}{base}{path}", headers=headers, **kwargs)
+
+
+def _assignments(person: Learner, action: str = "", **data):
+    """nbgrader's assignment list in ``person``'s own server (what Lab's Assignment List asks)."""
+    base = f"/user/{person.username}/"
+    url = f"{person.hub_url}{base}assignments{'/' + action if action else ''}"
+    if not action:
+        return person.get(url, params={"course_id": "", **data}).json()  # "": all of theirs
+    return person.post(url, data=data, headers={"X-XSRFToken": person.xsrf(base)}).json()
+
+
+@pytest.fixture(scope="module")
+def graded(hub):
+    """Course cb's ``hello``: released by frank, handed in by carol, autograded: her score."""
+    frank = _person(hub, "frank")
+    assert _service(frank, "cb", "GET", "formgrader").status_code == 200
+    for step in ("assign", "release"):
+        done = _service(frank, "cb", "POST", f"formgrader/api/assignment/hello/{step}").json()
+        assert done["success"], done
+    carol = _person(hub, "carol")
+    carol.start_server()
+    # nbgrader answers a fetch with the list, whether it fetched or not: the file tells
+    _assignments(carol, "fetch", course_id="cb", assignment_id="hello")
+    path = "contents/cb/hello/hello.ipynb"
+    notebook = carol.server_api("GET", path).json()["content"]
+    notebook["cells"][0]["source"] = "answer = 42"
+    assert carol.server_api("PUT", path, json={"type": "notebook", "content": notebook}).ok
+    assert _assignments(carol, "submit", course_id="cb", assignment_id="hello")["success"]
+    assert _service(frank, "cb", "POST", "formgrader/api/assignment/hello/collect").json()[
+        "success"
+    ]
+    done = _service(frank, "cb", "POST", "formgrader/api/submission/hello/carol/autograde")
+    assert done.json()["success"], done.text[-2000:]
+    return _service(frank, "cb", "GET", "formgrader/api/submission/hello/carol").json()
+
+
 def test_a_class_list_with_a_bad_row_is_refused_whole(tmp_path):
     path = tmp_path / "class.csv"
     path.write_text(CLASS + "Root!,Mallory,learner,ct101\n")
-    with pytest.raises(RosterError, match=r"class.csv: row 5: username 'root!' must be"):
+    with pytest.raises(RosterError, match=r"class.csv: row 8: username 'root!' must be"):
         read_csv(path)
     path.write_text("username,name\nada,Ada\n")
     with pytest.raises(RosterError, match="missing: course, role"):
@@ -100,7 +191,7 @@ def test_the_state_folder_is_the_hubs_and_the_course_its_instructors(hub):
     # passwords are kept as bcrypt hashes only, the first instructor's included
     kept = (private / "roster.json").read_text()
     assert hub.admin_password not in kept and hub.passwords["alice"] not in kept
-    assert kept.count('"$2b$') == 4
+    assert kept.count('"$2b$') == 7
 
 
 @needs_root
@@ -246,7 +337,79 @@ def test_a_learner_signs_up_and_logs_in_once_an_instructor_approves(hub):
 
 
 @needs_root
-def test_a_restarted_hub_keeps_accounts_and_files(hub, alice):
+def test_an_oversized_upload_is_refused_and_nothing_is_lost(hub, alice):
+    def put(path: str, data: bytes, **model):
+        content = base64.b64encode(data).decode()
+        model = {"type": "file", "format": "base64", "content": content, **model}
+        return alice.server_api("PUT", f"contents/{path}", json=model)
+
+    assert put("scan.dcm", b"DICM first version").status_code in (200, 201)
+    # one request, over the limit: refused whole, the file of that name as it was
+    refused = put("scan.dcm", bytes(UPLOAD_LIMIT + 1))
+    assert refused.status_code == 413
+    assert f"over the limit of {UPLOAD_LIMIT} bytes" in refused.json()["message"]
+    kept = alice.server_api("GET", "contents/scan.dcm", params={"format": "base64"}).json()
+    assert base64.b64decode(kept["content"]) == b"DICM first version"
+    # in 1 MiB pieces, as JupyterLab sends a large file: the piece that passes the limit is
+    # refused, what came before stays
+    piece = bytes(2**20)
+    answers = [put("series.zip", piece, chunk=n).status_code for n in (1, 2, 3, 4)]
+    assert all(status in (200, 201) for status in answers), answers
+    assert put("series.zip", piece, chunk=-1).status_code == 413
+    size = alice.server_api("GET", "contents/series.zip", params={"content": 0}).json()["size"]
+    assert size == UPLOAD_LIMIT
+    assert "upload refused: series.zip would be 5242880 bytes" in hub.log.read_text()
+    # a body far over what one request may carry is cut off before the server reads it all
+    try:
+        status = alice.server_api(
+            "PUT", "contents/huge.bin", data=b"x" * (24 * 2**20), timeout=60
+        ).status_code
+    except requests.ConnectionError:
+        status = None
+    assert status is None or status >= 400
+    assert "Content-Length too long" in hub.log.read_text()
+    names = {f["name"] for f in alice.server_api("GET", "contents").json()["content"]}
+    assert {"scan.dcm", "series.zip", "lessons"} <= names and "huge.bin" not in names
+
+
+@needs_root
+def test_two_courses_on_one_hub_keep_their_instructors_and_learners_apart(hub, graded, alice):
+    irene, frank = _person(hub, "irene"), _person(hub, "frank")
+    assert _service(irene, "ct101", "GET", "formgrader").status_code == 200
+    # each instructor is refused the other course's formgrader (nbgrader #1936, #998)
+    assert _service(irene, "cb", "GET", "formgrader").status_code == 403
+    assert _service(frank, "ct101", "GET", "formgrader").status_code == 403
+    assert _service(irene, "cb", "GET", "formgrader/api/submission/hello/carol").status_code == 403
+    for step in ("assign", "release"):
+        done = _service(irene, "ct101", "POST", f"formgrader/api/assignment/ct-nodule/{step}")
+        assert done.json()["success"], done.text[-2000:]
+    # carol (course cb) sees cb's hello only, alice (ct101) ct-nodule only
+    carol = _person(hub, "carol")
+    carol.start_server()
+    listed = [(a["course_id"], a["assignment_id"]) for a in _assignments(carol)["value"]]
+    assert ("cb", "hello") in listed and not any(c == "ct101" for c, _ in listed), listed
+    assert _assignments(carol, course_id="ct101")["value"] == []
+    _assignments(carol, "fetch", course_id="ct101", assignment_id="ct-nodule")
+    assert carol.server_api("GET", "contents/ct101").status_code == 404
+    assert "You do not have access to this course" in hub.log.read_text()
+    listed = [(a["course_id"], a["assignment_id"]) for a in _assignments(alice)["value"]]
+    assert ("ct101", "ct-nodule") in listed and not any(c == "cb" for c, _ in listed), listed
+
+
+@needs_root
+def test_the_authoring_app_opens_for_an_instructor_and_is_refused_to_a_learner(hub, alice):
+    link = "/services/ct101/voila/render/authoring/author.ipynb"
+    irene = _person(hub, "irene")
+    assert link in irene.get(f"{hub.url}/hub/home").text
+    page = irene.get(f"{hub.url}{link}")
+    assert page.status_code == 200 and "voila.js" in page.text
+    assert link not in alice.get(f"{hub.url}/hub/home").text
+    assert alice.get(f"{hub.url}{link}").status_code == 403
+
+
+@needs_root
+def test_a_restarted_hub_keeps_accounts_files_and_grades(hub, alice, graded):
+    assert graded["score"] == 2.0 and graded["max_score"] == 2.0, graded
     alice.server_api(
         "PUT", "contents/kept.txt", json={"type": "file", "format": "text", "content": "my outline"}
     )
@@ -257,6 +420,10 @@ def test_a_restarted_hub_keeps_accounts_and_files(hub, alice):
     assert again.logged_in()
     again.start_server()
     assert again.server_api("GET", "contents/kept.txt").json()["content"] == "my outline"
+    # the grade is the course's (its gradebook), not the hub's: still there for its instructor
+    frank = _person(hub, "frank")
+    after = _service(frank, "cb", "GET", "formgrader/api/submission/hello/carol").json()
+    assert (after["score"], after["autograded"]) == (2.0, True), after
 
 
 def test_demo_mode_says_so_on_the_login_page():

@@ -28,6 +28,12 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> None:
         "DICOMTEACH_ADMIN_PASSWORD or generated and printed once). Safe to run again.",
     )
     setup.add_argument("--no-samples", action="store_true", help="do not write the studies")
+    setup.add_argument(
+        "--course-folder",
+        metavar="DIR",
+        help="the nbgrader course folder to install as course DICOMTEACH_COURSE (default: "
+        "graders/); run once per course, then restart the hub",
+    )
     setup.set_defaults(run=run_setup)
     roster = sub.add_parser(
         "roster",
@@ -58,6 +64,7 @@ def run_setup(args: argparse.Namespace) -> int:
     settings = _settings()
     result = setup_hub(
         settings,
+        course_source=Path(args.course_folder).resolve() if args.course_folder else None,
         admin_password=os.environ.get("DICOMTEACH_ADMIN_PASSWORD") or None,
         samples=not args.no_samples,
     )

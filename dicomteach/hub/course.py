@@ -59,7 +59,10 @@ def install_course(
     them to this process (demo mode).
     """
     from dicomteach.course.author_app import NOTEBOOK
+    from dicomteach.errors import DicomTeachError
 
+    if not (Path(source) / "nbgrader_config.py").is_file():
+        raise DicomTeachError("not an nbgrader course folder (no nbgrader_config.py)", source)
     target = state.course(course)
     if not (target / "nbgrader_config.py").exists():
         shutil.copytree(
