@@ -213,8 +213,8 @@ def run(learners: int, timeout: float) -> int:
     line("learner PSS (server+kernel)", pss_each, "MiB")
     print(
         f"  hub RSS {hub_rss / MIB:.0f} MiB (PSS {hub_pss / MIB:.0f}), proxy RSS "
-        f"{proxy_rss / MIB:.0f} MiB (PSS {proxy_pss / MIB:.0f}), course service + idle culler "
-        f"RSS {services_rss / MIB:.0f} MiB (PSS {services_pss / MIB:.0f})"
+        f"{proxy_rss / MIB:.0f} MiB (PSS {proxy_pss / MIB:.0f}), the hub's services (course, "
+        f"live, idle culler) RSS {services_rss / MIB:.0f} MiB (PSS {services_pss / MIB:.0f})"
     )
     used = (before - after) / MIB
     print(
