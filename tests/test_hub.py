@@ -249,6 +249,30 @@ def test_each_server_runs_in_a_memory_group_with_the_limit(hub, alice):
     assert int(limit) == 2 * 1024**3
 
 
+def test_servers_start_without_the_iri_checker_a_third_of_a_start_went_on(hub, alice):
+    # the server that runs alice's kernel is started by our command (dicomteach/hub/singleuser.py)
+    code = "import os; print(open(f'/proc/{os.getppid()}/cmdline').read().replace(chr(0), ' '))"
+    assert "-m dicomteach.hub.singleuser" in alice.run(code)["stdout"]
+    # and under it, jsonschema has no "iri" checker: rfc3987_syntax's grammar is never built
+    # (jupyterhub-singleuser itself stood in for by a stub that reports what it would find)
+    probe = (
+        "import sys, types\n"
+        "s = types.ModuleType('jupyterhub.singleuser')\n"
+        "s.main = lambda: print('iri' in __import__('jsonschema').FormatChecker.checkers,"
+        " sys.modules.get('rfc3987_syntax') is not None)\n"
+        "sys.modules['jupyterhub.singleuser'] = s\n"
+        "from dicomteach.hub.singleuser import main\nmain()\n"
+    )
+    import subprocess
+    import sys
+
+    ran = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert ran.stdout.split() == ["False", "False"]
+    plain = probe.replace("from dicomteach.hub.singleuser import main\nmain()", "s.main()")
+    ran = subprocess.run([sys.executable, "-c", plain], capture_output=True, text=True, check=True)
+    assert ran.stdout.split() == ["True", "True"], "the checker is there without our command"
+
+
 @needs_root
 def test_five_wrong_passwords_lock_the_account_out(hub):
     dave = Learner(hub.url, "dave")

@@ -79,8 +79,9 @@ def _environment(settings: HubSettings, config_dir: Path) -> dict[str, str]:
 
 def _singleuser(settings: HubSettings) -> list[str]:
     """The command of a server the hub starts: by the interpreter, so no script's first line
-    needs to point at a Python every account may run."""
-    return [str(settings.python), "-m", "jupyterhub.singleuser"]
+    needs to point at a Python every account may run; our module, which starts it lighter
+    (dicomteach/hub/singleuser.py)."""
+    return [str(settings.python), "-m", "dicomteach.hub.singleuser"]
 
 
 def _course_service(settings: HubSettings, course: str) -> dict[str, Any]:
