@@ -12,8 +12,9 @@ import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-__all__ = ["SHARE", "TEMPLATE", "voila_command", "voila_env"]
+__all__ = ["SHARE", "TEMPLATE", "configure_voila", "voila_command", "voila_env"]
 
 SHARE = Path(__file__).parent / "share"
 """A Jupyter data folder: ``voila/templates/dicomteach`` inside."""
@@ -60,3 +61,26 @@ def voila_command(
         # lesson's first image while its later cells still run (half the wait, measured)
         "--VoilaConfiguration.progressive_rendering=True",
     ]
+
+
+def configure_voila(c: Any) -> None:
+    """Voilà inside a Jupyter server (the hub's servers, Binder's image) as ``dicomteach app``
+    runs it: our offline template, the extensions it must not load, sources hidden, the
+    page's kernel shut down when the page closes (dicomteach/voila_app.py).
+
+    ``c`` is the config a ``voila.py`` in a Jupyter configuration folder gets from
+    ``get_config()``.
+
+    >>> from traitlets.config import Config
+    >>> c = Config()
+    >>> configure_voila(c)
+    >>> c.VoilaConfiguration.template, c.VoilaConfiguration.strip_sources
+    ('dicomteach', True)
+    """
+    from dicomteach.voila_app import give_xsrf_cookie
+
+    c.VoilaConfiguration.template = TEMPLATE
+    c.VoilaConfiguration.extension_denylist = list(_DENY)
+    c.VoilaConfiguration.progressive_rendering = True
+    c.VoilaConfiguration.strip_sources = True
+    c.VoilaConfiguration.prelaunch_hook = give_xsrf_cookie

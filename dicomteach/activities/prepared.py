@@ -71,32 +71,23 @@ def prepare(activity: Activity, folder: str | os.PathLike[str]) -> bool:
         return False
     activity._volume = volume
     experts = _expert_files(activity)
+    location = None if experts else _reference_file(activity)
     if experts:
-        key_digest = _digest(
-            study_digest + Path(activity.source).read_bytes().hex(), [*experts, activity.source]
-        )
-        entry = folder / f"{activity.name}-{key_digest}"
-        found = _load_or_make(
-            entry, lambda target: _save_experts(activity, experts, target), _load_experts
-        )
-        if found is None:
-            return False
-        activity._prepared_experts = found
-        _remove_older(folder, activity.name, entry)
-        return True
-    location = _reference_file(activity)
-    if location is None:
+        files, attribute, load = experts, "_prepared_experts", _load_experts
+        make = lambda target: _save_experts(activity, experts, target)  # noqa: E731
+    elif location is not None:
+        files, attribute, load = [location], "_prepared_reference", _load_reference
+        make = lambda target: _save_reference(activity, location, target)  # noqa: E731
+    else:
         return True
     key_digest = _digest(
-        study_digest + Path(activity.source).read_bytes().hex(), [location, activity.source]
+        study_digest + Path(activity.source).read_bytes().hex(), [*files, activity.source]
     )
     entry = folder / f"{activity.name}-{key_digest}"
-    found = _load_or_make(
-        entry, lambda target: _save_reference(activity, location, target), _load_reference
-    )
+    found = _load_or_make(entry, make, load)
     if found is None:
         return False
-    activity._prepared_reference = found
+    setattr(activity, attribute, found)
     _remove_older(folder, activity.name, entry)
     return True
 

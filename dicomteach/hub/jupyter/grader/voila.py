@@ -4,13 +4,6 @@ Our offline template, the extensions Voilà must not load, the page's kernel shu
 down when the page closes (dicomteach/apps.py, dicomteach/voila_app.py).
 """
 
-from dicomteach.apps import _DENY, TEMPLATE
-from dicomteach.voila_app import give_xsrf_cookie
+from dicomteach.apps import configure_voila
 
-c = get_config()  # noqa: F821 - Voilà (traitlets) defines it when it reads this file
-
-c.VoilaConfiguration.template = TEMPLATE
-c.VoilaConfiguration.extension_denylist = list(_DENY)
-c.VoilaConfiguration.progressive_rendering = True
-c.VoilaConfiguration.strip_sources = True
-c.VoilaConfiguration.prelaunch_hook = give_xsrf_cookie
+configure_voila(get_config())  # noqa: F821 - Voilà (traitlets) defines it when it reads this file
