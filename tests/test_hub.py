@@ -273,6 +273,71 @@ def test_servers_start_without_the_iri_checker_a_third_of_a_start_went_on(hub, a
     assert ran.stdout.split() == ["True", "True"], "the checker is there without our command"
 
 
+def _node_runs_while_a_server_starts(tmp_path: Path, code: str, config: Path | None) -> list[str]:
+    """What Node.js and npm were asked while a Jupyter server started (stand-ins on PATH log it)."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    bin_dir, log = tmp_path / "bin", tmp_path / "node.log"
+    bin_dir.mkdir(exist_ok=True)
+    log.write_text("")
+    for name in ("node", "npm"):
+        tool = bin_dir / name
+        tool.write_text(f'#!/bin/sh\necho "{name} $*" >> {log}\necho "{{}}"\n')
+        tool.chmod(0o755)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "JUPYTER_CONFIG_DIR": str(tmp_path / "user-config"),
+        "DICOMTEACH_EXCHANGE": str(tmp_path / "exchange"),
+        "DICOMTEACH_UPLOAD_LIMIT": "0",
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+    }
+    if config is not None:
+        env["JUPYTER_CONFIG_PATH"] = str(config)
+    argv = ["jupyter-server", "--no-browser", "--ip=127.0.0.1", f"--port={port}", "--allow-root"]
+    script = f"import sys\n{code}\nsys.argv = {argv!r}\n"
+    script += "from jupyter_server.serverapp import main\nmain()\n"
+    server = subprocess.Popen(
+        [sys.executable, "-c", script], env=env, cwd=tmp_path,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            assert server.poll() is None, "the server stopped as it started"
+            try:
+                requests.get(f"http://127.0.0.1:{port}/api", timeout=2)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("the server did not answer within 60 s")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return log.read_text().splitlines()
+
+
+def test_a_learners_server_starts_without_running_node_or_npm(tmp_path):
+    # jupyterlab asks yarn (Node.js) for its registry and jupyter-lsp asks npm for its prefix at
+    # every start: a class's thirty starts paid for both (dicomteach/hub/singleuser.py)
+    plain = _node_runs_while_a_server_starts(tmp_path, "", None)
+    assert any(run.startswith("node ") and "config" in run for run in plain), plain
+    assert "npm prefix -g" in plain, plain
+    ours = _node_runs_while_a_server_starts(
+        tmp_path,
+        "from dicomteach.hub.singleuser import lighten\nlighten()",
+        Path(__file__).parents[1] / "dicomteach" / "hub" / "jupyter" / "singleuser",
+    )
+    assert ours == []
+
+
 @needs_root
 def test_five_wrong_passwords_lock_the_account_out(hub):
     dave = Learner(hub.url, "dave")
@@ -461,3 +526,38 @@ def test_demo_mode_says_so_on_the_login_page():
         assert DEMO_NOTICE.split(":")[0] in page and "learners can read each other" in page
     finally:
         demo.remove()
+
+
+def test_the_spawner_waits_for_the_servers_port_and_notices_a_death():
+    # the hub checks a server as soon as start() returns: start() returns once the port answers
+    import asyncio
+    import socket
+
+    from dicomteach.hub.spawner import wait_for_port
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+
+    async def listen_later() -> tuple[bool, float]:
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        server = None
+
+        async def open_late() -> None:
+            nonlocal server
+            await asyncio.sleep(0.5)
+            server = await asyncio.start_server(lambda r, w: w.close(), "127.0.0.1", port)
+
+        opener = asyncio.create_task(open_late())
+        up = await wait_for_port("127.0.0.1", port, lambda: True, timeout=20)
+        waited = loop.time() - began
+        await opener
+        server.close()
+        return up, waited
+
+    up, waited = asyncio.run(listen_later())
+    assert up and waited >= 0.5  # it waited for the port, not for a fixed time
+    # a server process that has died is not waited for until the timeout
+    dead = asyncio.run(wait_for_port("127.0.0.1", port, lambda: False, timeout=60))
+    assert dead is False

@@ -13,15 +13,28 @@
 - the server and its kernels run in a memory control group limited to
   ``mem_limit`` where the machine allows it (:mod:`dicomteach.hub.memory`).
 
+Two more make a class that starts at once start sooner (docs/hub.md, "Sizing:
+a class at once"). The system work of a start (``useradd``, ``gpasswd``,
+copying the lessons) runs in a thread, one start at a time (those commands lock
+``/etc/passwd`` and fail when it is taken), so the hub keeps answering while a
+class's accounts are made. And :meth:`ClassroomSpawner.start` returns once the
+server accepts connections: the hub then checks it at once, where it would
+otherwise poll with a back-off of up to 5 s between checks and find a server
+that is up seconds late.
+
 In demo mode (no root), servers run as the hub's own user, homes are folders
 of the state, and nothing of the above isolates anyone: every page says so.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import pwd
 import shutil
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from jupyterhub.spawner import LocalProcessSpawner, set_user_setuid
@@ -31,7 +44,10 @@ from dicomteach.hub import memory, system
 from dicomteach.hub.roster import Roster
 from dicomteach.hub.state import HubState
 
-__all__ = ["ClassroomSpawner", "copy_lessons"]
+__all__ = ["ClassroomSpawner", "copy_lessons", "wait_for_port"]
+
+# useradd, groupadd and gpasswd lock /etc/passwd and /etc/group: one start makes accounts at a time
+_SYSTEM_LOCK = threading.Lock()
 
 
 def copy_lessons(lessons: Path, home: Path, owner: tuple[int, int] | None) -> list[Path]:
@@ -61,6 +77,27 @@ def copy_lessons(lessons: Path, home: Path, owner: tuple[int, int] | None) -> li
     return copied
 
 
+async def wait_for_port(
+    ip: str, port: int, alive: Callable[[], bool], timeout: float, every: float = 0.1
+) -> bool:
+    """Wait until ``ip:port`` accepts a connection; False if ``alive()`` turns False or time runs out.
+
+    >>> import asyncio
+    >>> asyncio.run(wait_for_port("127.0.0.1", 9, lambda: False, timeout=5))
+    False
+    """
+    deadline = time.monotonic() + timeout
+    while alive() and time.monotonic() < deadline:
+        try:
+            _, writer = await asyncio.wait_for(asyncio.open_connection(ip, port), timeout=1)
+        except (TimeoutError, OSError):
+            await asyncio.sleep(every)
+            continue
+        writer.close()
+        return True
+    return False
+
+
 class ClassroomSpawner(LocalProcessSpawner):
     """JupyterHub's local spawner, one system user per account (see the module docstring)."""
 
@@ -85,21 +122,25 @@ class ClassroomSpawner(LocalProcessSpawner):
             return Path(pwd.getpwnam(self.system_name).pw_dir)
         return self._state.home(self.user.name)
 
-    def _prepare_account(self) -> tuple[Path, tuple[int, int] | None]:
-        """Make the system user and home, join the course groups; (home, owner)."""
-        roster = Roster(self._state.roster)
-        account = roster.accounts.get(self.user.name)
-        self._join_hub_groups(account.groups() if account else [])
-        if not self.isolated:
-            home = self._home()
-            home.mkdir(parents=True, exist_ok=True)
-            return home, None
-        entry = system.ensure_user(self.system_name, self._state.home(self.system_name))
-        for course in account.teaches() if account else []:
-            group = system.course_group(self.user_prefix, course)
-            system.ensure_group(group)
-            system.add_to_group(self.system_name, group)
-        return Path(entry.pw_dir), (entry.pw_uid, entry.pw_gid)
+    def _prepare_system(self, teaches: list[str]) -> Path:
+        """Make the system user and home, join the course groups, copy the lessons; the home.
+
+        Runs in a thread (see the module docstring): no hub database here.
+        """
+        with _SYSTEM_LOCK:
+            if not self.isolated:
+                home = self._home()
+                home.mkdir(parents=True, exist_ok=True)
+                owner = None
+            else:
+                entry = system.ensure_user(self.system_name, self._state.home(self.system_name))
+                for course in teaches:
+                    group = system.course_group(self.user_prefix, course)
+                    system.ensure_group(group)
+                    system.add_to_group(self.system_name, group)
+                home, owner = Path(entry.pw_dir), (entry.pw_uid, entry.pw_gid)
+        copy_lessons(Path(self.lessons_folder), home, owner)
+        return home
 
     def _join_hub_groups(self, names: list[str]) -> None:
         """Add the account to the hub groups the class list gives it (never removes one)."""
@@ -136,8 +177,10 @@ class ClassroomSpawner(LocalProcessSpawner):
         return preexec
 
     async def start(self):
-        home, owner = self._prepare_account()
-        copy_lessons(Path(self.lessons_folder), home, owner)
+        account = Roster(self._state.roster).accounts.get(self.user.name)
+        self._join_hub_groups(account.groups() if account else [])
+        teaches = account.teaches() if account else []
+        home = await asyncio.to_thread(self._prepare_system, teaches)
         self.notebook_dir = str(home)
         self._memory_group = None
         if self.mem_limit:
@@ -147,7 +190,16 @@ class ClassroomSpawner(LocalProcessSpawner):
                     "memory limit of %s not enforced: no writable memory control group here",
                     self.user.name,
                 )
-        return await super().start()
+        ip, port = await super().start()
+        proc = self.proc
+        await wait_for_port(ip, port, lambda: proc.poll() is None, timeout=self.start_timeout)
+        if proc.poll() is not None:
+            # said now rather than after the hub's http_timeout of polling a dead port
+            raise RuntimeError(
+                f"the server of {self.user.name} stopped as it started (exit status "
+                f"{proc.returncode}); its messages are in the hub's log"
+            )
+        return ip, port
 
     async def stop(self, now: bool = False):
         await super().stop(now=now)
