@@ -561,3 +561,44 @@ def test_the_spawner_waits_for_the_servers_port_and_notices_a_death():
     # a server process that has died is not waited for until the timeout
     dead = asyncio.run(wait_for_port("127.0.0.1", port, lambda: False, timeout=60))
     assert dead is False
+
+
+def test_a_password_check_leaves_the_hub_answering_meanwhile():
+    # bcrypt takes ~0.2 s of CPU a check; NativeAuthenticator ran it in the hub's event loop,
+    # so thirty learners logging in at once stopped the hub for seconds (dicomteach/hub/auth.py)
+    import asyncio
+
+    import bcrypt
+    from jupyterhub import orm
+    from nativeauthenticator.orm import UserInfo
+
+    from dicomteach.hub.auth import ClassroomAuthenticator
+
+    db = orm.new_session_factory("sqlite:///:memory:")()
+    auth = ClassroomAuthenticator(_deprecated_db_session=db, allowed_failed_logins=3)
+    hashed = bcrypt.hashpw(b"a-long-password", bcrypt.gensalt())
+    db.add(UserInfo(username="ada", password=hashed, is_authorized=True))
+    db.commit()
+
+    async def login(password: str) -> tuple[str | None, int]:
+        ticks = 0
+
+        async def tick() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.005)
+                ticks += 1
+
+        ticker = asyncio.create_task(tick())
+        await asyncio.sleep(0)
+        who = await auth.authenticate(None, {"username": "ada", "password": password})
+        ticker.cancel()
+        return who, ticks
+
+    who, ticks = asyncio.run(login("a-long-password"))
+    assert who == "ada"
+    assert ticks >= 3, "the event loop stood still while bcrypt checked the password"
+    # wrong passwords still count towards the lock-out, and a locked account stays out
+    for _ in range(3):
+        assert asyncio.run(login("wrong"))[0] is None
+    assert asyncio.run(login("a-long-password"))[0] is None
