@@ -283,42 +283,38 @@ class Learner(requests.Session):
         headers = {"X-XSRFToken": self.xsrf(base), **kwargs.pop("headers", {})}
         return self.request(method, f"{self.hub_url}{base}api/{path}", headers=headers, **kwargs)
 
-    def run(self, code: str, timeout: float = 60, keep: bool = False) -> dict[str, str]:
-        """Run ``code`` in a new kernel of this learner's server: ``{"stdout", "error"}``.
-
-        The kernel is shut down afterwards unless ``keep`` (its id is then ``"kernel"``).
-        """
+    def kernel_socket(self, kernel_id: str, timeout: float = 60):
+        """The websocket of one of this learner's kernels, as their browser opens it."""
         import websocket
 
-        kernel = self.server_api("POST", "kernels", json={"name": "python3"})
-        kernel.raise_for_status()
-        kernel_id = kernel.json()["id"]
         ws_url = self.hub_url.replace("http", "ws", 1)
         cookies = "; ".join(f"{c.name}={c.value}" for c in self.cookies)
-        ws = websocket.create_connection(
+        return websocket.create_connection(
             f"{ws_url}/user/{self.username}/api/kernels/{kernel_id}/channels",
             header=[f"Cookie: {cookies}"],
             origin=self.hub_url,
             timeout=timeout,
         )
+
+    def send_shell(self, ws, msg_type: str, content: dict) -> str:
+        """Send a shell message on a kernel's websocket; its id."""
         msg_id = uuid.uuid4().hex
-        ws.send(
-            json.dumps(
-                {
-                    "header": {
-                        "msg_id": msg_id,
-                        "username": self.username,
-                        "session": uuid.uuid4().hex,
-                        "msg_type": "execute_request",
-                        "version": "5.3",
-                    },
-                    "parent_header": {},
-                    "metadata": {},
-                    "content": {"code": code, "silent": False},
-                    "channel": "shell",
-                }
-            )
-        )
+        header = {"msg_id": msg_id, "username": self.username, "session": uuid.uuid4().hex,
+                  "msg_type": msg_type, "version": "5.3"}  # fmt: skip
+        ws.send(json.dumps({"header": header, "parent_header": {}, "metadata": {},
+                            "content": content, "channel": "shell"}))  # fmt: skip
+        return msg_id
+
+    def run(self, code: str, timeout: float = 60, keep: bool = False) -> dict[str, str]:
+        """Run ``code`` in a new kernel of this learner's server: ``{"stdout", "error"}``.
+
+        The kernel is shut down afterwards unless ``keep`` (its id is then ``"kernel"``).
+        """
+        kernel = self.server_api("POST", "kernels", json={"name": "python3"})
+        kernel.raise_for_status()
+        kernel_id = kernel.json()["id"]
+        ws = self.kernel_socket(kernel_id, timeout)
+        msg_id = self.send_shell(ws, "execute_request", {"code": code, "silent": False})
         out = {"stdout": "", "error": "", "kernel": kernel_id}
         deadline = time.monotonic() + timeout
         try:

@@ -602,3 +602,43 @@ def test_a_password_check_leaves_the_hub_answering_meanwhile():
     for _ in range(3):
         assert asyncio.run(login("wrong"))[0] is None
     assert asyncio.run(login("a-long-password"))[0] is None
+
+
+@needs_root
+def test_an_apps_kernel_takes_only_its_widgets_messages(hub, alice):
+    # a Voilà page's kernel in alice's own server drops a request to run code, as Voilà on its
+    # own does, and her JupyterLab kernels are untouched (dicomteach/hub/appkernels.py)
+    import time
+
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("answer = 42")])
+    put = alice.server_api(
+        "PUT", "contents/app-probe.ipynb",
+        json={"type": "notebook", "format": "json", "content": json.loads(nbformat.writes(notebook))},
+    )  # fmt: skip
+    assert put.status_code in (200, 201), put.text
+    page = alice.get(f"{hub.url}/user/alice/voila/render/app-probe.ipynb")
+    assert page.status_code == 200
+    kernel_id = re.search(r'"kernelId"\s*:\s*"([0-9a-f-]{36})"', page.text).group(1)
+
+    ws = alice.kernel_socket(kernel_id, timeout=60)
+    try:
+        ran = alice.send_shell(ws, "execute_request", {"code": "open('app-probe-ran', 'w').close()"})
+        info = alice.send_shell(ws, "kernel_info_request", {})
+        replies = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # the kernel answers in order: an execute came first
+            msg = json.loads(ws.recv())
+            parent = msg.get("parent_header", {}).get("msg_id")
+            if parent in (ran, info) and msg["header"]["msg_type"].endswith("_reply"):
+                replies.append(msg["header"]["msg_type"])
+                if parent == info:
+                    break
+    finally:
+        ws.close()
+    assert replies == ["kernel_info_reply"]  # the widgets' kind of message still goes through
+    assert alice.server_api("GET", "contents/app-probe-ran").status_code == 404
+    assert f"refused a 'execute_request' message to kernel {kernel_id}" in hub.log.read_text()
+    # her own kernels in JupyterLab run code as before
+    assert alice.run("print(6 * 7)")["stdout"].strip() == "42"
