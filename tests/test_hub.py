@@ -273,6 +273,16 @@ def test_servers_start_without_the_iri_checker_a_third_of_a_start_went_on(hub, a
     assert ran.stdout.split() == ["True", "True"], "the checker is there without our command"
 
 
+def _run_async(coroutine):
+    """asyncio.run in a thread of its own: a browser test earlier in the run may leave a running
+    event loop in this one (Playwright's), where asyncio.run refuses to start."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def _node_runs_while_a_server_starts(tmp_path: Path, code: str, config: Path | None) -> list[str]:
     """What Node.js and npm were asked while a Jupyter server started (stand-ins on PATH log it)."""
     import socket
@@ -556,10 +566,10 @@ def test_the_spawner_waits_for_the_servers_port_and_notices_a_death():
         server.close()
         return up, waited
 
-    up, waited = asyncio.run(listen_later())
+    up, waited = _run_async(listen_later())
     assert up and waited >= 0.5  # it waited for the port, not for a fixed time
     # a server process that has died is not waited for until the timeout
-    dead = asyncio.run(wait_for_port("127.0.0.1", port, lambda: False, timeout=60))
+    dead = _run_async(wait_for_port("127.0.0.1", port, lambda: False, timeout=60))
     assert dead is False
 
 
@@ -595,22 +605,25 @@ def test_a_password_check_leaves_the_hub_answering_meanwhile():
         ticker.cancel()
         return who, ticks
 
-    who, ticks = asyncio.run(login("a-long-password"))
+    who, ticks = _run_async(login("a-long-password"))
     assert who == "ada"
     assert ticks >= 3, "the event loop stood still while bcrypt checked the password"
     # wrong passwords still count towards the lock-out, and a locked account stays out
     for _ in range(3):
-        assert asyncio.run(login("wrong"))[0] is None
-    assert asyncio.run(login("a-long-password"))[0] is None
+        assert _run_async(login("wrong"))[0] is None
+    assert _run_async(login("a-long-password"))[0] is None
 
 
 @needs_root
-def test_an_apps_kernel_takes_only_its_widgets_messages(hub, alice):
+def test_an_apps_kernel_takes_only_its_widgets_messages(hub):
     # a Voilà page's kernel in alice's own server drops a request to run code, as Voilà on its
     # own does, and her JupyterLab kernels are untouched (dicomteach/hub/appkernels.py)
     import time
 
     import nbformat
+
+    alice = _person(hub, "alice")  # logged in afresh: another test restarts the hub
+    alice.start_server()
 
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("answer = 42")])
     put = alice.server_api(
@@ -624,7 +637,9 @@ def test_an_apps_kernel_takes_only_its_widgets_messages(hub, alice):
 
     ws = alice.kernel_socket(kernel_id, timeout=60)
     try:
-        ran = alice.send_shell(ws, "execute_request", {"code": "open('app-probe-ran', 'w').close()"})
+        ran = alice.send_shell(
+            ws, "execute_request", {"code": "open('app-probe-ran', 'w').close()"}
+        )
         info = alice.send_shell(ws, "kernel_info_request", {})
         replies = []
         deadline = time.monotonic() + 60

@@ -82,9 +82,7 @@ async def wait_for_port(
 ) -> bool:
     """Wait until ``ip:port`` accepts a connection; False if ``alive()`` turns False or time runs out.
 
-    >>> import asyncio
-    >>> asyncio.run(wait_for_port("127.0.0.1", 9, lambda: False, timeout=5))
-    False
+    Tested in tests/test_hub.py (a port that opens late, a process that died).
     """
     deadline = time.monotonic() + timeout
     while alive() and time.monotonic() < deadline:
