@@ -25,7 +25,8 @@ from dicomteach.imaging.presets import default_window
 from dicomteach.imaging.quantise import quantise
 from dicomteach.imaging.voi import window_to_uint8
 from dicomteach.io.volume import Study, Volume, Window
-from dicomteach.widgets._base import ImageWidget, _per_frame, _volume_of, _window_dict, bundle
+from dicomteach.widgets._base import _per_frame, _volume_of, _window_dict, bundle
+from dicomteach.widgets.live import LiveWidget
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ def _label(volume: Volume) -> str:
     return label.strip()
 
 
-class Viewer(ImageWidget):
+class Viewer(LiveWidget):
     """Look at a series as a radiologist does, in a notebook or a Voilà app.
 
     Mouse (OHIF habits): left-drag the active tool (W/L by default), wheel or
