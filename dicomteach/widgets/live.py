@@ -100,9 +100,10 @@ class LiveSession:
 class LiveService:
     """Where the hub's live service answers, and the token to ask it with.
 
-    ``url`` is the service's own address (its routes under ``prefix``), reached
-    from the kernel; ``prefix`` is its path on the hub's public address, the
-    browser's (same origin as the page).
+    ``url`` is the service's own address (``DICOMTEACH_LIVE_URL``, which the hub
+    gives every server, then its routes under ``prefix``), reached from the
+    kernel; ``prefix`` is its path on the hub's public address, the browser's
+    (same origin as the page).
     """
 
     url: str
@@ -121,24 +122,20 @@ class LiveService:
         """
         env = os.environ if env is None else env
         token = env.get("JUPYTERHUB_API_TOKEN", "")
-        api = env.get("JUPYTERHUB_API_URL", "")
-        if not token or not api:
+        if not token:
             raise LiveError(
                 "live sessions need the classroom hub: this kernel's server was not started "
                 "by JupyterHub (no JUPYTERHUB_API_TOKEN)"
             )
-        user = env.get("JUPYTERHUB_USER", "")
-        base = env.get("JUPYTERHUB_BASE_URL", "/")
-        prefix = f"{base.rstrip('/')}/services/{SERVICE}/"
         direct = env.get("DICOMTEACH_LIVE_URL", "")
         if not direct:
-            # the hub knows where its service listens (the server's token may read services)
-            model = _request("GET", f"{api.rstrip('/')}/services/{SERVICE}", token)
-            if not model.get("url"):
-                raise LiveError(f"the hub runs no {SERVICE!r} service with an address")
-            direct = str(model["url"])
-            prefix = str(model.get("prefix") or prefix)
-        return cls(direct.rstrip("/") + prefix, prefix, token, user)
+            raise LiveError(
+                "live sessions need the classroom hub's live service: the hub gave this "
+                "server no DICOMTEACH_LIVE_URL (dicomteach/hub/config.py sets it)"
+            )
+        base = env.get("JUPYTERHUB_BASE_URL", "/")
+        prefix = f"{base.rstrip('/')}/services/{SERVICE}/"
+        return cls(direct.rstrip("/") + prefix, prefix, token, env.get("JUPYTERHUB_USER", ""))
 
     def call(self, method: str, path: str, body: dict | None = None) -> dict[str, Any]:
         """One request to the service's API (``api/<path>``); its JSON answer."""

@@ -101,6 +101,8 @@ export class LiveSession {
     this.model.on("change:live", this.onLive);
     this.onError = () => this.panel.update();
     this.model.on("change:live_error", this.onError);
+    // For the browser's console and the tests: the session behind a widget's element.
+    /** @type {HTMLElement & {dtLive?: LiveSession}} */ (root).dtLive = this;
     this.liveChanged();
   }
 
@@ -575,5 +577,6 @@ export class LiveSession {
     this.model.off("change:live", this.onLive);
     this.model.off("change:live_error", this.onError);
     this.marks.destroy();
+    delete (/** @type {HTMLElement & {dtLive?: LiveSession}} */ (this.root)).dtLive;
   }
 }
