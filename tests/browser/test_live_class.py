@@ -14,20 +14,18 @@ end with every layer saved. What the service holds is read with
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from dicomteach.live.save import apply_edits
 from hubclient import Hub, Learner
 from liveclient import LiveClient
 
 from .conftest import canvas_rgba_and_data, pixel_centre, screenshot_on_failure
-from .lab import CHROMIUM
 
 pytest.importorskip("jupyterhub")
 pytest.importorskip("nativeauthenticator")
@@ -50,7 +48,7 @@ OPEN = (
     "from dicomteach.widgets import Delineator\n"
     'study = io.read(lesson_study("ct-chest", seed=0, size=64, slices=12))\n'
     'ct = next(v for v in study.volumes if v.modality == "CT")\n'
-    'd = Delineator(ct, "Tumour", answer="live.npz", brush_mm=3)\n'
+    'd = Delineator(ct, "Tumour", answer="live.npz", brush_mm=10)\n'
     "d"
 )
 GO_LIVE = 'd.go_live("Tumour board 3 Dec")'
@@ -115,8 +113,45 @@ def people(hub) -> dict[str, Learner]:
     return found
 
 
+class Network:
+    """alice's way to the live service, which a test can cut as a lost Wi-Fi would.
+
+    Chromium's offline mode leaves open websockets alone, so her page's websockets to
+    the service go through Playwright's route: passed on while the network is up,
+    refused while it is down, and cut both ways by :meth:`drop`.
+    """
+
+    def __init__(self):
+        self.up = True
+        self.open: list = []
+
+    def route(self, ws) -> None:
+        if not self.up:
+            ws.close()
+            return
+        server = ws.connect_to_server()
+        self.open.append((ws, server))
+
+    def drop(self, context) -> None:
+        self.up = False
+        context.set_offline(True)
+        for ws, server in self.open:
+            server.close()
+            ws.close()
+        self.open = []
+
+    def restore(self, context) -> None:
+        context.set_offline(False)
+        self.up = True
+
+
 @pytest.fixture(scope="module")
-def pages(hub, people, browser, artifacts):
+def network() -> Network:
+    return Network()
+
+
+@pytest.fixture(scope="module")
+def pages(hub, people, browser, network, artifacts):
     """Each person's Voilà app of the lesson, in a browser context of their own."""
     contexts, found = [], {}
     for name, person in people.items():
@@ -129,6 +164,9 @@ def pages(hub, people, browser, artifacts):
                 for c in person.cookies
             ]
         )
+        if name == "alice":
+            context.route_web_socket(re.compile(r".*/services/live/api/sessions/.*/sync$"),
+                                     network.route)  # fmt: skip
         contexts.append(context)
         page = context.new_page()
         page.goto(f"{hub.url}/user/{name}/voila/render/live.ipynb", wait_until="commit")
@@ -200,3 +238,166 @@ def test_the_class_joins_with_the_code_and_the_presenter_sees_who_is_present(
     assert any("Alice Martin" in n for n in names) and any("Bob Okafor" in n for n in names)
     assert widget(pages["alice"]).get_attribute("data-live-lead") == "teacher"
     teacher.screenshot(path=str(artifacts / "live-teacher-present.png"))
+
+
+def _shown(page) -> tuple[np.ndarray, dict[str, str]]:
+    return canvas_rgba_and_data(image(page))
+
+
+def test_learners_follow_the_presenters_slice_window_and_pointer(pages, artifacts):
+    teacher = pages["teacher"]
+    before = {n: _shown(pages[n])[0] for n in ("alice", "bob")}
+    canvas = image(teacher)
+    teacher.mouse.move(*pixel_centre(canvas, 32, 32))
+    for _ in range(3):
+        teacher.mouse.wheel(0, 100)
+    widget(teacher).locator("button[data-preset='Lung']").click()
+    teacher.mouse.move(*pixel_centre(canvas, 20, 40))  # the laser pointer
+    wait_for(teacher, "() => document.querySelector('.dt-delineator canvas.dt-viewer-canvas')"
+             ".dataset.frame === '9'")  # fmt: skip
+    seen, shown = _shown(teacher)
+    for name in ("alice", "bob"):
+        page = pages[name]
+        with screenshot_on_failure(page, artifacts / f"live-{name}-follow.png"):
+            wait_for(
+                page,
+                "([f, c]) => { const d = document.querySelector("
+                "'.dt-delineator canvas.dt-viewer-canvas').dataset;"
+                " return d.frame === f && d.center === c && d.rendered === '1'; }",
+                [shown["frame"], shown["center"]],
+            )
+            wait_for(
+                page, "() => !!document.querySelector('.dt-live-marks circle.dt-live-pointer')"
+            )
+        pixels, data = _shown(page)
+        assert data["width"] == shown["width"]
+        assert np.array_equal(pixels, seen), f"{name} sees other pixels than the presenter"
+        assert not np.array_equal(pixels, before[name]), f"{name}'s picture did not change"
+    pointer = widget(pages["alice"]).locator(".dt-live-marks").get_attribute("data-pointer")
+    assert [round(float(v)) for v in pointer.split(",")] == [9, 20, 40]
+    pages["alice"].screenshot(path=str(artifacts / "live-alice-follows.png"))
+
+
+def _frame(page) -> str:
+    return image(page).get_attribute("data-frame")
+
+
+def test_a_learners_moves_stay_theirs_and_a_forced_change_is_refused(pages, service, artifacts):
+    bob, teacher, alice = pages["bob"], pages["teacher"], pages["alice"]
+    bob.mouse.move(*pixel_centre(image(bob), 32, 32))
+    bob.mouse.wheel(0, -100)
+    wait_for(bob, "() => document.querySelector('.dt-delineator').dataset.liveAttached === '0'")
+    assert _frame(bob) == "8"
+    service.settle()
+    assert service.state["view"]["slice"] == 9
+    assert _frame(teacher) == "9" and _frame(alice) == "9"
+
+    # what only a misbehaving page would send: the service refuses it, the page starts again
+    bob.evaluate(
+        "() => { const live = document.querySelector('.dt-delineator').dtLive;"
+        " live.provider.change(() => live.provider.doc.getMap('view').set('slice', 0)); }"
+    )
+    with screenshot_on_failure(bob, artifacts / "live-bob-refused.png"):
+        wait_for(
+            bob,
+            "() => { const d = document.querySelector('.dt-delineator').dataset;"
+            " return d.liveRestarts === '1' && d.live === 'synced'; }",
+        )
+    assert "may not change view/slice" in bob.evaluate(
+        "() => document.querySelector('.dt-delineator').dtLive.provider.refusal"
+    )
+    service.settle()
+    assert service.state["view"]["slice"] == 9
+    assert _frame(teacher) == "9" and _frame(alice) == "9"
+    widget(bob).locator("button[data-action='follow']").click()  # Re-attach
+    wait_for(bob, "() => document.querySelector('.dt-delineator canvas').dataset.frame === '9'")
+
+
+def _stroke(page, row: float, cols: tuple[float, float], steps: int = 6) -> None:
+    canvas = image(page)
+    page.mouse.move(*pixel_centre(canvas, row, cols[0]))
+    page.mouse.down()
+    page.mouse.move(*pixel_centre(canvas, row, cols[1]), steps=steps)
+    page.mouse.up()
+
+
+def _colour_count(page, colour: str, rows: slice, cols: slice) -> int:
+    """Pixels of the others' layers canvas in ``colour`` ("#rrggbb") within a box."""
+    return int(_layer_mask(page, colour)[rows, cols].sum())
+
+
+def _layer_mask(page, colour: str) -> np.ndarray:
+    """Where the others' layers canvas shows ``colour`` (a layer's inside is translucent,
+    and a canvas keeps such pixels premultiplied: their colour comes back within a few
+    levels)."""
+    pixels, _ = canvas_rgba_and_data(widget(page).locator("canvas.dt-live-layers"))
+    rgb = np.array([int(colour[i : i + 2], 16) for i in (1, 3, 5)])
+    near = (np.abs(pixels[..., :3].astype(int) - rgb) <= 4).all(axis=-1)
+    return near & (pixels[..., 3] > 0)
+
+
+def _drawn(page) -> int:
+    return int(widget(page).get_attribute("data-live-drawn") or 0)
+
+
+def test_the_presenter_sees_each_learners_layer_in_their_colour(pages, service, artifacts):
+    teacher, alice, bob = pages["teacher"], pages["alice"], pages["bob"]
+    _stroke(alice, 22, (14, 26))
+    _stroke(bob, 42, (34, 46))
+    for page in (alice, bob):
+        wait_for(page, "() => document.querySelector('.dt-delineator').dataset.liveEdits === '1'")
+    with screenshot_on_failure(teacher, artifacts / "live-teacher-layers.png"):
+        wait_for(teacher, "() => document.querySelector('.dt-delineator').dataset.liveDrawn >= '2'")
+    colours = {n: service.state["present"][n]["colour"] for n in ("alice", "bob")}
+    assert colours["alice"] != colours["bob"]
+    near_alice, near_bob = (slice(18, 27), slice(10, 31)), (slice(38, 47), slice(30, 51))
+    assert _colour_count(teacher, colours["alice"], *near_alice) > 20
+    assert _colour_count(teacher, colours["bob"], *near_bob) > 20
+    assert _colour_count(teacher, colours["bob"], *near_alice) == 0
+    teacher.mouse.move(*pixel_centre(image(teacher), 22, 20))
+    assert widget(teacher).locator(".dt-live-who").inner_text() == "Alice Martin"
+    teacher.screenshot(path=str(artifacts / "live-teacher-layers.png"))
+    # learners see only their own until the presenter shows the class everyone's
+    assert widget(alice).locator("canvas.dt-live-layers").is_hidden()
+    widget(teacher).locator("button[data-action='reveal-layers']").click()
+    wait_for(alice, "() => !document.querySelector('canvas.dt-live-layers').hidden")
+    assert _colour_count(alice, colours["bob"], *near_bob) > 20
+    assert _colour_count(alice, colours["alice"], *near_alice) == 0  # her own: her labels
+
+
+def test_a_learner_who_drops_mid_stroke_loses_nothing(pages, service, network, artifacts):
+    teacher, alice = pages["teacher"], pages["alice"]
+    drawn = _drawn(teacher)
+    joins = int(widget(alice).get_attribute("data-live-joins"))
+    canvas = image(alice)
+    alice.mouse.move(*pixel_centre(canvas, 30, 12))
+    alice.mouse.down()
+    alice.mouse.move(*pixel_centre(canvas, 30, 16), steps=3)
+    network.drop(alice.context)
+    with screenshot_on_failure(alice, artifacts / "live-alice-offline.png"):
+        wait_for(alice, "() => document.querySelector('.dt-delineator').dataset.live === 'offline'")
+    alice.mouse.move(*pixel_centre(canvas, 30, 24), steps=4)
+    alice.mouse.up()
+    _stroke(alice, 33, (12, 20))  # and another, while away
+    wait_for(alice, "() => document.querySelector('.dt-delineator').dataset.liveEdits === '3'")
+    alice.screenshot(path=str(artifacts / "live-alice-offline.png"))
+    assert _drawn(teacher) == drawn
+    network.restore(alice.context)
+    with screenshot_on_failure(alice, artifacts / "live-alice-back.png"):
+        wait_for(
+            alice,
+            "(n) => { const d = document.querySelector('.dt-delineator').dataset;"
+            " return d.live === 'synced' && Number(d.liveJoins) > n; }",
+            joins,
+        )
+    wait_for(teacher, "(n) => document.querySelector('.dt-delineator').dataset.liveDrawn >= n",
+             str(drawn + 2))  # fmt: skip
+    service.pump(lambda c: len(c.state["layers"]["alice"]["edits"]) == 3)
+    # the presenter sees on slice 9 exactly what alice's edits draw there, and what she sees
+    labels, skipped = apply_edits(service.state["layers"]["alice"]["edits"], SHAPE)
+    assert not skipped and labels[9, 30, 12:25].all() and labels[9, 33, 12:21].all()
+    seen = _layer_mask(teacher, service.state["present"]["alice"]["colour"])
+    hers = canvas_rgba_and_data(widget(alice).locator("canvas.dt-viewer-overlay"))[0][..., 3] > 0
+    assert np.array_equal(seen[:37], labels[9, :37] > 0)
+    assert np.array_equal(hers[:37], labels[9, :37] > 0)
+    teacher.screenshot(path=str(artifacts / "live-teacher-after-drop.png"))

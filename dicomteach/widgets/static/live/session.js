@@ -83,6 +83,10 @@ export class LiveSession {
     this.lastWritten = "";
     this.lastWriteAt = 0;
     this.lastPointerAt = 0;
+    /** The lead's pointer to write next. @type {number[] | null} */
+    this.pointerAt = null;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.pointerTimer = undefined;
     /** Who led when the session last changed. */
     this.lastLead = "";
     /** @type {ReturnType<typeof setTimeout> | undefined} */
@@ -404,11 +408,21 @@ export class LiveSession {
    */
   pointer(index) {
     if (!this.leading || !this.provider) return;
-    const now = performance.now();
-    if (index && now - (this.lastPointerAt || 0) < VIEW_MS) return;
-    this.lastPointerAt = now;
-    const view = this.root_("view");
-    this.provider.change(() => view.set("pointer", index ? index.map((v) => Math.round(v * 10) / 10) : null));
+    this.pointerAt = index ? index.map((v) => Math.round(v * 10) / 10) : null;
+    if (this.pointerTimer) return; // the last position goes out when the wait is over
+    const write = () => {
+      this.pointerTimer = undefined;
+      if (!this.leading || !this.provider) return;
+      this.lastPointerAt = performance.now();
+      const view = this.root_("view");
+      const value = this.pointerAt;
+      if (JSON.stringify(view.get("pointer") ?? null) !== JSON.stringify(value)) {
+        this.provider.change(() => view.set("pointer", value));
+      }
+    };
+    const wait = this.lastPointerAt + VIEW_MS - performance.now();
+    if (wait > 0) this.pointerTimer = setTimeout(write, wait);
+    else write();
   }
 
   // ---- layers
@@ -571,6 +585,7 @@ export class LiveSession {
 
   destroy() {
     clearTimeout(this.writeTimer);
+    clearTimeout(this.pointerTimer);
     this.stopProvider();
     this.offScene();
     this.offMessage();
