@@ -14,8 +14,10 @@ end with every layer saved. What the service holds is read with
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import time
 from pathlib import Path
 
 import numpy as np
@@ -313,6 +315,39 @@ def test_a_learners_moves_stay_theirs_and_a_forced_change_is_refused(pages, serv
     wait_for(bob, "() => document.querySelector('.dt-delineator canvas').dataset.frame === '9'")
 
 
+def test_the_presenter_hands_the_lead_to_a_learner_and_takes_it_back(pages, service):
+    teacher, alice, bob = pages["teacher"], pages["alice"], pages["bob"]
+    person = widget(teacher).locator(".dt-live-person[data-person='alice']")
+    person.locator("button[data-action='give-lead']").click()
+    for page in pages.values():
+        wait_for(
+            page, "() => document.querySelector('.dt-delineator').dataset.liveLead === 'alice'"
+        )
+    alice.mouse.move(*pixel_centre(image(alice), 32, 32))
+    alice.mouse.wheel(0, -100)
+    for page in (teacher, bob):
+        wait_for(
+            page, "() => document.querySelector('.dt-delineator canvas').dataset.frame === '8'"
+        )
+    person.locator("button[data-action='take-lead']").click()
+    for page in pages.values():
+        wait_for(
+            page, "() => document.querySelector('.dt-delineator').dataset.liveLead === 'teacher'"
+        )
+    teacher.mouse.move(*pixel_centre(image(teacher), 32, 32))
+    teacher.mouse.wheel(0, 100)
+    for page in (alice, bob):
+        wait_for(
+            page, "() => document.querySelector('.dt-delineator canvas').dataset.frame === '9'"
+        )
+    alice.mouse.wheel(0, 100)  # no longer hers to move: she looks around alone
+    wait_for(alice, "() => document.querySelector('.dt-delineator').dataset.liveAttached === '0'")
+    service.settle()
+    assert service.state["view"]["slice"] == 9 and service.state["session"]["lead"] == "teacher"
+    widget(alice).locator("button[data-action='follow']").click()
+    wait_for(alice, "() => document.querySelector('.dt-delineator canvas').dataset.frame === '9'")
+
+
 def _stroke(page, row: float, cols: tuple[float, float], steps: int = 6) -> None:
     canvas = image(page)
     page.mouse.move(*pixel_centre(canvas, row, cols[0]))
@@ -401,3 +436,62 @@ def test_a_learner_who_drops_mid_stroke_loses_nothing(pages, service, network, a
     assert np.array_equal(seen[:37], labels[9, :37] > 0)
     assert np.array_equal(hers[:37], labels[9, :37] > 0)
     teacher.screenshot(path=str(artifacts / "live-teacher-after-drop.png"))
+
+
+def _click(page, row: float, col: float) -> None:
+    page.mouse.click(*pixel_centre(image(page), row, col))
+
+
+def test_a_poll_collects_the_learners_clicks_as_a_heat_map(pages, service, artifacts):
+    teacher, alice, bob = pages["teacher"], pages["alice"], pages["bob"]
+    panel = widget(teacher)
+    panel.locator("input[data-control='poll-question']").fill("Click where the nodule is")
+    panel.locator("button[data-action='poll-ask']").click()
+    strokes = {n: widget(pages[n]).get_attribute("data-sent") for n in ("alice", "bob")}
+    for page, (row, col) in ((alice, (44, 18)), (bob, (46, 20))):
+        wait_for(page, "() => document.querySelector('.dt-live-question').textContent"
+                 ".startsWith('Click where the nodule is')")  # fmt: skip
+        _click(page, row, col)
+    service.pump(lambda c: len(c.state["poll"]["clicks"]) == 2)
+    clicks = service.state["poll"]["clicks"]
+    assert clicks["alice"] == {"frame": 9, "row": 44, "column": 18, "asked": 1}
+    assert clicks["bob"] == {"frame": 9, "row": 46, "column": 20, "asked": 1}
+    for name, page in (("alice", alice), ("bob", bob)):  # a click answers; it paints nothing
+        assert widget(page).get_attribute("data-sent") == strokes[name]
+    with screenshot_on_failure(teacher, artifacts / "live-teacher-poll.png"):
+        wait_for(teacher, "() => document.querySelector('.dt-live-poll-count').textContent"
+                 " === '2 click(s)'")  # fmt: skip
+    heat = canvas_rgba_and_data(panel.locator("canvas.dt-live-heat"))[0][..., 3]
+    assert heat[45, 19] > heat[30, 50] == 0  # warm where the clicks gathered, clear elsewhere
+    assert widget(alice).locator("canvas.dt-live-heat").is_hidden()  # not shown to the class yet
+    panel.locator("button[data-action='poll-mark']").click()
+    _click(teacher, 45, 19)
+    panel.locator("button[data-action='poll-reveal']").click()
+    panel.locator("button[data-action='poll-close']").click()
+    service.pump(lambda c: c.state["poll"]["answer"] is not None and not c.state["poll"]["open"])
+    assert service.state["poll"]["answer"] == {"frame": 9, "row": 45, "column": 19}
+    wait_for(alice, "() => !!document.querySelector('.dt-live-marks circle.dt-live-answer')")
+    assert not widget(alice).locator("canvas.dt-live-heat").is_hidden()
+    teacher.screenshot(path=str(artifacts / "live-teacher-poll.png"))
+    alice.screenshot(path=str(artifacts / "live-alice-poll-answer.png"))
+
+
+def test_ending_the_session_saves_each_learners_layer_as_they_drew_it(hub, pages, service):
+    from dicomteach.roi.npz import load_delineation
+
+    widget(pages["teacher"]).locator("button[data-action='end']").click()
+    for page in pages.values():
+        live_state(page, "ended")
+    folder = hub.state / "live" / service.session["id"]
+    deadline = time.monotonic() + 60
+    while "saved" not in json.loads((folder / "session.json").read_text()):
+        assert time.monotonic() < deadline, "the service saved no layer in 60 s"
+        time.sleep(0.2)  # the service saves after it has closed every connection
+    assert sorted(json.loads((folder / "session.json").read_text())["saved"]) == ["alice", "bob"]
+    saved = folder / "saved"
+    for name in ("alice", "bob"):
+        layer = load_delineation(saved / f"{name}.npz")
+        own = load_delineation(hub.state / "homes" / f"{hub.prefix}{name}" / "live.npz")
+        assert layer.mask.any() and np.array_equal(layer.mask > 0, own.mask > 0), name
+        assert (saved / f"{name}-seg.dcm").exists()
+    assert not (saved / "teacher.npz").exists()  # the presenter drew nothing
