@@ -224,6 +224,12 @@ def test_the_class_joins_with_the_code_and_the_presenter_sees_who_is_present(
     pages, code, artifacts
 ):
     assert re.fullmatch(r"[A-HJ-NP-Z]{6}", code), code
+
+    def service_cookies(page) -> list[str]:
+        return [c["name"] for c in page.context.cookies() if c["path"] == "/services/live/"]
+
+    # nobody has opened the service yet: joining passes its OAuth round trip with the hub
+    assert service_cookies(pages["alice"]) == []
     for name in ("alice", "bob"):
         page = pages[name]
         page.fill(".dt-delineator input[data-control='live-code']", code.lower())
@@ -236,6 +242,7 @@ def test_the_class_joins_with_the_code_and_the_presenter_sees_who_is_present(
         teacher,
         "() => document.querySelectorAll('.dt-live-person[data-online=\"1\"]').length === 3",
     )
+    assert "service-live" in service_cookies(pages["alice"])
     names = widget(teacher).locator(".dt-live-person").all_inner_texts()
     assert any("Alice Martin" in n for n in names) and any("Bob Okafor" in n for n in names)
     assert widget(pages["alice"]).get_attribute("data-live-lead") == "teacher"
@@ -382,7 +389,9 @@ def test_the_presenter_sees_each_learners_layer_in_their_colour(pages, service, 
     for page in (alice, bob):
         wait_for(page, "() => document.querySelector('.dt-delineator').dataset.liveEdits === '1'")
     with screenshot_on_failure(teacher, artifacts / "live-teacher-layers.png"):
-        wait_for(teacher, "() => document.querySelector('.dt-delineator').dataset.liveDrawn >= '2'")
+        wait_for(
+            teacher, "() => Number(document.querySelector('.dt-delineator').dataset.liveDrawn) >= 2"
+        )
     colours = {n: service.state["present"][n]["colour"] for n in ("alice", "bob")}
     assert colours["alice"] != colours["bob"]
     near_alice, near_bob = (slice(18, 27), slice(10, 31)), (slice(38, 47), slice(30, 51))
@@ -425,8 +434,8 @@ def test_a_learner_who_drops_mid_stroke_loses_nothing(pages, service, network, a
             " return d.live === 'synced' && Number(d.liveJoins) > n; }",
             joins,
         )
-    wait_for(teacher, "(n) => document.querySelector('.dt-delineator').dataset.liveDrawn >= n",
-             str(drawn + 2))  # fmt: skip
+    wait_for(teacher, "(n) => Number(document.querySelector('.dt-delineator').dataset.liveDrawn) >= n",
+             drawn + 2)  # fmt: skip
     service.pump(lambda c: len(c.state["layers"]["alice"]["edits"]) == 3)
     # the presenter sees on slice 9 exactly what alice's edits draw there, and what she sees
     labels, skipped = apply_edits(service.state["layers"]["alice"]["edits"], SHAPE)

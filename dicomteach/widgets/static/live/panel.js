@@ -71,7 +71,11 @@ export function livePanel(session) {
   const codeLine = el("div", "dt-live-row");
   const codeText = el("span", "dt-live-code");
   codeText.title = "The join code: paste it in the class's videoconference";
-  codeLine.append("Code ", codeText);
+  const link = el("a", "dt-live-link", "page");
+  link.target = "_blank";
+  link.rel = "noopener";
+  link.title = "The live sessions' page (it lists the codes): paste its address with the code";
+  codeLine.append("Code ", codeText, " · ", link);
   const status = el("div", "dt-live-status");
   status.setAttribute("aria-live", "polite");
   const follow = button("Detach", "Look around alone; Re-attach follows the presenter again", () => {
@@ -129,6 +133,8 @@ export function livePanel(session) {
     }
     setText(heading, info.title || "Live session");
     setText(codeText, info.code || "");
+    const page = new URL(info.service || "/", location.href).href;
+    if (link.href !== page) link.href = page;
     codeLine.hidden = !info.code;
     const state = session.state;
     status.dataset.state = state;

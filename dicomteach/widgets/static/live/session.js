@@ -15,7 +15,7 @@
 //
 // The view's root element carries the state for tests and styles: data-live (the
 // connection), data-live-lead, data-live-attached, data-live-joins, data-live-restarts,
-// data-live-edits (edits this view wrote), data-live-drawn (others' edits applied).
+// data-live-edits (edits this view wrote), data-live-drawn (others' edits on screen).
 
 import { loadYjs, LiveProvider } from "./provider.js";
 import { LiveLayers, drawLayers, editFromBox, editFromIndices, rgbOf } from "./layers.js";
@@ -76,6 +76,8 @@ export class LiveSession {
     this.unbind = [];
     this.attached = true;
     this.applying = false;
+    this.destroyed = false;
+    this.drawScheduled = false;
     this.markingAnswer = false;
     /** @type {string} */
     this.lastApplied = "";
@@ -219,7 +221,7 @@ export class LiveSession {
       this.root.dataset.liveProblem = String(error);
       return;
     }
-    if (this.info !== info) return; // left, or another session, meanwhile
+    if (this.info !== info || this.destroyed) return; // left, or another session, meanwhile
     this.provider = new LiveProvider(Y, info.service, info.sync, {
       onState: () => this.stateChanged(),
       onDoc: (doc) => this.bind(doc),
@@ -357,7 +359,7 @@ export class LiveSession {
 
   /** The scene changed here (a gesture, a key, the kernel): lead, or look around alone. */
   sceneChanged() {
-    if (this.applying || !this.doc || this.state === "off") return;
+    if (this.applying || !this.doc || this.state === "off" || !this.scene.layout) return;
     const key = LiveSession.key(this.ownView());
     if (this.leading) {
       if (key !== this.lastWritten) this.writeView(false);
@@ -378,7 +380,7 @@ export class LiveSession {
    * @param {boolean} now
    */
   writeView(now) {
-    if (!this.leading || !this.provider) return;
+    if (!this.leading || !this.provider || !this.scene.layout) return;
     const wait = this.lastWriteAt + VIEW_MS - performance.now();
     if (!now && wait > 0) {
       if (!this.writeTimer) {
@@ -488,9 +490,6 @@ export class LiveSession {
       if (this.layers.update(name, edits.toArray())) changed = true;
     }
     this.flushEdits();
-    let drawn = 0;
-    for (const person of this.layers.people.values()) drawn += person.applied;
-    this.root.dataset.liveDrawn = String(drawn);
     if (changed) this.drawOthers();
   }
 
@@ -502,8 +501,18 @@ export class LiveSession {
       .map((p) => ({ name: p.username, color: rgbOf(p.colour) }));
   }
 
+  /** Redraw the others' layers with the next animation frame (once for many changes). */
   drawOthers() {
-    for (const vp of this.viewports) vp.draw(["live"]);
+    if (this.drawScheduled) return;
+    this.drawScheduled = true;
+    requestAnimationFrame(() => {
+      this.drawScheduled = false;
+      if (this.destroyed) return;
+      for (const vp of this.viewports) vp.draw(["live"]);
+      let drawn = 0;
+      for (const person of this.layers.people.values()) drawn += person.applied;
+      this.root.dataset.liveDrawn = String(drawn); // on screen now
+    });
   }
 
   /**
@@ -584,6 +593,7 @@ export class LiveSession {
   }
 
   destroy() {
+    this.destroyed = true;
     clearTimeout(this.writeTimer);
     clearTimeout(this.pointerTimer);
     this.stopProvider();
