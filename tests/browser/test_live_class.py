@@ -230,6 +230,12 @@ def test_the_class_joins_with_the_code_and_the_presenter_sees_who_is_present(
 
     # nobody has opened the service yet: joining passes its OAuth round trip with the hub
     assert service_cookies(pages["alice"]) == []
+    alice = pages["alice"]  # a learner starts no session: the widget says why
+    widget(alice).locator("button[data-action='go-live']").click()
+    wait_for(alice, "() => document.querySelector('.dt-live-error').textContent !== ''")
+    assert widget(alice).locator(".dt-live-error").inner_text() == (
+        "alice teaches no course: only an instructor starts a session"
+    )
     for name in ("alice", "bob"):
         page = pages[name]
         page.fill(".dt-delineator input[data-control='live-code']", code.lower())
