@@ -243,7 +243,8 @@ class Delineator(LiveWidget):
     Keys: B brush, E eraser, T range brush, P polygon, O outline, F fill, W
     window, I interpolate, shift+1…9 choose a structure, ctrl-z undo,
     ctrl-shift-z or ctrl-y redo, plus the Viewer's keys. Every action also has
-    a button.
+    a button. On the classroom hub a class delineates together, each on their
+    own layer (:meth:`go_live`, :meth:`join`: docs/live.md).
 
     Every change (a finished stroke, an undo, an interpolation) is written at
     once to ``answer``, atomically; a Delineator made on the same series finds

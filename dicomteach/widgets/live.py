@@ -190,7 +190,12 @@ def study_of(volume: Any) -> dict[str, Any]:
 
 
 class LiveWidget(ImageWidget):
-    """An image widget that can join a live session (the Viewer and the Delineator)."""
+    """An image widget that can join a live session (the Viewer and the Delineator).
+
+    ``go_live`` starts one (an instructor), ``join`` joins one by its code,
+    ``leave`` leaves it, ``hand_lead`` and ``end_live`` are the presenter's; the
+    widget's *Live* group does the same with buttons (docs/live.md).
+    """
 
     _css = bundle_css("live.css")
 
@@ -269,6 +274,14 @@ class LiveWidget(ImageWidget):
         ------
         LiveError
             Not on the hub, not an instructor of the course, or the service refused.
+
+        Examples
+        --------
+        In an instructor's notebook on the classroom hub:
+
+        >>> d = Delineator(ct, "GTV")  # doctest: +SKIP
+        >>> d.go_live("Tumour board 3 Dec")  # doctest: +SKIP
+        Live session 'Tumour board 3 Dec' (ct101): join code QWERTY, page /services/live/
         """
         service = self._service()
         me = service.call("GET", "me")
@@ -301,6 +314,13 @@ class LiveWidget(ImageWidget):
         LiveError
             Not on the hub, no live session has that code, not in its course, or
             the session is on another series than this widget's.
+
+        Examples
+        --------
+        In a learner's lesson, on the same image:
+
+        >>> Delineator(ct, "GTV").join("qwerty")  # doctest: +SKIP
+        Live session 'Tumour board 3 Dec' (ct101): join code QWERTY, page /services/live/
         """
         service = self._service()
         cleaned = "".join(str(code).split()).upper()

@@ -87,7 +87,8 @@ class Viewer(LiveWidget):
     ↑/↓ the slice, right-drag zoom, middle- or shift-drag pan, ctrl-wheel or a
     touchpad pinch zoom. Keys: 1–9 presets, ``a``/``c``/``s`` planes, ``r``
     reset, ``+``/``-`` zoom, space play, Delete removes the last measurement.
-    Every action also has a button.
+    Every action also has a button. On the classroom hub a class can look at
+    it together (:meth:`go_live`, :meth:`join`: docs/live.md).
 
     Parameters
     ----------
