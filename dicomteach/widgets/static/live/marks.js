@@ -156,7 +156,7 @@ export class LiveMarks {
       if (fill) circle.setAttribute("fill", fill);
       layer.append(circle);
     };
-    const view = s.root_("view");
+    const view = s.map("view");
     const pointer = view.get("pointer");
     if (!s.leading && Array.isArray(pointer) && pointer.length === 3) mark(pointer.map(Number), "dt-live-pointer", 5);
     const poll = s.poll;

@@ -21,6 +21,7 @@ import { loadYjs, LiveProvider } from "./provider.js";
 import { LiveLayers, drawLayers, editFromBox, editFromIndices, rgbOf } from "./layers.js";
 import { livePanel } from "./panel.js";
 import { LiveMarks } from "./marks.js";
+import { Follower } from "./follow.js";
 
 /** @import * as Y from "../vendor/yjs.js" */
 /** @import { Scene } from "../core/scene.js" */
@@ -41,18 +42,9 @@ import { LiveMarks } from "./marks.js";
  * @typedef {ImageState & {live: LiveInfo, live_error: string}} LiveTraits
  */
 
-/**
- * The shared view (the document's `view`).
- * @typedef {{plane?: string, slice?: number, window?: number[], zoom?: number, pan?: number[],
- *   pointer?: number[] | null, series?: string}} SharedView
- */
-
 /** @typedef {{username: string, name: string, role: string, colour: string, online: boolean}} Person */
 
 /** A click of a poll: array (frame, row, column) and the poll it answers. @typedef {{frame: number, row: number, column: number, asked?: number}} PollClick */
-
-/** Least time between two writes of the lead's view or pointer (ms). */
-const VIEW_MS = 40;
 
 export class LiveSession {
   /**
@@ -74,34 +66,19 @@ export class LiveSession {
     this.doc = null;
     /** @type {(() => void)[]} */
     this.unbind = [];
-    this.attached = true;
-    this.applying = false;
     this.destroyed = false;
     this.drawScheduled = false;
     this.markingAnswer = false;
-    /** @type {string} */
-    this.lastApplied = "";
-    /** @type {string} */
-    this.lastWritten = "";
-    this.lastWriteAt = 0;
-    this.lastPointerAt = 0;
-    /** The lead's pointer to write next. @type {number[] | null} */
-    this.pointerAt = null;
-    /** @type {ReturnType<typeof setTimeout> | undefined} */
-    this.pointerTimer = undefined;
-    /** Who led when the session last changed. */
-    this.lastLead = "";
-    /** @type {ReturnType<typeof setTimeout> | undefined} */
-    this.writeTimer = undefined;
     /** Edits made before this view could write them (not synced yet). @type {LayerEdit[]} */
     this.pending = [];
     this.edits = 0;
     this.layers = new LiveLayers(scene.shape);
     /** @type {Viewport[]} */
     this.viewports = [];
+    this.follower = new Follower(this);
     this.panel = livePanel(this);
     this.marks = new LiveMarks(this);
-    this.offScene = scene.on("changed", () => this.sceneChanged());
+    this.offScene = scene.on("changed", () => this.follower.sceneChanged());
     this.offMessage = scene.on("message", (msg, buffers) => this.kernelMessage(msg, buffers));
     this.onLive = () => this.liveChanged();
     this.model.on("change:live", this.onLive);
@@ -135,13 +112,16 @@ export class LiveSession {
     return this.provider ? this.provider.state : "loading";
   }
 
-  /** @param {string} name */
-  root_(name) {
+  /**
+   * One of the document's root maps (docs/live.md); only while joined.
+   * @param {string} name
+   */
+  map(name) {
     return /** @type {Y.Doc} */ (this.doc).getMap(name);
   }
 
   get lead() {
-    return this.doc ? String(this.root_("session").get("lead") || "") : "";
+    return this.doc ? String(this.map("session").get("lead") || "") : "";
   }
 
   get leading() {
@@ -150,11 +130,11 @@ export class LiveSession {
 
   /** @param {string} flag */
   revealed(flag) {
-    return !!this.doc && this.root_("reveal").get(flag) === true;
+    return !!this.doc && this.map("reveal").get(flag) === true;
   }
 
   get poll() {
-    const poll = this.doc ? this.root_("poll") : null;
+    const poll = this.doc ? this.map("poll") : null;
     return {
       question: String(poll?.get("question") || ""),
       open: poll?.get("open") === true,
@@ -166,7 +146,7 @@ export class LiveSession {
   /** The clicks of the poll asked last. @returns {[string, PollClick][]} */
   pollClicks() {
     if (!this.doc) return [];
-    const clicks = /** @type {Y.Map<PollClick> | undefined} */ (this.root_("poll").get("clicks"));
+    const clicks = /** @type {Y.Map<PollClick> | undefined} */ (this.map("poll").get("clicks"));
     if (!clicks || typeof clicks.entries !== "function") return [];
     const asked = this.poll.asked;
     return [...clicks.entries()].filter(([, c]) => c && (c.asked || 0) === asked);
@@ -176,7 +156,7 @@ export class LiveSession {
   people() {
     if (!this.doc) return [];
     const presenter = this.info.presenter;
-    return [...this.root_("present").entries()]
+    return [...this.map("present").entries()]
       .map(([username, p]) => ({
         username, name: String(p?.name || username), role: String(p?.role || ""),
         colour: String(p?.colour || "#ffffff"), online: !!p?.online,
@@ -210,7 +190,8 @@ export class LiveSession {
     }
     this.stopProvider();
     this.info = info;
-    this.attached = true;
+    this.follower.stop();
+    this.follower = new Follower(this);
     this.layers = new LiveLayers(this.scene.shape);
     this.update();
     if (!info.id || !info.sync || !info.service) return;
@@ -257,7 +238,7 @@ export class LiveSession {
       this.unbind.push(() => map.unobserveDeep(fn));
     };
     deep("view", (_events, transaction) => {
-      if (!transaction.local) this.viewChanged();
+      if (!transaction.local) this.follower.viewChanged();
     });
     deep("session", () => this.sessionChanged());
     deep("present", () => {
@@ -297,111 +278,21 @@ export class LiveSession {
     this.panel.update();
   }
 
-  // ---- the shared view
-
-  /** This view's state as the document holds a view. @returns {SharedView} */
-  ownView() {
-    const s = this.scene;
-    return {
-      plane: s.plane, slice: s.slice, window: [s.center, s.width], zoom: s.zoom,
-      pan: s.pan.slice(),
-    };
-  }
-
-  /** @param {SharedView} view */
-  static key(view) {
-    const round = (/** @type {number | undefined} */ v) => (typeof v === "number" ? Math.round(v * 1000) / 1000 : v);
-    return JSON.stringify([view.plane, view.slice, (view.window || []).map(round), round(view.zoom),
-      (view.pan || []).map(round)]);
-  }
-
+  /** The session changed (who leads, the end): lead, or follow again. */
   sessionChanged() {
-    const wasLeading = this.lastLead === this.me;
-    this.lastLead = this.lead;
-    if (this.leading && !wasLeading) this.writeView(true);
-    else if (!this.leading && this.attached) this.viewChanged();
+    this.follower.sessionChanged();
     if (this.state === "ended") this.markingAnswer = false;
     this.update();
   }
 
-  /** The document's view changed: follow it (attached, not leading); draw the pointer. */
-  viewChanged() {
-    if (!this.doc) return;
-    if (!this.leading && this.attached) this.follow(/** @type {SharedView} */ (this.root_("view").toJSON()));
-    this.marks.draw();
-  }
-
-  /** @param {SharedView} view */
-  follow(view) {
-    const s = this.scene;
-    if (view.slice === undefined || !s.layout) return;
-    if (LiveSession.key(view) === LiveSession.key(this.ownView())) {
-      this.lastApplied = LiveSession.key(view);
-      return;
-    }
-    this.applying = true;
-    try {
-      if (view.plane && view.plane !== s.plane && s.layouts[view.plane]) s.setPlane(view.plane);
-      const n = s.layout.n_slices;
-      s.position[s.layout.slice_axis] = Math.min(n - 1, Math.max(0, Math.round(Number(view.slice))));
-      if (Array.isArray(view.window) && view.window.length === 2) {
-        s.setWindow(Number(view.window[0]), Number(view.window[1]), s.fn, null);
-      }
-      if (typeof view.zoom === "number" && Array.isArray(view.pan)) s.setView(view.zoom, view.pan.map(Number));
-      for (const vp of s.viewports) vp.place();
-      s.redraw();
-      s.scheduleSend();
-    } finally {
-      this.applying = false;
-    }
-    this.lastApplied = LiveSession.key(this.ownView());
-  }
-
-  /** The scene changed here (a gesture, a key, the kernel): lead, or look around alone. */
-  sceneChanged() {
-    if (this.applying || !this.doc || this.state === "off" || !this.scene.layout) return;
-    const key = LiveSession.key(this.ownView());
-    if (this.leading) {
-      if (key !== this.lastWritten) this.writeView(false);
-    } else if (this.attached && this.lastApplied && key !== this.lastApplied) {
-      this.setAttached(false);
-    }
+  get attached() {
+    return this.follower.attached;
   }
 
   /** @param {boolean} attached */
   setAttached(attached) {
-    this.attached = attached;
-    if (attached) this.viewChanged();
+    this.follower.setAttached(attached);
     this.update();
-  }
-
-  /**
-   * Write this view to the document (the lead only), at most every VIEW_MS.
-   * @param {boolean} now
-   */
-  writeView(now) {
-    if (!this.leading || !this.provider || !this.scene.layout) return;
-    const wait = this.lastWriteAt + VIEW_MS - performance.now();
-    if (!now && wait > 0) {
-      if (!this.writeTimer) {
-        this.writeTimer = setTimeout(() => {
-          this.writeTimer = undefined;
-          this.writeView(true);
-        }, wait);
-      }
-      return;
-    }
-    const view = this.ownView();
-    const key = LiveSession.key(view);
-    const shared = this.root_("view");
-    this.provider.change(() => {
-      for (const [name, value] of Object.entries(view)) {
-        if (JSON.stringify(shared.get(name)) !== JSON.stringify(value)) shared.set(name, value);
-      }
-    });
-    this.lastWritten = key;
-    this.lastApplied = key;
-    this.lastWriteAt = performance.now();
   }
 
   /**
@@ -409,22 +300,7 @@ export class LiveSession {
    * @param {number[] | null} index
    */
   pointer(index) {
-    if (!this.leading || !this.provider) return;
-    this.pointerAt = index ? index.map((v) => Math.round(v * 10) / 10) : null;
-    if (this.pointerTimer) return; // the last position goes out when the wait is over
-    const write = () => {
-      this.pointerTimer = undefined;
-      if (!this.leading || !this.provider) return;
-      this.lastPointerAt = performance.now();
-      const view = this.root_("view");
-      const value = this.pointerAt;
-      if (JSON.stringify(view.get("pointer") ?? null) !== JSON.stringify(value)) {
-        this.provider.change(() => view.set("pointer", value));
-      }
-    };
-    const wait = this.lastPointerAt + VIEW_MS - performance.now();
-    if (wait > 0) this.pointerTimer = setTimeout(write, wait);
-    else write();
+    this.follower.pointer(index);
   }
 
   // ---- layers
@@ -441,7 +317,7 @@ export class LiveSession {
 
   flushEdits() {
     if (!this.doc || !this.provider || !this.pending.length || this.state === "ended") return;
-    const mine = /** @type {Y.Map<any> | undefined} */ (this.root_("layers").get(this.me));
+    const mine = /** @type {Y.Map<any> | undefined} */ (this.map("layers").get(this.me));
     const edits = mine && typeof mine.get === "function" ? mine.get("edits") : null;
     // The service makes the layer when this person first joins (never a client: docs/live.md).
     if (!edits || typeof edits.push !== "function") return;
@@ -484,7 +360,7 @@ export class LiveSession {
   layersChanged() {
     if (!this.doc) return;
     let changed = false;
-    for (const [name, layer] of this.root_("layers").entries()) {
+    for (const [name, layer] of this.map("layers").entries()) {
       const edits = layer && typeof layer.get === "function" ? layer.get("edits") : null;
       if (!edits || typeof edits.toArray !== "function") continue;
       if (this.layers.update(name, edits.toArray())) changed = true;
@@ -528,7 +404,7 @@ export class LiveSession {
   /** @param {string} question */
   askPoll(question) {
     if (!this.provider || !this.instructor) return;
-    const poll = this.root_("poll"), reveal = this.root_("reveal");
+    const poll = this.map("poll"), reveal = this.map("reveal");
     const asked = this.poll.asked + 1;
     this.provider.change(() => {
       poll.set("question", question);
@@ -541,7 +417,7 @@ export class LiveSession {
 
   closePoll() {
     if (!this.provider || !this.instructor) return;
-    const poll = this.root_("poll");
+    const poll = this.map("poll");
     this.provider.change(() => poll.set("open", false));
   }
 
@@ -551,7 +427,7 @@ export class LiveSession {
    */
   reveal(flag, value) {
     if (!this.provider || !this.instructor) return;
-    const reveal = this.root_("reveal");
+    const reveal = this.map("reveal");
     this.provider.change(() => reveal.set(flag, value));
   }
 
@@ -564,14 +440,14 @@ export class LiveSession {
     if (!this.provider || !this.doc || this.state === "ended") return false;
     const click = { frame: a[0], row: a[1], column: a[2], asked: this.poll.asked };
     if (this.instructor && this.markingAnswer) {
-      const poll = this.root_("poll");
+      const poll = this.map("poll");
       this.provider.change(() => poll.set("answer", { frame: a[0], row: a[1], column: a[2] }));
       this.markingAnswer = false;
       this.update();
       return true;
     }
     if (this.instructor || !this.poll.open) return false;
-    const clicks = this.root_("poll").get("clicks");
+    const clicks = this.map("poll").get("clicks");
     if (!clicks || typeof clicks.set !== "function") return false;
     this.provider.change(() => clicks.set(this.me, click));
     return true;
@@ -594,8 +470,7 @@ export class LiveSession {
 
   destroy() {
     this.destroyed = true;
-    clearTimeout(this.writeTimer);
-    clearTimeout(this.pointerTimer);
+    this.follower.stop();
     this.stopProvider();
     this.offScene();
     this.offMessage();
