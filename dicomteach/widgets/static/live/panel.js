@@ -17,7 +17,7 @@ const STATE_TEXT = {
   offline: "Connection lost: reconnecting…",
   refused: "The service refused a change: joining again…",
   ended: "The session has ended",
-  signin: "Signing in to the live service…",
+  signin: "Not signed in to the live service: log in to the hub again",
 };
 
 /**

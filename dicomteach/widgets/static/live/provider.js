@@ -17,8 +17,8 @@
 /**
  * What the provider says about itself: connecting (the first time), synced, offline
  * (lost; trying again), refused (the service refused an update; joining with a new
- * document), ended (the session is over: nothing more is sent), signin (the page could
- * not sign in to the service: trying again).
+ * document), ended (the session is over: nothing more is sent), signin (the hub did not
+ * sign the page in to the service, e.g. its login expired: trying again).
  * @typedef {"connecting" | "synced" | "offline" | "refused" | "ended" | "signin"} LiveState
  */
 
@@ -151,8 +151,11 @@ export class LiveProvider {
         this.signedIn = true;
         this.problem = "";
       } catch (error) {
-        this.problem = String(/** @type {Error} */ (error).message || error);
-        this.setState("signin");
+        // fetch rejects when the network is away; it resolves when the hub sent the page
+        // elsewhere (its login): the person must log in again
+        const away = error instanceof TypeError;
+        this.problem = away ? "" : String(/** @type {Error} */ (error).message || error);
+        this.setState(away ? "offline" : "signin");
         this.retryLater();
         return;
       }
