@@ -68,6 +68,8 @@ export class LiveSession {
     this.unbind = [];
     this.destroyed = false;
     this.drawScheduled = false;
+    /** What went wrong in this page ("" when nothing did). */
+    this.problem = "";
     this.markingAnswer = false;
     /** Edits made before this view could write them (not synced yet). @type {LayerEdit[]} */
     this.pending = [];
@@ -103,7 +105,7 @@ export class LiveSession {
   }
 
   get error() {
-    return this.model.get("live_error") || "";
+    return this.model.get("live_error") || this.problem;
   }
 
   /** @returns {LiveState | "loading" | "off"} */
@@ -199,7 +201,8 @@ export class LiveSession {
     try {
       Y = await loadYjs(this.model);
     } catch (error) {
-      this.root.dataset.liveProblem = String(error);
+      this.problem = `Yjs did not load: ${error}`;
+      this.update();
       return;
     }
     if (this.info !== info || this.destroyed) return; // left, or another session, meanwhile
