@@ -41,12 +41,14 @@ install -D -m 644 jupyter-config/lab-settings/dicomteach.json \
     "$VENV/share/jupyter/lab/settings/overrides.d/dicomteach.json"
 
 # The widgets' ES modules are type-checked (tests/test_style.py) by the TypeScript pinned in
-# package-lock.json, and the hub's tests run its proxy (configurable-http-proxy) from there:
-# installed when missing or when the lock file changed.
+# package-lock.json (with Yjs's own types: static/vendor/yjs.d.ts), the vendored Yjs is
+# checked against a rebuild by esbuild (tests/test_live_widgets.py), and the hub's tests run
+# its proxy (configurable-http-proxy) from there: installed when missing or when the lock
+# file changed.
 if command -v npm >/dev/null 2>&1; then
     if [ ! -x node_modules/.bin/tsc ] || [ ! -x node_modules/.bin/configurable-http-proxy ] \
         || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-        echo "==> installing the pinned TypeScript and the hub's proxy (npm ci)"
+        echo "==> installing the pinned TypeScript, Yjs, esbuild and the hub's proxy (npm ci)"
         npm ci --no-audit --no-fund --loglevel=error
     fi
 else

@@ -188,7 +188,12 @@ def configure(c: Any, project: Path, env: dict[str, str] | None = None) -> HubSe
     c.ClassroomSpawner.isolated = settings.isolated
     c.Spawner.cmd = _singleuser(settings)
     c.Spawner.default_url = "/lab"
-    c.Spawner.environment = _environment(settings, HERE / "jupyter" / "singleuser")
+    live = _live_service(settings)
+    c.Spawner.environment = {
+        **_environment(settings, HERE / "jupyter" / "singleuser"),
+        # where a widget's kernel asks the live service (dicomteach/widgets/live.py)
+        "DICOMTEACH_LIVE_URL": live["url"],
+    }
     c.Spawner.mem_limit = settings.mem_limit or None
     c.Spawner.start_timeout = 120
     c.Spawner.http_timeout = 90
@@ -205,7 +210,9 @@ def configure(c: Any, project: Path, env: dict[str, str] | None = None) -> HubSe
     roles: list[dict[str, Any]] = [
         {
             # each server's own token: report activity, read its owner's groups (nbgrader's
-            # course list) and list the courses' services; no more
+            # course list), list the courses' services, and ask the live service as its
+            # owner (a widget's go_live and join, dicomteach/widgets/live.py); no more.
+            # A token holds only what its owner holds of these (a learner: no read:services)
             "name": "server",
             "scopes": [
                 "users:activity!user",
@@ -214,6 +221,7 @@ def configure(c: Any, project: Path, env: dict[str, str] | None = None) -> HubSe
                 "read:users:groups!user",
                 "list:services",
                 "read:services",
+                "access:services!service=live",
             ],
         },
         {
@@ -234,7 +242,7 @@ def configure(c: Any, project: Path, env: dict[str, str] | None = None) -> HubSe
             ],
         }
     ]
-    services.append(_live_service(settings))
+    services.append(live)
     for course in sorted(set(courses) | set(roster.courses())):
         groups[f"nbgrader-{course}"] = {"users": roster.members(course, "learner")}
         groups[f"formgrade-{course}"] = {"users": roster.members(course, "instructor")}

@@ -29,7 +29,8 @@ Python → JS
     The base widget's layer patch (``ImageWidget._patch_layer``: ``{layer:
     "labels", generation, box: [[k0, k1], [r0, r1], [c0, c1]]}`` with one buffer,
     ``labels[k0:k1, r0:r1, c0:c1]`` in array order) plus ``{origin, seq,
-    revision, saved}``. Every view applies it (``Layer.patch`` in static/core/layers.js) but
+    revision, saved, requested_by}`` (``requested_by``: the view whose undo, redo
+    or interpolation it is, else null). Every view applies it (``Layer.patch`` in static/core/layers.js) but
     the one named by ``origin``, which already shows it: for that view it is
     the acknowledgement of its stroke.
 ``ack``
@@ -52,7 +53,8 @@ from __future__ import annotations
 import logging
 import os
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,7 +66,8 @@ from dicomteach.errors import DicomTeachError
 from dicomteach.io.volume import Volume, Window
 from dicomteach.roi.npz import DelineationAnswer, label_values, load_delineation, save_delineation
 from dicomteach.widgets._answers import AnswerFileMovedWarning, answer_path, move_aside
-from dicomteach.widgets._base import ImageWidget, _labels_array, bundle, bundle_css, label_palette
+from dicomteach.widgets._base import _labels_array, bundle, bundle_css, label_palette
+from dicomteach.widgets.live import LiveWidget
 
 __all__ = [
     "Delineator",
@@ -221,7 +224,7 @@ def _box_of(mask: np.ndarray) -> tuple[slice, slice, slice] | None:
     return tuple(box)  # type: ignore[return-value]
 
 
-class Delineator(ImageWidget):
+class Delineator(LiveWidget):
     """Delineate structures on a DICOM series, in a notebook or a Voilà app.
 
     Left-drag uses the active tool: **brush** (a disc of ``brush_mm``
@@ -240,7 +243,8 @@ class Delineator(ImageWidget):
     Keys: B brush, E eraser, T range brush, P polygon, O outline, F fill, W
     window, I interpolate, shift+1…9 choose a structure, ctrl-z undo,
     ctrl-shift-z or ctrl-y redo, plus the Viewer's keys. Every action also has
-    a button.
+    a button. On the classroom hub a class delineates together, each on their
+    own layer (:meth:`go_live`, :meth:`join`: docs/live.md).
 
     Every change (a finished stroke, an undo, an interpolation) is written at
     once to ``answer``, atomically; a Delineator made on the same series finds
@@ -286,7 +290,7 @@ class Delineator(ImageWidget):
     """
 
     _esm = bundle("delineator.js")
-    _css = bundle_css("delineator.css")
+    _css = bundle_css("delineator.css", "live.css")
 
     # [{"value", "name", "color": [r, g, b], "visible"}]; value i is label i.
     structures = traitlets.List(traitlets.Dict()).tag(sync=True)
@@ -299,6 +303,8 @@ class Delineator(ImageWidget):
     notice = traitlets.Unicode("").tag(sync=True)
     answer_file = traitlets.Unicode("").tag(sync=True)
     show_reference = traitlets.Bool(True).tag(sync=True)
+
+    _requester: str | None = None
 
     def __init__(
         self,
@@ -556,8 +562,9 @@ class Delineator(ImageWidget):
             elif self._answer is None:
                 self.notice = message or "Not saved: this Delineator has no answer file"
         self._patch_layer(
-            "labels", box, origin=origin, seq=seq, revision=self.revision, saved=saved
-        )
+            "labels", box, origin=origin, seq=seq, revision=self.revision, saved=saved,
+            requested_by=self._requester,
+        )  # fmt: skip
 
     def _ack(self, origin: str | None, seq: int | None, problem: str = "") -> None:
         if origin is not None:
@@ -839,17 +846,31 @@ class Delineator(ImageWidget):
             }
         )
 
+    @contextmanager
+    def _requested(self, content: dict) -> Iterator[None]:
+        # the patches of a view's undo, redo or interpolation name it (requested_by): that
+        # view, in a live session, writes them to its person's layer (static/live/layers.js)
+        origin = content.get("origin")
+        self._requester = origin if isinstance(origin, str) else None
+        try:
+            yield
+        finally:
+            self._requester = None
+
     def _handle_undo(self, content: dict, _buffers: list) -> None:
-        self._done("undo", content, self._labels is not None and self.undo())
+        with self._requested(content):
+            self._done("undo", content, self._labels is not None and self.undo())
 
     def _handle_redo(self, content: dict, _buffers: list) -> None:
-        self._done("redo", content, self._labels is not None and self.redo())
+        with self._requested(content):
+            self._done("redo", content, self._labels is not None and self.redo())
 
     def _handle_interpolate(self, content: dict, _buffers: list) -> None:
         changed = False
-        try:
-            plane = content.get("plane") or self.plane
-            changed = self.interpolate(content.get("structure"), plane=plane) > 0
-        except ValueError as exc:
-            self.notice = str(exc)
+        with self._requested(content):
+            try:
+                plane = content.get("plane") or self.plane
+                changed = self.interpolate(content.get("structure"), plane=plane) > 0
+            except ValueError as exc:
+                self.notice = str(exc)
         self._done("interpolate", content, changed)

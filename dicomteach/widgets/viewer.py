@@ -25,7 +25,8 @@ from dicomteach.imaging.presets import default_window
 from dicomteach.imaging.quantise import quantise
 from dicomteach.imaging.voi import window_to_uint8
 from dicomteach.io.volume import Study, Volume, Window
-from dicomteach.widgets._base import ImageWidget, _per_frame, _volume_of, _window_dict, bundle
+from dicomteach.widgets._base import _per_frame, _volume_of, _window_dict, bundle
+from dicomteach.widgets.live import LiveWidget
 
 log = logging.getLogger(__name__)
 
@@ -79,14 +80,15 @@ def _label(volume: Volume) -> str:
     return label.strip()
 
 
-class Viewer(ImageWidget):
+class Viewer(LiveWidget):
     """Look at a series as a radiologist does, in a notebook or a Voilà app.
 
     Mouse (OHIF habits): left-drag the active tool (W/L by default), wheel or
     ↑/↓ the slice, right-drag zoom, middle- or shift-drag pan, ctrl-wheel or a
     touchpad pinch zoom. Keys: 1–9 presets, ``a``/``c``/``s`` planes, ``r``
     reset, ``+``/``-`` zoom, space play, Delete removes the last measurement.
-    Every action also has a button.
+    Every action also has a button. On the classroom hub a class can look at
+    it together (:meth:`go_live`, :meth:`join`: docs/live.md).
 
     Parameters
     ----------

@@ -11,6 +11,7 @@ import { Editor } from "./delineator/editor.js";
 import { editorTools, editorKey } from "./delineator/tools.js";
 import { editorPanel } from "./delineator/panel.js";
 import { DelineatorViewport } from "./delineator/viewport.js";
+import { LiveSession } from "./live/session.js";
 
 /** @import { RenderProps, WidgetModule } from "./anywidget" */
 /** @import { DelineatorState } from "./delineator/editor.js" */
@@ -43,6 +44,8 @@ async function render({ model, el }) {
     onDelete: () => editor.removeVertex(),
   });
   const panel = editorPanel(editor);
+  const live = new LiveSession(scene, el, { ownLayer: true });
+  editor.onStroke = (indices, structure) => live.stroke(indices, structure);
   const viewport = new DelineatorViewport(scene, editor, {
     showFused: false,
     cursorLine: controls.cursorLine,
@@ -54,15 +57,18 @@ async function render({ model, el }) {
   });
   // The structures, brush and history right after the drawing tools.
   /** @type {Element} */ (controls.toolbar.firstChild).after(...panel.groups);
+  live.attach(viewport);
   widgetLayout(el, {
-    main: [viewport.root, controls.slider, controls.readout, controls.cursorLine, panel.notice],
-    side: [controls.toolbar],
+    main: [live.panel.question, viewport.root, controls.slider, controls.readout, controls.cursorLine,
+      panel.notice],
+    side: [controls.toolbar, live.group],
   });
   viewport.toolChanged();
   viewport.draw();
   panel.update();
 
   return () => {
+    live.destroy();
     controls.destroy();
     editor.destroy();
     viewport.destroy();

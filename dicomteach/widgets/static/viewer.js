@@ -6,14 +6,15 @@ import { Scene } from "./core/scene.js";
 import { stateComplete } from "./core/sync.js";
 import { Viewport } from "./core/viewport.js";
 import { controlGroup, widgetLayout, standardControls } from "./core/controls.js";
+import { LiveSession } from "./live/session.js";
 
 /** @import { AnyModel, RenderProps, WidgetModule } from "./anywidget" */
-/** @import { ImageState } from "./core/traits" */
+/** @import { LiveTraits } from "./live/session.js" */
 
 /**
  * Viewer's own synced traits: the series of a study, the one on screen, and a token
  * that changes when another series' volume is in.
- * @typedef {ImageState & {
+ * @typedef {LiveTraits & {
  *   series: {index: number, label: string, thumbnail: string}[],
  *   series_index: number,
  *   volume_token: number,
@@ -107,11 +108,12 @@ async function render({ model, el: root }) {
   // Lumino (JupyterLab) leaves keys to us inside the viewer: arrows scroll slices, not cells.
   root.dataset.lmSuppressShortcuts = "true";
 
-  /** @type {{scene: Scene, controls: ReturnType<typeof standardControls>, viewport: Viewport, legend: ReturnType<typeof overlayGroup>} | null} */
+  /** @type {{scene: Scene, controls: ReturnType<typeof standardControls>, viewport: Viewport, legend: ReturnType<typeof overlayGroup>, live: LiveSession} | null} */
   let parts = null;
 
   function build() {
     const scene = new Scene(model);
+    const live = new LiveSession(scene, root);
     const controls = standardControls(scene, root);
     const viewport = new Viewport(scene, {
       showFused: true,
@@ -120,17 +122,19 @@ async function render({ model, el: root }) {
     });
     const series = seriesGroup(model);
     const legend = overlayGroup(model);
+    live.attach(viewport);
     widgetLayout(root, {
-      main: [viewport.root, controls.slider, controls.readout, controls.cursorLine],
-      side: [...(series ? [series] : []), controls.toolbar, legend.group],
+      main: [live.panel.question, viewport.root, controls.slider, controls.readout, controls.cursorLine],
+      side: [...(series ? [series] : []), controls.toolbar, legend.group, live.group],
     });
     viewport.toolChanged();
     viewport.draw();
-    parts = { scene, controls, viewport, legend };
+    parts = { scene, controls, viewport, legend, live };
   }
 
   function teardown() {
     if (!parts) return;
+    parts.live.destroy();
     parts.legend.destroy();
     parts.controls.destroy();
     parts.viewport.destroy();

@@ -26,8 +26,11 @@ import { ModelSync } from "./sync.js";
 /**
  * Scene events and their arguments: "message" for the kernel's custom messages other
  * than chunks (after a layer patch is applied); "measurements" after the measurements
- * changed, here or in the kernel.
- * @typedef {{message: [msg: any, buffers: DataView[]], measurements: [list: Measurement[]]}} SceneEvents
+ * changed, here or in the kernel; "changed" after the view's state changed, here (a
+ * gesture, a key: sent to the kernel next) or in the kernel (a live session's lead
+ * writes its view then, static/live/session.js).
+ * @typedef {{message: [msg: any, buffers: DataView[]], measurements: [list: Measurement[]],
+ *   changed: []}} SceneEvents
  */
 
 /**
@@ -380,6 +383,7 @@ export class Scene {
   /** Send this view's state to the kernel with the next animation frame. */
   scheduleSend() {
     this.sync.schedule();
+    this.emit("changed");
   }
 
   /**
@@ -413,6 +417,7 @@ export class Scene {
     }
     this.redraw();
     if (name === "measurements") this.emit("measurements", this.measurements);
+    this.emit("changed");
   }
 
   // ---- values

@@ -35,6 +35,15 @@ import { writeStatus, cursorText } from "./readout.js";
 /** @callback ViewportHook @param {Viewport} vp @returns {void} */
 
 /**
+ * Draws a canvas added with addCanvas: slice s of the layout into its RGBA pixels.
+ * @callback CanvasDraw
+ * @param {Layout} layout
+ * @param {number} s
+ * @param {Uint8ClampedArray} out rows × cols × 4
+ * @returns {boolean} false: nothing to show (the canvas is hidden)
+ */
+
+/**
  * @typedef {object} ViewportOptions
  * @property {string} [imageLayer] the layer of the "image" canvas ("image")
  * @property {boolean} [showFused] draw the "fused" layer (PET on CT…)
@@ -62,6 +71,8 @@ export class Viewport {
     this.canvas = el("canvas", "dt-viewer-canvas");
     /** @type {Map<string, LayerCanvas>} */
     this.canvases = new Map([["image", this.canvas]]);
+    /** Canvases a widget draws itself (addCanvas's `draw`). @type {Map<string, CanvasDraw>} */
+    this.canvasDraws = new Map();
     this.windowed = new Set(["image"]);
     this.layersBox.append(this.canvas);
     this.fusedCanvas = this.addCanvas("fused", "dt-viewer-fused");
@@ -102,13 +113,15 @@ export class Viewport {
 
   /**
    * A canvas stacked over the image (after the canvas named `after`, else on top),
-   * drawn by drawImageLayer(name); `windowed`: redrawn when the window changes.
+   * drawn by drawImageLayer(name), or by `draw` when given; `windowed`: redrawn when
+   * the window changes.
    * @param {string} name
    * @param {string} className
-   * @param {{after?: string | null, windowed?: boolean}} [where]
+   * @param {{after?: string | null, windowed?: boolean, draw?: CanvasDraw}} [where]
    * @returns {LayerCanvas}
    */
-  addCanvas(name, className, { after = null, windowed = false } = {}) {
+  addCanvas(name, className, { after = null, windowed = false, draw } = {}) {
+    if (draw) this.canvasDraws.set(name, draw);
     const canvas = el("canvas", className);
     canvas.hidden = true;
     const below = after && this.canvases.get(after);
@@ -239,7 +252,8 @@ export class Viewport {
         model.get("overlay_mode"), this.pixels(name));
       return true;
     }
-    return false;
+    const own = this.canvasDraws.get(name);
+    return own ? own(layout, s, this.pixels(name)) : false;
   }
 
   /**

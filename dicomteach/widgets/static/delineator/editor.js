@@ -77,6 +77,12 @@ export class Editor {
     this.localNotice = "";
     /** Set by the panel (panel.js). */
     this.panelUpdate = () => {};
+    /**
+     * Told each stroke sent to the kernel: the flat indices it changed and its structure
+     * (a live session writes it to the person's layer: static/live/session.js).
+     * @type {(indices: Iterable<number>, structure: number) => void}
+     */
+    this.onStroke = () => {};
     /** @type {EditorState} */
     this.state = {
       active: model.get("active"),
@@ -230,6 +236,7 @@ export class Editor {
     this.seq += 1;
     const [content, buffers] = edit.message(this.scene.origin, this.seq, extra);
     this.model.send(content, undefined, buffers);
+    this.onStroke(edit.before.keys(), edit.active);
     this.el.dataset.sent = String(this.seq);
     this.redrawLabels();
     // No acknowledgement: the kernel is busy, dead or restarted, and the stroke is not saved.

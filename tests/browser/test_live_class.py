@@ -1,0 +1,512 @@
+"""A live class in Chromium, through a real hub: a presenter and two learners on one CT.
+
+One hub for the module (``tests/hubclient.py``, as ``tests/test_live.py``): the
+class list puts alice and bob in ct101, which teacher teaches. Each opens a
+Voilà app of their own server holding a Delineator on the same sample CT, in a
+browser context of their own; the presenter's notebook calls
+``d.go_live("Tumour board 3 Dec")``, the learners type the join code in their
+widget's *Join* field. The tests then run in order, as a class would: present,
+follow (the pixels the learners see), a learner's moves refused, layers drawn
+and seen in each person's colour, a learner dropping mid-stroke, a poll, the
+end with every layer saved. What the service holds is read with
+``tests/liveclient.py``, what each person sees from their canvases.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dicomteach.live.save import apply_edits
+from hubclient import Hub, Learner
+from liveclient import LiveClient
+
+from .conftest import canvas_rgba_and_data, pixel_centre, screenshot_on_failure
+
+pytest.importorskip("jupyterhub")
+pytest.importorskip("nativeauthenticator")
+pytest.importorskip("pycrdt")
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(os.geteuid() != 0, reason="the hub's system users need root"),
+]
+CLASS = """username,name,role,course
+alice,Alice Martin,learner,ct101
+bob,Bob Okafor,learner,ct101
+"""
+STUDY = ("ct-chest", {"seed": 0, "size": 64, "slices": 12})
+SHAPE = (12, 64, 64)
+OPEN = (
+    "from dicomteach import io\n"
+    "from dicomteach.samples.cache import lesson_study\n"
+    "from dicomteach.widgets import Delineator\n"
+    'study = io.read(lesson_study("ct-chest", seed=0, size=64, slices=12))\n'
+    'ct = next(v for v in study.volumes if v.modality == "CT")\n'
+    'd = Delineator(ct, "Tumour", answer="live.npz", brush_mm=10)\n'
+    "d"
+)
+GO_LIVE = 'd.go_live("Tumour board 3 Dec")'
+PEOPLE = ("teacher", "alice", "bob")
+WAIT = 60_000
+
+
+def _notebook(*sources: str) -> dict:
+    cells = [
+        {"cell_type": "code", "execution_count": None, "id": f"c{i}", "metadata": {},
+         "outputs": [], "source": source}
+        for i, source in enumerate(sources)
+    ]  # fmt: skip
+    return {
+        "cells": cells,
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+
+
+@pytest.fixture(scope="module")
+def hub(sync_playwright_module):
+    if not (ROOT / "node_modules" / ".bin" / "configurable-http-proxy").exists():
+        pytest.skip("configurable-http-proxy missing: npm ci (scripts/test.sh runs it)")
+    from dicomteach.hub.install import prepare_samples
+
+    running = Hub()
+    try:
+        running.setup()
+        prepare_samples(running.state / "cache", [STUDY])  # learners read the class's cache
+        roster = running.folder / "class.csv"
+        roster.write_text(CLASS)
+        printed = running.dicomteach("hub", "roster", str(roster))
+        running.passwords = dict(re.findall(r"^(\w+)\t(\S+)$", printed, re.MULTILINE))
+        running.passwords["teacher"] = running.admin_password
+        running.start()
+        yield running
+    finally:
+        running.remove()
+
+
+@pytest.fixture(scope="module")
+def people(hub) -> dict[str, Learner]:
+    """Everyone logged in, their servers started at once, the lesson in their home."""
+    found = {name: Learner(hub.url, name) for name in PEOPLE}
+    for name, person in found.items():
+        person.login(hub.passwords[name])
+        answer = person.post(
+            f"{hub.url}/hub/api/users/{name}/server",
+            headers={"X-XSRFToken": person.xsrf("/hub/")},
+        )
+        assert answer.status_code in (201, 202), answer.text
+    for name, person in found.items():
+        person.start_server()  # waits for the server, then opens it once (OAuth)
+        sources = (OPEN, GO_LIVE) if name == "teacher" else (OPEN,)
+        put = person.server_api(
+            "PUT", "contents/live.ipynb",
+            json={"type": "notebook", "format": "json", "content": _notebook(*sources)},
+        )  # fmt: skip
+        assert put.status_code in (200, 201), put.text
+    return found
+
+
+class Network:
+    """alice's way to the live service, which a test can cut as a lost Wi-Fi would.
+
+    Chromium's offline mode leaves open websockets alone, so her page's websockets to
+    the service go through Playwright's route: passed on while the network is up,
+    refused while it is down, and cut both ways by :meth:`drop`.
+    """
+
+    def __init__(self):
+        self.up = True
+        self.open: list = []
+
+    def route(self, ws) -> None:
+        if not self.up:
+            ws.close()
+            return
+        server = ws.connect_to_server()
+        self.open.append((ws, server))
+
+    def drop(self, context) -> None:
+        self.up = False
+        context.set_offline(True)
+        for ws, server in self.open:
+            server.close()
+            ws.close()
+        self.open = []
+
+    def restore(self, context) -> None:
+        context.set_offline(False)
+        self.up = True
+
+
+@pytest.fixture(scope="module")
+def network() -> Network:
+    return Network()
+
+
+@pytest.fixture(scope="module")
+def pages(hub, people, browser, network, artifacts):
+    """Each person's Voilà app of the lesson, in a browser context of their own."""
+    contexts, found = [], {}
+    for name, person in people.items():
+        context = browser.new_context(
+            viewport={"width": 1280, "height": 900}, device_scale_factor=1
+        )
+        context.add_cookies(
+            [
+                {"name": c.name, "value": c.value, "url": f"{hub.url}{c.path or '/'}"}
+                for c in person.cookies
+            ]
+        )
+        if name == "alice":
+            context.route_web_socket(re.compile(r".*/services/live/api/sessions/.*/sync$"),
+                                     network.route)  # fmt: skip
+        contexts.append(context)
+        page = context.new_page()
+        page.goto(f"{hub.url}/user/{name}/voila/render/live.ipynb", wait_until="commit")
+        found[name] = page
+    for name, page in found.items():
+        with screenshot_on_failure(page, artifacts / f"live-{name}-open.png"):
+            page.wait_for_selector(
+                ".dt-delineator canvas.dt-viewer-canvas[data-rendered='1']", timeout=120_000
+            )
+    yield found
+    for context in contexts:
+        context.close()
+
+
+def widget(page):
+    return page.locator(".dt-delineator")
+
+
+def image(page):
+    return widget(page).locator("canvas.dt-viewer-canvas")
+
+
+def wait_for(page, js: str, arg=None, timeout: float = WAIT) -> None:
+    page.wait_for_function(js, arg=arg, timeout=timeout)
+
+
+def live_state(page, state: str = "synced") -> None:
+    wait_for(page, "(s) => document.querySelector('.dt-delineator')?.dataset.live === s", state)
+
+
+@pytest.fixture(scope="module")
+def code(pages, artifacts) -> str:
+    """The presenter's join code, as the widget shows it."""
+    teacher = pages["teacher"]
+    with screenshot_on_failure(teacher, artifacts / "live-teacher-go-live.png"):
+        live_state(teacher)
+    return widget(teacher).locator(".dt-live-code").inner_text().strip()
+
+
+@pytest.fixture(scope="module")
+def service(hub, people, code):
+    """The session as the service holds it: the presenter's document, read in Python."""
+    answer = people["teacher"].get(f"{hub.url}/services/live/")  # the OAuth round trip
+    assert answer.status_code == 200, answer.text[:300]
+    found = people["teacher"].get(f"{hub.url}/services/live/api/join/{code}").json()
+    client = LiveClient(people["teacher"], found["id"]).connect()
+    client.session = found
+    yield client
+    client.close()
+
+
+def test_the_class_joins_with_the_code_and_the_presenter_sees_who_is_present(
+    pages, code, artifacts
+):
+    assert re.fullmatch(r"[A-HJ-NP-Z]{6}", code), code
+
+    def service_cookies(page) -> list[str]:
+        return [c["name"] for c in page.context.cookies() if c["path"] == "/services/live/"]
+
+    # nobody has opened the service yet: joining passes its OAuth round trip with the hub
+    assert service_cookies(pages["alice"]) == []
+    alice = pages["alice"]  # a learner starts no session: the widget says why
+    widget(alice).locator("button[data-action='go-live']").click()
+    wait_for(alice, "() => document.querySelector('.dt-live-error').textContent !== ''")
+    assert widget(alice).locator(".dt-live-error").inner_text() == (
+        "alice teaches no course: only an instructor starts a session"
+    )
+    for name in ("alice", "bob"):
+        page = pages[name]
+        page.fill(".dt-delineator input[data-control='live-code']", code.lower())
+        widget(page).locator("button[data-action='join']").click()
+    for name in ("alice", "bob"):
+        with screenshot_on_failure(pages[name], artifacts / f"live-{name}-join.png"):
+            live_state(pages[name])
+    teacher = pages["teacher"]
+    wait_for(
+        teacher,
+        "() => document.querySelectorAll('.dt-live-person[data-online=\"1\"]').length === 3",
+    )
+    assert "service-live" in service_cookies(pages["alice"])
+    names = widget(teacher).locator(".dt-live-person").all_inner_texts()
+    assert any("Alice Martin" in n for n in names) and any("Bob Okafor" in n for n in names)
+    assert widget(pages["alice"]).get_attribute("data-live-lead") == "teacher"
+    teacher.screenshot(path=str(artifacts / "live-teacher-present.png"))
+
+
+def _shown(page) -> tuple[np.ndarray, dict[str, str]]:
+    return canvas_rgba_and_data(image(page))
+
+
+def test_learners_follow_the_presenters_slice_window_and_pointer(pages, artifacts):
+    teacher = pages["teacher"]
+    before = {n: _shown(pages[n])[0] for n in ("alice", "bob")}
+    canvas = image(teacher)
+    teacher.mouse.move(*pixel_centre(canvas, 32, 32))
+    for _ in range(3):
+        teacher.mouse.wheel(0, 100)
+    widget(teacher).locator("button[data-preset='Lung']").click()
+    teacher.mouse.move(*pixel_centre(canvas, 20, 40))  # the laser pointer
+    wait_for(teacher, "() => document.querySelector('.dt-delineator canvas.dt-viewer-canvas')"
+             ".dataset.frame === '9'")  # fmt: skip
+    seen, shown = _shown(teacher)
+    for name in ("alice", "bob"):
+        page = pages[name]
+        with screenshot_on_failure(page, artifacts / f"live-{name}-follow.png"):
+            wait_for(
+                page,
+                "([f, c]) => { const d = document.querySelector("
+                "'.dt-delineator canvas.dt-viewer-canvas').dataset;"
+                " return d.frame === f && d.center === c && d.rendered === '1'; }",
+                [shown["frame"], shown["center"]],
+            )
+            wait_for(
+                page, "() => !!document.querySelector('.dt-live-marks circle.dt-live-pointer')"
+            )
+        pixels, data = _shown(page)
+        assert data["width"] == shown["width"]
+        assert np.array_equal(pixels, seen), f"{name} sees other pixels than the presenter"
+        assert not np.array_equal(pixels, before[name]), f"{name}'s picture did not change"
+    pointer = widget(pages["alice"]).locator(".dt-live-marks").get_attribute("data-pointer")
+    assert [round(float(v)) for v in pointer.split(",")] == [9, 20, 40]
+    pages["alice"].screenshot(path=str(artifacts / "live-alice-follows.png"))
+
+
+def _frame(page) -> str:
+    return image(page).get_attribute("data-frame")
+
+
+def test_a_learners_moves_stay_theirs_and_a_forced_change_is_refused(pages, service, artifacts):
+    bob, teacher, alice = pages["bob"], pages["teacher"], pages["alice"]
+    bob.mouse.move(*pixel_centre(image(bob), 32, 32))
+    bob.mouse.wheel(0, -100)
+    wait_for(bob, "() => document.querySelector('.dt-delineator').dataset.liveAttached === '0'")
+    assert _frame(bob) == "8"
+    service.settle()
+    assert service.state["view"]["slice"] == 9
+    assert _frame(teacher) == "9" and _frame(alice) == "9"
+
+    # what only a misbehaving page would send: the service refuses it, the page starts again
+    bob.evaluate(
+        "() => { const live = document.querySelector('.dt-delineator').dtLive;"
+        " live.provider.change(() => live.provider.doc.getMap('view').set('slice', 0)); }"
+    )
+    with screenshot_on_failure(bob, artifacts / "live-bob-refused.png"):
+        wait_for(
+            bob,
+            "() => { const d = document.querySelector('.dt-delineator').dataset;"
+            " return d.liveRestarts === '1' && d.live === 'synced'; }",
+        )
+    assert "may not change view/slice" in bob.evaluate(
+        "() => document.querySelector('.dt-delineator').dtLive.provider.refusal"
+    )
+    service.settle()
+    assert service.state["view"]["slice"] == 9
+    assert _frame(teacher) == "9" and _frame(alice) == "9"
+    widget(bob).locator("button[data-action='follow']").click()  # Re-attach
+    wait_for(bob, "() => document.querySelector('.dt-delineator canvas').dataset.frame === '9'")
+
+
+def test_the_presenter_hands_the_lead_to_a_learner_and_takes_it_back(pages, service):
+    teacher, alice, bob = pages["teacher"], pages["alice"], pages["bob"]
+    person = widget(teacher).locator(".dt-live-person[data-person='alice']")
+    person.locator("button[data-action='give-lead']").click()
+    for page in pages.values():
+        wait_for(
+            page, "() => document.querySelector('.dt-delineator').dataset.liveLead === 'alice'"
+        )
+    alice.mouse.move(*pixel_centre(image(alice), 32, 32))
+    alice.mouse.wheel(0, -100)
+    for page in (teacher, bob):
+        wait_for(
+            page, "() => document.querySelector('.dt-delineator canvas').dataset.frame === '8'"
+        )
+    person.locator("button[data-action='take-lead']").click()
+    for page in pages.values():
+        wait_for(
+            page, "() => document.querySelector('.dt-delineator').dataset.liveLead === 'teacher'"
+        )
+    teacher.mouse.move(*pixel_centre(image(teacher), 32, 32))
+    teacher.mouse.wheel(0, 100)
+    for page in (alice, bob):
+        wait_for(
+            page, "() => document.querySelector('.dt-delineator canvas').dataset.frame === '9'"
+        )
+    alice.mouse.wheel(0, 100)  # no longer hers to move: she looks around alone
+    wait_for(alice, "() => document.querySelector('.dt-delineator').dataset.liveAttached === '0'")
+    service.settle()
+    assert service.state["view"]["slice"] == 9 and service.state["session"]["lead"] == "teacher"
+    widget(alice).locator("button[data-action='follow']").click()
+    wait_for(alice, "() => document.querySelector('.dt-delineator canvas').dataset.frame === '9'")
+
+
+def _stroke(page, row: float, cols: tuple[float, float], steps: int = 6) -> None:
+    canvas = image(page)
+    page.mouse.move(*pixel_centre(canvas, row, cols[0]))
+    page.mouse.down()
+    page.mouse.move(*pixel_centre(canvas, row, cols[1]), steps=steps)
+    page.mouse.up()
+
+
+def _colour_count(page, colour: str, rows: slice, cols: slice) -> int:
+    """Pixels of the others' layers canvas in ``colour`` ("#rrggbb") within a box."""
+    return int(_layer_mask(page, colour)[rows, cols].sum())
+
+
+def _layer_mask(page, colour: str) -> np.ndarray:
+    """Where the others' layers canvas shows ``colour`` (a layer's inside is translucent,
+    and a canvas keeps such pixels premultiplied: their colour comes back within a few
+    levels)."""
+    pixels, _ = canvas_rgba_and_data(widget(page).locator("canvas.dt-live-layers"))
+    rgb = np.array([int(colour[i : i + 2], 16) for i in (1, 3, 5)])
+    near = (np.abs(pixels[..., :3].astype(int) - rgb) <= 4).all(axis=-1)
+    return near & (pixels[..., 3] > 0)
+
+
+def _drawn(page) -> int:
+    return int(widget(page).get_attribute("data-live-drawn") or 0)
+
+
+def test_the_presenter_sees_each_learners_layer_in_their_colour(pages, service, artifacts):
+    teacher, alice, bob = pages["teacher"], pages["alice"], pages["bob"]
+    _stroke(alice, 22, (14, 26))
+    _stroke(bob, 42, (34, 46))
+    for page in (alice, bob):
+        wait_for(page, "() => document.querySelector('.dt-delineator').dataset.liveEdits === '1'")
+    with screenshot_on_failure(teacher, artifacts / "live-teacher-layers.png"):
+        wait_for(
+            teacher, "() => Number(document.querySelector('.dt-delineator').dataset.liveDrawn) >= 2"
+        )
+    colours = {n: service.state["present"][n]["colour"] for n in ("alice", "bob")}
+    assert colours["alice"] != colours["bob"]
+    near_alice, near_bob = (slice(18, 27), slice(10, 31)), (slice(38, 47), slice(30, 51))
+    assert _colour_count(teacher, colours["alice"], *near_alice) > 20
+    assert _colour_count(teacher, colours["bob"], *near_bob) > 20
+    assert _colour_count(teacher, colours["bob"], *near_alice) == 0
+    teacher.mouse.move(*pixel_centre(image(teacher), 22, 20))
+    assert widget(teacher).locator(".dt-live-who").inner_text() == "Alice Martin"
+    teacher.screenshot(path=str(artifacts / "live-teacher-layers.png"))
+    # learners see only their own until the presenter shows the class everyone's
+    assert widget(alice).locator("canvas.dt-live-layers").is_hidden()
+    widget(teacher).locator("button[data-action='reveal-layers']").click()
+    wait_for(alice, "() => !document.querySelector('canvas.dt-live-layers').hidden")
+    assert _colour_count(alice, colours["bob"], *near_bob) > 20
+    assert _colour_count(alice, colours["alice"], *near_alice) == 0  # her own: her labels
+
+
+def test_a_learner_who_drops_mid_stroke_loses_nothing(pages, service, network, artifacts):
+    teacher, alice = pages["teacher"], pages["alice"]
+    drawn = _drawn(teacher)
+    joins = int(widget(alice).get_attribute("data-live-joins"))
+    canvas = image(alice)
+    alice.mouse.move(*pixel_centre(canvas, 30, 12))
+    alice.mouse.down()
+    alice.mouse.move(*pixel_centre(canvas, 30, 16), steps=3)
+    network.drop(alice.context)
+    with screenshot_on_failure(alice, artifacts / "live-alice-offline.png"):
+        wait_for(alice, "() => document.querySelector('.dt-delineator').dataset.live === 'offline'")
+    alice.mouse.move(*pixel_centre(canvas, 30, 24), steps=4)
+    alice.mouse.up()
+    _stroke(alice, 33, (12, 20))  # and another, while away
+    wait_for(alice, "() => document.querySelector('.dt-delineator').dataset.liveEdits === '3'")
+    alice.screenshot(path=str(artifacts / "live-alice-offline.png"))
+    assert _drawn(teacher) == drawn
+    network.restore(alice.context)
+    with screenshot_on_failure(alice, artifacts / "live-alice-back.png"):
+        wait_for(
+            alice,
+            "(n) => { const d = document.querySelector('.dt-delineator').dataset;"
+            " return d.live === 'synced' && Number(d.liveJoins) > n; }",
+            joins,
+        )
+    wait_for(teacher, "(n) => Number(document.querySelector('.dt-delineator').dataset.liveDrawn) >= n",
+             drawn + 2)  # fmt: skip
+    service.pump(lambda c: len(c.state["layers"]["alice"]["edits"]) == 3)
+    # the presenter sees on slice 9 exactly what alice's edits draw there, and what she sees
+    labels, skipped = apply_edits(service.state["layers"]["alice"]["edits"], SHAPE)
+    assert not skipped and labels[9, 30, 12:25].all() and labels[9, 33, 12:21].all()
+    seen = _layer_mask(teacher, service.state["present"]["alice"]["colour"])
+    hers = canvas_rgba_and_data(widget(alice).locator("canvas.dt-viewer-overlay"))[0][..., 3] > 0
+    assert np.array_equal(seen[:37], labels[9, :37] > 0)
+    assert np.array_equal(hers[:37], labels[9, :37] > 0)
+    teacher.screenshot(path=str(artifacts / "live-teacher-after-drop.png"))
+
+
+def _click(page, row: float, col: float) -> None:
+    page.mouse.click(*pixel_centre(image(page), row, col))
+
+
+def test_a_poll_collects_the_learners_clicks_as_a_heat_map(pages, service, artifacts):
+    teacher, alice, bob = pages["teacher"], pages["alice"], pages["bob"]
+    panel = widget(teacher)
+    panel.locator("input[data-control='poll-question']").fill("Click where the nodule is")
+    panel.locator("button[data-action='poll-ask']").click()
+    strokes = {n: widget(pages[n]).get_attribute("data-sent") for n in ("alice", "bob")}
+    for page, (row, col) in ((alice, (44, 18)), (bob, (46, 20))):
+        wait_for(page, "() => document.querySelector('.dt-live-question').textContent"
+                 ".startsWith('Click where the nodule is')")  # fmt: skip
+        _click(page, row, col)
+    service.pump(lambda c: len(c.state["poll"]["clicks"]) == 2)
+    clicks = service.state["poll"]["clicks"]
+    assert clicks["alice"] == {"frame": 9, "row": 44, "column": 18, "asked": 1}
+    assert clicks["bob"] == {"frame": 9, "row": 46, "column": 20, "asked": 1}
+    for name, page in (("alice", alice), ("bob", bob)):  # a click answers; it paints nothing
+        assert widget(page).get_attribute("data-sent") == strokes[name]
+    with screenshot_on_failure(teacher, artifacts / "live-teacher-poll.png"):
+        wait_for(teacher, "() => document.querySelector('.dt-live-poll-count').textContent"
+                 " === '2 click(s)'")  # fmt: skip
+    heat = canvas_rgba_and_data(panel.locator("canvas.dt-live-heat"))[0][..., 3]
+    assert heat[45, 19] > heat[30, 50] == 0  # warm where the clicks gathered, clear elsewhere
+    assert widget(alice).locator("canvas.dt-live-heat").is_hidden()  # not shown to the class yet
+    panel.locator("button[data-action='poll-mark']").click()
+    _click(teacher, 45, 19)
+    panel.locator("button[data-action='poll-reveal']").click()
+    panel.locator("button[data-action='poll-close']").click()
+    service.pump(lambda c: c.state["poll"]["answer"] is not None and not c.state["poll"]["open"])
+    assert service.state["poll"]["answer"] == {"frame": 9, "row": 45, "column": 19}
+    wait_for(alice, "() => !!document.querySelector('.dt-live-marks circle.dt-live-answer')")
+    assert not widget(alice).locator("canvas.dt-live-heat").is_hidden()
+    teacher.screenshot(path=str(artifacts / "live-teacher-poll.png"))
+    alice.screenshot(path=str(artifacts / "live-alice-poll-answer.png"))
+
+
+def test_ending_the_session_saves_each_learners_layer_as_they_drew_it(hub, pages, service):
+    from dicomteach.roi.npz import load_delineation
+
+    widget(pages["teacher"]).locator("button[data-action='end']").click()
+    for page in pages.values():
+        live_state(page, "ended")
+    folder = hub.state / "live" / service.session["id"]
+    deadline = time.monotonic() + 60
+    while "saved" not in json.loads((folder / "session.json").read_text()):
+        assert time.monotonic() < deadline, "the service saved no layer in 60 s"
+        time.sleep(0.2)  # the service saves after it has closed every connection
+    assert sorted(json.loads((folder / "session.json").read_text())["saved"]) == ["alice", "bob"]
+    saved = folder / "saved"
+    for name in ("alice", "bob"):
+        layer = load_delineation(saved / f"{name}.npz")
+        own = load_delineation(hub.state / "homes" / f"{hub.prefix}{name}" / "live.npz")
+        assert layer.mask.any() and np.array_equal(layer.mask > 0, own.mask > 0), name
+        assert (saved / f"{name}-seg.dcm").exists()
+    assert not (saved / "teacher.npz").exists()  # the presenter drew nothing

@@ -1,0 +1,190 @@
+"""A widget's kernel side of a live session (dicomteach/widgets/live.py), and the Yjs it ships.
+
+The browser side and the service are exercised together in
+``tests/browser/test_live_class.py`` (a real hub, three people in Chromium).
+Here: what the kernel does without a hub (a one-line reason, in Python and on
+the widget), the series check on joining, what a session names as its study,
+the Delineator's patches naming the view whose undo they are, and the
+vendored Yjs bundle: rebuilt from the pinned packages it is the same file, and
+its sync messages and updates are the ones the service's pycrdt reads and writes.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dicomteach import io
+from dicomteach.io.writer import write_ct_series
+from dicomteach.widgets import Delineator, Viewer
+from dicomteach.widgets.live import YJS_MODULE, LiveError, study_of
+
+ROOT = Path(__file__).resolve().parents[1]
+NODE = shutil.which("node")
+needs_node = pytest.mark.skipif(NODE is None, reason="node is not installed")
+
+HUB = {
+    "JUPYTERHUB_API_TOKEN": "secret",
+    "JUPYTERHUB_USER": "alice",
+    "JUPYTERHUB_BASE_URL": "/",
+    "DICOMTEACH_LIVE_URL": "http://127.0.0.1:9",
+}
+
+
+@pytest.fixture(scope="module")
+def ct(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("ct")
+    write_ct_series(folder, np.zeros((4, 8, 8)), spacing=(2.0, 1.0, 1.0))
+    return io.load(folder)
+
+
+@pytest.fixture
+def off_hub(monkeypatch):
+    for name in HUB:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def on_hub(monkeypatch):
+    for name, value in HUB.items():
+        monkeypatch.setenv(name, value)
+
+
+def test_going_live_off_the_hub_says_why_in_python_and_on_the_widget(ct, off_hub):
+    viewer = Viewer(ct)
+    with pytest.raises(LiveError, match="live sessions need the classroom hub"):
+        viewer.go_live("Tumour board 3 Dec")
+    # the widget's Go live button: the reason is shown, nothing raises in the kernel
+    viewer._on_message(viewer, {"type": "live", "action": "go", "title": "x"}, [])
+    assert viewer.live_error.startswith("live sessions need the classroom hub")
+    assert viewer.live == {}
+
+
+def test_a_join_code_is_checked_before_anything_is_asked(ct, on_hub):
+    pad = Delineator(ct, answer=None)
+    with pytest.raises(LiveError, match="'AB-12' is not a join code"):
+        pad.join("AB-12")
+
+
+def test_joining_a_session_on_another_series_is_refused(ct, on_hub):
+    pad = Delineator(ct, answer=None)
+    described = {"id": "s1", "code": "QWERTY", "title": "Board", "course": "ct101",
+                 "presenter": "teacher", "study": {"series": "1.2.3"}}  # fmt: skip
+    with pytest.raises(LiveError, match="on series 1.2.3; this widget shows"):
+        pad._enter(described, "learner")
+    assert pad.live == {}
+    described["study"]["series"] = ct.series_uid
+    session = pad._enter(described, "learner")
+    assert session.code == "QWERTY" and pad.live["me"] == "alice"
+    assert pad.live["sync"] == "/services/live/api/sessions/s1/sync"
+    pad.leave()
+    assert pad.live == {}
+
+
+def test_a_session_names_the_folder_and_series_of_the_image(ct):
+    study = study_of(ct)
+    assert Path(study["folder"]).is_dir() and study["series"] == ct.series_uid
+    assert io.load(study["folder"]).series_uid == ct.series_uid
+
+
+def test_the_browser_is_sent_the_vendored_yjs_when_it_asks(ct):
+    viewer = Viewer(ct)
+    sent = []
+    viewer.send = lambda content, buffers=None: sent.append((content, buffers))
+    viewer._on_message(viewer, {"type": "live", "action": "module"}, [])
+    assert sent == [({"type": "live_module"}, [YJS_MODULE.read_bytes()])]
+
+
+def test_an_undo_patch_names_the_view_that_asked_for_it(ct, tmp_path):
+    pad = Delineator(ct, answer=tmp_path / "a.npz")
+    sent = []
+    pad.send = lambda content, buffers=None: sent.append(content)
+    block = np.ones((2, 2), np.uint8)
+    stroke = {"type": "edit", "plane": "axial", "slice": 1, "box": [0, 2, 0, 2],
+              "structure": 1, "origin": "view-a", "seq": 1}  # fmt: skip
+    pad._on_message(pad, stroke, [block.tobytes()])
+    pad._on_message(pad, {"type": "undo", "origin": "view-b"}, [])
+    patches = [c for c in sent if c["type"] == "patch"]
+    assert [(p["origin"], p["requested_by"]) for p in patches] == [
+        ("view-a", None),
+        (None, "view-b"),
+    ]
+    pad.labels = np.ones(pad.labels.shape, np.uint8)  # from Python: nobody asked
+    assert sent[-1]["type"] == "patch" and sent[-1]["requested_by"] is None
+
+
+# ------------------------------------------------------------------ the vendored bundle
+
+
+def _node(script: str, stdin: str = "") -> str:
+    run = subprocess.run(
+        [NODE, "--input-type=module", "-e", script],
+        input=stdin, capture_output=True, text=True, timeout=60, cwd=ROOT,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    return run.stdout
+
+
+IMPORT = f"const Y = await import({json.dumps(YJS_MODULE.as_uri())});\n"
+
+
+@needs_node
+def test_the_committed_bundle_is_what_the_pinned_packages_build(tmp_path):
+    if not (ROOT / "node_modules" / "esbuild").is_dir():
+        pytest.skip("esbuild missing: npm ci (scripts/test.sh runs it)")
+    rebuilt = tmp_path / "yjs.js"
+    subprocess.run(
+        [NODE, "scripts/vendor_yjs.mjs", str(rebuilt)], cwd=ROOT, check=True,
+        capture_output=True, timeout=120,
+    )  # fmt: skip
+    assert rebuilt.read_bytes() == YJS_MODULE.read_bytes(), "run: node scripts/vendor_yjs.mjs"
+    lock = json.loads((ROOT / "package-lock.json").read_text())["packages"]
+    header = YJS_MODULE.read_text().split("*/", 1)[0]
+    for name in ("yjs", "y-protocols", "lib0"):
+        assert f"{name} {lock[f'node_modules/{name}']['version']}" in header
+    assert header.count("The MIT License") == 3
+
+
+@needs_node
+def test_the_bundles_updates_and_sync_messages_are_the_services(tmp_path):
+    from pycrdt import Array, Doc, Map, create_sync_message, handle_sync_message
+
+    # a browser's update, read by pycrdt
+    made = _node(
+        IMPORT + "const doc = new Y.Doc(); doc.getMap('view').set('slice', 7);"
+        " doc.getMap('layers').set('alice', new Y.Map());"
+        " doc.getMap('layers').get('alice').set('edits', Y.Array.from([{box: [[1, 2]], runs: [1, 4]}]));"
+        " console.log(Buffer.from(Y.encodeStateAsUpdate(doc)).toString('base64'));"
+    )
+    doc = Doc()
+    doc.apply_update(base64.b64decode(made))
+    assert doc.get("view", type=Map).to_py() == {"slice": 7.0}
+    assert doc.get("layers", type=Map).to_py() == {
+        "alice": {"edits": [{"box": [[1.0, 2.0]], "runs": [1.0, 4.0]}]}
+    }
+
+    # the service's step 1 answered by the bundle's sync protocol with a step 2 pycrdt takes
+    service = Doc()
+    service.get("poll", type=Map)["clicks"] = Map()
+    service.get("layers", type=Map)["bob"] = Map({"edits": Array()})
+    step1 = base64.b64encode(create_sync_message(service)).decode()
+    answer = _node(
+        IMPORT + "let text = ''; for await (const d of process.stdin) text += d;"
+        " const doc = new Y.Doc(); doc.getMap('view').set('window', [40, 400]);"
+        " const input = Y.decoding.createDecoder(Buffer.from(text, 'base64'));"
+        " Y.decoding.readVarUint(input);"
+        " const out = Y.encoding.createEncoder(); Y.encoding.writeVarUint(out, 0);"
+        " const kind = Y.sync.readSyncMessage(input, out, doc, null);"
+        " console.log(kind, Buffer.from(Y.encoding.toUint8Array(out)).toString('base64'));",
+        step1,
+    )
+    kind, reply = answer.split()
+    assert kind == "0"  # it read a step 1
+    assert handle_sync_message(base64.b64decode(reply)[1:], service) is None
+    assert service.get("view", type=Map).to_py() == {"window": [40.0, 400.0]}
