@@ -202,12 +202,18 @@ def _save_poll(poll: dict[str, Any], volume: Volume, folder: Path) -> dict[str, 
 
 
 def save_session(
-    meta: dict[str, Any], state: dict[str, Any], folder: Path, *, session_id: str = ""
+    meta: dict[str, Any],
+    state: dict[str, Any],
+    folder: Path,
+    *,
+    session_id: str = "",
+    measured: tuple[Any, list] | None = None,
 ) -> dict[str, Any]:
     """Write an ended session's layers, poll, consensus and scores under ``folder``; what was written.
 
     ``state`` is the document as plain values (:func:`dicomteach.live.document.snapshot`,
-    taken where the document lives); ``meta`` the session's facts (its study and reference).
+    taken where the document lives); ``meta`` the session's facts (its study and reference);
+    ``measured`` the agreement and score rows the service already has for these layers.
     Returns ``{"layers": {username: {npz, seg, skipped}}, "polls": {username: file},
     "class": {...}}`` (names relative to ``folder``).
     """
@@ -252,7 +258,12 @@ def save_session(
 
     common = folder / "class"
     common.mkdir(exist_ok=True)
-    agreement = class_agreement(layers, shape, also=[b.box for b in series.reference.values()])
+    if measured is None:
+        boxes = [b.box for b in series.reference.values()]
+        agreement = class_agreement(layers, shape, also=boxes)
+        rows = class_scores(agreement, series, full_names=full_names)
+    else:
+        agreement, rows = measured
     if agreement.structures:
         consensus = np.zeros(shape, np.uint8)
         inside = tuple(slice(a, b) for a, b in agreement.box)
@@ -276,7 +287,6 @@ def save_session(
             )  # fmt: skip
             saved["class"]["consensus"] = {"npz": f"class/{npz.name}", "seg": f"class/{seg.name}"}
         del consensus
-    rows = class_scores(agreement, series, full_names=full_names)
     measured_poll = poll_results(poll, series, full_names=full_names)
     reference = Path(series.reference_path).name if series.reference_path else None
     for name, value in (

@@ -155,9 +155,9 @@ class _Service:
         from dicomteach.live.agreement import class_agreement, class_scores
 
         layers = session.doc.get("layers", type=Map).to_py() or {}
-        kept = self._measured.get(session.id)
-        if kept is not None and kept[0] == layers:
-            return kept[1], kept[2]
+        kept = self.measured_for(session, layers)
+        if kept is not None:
+            return kept
         names = {u: str(e.get("name") or u) for u, e in session.participants().items()}
         boxes = [b.box for b in series.reference.values()]
 
@@ -169,9 +169,15 @@ class _Service:
         self._measured[session.id] = (layers, agreement, rows)
         return agreement, rows
 
+    def measured_for(self, session: Session, layers: Any) -> tuple[Any, list] | None:
+        """The last measurement of ``session`` if it was of exactly these layers."""
+        kept = self._measured.get(session.id)
+        return (kept[1], kept[2]) if kept is not None and kept[0] == layers else None
+
     def forget(self, session: Session) -> None:
         self._series.pop(session.id, None)
         self._measured.pop(session.id, None)
+        _give_back_memory()
 
 
 class _Authenticated(HubOAuthenticated):
@@ -363,10 +369,12 @@ class EndHandler(_Api):
         from dicomteach.live.save import save_session
 
         state = snapshot(session.doc)  # read here: the document stays in this thread
+        measured = self.service.measured_for(session, state["layers"])
         try:
             saved = await self.service.work(
-                save_session, dict(session.meta), state, session.files.saved, session_id=session.id
-            )
+                save_session, dict(session.meta), state, session.files.saved,
+                session_id=session.id, measured=measured,
+            )  # fmt: skip
         except Exception as exc:  # the session stays on disk; saving can be run again
             log.error("live session %s: layers not saved: %s", session.id, exc)
             saved = {"error": str(exc)}
@@ -507,6 +515,20 @@ class SyncHandler(_Authenticated, websocket.WebSocketHandler):
             self.write_message(message, binary=True)
         except websocket.WebSocketClosedError:
             self.live.connections.discard(self)
+
+
+def _give_back_memory() -> None:
+    """Return freed memory to the system after a session's big arrays (glibc keeps it otherwise).
+
+    Saving a session decodes its whole series and each layer on it, in worker
+    threads whose allocator arenas would keep the pages for the service's life.
+    """
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
 
 
 def cookie_secret(root: Path) -> bytes:
