@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from dicomteach.live.save import Box, apply_edits, edit_box
+from dicomteach.live.save import Box, apply_edits, drawn_box
 from dicomteach.live.series import Boxed, SessionSeries
 from dicomteach.scoring import score
 from dicomteach.scoring.consensus import BOX_MARGIN, staple
@@ -193,14 +193,8 @@ def class_agreement(
     kept = {
         n: _edits(layer) for n, layer in sorted(layers.items()) if wanted is None or n in wanted
     }
-    boxes: list[Box] = list(also)
-    for edits in kept.values():
-        for edit in edits:
-            try:
-                boxes.append(edit_box(edit, shape))  # type: ignore[arg-type]
-            except (KeyError, TypeError, ValueError):
-                continue
-    drawn = _union(boxes)
+    boxes = [drawn_box(edits, shape) for edits in kept.values()]  # type: ignore[arg-type]
+    drawn = _union([*also, *(b for b in boxes if b is not None)])
     box = _grown(drawn, BOX_MARGIN, shape) if drawn else ((0, 0), (0, 0), (0, 0))
     labels: dict[str, np.ndarray] = {}
     skipped: dict[str, list[str]] = {}

@@ -60,6 +60,26 @@ def edit_box(edit: Any, shape: tuple[int, int, int]) -> Box:
     return box  # type: ignore[return-value]
 
 
+def drawn_box(edits: list[Any], shape: tuple[int, int, int]) -> Box | None:
+    """The smallest box holding every edit that fits the series (None when none does).
+
+    >>> drawn_box([{"box": [[1, 2], [0, 2], [0, 3]]}, {"box": [[0, 1], [1, 3], [2, 4]]},
+    ...            {"box": [[0, 9], [0, 1], [0, 1]]}], (2, 4, 4))
+    ((0, 2), (0, 3), (0, 4))
+    """
+    boxes = []
+    for edit in edits:
+        try:
+            boxes.append(edit_box(edit, shape))
+        except (KeyError, TypeError, ValueError):
+            continue
+    if not boxes:
+        return None
+    return tuple(  # type: ignore[return-value]
+        (min(b[axis][0] for b in boxes), max(b[axis][1] for b in boxes)) for axis in range(3)
+    )
+
+
 def apply_edits(
     edits: list[Any], shape: tuple[int, int, int], within: Box | None = None
 ) -> tuple[np.ndarray, list[str]]:
@@ -110,36 +130,49 @@ def apply_edits(
 
 
 def _person_name(full_name: str) -> str:
+    """A DICOM person name (PS3.5 6.2.1.2): family^given; one word is a family name (``Name^``).
+
+    >>> _person_name("Alice van Martin"), _person_name("teacher")
+    ('Martin^Alice van', 'teacher^')
+    """
     parts = full_name.split()
-    return "^".join([parts[-1], " ".join(parts[:-1])]) if len(parts) > 1 else full_name
+    return "^".join([parts[-1], " ".join(parts[:-1])]) if len(parts) > 1 else f"{full_name}^"
 
 
 def _write_labels(
     labels: np.ndarray,
+    box: Box,
     volume: Volume,
+    sources: Any,
     folder: Path,
     stem: str,
     describe: Any,
     **seg: Any,
 ) -> tuple[Path, Path]:
-    """``labels`` as ``<stem>.npz`` and ``<stem>-seg.dcm`` (its segments from ``describe(i, n)``)."""
+    """``labels`` (on ``box`` of the series) as ``<stem>.npz`` and ``<stem>-seg.dcm``.
+
+    Each segment is described by ``describe(i, n)`` (segment ``i``, label ``n``);
+    ``sources`` are the series' images as :func:`dicomteach.roi.seg.write_seg` takes them.
+    """
     from dicomteach.roi.npz import DelineationAnswer, save_delineation
     from dicomteach.roi.seg import write_seg
 
+    inside = tuple(slice(a, b) for a, b in box)
     numbers = [int(n) for n in np.unique(labels) if n]
     names = tuple(f"Structure {n}" for n in range(1, max(numbers) + 1))
+    whole = np.zeros(volume.pixels.shape[:3], np.uint8)
+    whole[inside] = labels
     answer = DelineationAnswer(
-        labels, tuple(float(s) for s in volume.spacing), names, series_uid=volume.series_uid,
+        whole, tuple(float(s) for s in volume.spacing), names, series_uid=volume.series_uid,
         origin=tuple(float(o) for o in volume.origin),
     )  # fmt: skip
     npz = save_delineation(answer, folder / f"{stem}.npz")
     relabelled = np.zeros_like(labels)
     for i, n in enumerate(numbers, 1):
         relabelled[labels == n] = i
+    whole[inside] = relabelled  # the SEG numbers its segments 1, 2, … without gaps
     descriptions = [describe(i, n) for i, n in enumerate(numbers, 1)]
-    dcm = write_seg(
-        relabelled, volume, folder / f"{stem}-seg.dcm", descriptions=descriptions, **seg
-    )
+    dcm = write_seg(whole, sources, folder / f"{stem}-seg.dcm", descriptions=descriptions, **seg)
     return npz, dcm
 
 
@@ -225,6 +258,7 @@ def save_session(
         poll_results,
     )
     from dicomteach.live.series import open_series
+    from dicomteach.roi._sources import source_datasets
 
     volume, series = open_series(meta.get("study") or {}, meta.get("reference"))
     shape = series.shape
@@ -234,9 +268,15 @@ def save_session(
     title = str(meta.get("title") or "")
     folder.mkdir(exist_ok=True)
     saved: dict[str, Any] = {"layers": {}, "polls": {}, "class": {}}
+    sources: Any = volume
+    headers = source_datasets(volume)
+    if len(headers) == volume.n_frames:  # one file a frame, in frame order: read them once
+        sources = headers
     for username, layer in sorted(layers.items()):
-        labels, skipped = apply_edits(list((layer or {}).get("edits") or []), shape)
-        if not labels.any():
+        edits = list((layer or {}).get("edits") or [])
+        box = drawn_box(edits, shape)
+        labels, skipped = apply_edits(edits, shape, within=box) if box else (None, [])
+        if labels is None or not labels.any():
             continue
         full = full_names.get(username, username)
 
@@ -244,7 +284,7 @@ def save_session(
             return _segment(i, n, f"{username} structure {n}", f"drawn by {full} ({username})")
 
         npz, seg = _write_labels(
-            labels, volume, folder, username, describe,
+            labels, box, volume, sources, folder, username, describe,
             series_description=f"Live: {title}"[:64], content_label="LIVE",
             content_creator=_person_name(full),
             content_description=f"{full}'s layer, live session {title}"[:64],
@@ -265,10 +305,9 @@ def save_session(
     else:
         agreement, rows = measured
     if agreement.structures:
-        consensus = np.zeros(shape, np.uint8)
-        inside = tuple(slice(a, b) for a, b in agreement.box)
+        consensus = np.zeros([b - a for a, b in agreement.box], np.uint8)
         for found in agreement.structures:
-            consensus[inside][found.consensus] = found.label
+            consensus[found.consensus] = found.label
         by_label = {s.label: s for s in agreement.structures}
         if consensus.any():
 
@@ -281,7 +320,7 @@ def save_session(
                 )  # fmt: skip
 
             npz, seg = _write_labels(
-                consensus, volume, common, "consensus", made,
+                consensus, agreement.box, volume, sources, common, "consensus", made,
                 series_description=f"Live consensus: {title}"[:64], content_label="CONSENSUS",
                 content_description=f"STAPLE consensus, live session {title}"[:64],
             )  # fmt: skip
