@@ -370,9 +370,10 @@ def class_picture(
     label = choices[0] if label is None else int(label)
     found = agreement.structure(label)
     if label in series.reference:
-        target, against = agreement.place(series.reference[label]), "reference"
+        target, against = agreement.place(series.reference[label]), "the reference"
+        name = series.reference_names.get(label, f"Structure {label}")
     elif found is not None:
-        target, against = found.consensus, "the class's consensus"
+        target, against, name = found.consensus, "the class's consensus", f"Structure {label}"
     else:
         return None
     if not target.any():
@@ -397,8 +398,8 @@ def class_picture(
         image=image,
         window=window or series.window,
         direction=series.direction,
-        title=f"Each outline against {against}, slice {frame + 1}",
-        reference_name="the reference" if against == "reference" else "consensus",
+        title=f"{name}: each outline against {against}, slice {frame + 1}",
+        reference_name=against,
     )
 
 
