@@ -376,7 +376,7 @@ def run(learners: int, seconds: float, rate: float, diameter_mm: float) -> int:
     print(
         f"  consensus of {len(found['raters'])} layers ({diameter_mm:g} mm tumour, "
         f"{structure.get('iterations', 0)} STAPLE steps, {structure.get('consensus_mm3', 0) / 1000:.1f} ml): "
-        f"service {found['seconds']:.2f} s, request {request_s:.2f} s, in every document {reached_s:.2f} s"
+        f"service {found['seconds']:.2f} s, request {request_s:.2f} s, in the presenter's document {reached_s:.2f} s"
     )
     print(
         f"  scores table {scores_s:.2f} s ({len(scores.json()['rows'])} rows), picture {picture_s:.2f} s"
