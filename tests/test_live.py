@@ -636,3 +636,19 @@ def test_the_end_saves_the_consensus_and_answers_a_course_grades_as_any_other(
     poll = json.loads((folder / saved["class"]["poll"]).read_text())
     assert [c["hit"] for c in poll["clicks"]] == [True, False]
     assert (folder / saved["class"]["picture"]).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_reference_that_cannot_be_read_is_said_in_one_line(people):
+    made = api(
+        people["teacher"],
+        "POST",
+        "sessions",
+        json={"course": "ct101", "title": "No key", "study": STUDY, "reference": "nowhere.dcm"},
+    )
+    assert made.status_code == 201 and made.json()["reference"] == "nowhere.dcm"
+    scores = api(people["teacher"], "GET", f"sessions/{made.json()['id']}/scores")
+    assert scores.status_code == 422
+    assert re.fullmatch(
+        r"the session's series cannot be read: .*nowhere\.dcm: no such file", scores.json()["error"]
+    ), scores.json()
+    api(people["teacher"], "POST", f"sessions/{made.json()['id']}/end")
