@@ -147,7 +147,7 @@ class _Service:
         self.preload(session)
         try:
             return await asyncio.shield(self._series[session.id])
-        except DicomTeachError as exc:
+        except (DicomTeachError, ValueError, OSError) as exc:  # e.g. a sample that is not one
             raise LiveError(f"the session's series cannot be read: {exc}", 422) from None
 
     async def measured(self, session: Session, series: SessionSeries) -> tuple[Any, list]:
