@@ -243,6 +243,42 @@ class TestStaple:
         padded = staple([np.pad(m, 40) for m in masks])
         assert np.array_equal(padded.mask[40:-40, 40:-40, 40:-40], small.mask)
 
+    @pytest.mark.parametrize("seed", range(6))
+    def test_it_gives_what_simpleitks_filter_gives(self, seed):
+        # distinct votes stand for their voxels (decision 39): same estimate, raters and steps
+        import SimpleITK as sitk
+
+        rng = np.random.default_rng(seed)
+        raters = int(rng.integers(2, 12))
+        shape = (int(rng.integers(1, 10)), int(rng.integers(8, 40)), int(rng.integers(8, 40)))
+        grid = np.indices(shape).astype(float)
+        masks = []
+        for _ in range(raters):
+            centre = np.array(shape) / 2 + rng.normal(0, 1.5, 3)
+            radius = rng.uniform(2, 8) + rng.normal(0, 0.6, shape)
+            masks.append(np.sqrt(((grid - centre[:, None, None, None]) ** 2).sum(0)) <= radius)
+        masks[-1][0, 0, 0] = masks[-1][-1, -1, -1] = True  # stray corners: the box is the grid
+        found = staple(masks)
+        method = sitk.STAPLEImageFilter()
+        method.SetForegroundValue(1.0)
+        method.SetMaximumIterations(200)
+        itk = sitk.GetArrayFromImage(
+            method.Execute([sitk.GetImageFromArray(m.astype(np.uint8)) for m in masks])
+        )
+        assert np.abs(found.probability - np.nan_to_num(itk)).max() < 1e-6
+        assert np.array_equal(found.mask, np.nan_to_num(itk) >= 0.5)
+        assert found.sensitivity == pytest.approx(method.GetSensitivity(), abs=1e-9)
+        assert found.specificity == pytest.approx(method.GetSpecificity(), abs=1e-9)
+        assert found.iterations == method.GetElapsedIterations()
+
+    def test_a_class_larger_than_a_word_of_votes_goes_through_simpleitk(self):
+        mask = np.zeros((3, 12, 12), bool)
+        mask[1, 3:9, 3:9] = True
+        wider = mask.copy()
+        wider[1, 3:9, 9] = True
+        found = staple([mask] * 40 + [wider] * 30)
+        assert np.array_equal(found.mask, wider) and len(found.sensitivity) == 70
+
     @pytest.mark.parametrize(
         "masks, problem",
         [

@@ -38,8 +38,8 @@ alice,Alice Martin,learner,ct101
 bob,Bob Okafor,learner,ct101
 carol,Carol Diaz,learner,mr202
 """
-STUDY = {"sample": "ct-chest", "seed": 0, "options": {"size": 64, "slices": 12}}
-SHAPE = (12, 64, 64)
+STUDY = {"sample": "ct-chest", "seed": 0, "options": {"size": 96, "slices": 40}}
+SHAPE = (40, 96, 96)  # the smallest chest CT of the library whose nodule has a reference outline
 
 
 def edit(k: int, r0: int, c0: int, size: int = 4, label: int = 1) -> dict:
@@ -404,7 +404,7 @@ def test_ending_keeps_everything_on_disk_and_saves_each_layer(hub, people, sessi
     ]
     assert kept.get("session", type=Map)["ended"] is True
 
-    saved = ended.json()["saved"]
+    saved = ended.json()["saved"]["layers"]
     assert sorted(saved) == ["alice", "bob"], saved
     expected = np.zeros(SHAPE, np.uint8)
     expected[5, 20:28, 20:24] = 1
@@ -422,3 +422,233 @@ def test_ending_keeps_everything_on_disk_and_saves_each_layer(hub, people, sessi
         "drawn by Alice Martin (alice)"
     }
     assert str(header.ContentCreatorName) == "Martin^Alice"
+
+
+# ------------------------------------------------------------------ delineating together
+
+
+def _strokes(labels: np.ndarray) -> list[dict]:
+    """A layer as a front end sends it: one edit per slice drawn, over that slice's box."""
+    from dicomteach.live.agreement import runs_of
+
+    edits = []
+    for k in np.flatnonzero(labels.any(axis=(1, 2))):
+        rows = np.flatnonzero(labels[k].any(axis=1))
+        cols = np.flatnonzero(labels[k].any(axis=0))
+        part = labels[k : k + 1, rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+        box = [[int(k), int(k) + 1], [int(rows[0]), int(rows[-1]) + 1]]
+        edits.append({"box": [*box, [int(cols[0]), int(cols[-1]) + 1]], "runs": runs_of(part)})
+    return edits
+
+
+@pytest.fixture(scope="module")
+def nodule() -> dict:
+    """The sample CT of the module's study, its reference outline, and three people's outlines."""
+    from dicomteach import io
+    from dicomteach.roi.seg import read_seg
+    from dicomteach.samples.cache import lesson_study
+
+    folder = lesson_study(STUDY["sample"], seed=0, **STUDY["options"])
+    volume = next(v for v in io.read(folder).volumes if v.modality == "CT")
+    reference = read_seg(folder / "baseline" / "seg-nodule.dcm", volume).masks[1]
+    assert reference.any()
+    layers = {
+        "alice": reference,  # exactly the reference
+        "bob": np.roll(reference, 1, axis=2),  # a column to the side
+        "teacher": reference | np.roll(reference, 1, axis=1),  # a row more
+    }
+    return {"folder": folder, "volume": volume, "reference": reference, "layers": layers}
+
+
+@pytest.fixture(scope="module")
+def board(people) -> dict:
+    """A second session of ct101 on the same study: the class outlines the nodule together."""
+    made = api(
+        people["teacher"],
+        "POST",
+        "sessions",
+        json={"course": "ct101", "title": "Nodule board", "study": STUDY},
+    )
+    assert made.status_code == 201, made.text
+    return made.json()
+
+
+@pytest.fixture(scope="module")
+def drawing(people, board, nodule) -> dict[str, LiveClient]:
+    made = {n: LiveClient(people[n], board["id"]).connect() for n in ("teacher", "alice", "bob")}
+    for name, client in made.items():
+        client.pump(lambda c, name=name: name in c.state["layers"])
+        client.change(draw(name, *_strokes(nodule["layers"][name].astype(np.uint8))))
+    yield made
+    for client in made.values():
+        client.close()
+
+
+def test_a_learner_cannot_ask_for_the_consensus_or_the_scores(people, board):
+    for name in ("alice", "carol"):
+        refused = api(people[name], "POST", f"sessions/{board['id']}/consensus")
+        assert refused.status_code == 403, refused.text
+        for path in ("scores", "scores.png"):
+            assert api(people[name], "GET", f"sessions/{board['id']}/{path}").status_code == 403
+    assert api(people["alice"], "POST", f"sessions/{board['id']}/consensus").json()["error"] == (
+        "alice is not an instructor of ct101"
+    )
+    # the reference is the instructors' to know: not in what a learner reads, nor in the document
+    assert "reference" not in api(people["alice"], "GET", f"sessions/{board['id']}").json()
+
+
+def test_the_class_sees_its_agreement_and_consensus_when_the_presenter_asks(
+    people, board, nodule, drawing
+):
+    from dicomteach.live.save import apply_edits
+    from dicomteach.scoring.consensus import staple
+
+    names = ("alice", "bob", "teacher")
+    drawing["teacher"].pump(lambda c: all(edits_of(c, n) for n in names))
+    made = api(people["teacher"], "POST", f"sessions/{board['id']}/consensus")
+    assert made.status_code == 200, made.text
+    assert made.json()["raters"] == list(names)
+    masks = [nodule["layers"][n] for n in names]
+    expected = staple(masks)
+    for client in drawing.values():
+        client.pump(lambda c: c.state["consensus"].get("structures"))
+        (structure,) = client.state["consensus"]["structures"]
+        assert structure["raters"] == list(names) and client.state["consensus"]["by"] == "teacher"
+        counts, _ = apply_edits([{"box": structure["box"], "runs": structure["agreement"]}], SHAPE)
+        assert np.array_equal(counts, np.sum(masks, axis=0))
+        consensus, _ = apply_edits(
+            [{"box": structure["box"], "runs": structure["consensus"]}], SHAPE
+        )
+        assert np.array_equal(consensus == 1, expected.mask)
+    assert "reference" not in drawing["alice"].state["session"]
+    # a learner cannot write it themselves
+    drawing["alice"].change(_set("consensus", "structures", value=[]))
+    drawing["alice"].pump(lambda c: c.closed is not None)
+    assert drawing["alice"].refused == ["alice (learner) may not change consensus/structures"]
+    drawing["alice"] = LiveClient(people["alice"], board["id"]).connect()
+
+
+def test_each_participant_is_scored_against_the_reference_and_the_poll_is_measured(
+    people, board, nodule, drawing
+):
+    from dicomteach.scoring import score
+
+    reference, volume = nodule["reference"], nodule["volume"]
+    axes = ("frame", "row", "column")
+    centre = dict(zip(axes, np.argwhere(reference).mean(axis=0).round().tolist(), strict=True))
+    far = {**centre, "column": centre["column"] + 20}
+    teacher, alice, bob = drawing["teacher"], drawing["alice"], drawing["bob"]
+    alice.pump(lambda c: "clicks" in c.state["poll"])
+
+    def ask(doc: Doc) -> None:
+        poll = doc.get("poll", type=Map)
+        poll["question"] = "Click the nodule"
+        poll["open"] = True
+        poll["answer"] = centre
+
+    teacher.change(ask)
+    alice.change(_set("poll", "clicks", "alice", value=centre))
+    bob.change(_set("poll", "clicks", "bob", value=far))
+    teacher.pump(lambda c: len(c.state["poll"]["clicks"]) == 2)
+
+    table = api(people["teacher"], "GET", f"sessions/{board['id']}/scores")
+    assert table.status_code == 200, table.text
+    found = table.json()
+    assert found["reference"] == "seg-nodule.dcm"
+    rows = {r["username"]: r for r in found["rows"]}
+    assert sorted(rows) == ["alice", "bob", "teacher"]
+    assert rows["alice"]["against"] == "reference" and rows["alice"]["name"] == "Alice Martin"
+    assert (rows["alice"]["dice"], rows["alice"]["surface_dice"], rows["alice"]["hd95_mm"]) == (
+        1.0,
+        1.0,
+        0.0,
+    )
+    bob_scores = score(reference, nodule["layers"]["bob"], volume.spacing)
+    assert rows["bob"]["dice"] == pytest.approx(bob_scores.dice, abs=1e-4)
+    assert bob_scores.dice < 1
+    assert rows["bob"]["hd95_mm"] == pytest.approx(bob_scores.hd95_mm, abs=0.01)
+    clicks = {c["username"]: c for c in found["poll"]["clicks"]}
+    assert found["poll"]["judged_by"] == "answer"
+    assert clicks["alice"]["hit"] and clicks["alice"]["distance_mm"] == 0.0
+    assert not clicks["bob"]["hit"]
+    assert clicks["bob"]["distance_mm"] == pytest.approx(20 * volume.spacing[2], abs=0.01)
+
+    picture = api(people["teacher"], "GET", f"sessions/{board['id']}/scores.png")
+    assert picture.status_code == 200 and picture.headers["Content-Type"] == "image/png"
+    assert picture.content[:4] == b"\x89PNG"
+    assert (
+        api(people["teacher"], "GET", f"sessions/{board['id']}/scores.png?structure=7").status_code
+        == 404
+    )
+
+
+def _dciodvfy_errors(path: Path) -> list[str]:
+    import shutil
+    import subprocess
+
+    if shutil.which("dciodvfy") is None:
+        pytest.skip("dciodvfy (Debian dicom3tools) is not installed")
+    run = subprocess.run(["dciodvfy", str(path)], capture_output=True, text=True, timeout=60)
+    return [line for line in (run.stdout + run.stderr).splitlines() if line.startswith("Error")]
+
+
+def test_the_end_saves_the_consensus_and_answers_a_course_grades_as_any_other(
+    hub, people, board, nodule, drawing
+):
+    import json
+
+    from dicomteach.grading import grade_click, grade_delineation
+    from dicomteach.roi.seg import read_seg
+    from dicomteach.scoring.consensus import staple
+
+    ended = api(people["teacher"], "POST", f"sessions/{board['id']}/end")
+    assert ended.status_code == 200, ended.text
+    saved = ended.json()["saved"]
+    assert sorted(saved["layers"]) == ["alice", "bob", "teacher"], saved
+    assert sorted(saved["polls"]) == ["alice", "bob"]
+    folder = hub.state / "live" / board["id"] / "saved"
+    volume, reference = nodule["volume"], nodule["reference"]
+
+    consensus_seg = folder / saved["class"]["consensus"]["seg"]
+    expected = staple([nodule["layers"][n] for n in ("alice", "bob", "teacher")]).mask
+    assert np.array_equal(read_seg(consensus_seg, volume).masks[1], expected)
+    header = pydicom.dcmread(consensus_seg, stop_before_pixels=True)
+    segment = header.SegmentSequence[0]
+    assert segment.SegmentAlgorithmType == "SEMIAUTOMATIC"
+    assert segment.SegmentAlgorithmName == "STAPLE"
+    assert segment.SegmentDescription == "STAPLE of 3: alice, bob, teacher"
+    for path in (consensus_seg, folder / saved["layers"]["alice"]["seg"]):
+        assert _dciodvfy_errors(path) == [], path
+
+    # graded afterwards as any Delineator's and Hotspot's answers are
+    key = nodule["folder"] / "baseline" / "seg-nodule.dcm"
+    alice = grade_delineation(folder / saved["layers"]["alice"]["npz"], key, image=volume)
+    assert alice.points == alice.max_points and alice.scores.dice == 1.0
+    bob = grade_delineation(folder / saved["layers"]["bob"]["seg"], key, image=volume)
+    assert bob.points < bob.max_points
+    clicked = grade_click(folder / saved["polls"]["alice"], reference, volume.spacing)
+    assert clicked.points == clicked.max_points
+    missed = grade_click(folder / saved["polls"]["bob"], reference, volume.spacing)
+    assert missed.points == 0.0
+
+    scores = json.loads((folder / saved["class"]["scores"]).read_text())
+    assert {r["username"]: r["dice"] for r in scores["rows"]}["alice"] == 1.0
+    poll = json.loads((folder / saved["class"]["poll"]).read_text())
+    assert [c["hit"] for c in poll["clicks"]] == [True, False]
+    assert (folder / saved["class"]["picture"]).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_reference_that_cannot_be_read_is_said_in_one_line(people):
+    made = api(
+        people["teacher"],
+        "POST",
+        "sessions",
+        json={"course": "ct101", "title": "No key", "study": STUDY, "reference": "nowhere.dcm"},
+    )
+    assert made.status_code == 201 and made.json()["reference"] == "nowhere.dcm"
+    scores = api(people["teacher"], "GET", f"sessions/{made.json()['id']}/scores")
+    assert scores.status_code == 422
+    assert re.fullmatch(
+        r"the session's series cannot be read: .*nowhere\.dcm: no such file", scores.json()["error"]
+    ), scores.json()
+    api(people["teacher"], "POST", f"sessions/{made.json()['id']}/end")

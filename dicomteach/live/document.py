@@ -1,29 +1,33 @@
 """A live session's shared document, and the guard that keeps each person to their own parts.
 
-The document is a pycrdt (Yjs) ``Doc`` with six root maps, made by the service
+The document is a pycrdt (Yjs) ``Doc`` with seven root maps, made by the service
 when the session is created (:func:`new_document`); clients never create a
 root or a participant's entry, since two clients creating the same key at once
 would keep one of the two and drop the other's content:
 
-============ ================================================ =========================
-root         what it holds                                    who may write it
-============ ================================================ =========================
-``session``  ``id``, ``course``, ``title``, ``study``,        the service only
-             ``presenter``, ``lead``, ``ended``
-``present``  username → ``{name, role, colour, online}``      the service only
-``view``     the presenter's view: ``series``, ``plane``,     the one who leads
-             ``slice``, ``window`` ``[centre, width]``,
-             ``zoom``, ``pan`` ``[x, y]``, ``pointer``
-``layers``   username → map ``{edits: [...]}``; an edit is    its owner, below the entry
-             ``{box: [[k0, k1], [r0, r1], [c0, c1]],          (the entry itself is made
-             runs: [value, count, ...], structure}``          by the service)
-             in the series' array order
-``poll``     ``question``, ``open``, ``answer`` and           instructors; ``clicks/<u>``
-             ``clicks``: username → ``{frame, row, column}``  by ``u`` only
-``reveal``   flags the presenter shows the class:             instructors
-             ``layers``, ``agreement``, ``consensus``,
-             ``answer``
-============ ================================================ =========================
+============= ================================================ =========================
+root          what it holds                                    who may write it
+============= ================================================ =========================
+``session``   ``id``, ``course``, ``title``, ``study``,        the service only
+              ``presenter``, ``lead``, ``ended``
+``present``   username → ``{name, role, colour, online}``      the service only
+``view``      the presenter's view: ``series``, ``plane``,     the one who leads
+              ``slice``, ``window`` ``[centre, width]``,
+              ``zoom``, ``pan`` ``[x, y]``, ``pointer``
+``layers``    username → map ``{edits: [...]}``; an edit is    its owner, below the entry
+              ``{box: [[k0, k1], [r0, r1], [c0, c1]],          (the entry itself is made
+              runs: [value, count, ...], structure}``          by the service)
+              in the series' array order
+``poll``      ``question``, ``open``, ``answer`` and           instructors; ``clicks/<u>``
+              ``clicks``: username → ``{frame, row, column}``  by ``u`` only
+``reveal``    flags the presenter shows the class:             instructors
+              ``layers``, ``agreement``, ``consensus``,
+              ``answer``
+``consensus`` the class's agreement map and STAPLE consensus   the service only, each
+              (``made``, ``by``, ``raters``, ``structures``:   time an instructor asks
+              each a box and its maps as runs), from
+              :func:`dicomteach.live.agreement.document_form`
+============= ================================================ =========================
 
 :class:`Guard` enforces the last column on every update a client sends
 (docs/decisions.md, decision 36): it applies the update to a shadow copy of
@@ -52,7 +56,7 @@ __all__ = [
     "snapshot",
 ]
 
-ROOTS = ("session", "present", "view", "layers", "poll", "reveal")
+ROOTS = ("session", "present", "view", "layers", "poll", "reveal", "consensus")
 """The document's root maps (module docstring)."""
 
 
@@ -78,7 +82,7 @@ def new_document(meta: dict[str, Any]) -> Doc:
 
     >>> doc = new_document({"id": "s1", "course": "ct101", "presenter": "teacher"})
     >>> sorted(doc.keys()), doc["session"]["lead"]
-    (['layers', 'poll', 'present', 'reveal', 'session', 'view'], 'teacher')
+    (['consensus', 'layers', 'poll', 'present', 'reveal', 'session', 'view'], 'teacher')
     """
     doc = Doc()
     roots = {name: doc.get(name, type=Map) for name in ROOTS}
@@ -186,7 +190,7 @@ def _may_write(root: str, path: list, keys: Iterable[str], actor: Actor, lead: s
         if len(path) == 1:
             return set(keys) <= {actor.name}
         return path[1] == actor.name
-    return False  # session, present: the service's
+    return False  # session, present, consensus: the service's
 
 
 class Guard:

@@ -23,6 +23,13 @@ path (under ``/services/live/``)     method what
 ``api/sessions/<id>``                GET    one session's facts and who is present
 ``api/sessions/<id>/lead``           POST   ``{to: username | null}`` (instructors)
 ``api/sessions/<id>/end``            POST   end it; its files stay (instructors)
+``api/sessions/<id>/consensus``      POST   ``{layers?: [username]}``: the class's agreement
+                                            map and STAPLE consensus, written into the
+                                            document (instructors)
+``api/sessions/<id>/scores``         GET    each participant's scores against the reference
+                                            or the consensus, and the poll (instructors)
+``api/sessions/<id>/scores.png``     GET    ``?structure=n``: each outline against it on the
+                                            slice where it is largest (instructors)
 ``api/sessions/<id>/sync``           WS     the Yjs sync protocol (docs/live.md)
 ==================================== ====== =============================================
 
@@ -33,25 +40,32 @@ Requests that change something carry the ``_xsrf`` cookie's value in an
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import os
 import re
 import signal
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+import numpy as np
 from jupyterhub.services.auth import (
     HubOAuth,
     HubOAuthCallbackHandler,
     HubOAuthenticated,
     UserNotAllowed,
 )
+from pycrdt import Map
 from tornado import ioloop, web, websocket
 from tornado.httpserver import HTTPServer
 
-from dicomteach.live.document import Actor
+from dicomteach.errors import DicomTeachError
+from dicomteach.live.document import Actor, snapshot
+from dicomteach.live.series import SessionSeries
 from dicomteach.live.sessions import LiveError, Registry, Session, log
 
 __all__ = ["cookie_secret", "course_roles", "main", "make_app"]
@@ -79,11 +93,19 @@ def course_roles(groups: list[str]) -> dict[str, str]:
 
 
 class _Service:
-    """What every handler shares: the sessions, and people's full names."""
+    """What every handler shares: the sessions, people's full names, each session's series.
+
+    A session's series (:class:`~dicomteach.live.series.SessionSeries`: its
+    grid and reference, not its pixels) is read once, in a worker thread, as
+    soon as the session is made, and kept while it is live; so is the last
+    measurement of its layers, reused while they do not change.
+    """
 
     def __init__(self, root: Path, roster: Path | None):
         self.registry = Registry(root)
         self.roster = roster
+        self._series: dict[str, asyncio.Future[SessionSeries]] = {}
+        self._measured: dict[str, tuple[Any, Any, list]] = {}
 
     def full_name(self, username: str) -> str:
         if self.roster is not None and self.roster.exists():
@@ -93,6 +115,69 @@ class _Service:
             except (OSError, ValueError, KeyError, AttributeError):
                 pass
         return username
+
+    @staticmethod
+    async def work(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """``function(*args, **kwargs)`` in a worker thread: the websockets keep flowing."""
+        call = functools.partial(function, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(None, call)
+
+    def preload(self, session: Session) -> None:
+        """Start reading ``session``'s series now, so that the first measurement need not wait."""
+        future = self._series.get(session.id)
+        if future is not None and not (future.done() and future.exception()):
+            return
+
+        def read() -> SessionSeries:
+            from dicomteach.live.series import open_series
+
+            return open_series(session.meta.get("study") or {}, session.meta.get("reference"))[1]
+
+        future = asyncio.ensure_future(self.work(read))
+        future.add_done_callback(
+            lambda f: (
+                f.cancelled()
+                or f.exception() is None
+                or log.error("live session %s: series not read: %s", session.id, f.exception())
+            )
+        )
+        self._series[session.id] = future
+
+    async def series(self, session: Session) -> SessionSeries:
+        self.preload(session)
+        try:
+            return await asyncio.shield(self._series[session.id])
+        except (DicomTeachError, ValueError, OSError) as exc:  # e.g. a sample that is not one
+            raise LiveError(f"the session's series cannot be read: {exc}", 422) from None
+
+    async def measured(self, session: Session, series: SessionSeries) -> tuple[Any, list]:
+        """The class's agreement and scores for the layers as they are now (reused if unchanged)."""
+        from dicomteach.live.agreement import class_agreement, class_scores
+
+        layers = session.doc.get("layers", type=Map).to_py() or {}
+        kept = self.measured_for(session, layers)
+        if kept is not None:
+            return kept
+        names = {u: str(e.get("name") or u) for u, e in session.participants().items()}
+        boxes = [b.box for b in series.reference.values()]
+
+        def measure() -> tuple[Any, list]:
+            agreement = class_agreement(layers, series.shape, also=boxes)
+            return agreement, class_scores(agreement, series, full_names=names)
+
+        agreement, rows = await self.work(measure)
+        self._measured[session.id] = (layers, agreement, rows)
+        return agreement, rows
+
+    def measured_for(self, session: Session, layers: Any) -> tuple[Any, list] | None:
+        """The last measurement of ``session`` if it was of exactly these layers."""
+        kept = self._measured.get(session.id)
+        return (kept[1], kept[2]) if kept is not None and kept[0] == layers else None
+
+    def forget(self, session: Session) -> None:
+        self._series.pop(session.id, None)
+        self._measured.pop(session.id, None)
+        _give_back_memory()
 
 
 class _Authenticated(HubOAuthenticated):
@@ -139,6 +224,13 @@ class _Authenticated(HubOAuthenticated):
         session = self.service.registry.get(session_id)
         return session, self.member(str(session.meta["course"]))
 
+    def instructed(self, session_id: str) -> tuple[Session, Actor]:
+        """The session and this user; 403 unless they are an instructor of its course."""
+        session, actor = self.session(session_id)
+        if not actor.instructor:
+            raise LiveError(f"{actor.name} is not an instructor of {session.meta['course']}", 403)
+        return session, actor
+
 
 class _Api(_Authenticated, web.RequestHandler):
     def write_error(self, status_code: int, **kwargs: Any) -> None:
@@ -166,7 +258,10 @@ class _Api(_Authenticated, web.RequestHandler):
 
     def described(self, session: Session) -> dict[str, Any]:
         meta = session.meta
-        return {
+        private = {}
+        if self.roles().get(str(meta["course"])) == "instructor":
+            private["reference"] = meta.get("reference")
+        return private | {
             "id": session.id,
             "code": None if session.ended else meta.get("code"),
             "course": meta["course"],
@@ -227,7 +322,14 @@ class SessionsHandler(_Api):
         study = body.get("study") or {}
         if not isinstance(study, dict):
             raise LiveError("study must be an object, e.g. {'sample': 'ct-chest', 'seed': 1}", 400)
-        session = self.service.registry.create(self.member(course), course, title, study)
+        reference = body.get("reference")
+        if reference == "":
+            reference = False
+        if not (reference is None or reference is False or isinstance(reference, str)):
+            raise LiveError("reference must be a file's path, false or absent", 400)
+        actor = self.member(course)
+        session = self.service.registry.create(actor, course, title, study, reference)
+        self.service.preload(session)
         log.info("live session %s of %s made by %s", session.id, course, self.username)
         self.set_status(201)
         self.finish(self.described(session))
@@ -264,16 +366,119 @@ class EndHandler(_Api):
             return
         self.service.registry.end(session, actor)
         log.info("live session %s ended by %s", session.id, self.username)
-        from dicomteach.live.save import save_layers
+        from dicomteach.live.save import save_session
 
+        state = snapshot(session.doc)  # read here: the document stays in this thread
+        measured = self.service.measured_for(session, state["layers"])
         try:
-            saved = await asyncio.get_running_loop().run_in_executor(None, save_layers, session)
+            saved = await self.service.work(
+                save_session, dict(session.meta), state, session.files.saved,
+                session_id=session.id, measured=measured,
+            )  # fmt: skip
         except Exception as exc:  # the session stays on disk; saving can be run again
             log.error("live session %s: layers not saved: %s", session.id, exc)
             saved = {"error": str(exc)}
+        self.service.forget(session)
         session.meta["saved"] = saved
         session.files.write_meta(session.meta)
         self.finish({**self.described(session), "saved": saved})
+
+
+class ConsensusHandler(_Api):
+    """The class's agreement map and STAPLE consensus, written into the document for all to draw."""
+
+    async def post(self, session_id: str) -> None:
+        from dicomteach.live.agreement import class_agreement, document_form
+
+        session, actor = self.instructed(session_id)
+        if session.ended:
+            raise LiveError("the session has ended", 409)
+        names = self.body().get("layers")
+        layers = session.doc.get("layers", type=Map).to_py() or {}
+        if names is not None:
+            if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+                raise LiveError("layers must be a list of usernames", 400)
+            unknown = sorted(set(names) - set(layers))
+            if unknown:
+                raise LiveError(f"{unknown[0]} has no layer in this session", 400)
+        series = await self.service.series(session)
+        began = time.perf_counter()
+        agreement = await self.service.work(class_agreement, layers, series.shape, names=names)
+        if session.ended:
+            raise LiveError("the session has ended", 409)
+        form = document_form(agreement, by=actor.name)
+        session.set_consensus(form)
+        seconds = time.perf_counter() - began
+        log.info(
+            "live session %s: consensus of %d layers in %.2f s",
+            session.id, len(agreement.labels), seconds,
+        )  # fmt: skip
+        voxel = float(np.prod(series.spacing))
+        self.finish(
+            {
+                "made": form["made"],
+                "by": form["by"],
+                "raters": form["raters"],
+                "structures": [
+                    {
+                        "label": s.label,
+                        "raters": list(s.raters),
+                        "consensus_mm3": round(float(s.consensus.sum()) * voxel, 1),
+                        "iterations": s.iterations,
+                    }
+                    for s in agreement.structures
+                ],
+                "skipped": agreement.skipped,
+                "seconds": round(seconds, 3),
+            }
+        )
+
+
+class ScoresHandler(_Api):
+    """Each participant's scores and the poll's clicks, as a table or (``.png``) a picture."""
+
+    async def get(self, session_id: str, picture: str | None = None) -> None:
+        from dicomteach.live.agreement import class_picture, poll_results
+
+        session, _ = self.instructed(session_id)
+        series = await self.service.series(session)
+        agreement, rows = await self.service.measured(session, series)
+        names = {u: str(e.get("name") or u) for u, e in session.participants().items()}
+        if picture:
+            structure = self.get_query_argument("structure", None)
+            if structure is not None and not structure.isdigit():
+                raise LiveError(f"structure must be a number, not {structure!r}", 400)
+            png = await self.service.work(
+                class_picture, agreement, series, None if structure is None else int(structure),
+                full_names=names, rows=rows, window=self._window(session),
+            )  # fmt: skip
+            if png is None:
+                raise LiveError("nothing to show: no outline of that structure yet", 404)
+            self.set_header("Content-Type", "image/png")
+            self.set_header("Cache-Control", "no-store")
+            self.finish(png)
+            return
+        poll = session.doc.get("poll", type=Map).to_py() or {}
+        self.finish(
+            {
+                "reference": Path(series.reference_path).name if series.reference_path else None,
+                "rows": rows,
+                "poll": poll_results(poll, series, full_names=names),
+                "skipped": agreement.skipped,
+            }
+        )
+
+    @staticmethod
+    def _window(session: Session) -> Any:
+        """The presenter's window, if they set one: the picture shows what the class saw."""
+        from dicomteach.io.volume import Window
+
+        value = session.doc.get("view", type=Map).to_py() or {}
+        try:
+            centre, width = (float(x) for x in value.get("window") or ())
+        except (TypeError, ValueError):
+            return None
+        return Window(centre, width) if width > 0 else None
 
 
 class SyncHandler(_Authenticated, websocket.WebSocketHandler):
@@ -310,6 +515,20 @@ class SyncHandler(_Authenticated, websocket.WebSocketHandler):
             self.write_message(message, binary=True)
         except websocket.WebSocketClosedError:
             self.live.connections.discard(self)
+
+
+def _give_back_memory() -> None:
+    """Return freed memory to the system after a session's big arrays (glibc keeps it otherwise).
+
+    Saving a session decodes its whole series and each layer on it, in worker
+    threads whose allocator arenas would keep the pages for the service's life.
+    """
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
 
 
 def cookie_secret(root: Path) -> bytes:
@@ -349,6 +568,8 @@ def make_app(
         (prefix + f"api/sessions/{sid}", SessionHandler),
         (prefix + f"api/sessions/{sid}/lead", LeadHandler),
         (prefix + f"api/sessions/{sid}/end", EndHandler),
+        (prefix + f"api/sessions/{sid}/consensus", ConsensusHandler),
+        (prefix + f"api/sessions/{sid}/scores(?P<picture>\\.png)?", ScoresHandler),
         (prefix + f"api/sessions/{sid}/sync", SyncHandler),
     ]
     handlers: list[Any] = [(path, handler, {"service": service}) for path, handler in routes]

@@ -75,6 +75,9 @@ COLOURS = (
 )  # fmt: skip
 """Participants' colours, given in the order they first join (then again from the first)."""
 
+PRIVATE = ("ended", "reference")
+"""Facts of a session not written into its document (the reference is the instructors')."""
+
 MESSAGE_AUTH = 2
 PERMISSION_DENIED = 0
 
@@ -182,6 +185,15 @@ class Session:
             return
         self.doc.apply_update(update)
 
+    def set_consensus(self, form: dict[str, Any]) -> None:
+        """Write the class's agreement and consensus (``agreement.document_form``) into the document."""
+        root = self.doc.get("consensus", type=Map)
+        with self.doc.transaction(origin="service"):
+            for key in [k for k in root.keys() if k not in form]:
+                del root[key]
+            for key, value in form.items():
+                root[key] = value
+
     def set_lead(self, by: Actor, to: str | None) -> str:
         """``by`` (an instructor) gives the lead to ``to``, or takes it (``None``); who leads."""
         if not by.instructor:
@@ -242,8 +254,19 @@ class Registry:
             if not meta.get("ended") and meta.get("code"):
                 self._codes[meta["code"]] = meta["id"]
 
-    def create(self, by: Actor, course: str, title: str, study: dict[str, Any]) -> Session:
-        """A new session of ``course`` presented by ``by`` (an instructor of it)."""
+    def create(
+        self,
+        by: Actor,
+        course: str,
+        title: str,
+        study: dict[str, Any],
+        reference: str | bool | None = None,
+    ) -> Session:
+        """A new session of ``course`` presented by ``by`` (an instructor of it).
+
+        ``reference`` (:mod:`dicomteach.live.series`) is kept in the session's
+        facts, never in the document everyone syncs.
+        """
         if not by.instructor:
             raise LiveError(f"{by.name} is not an instructor of {course}", 403)
         session_id = secrets.token_hex(16)
@@ -256,6 +279,7 @@ class Registry:
             "course": course,
             "title": title,
             "study": study,
+            "reference": reference,
             "presenter": by.name,
             "created": _now(),
             "ended": None,
@@ -266,7 +290,8 @@ class Registry:
         session = Session(meta, files, doc)
         files.write_meta(meta)
         # the first records of the log: the document as made
-        doc.apply_update(new_document({k: v for k, v in meta.items() if k != "ended"}).get_update())
+        shared = {k: v for k, v in meta.items() if k not in PRIVATE}
+        doc.apply_update(new_document(shared).get_update())
         self._sessions[session_id] = session
         self._codes[code] = session_id
         return session
