@@ -230,3 +230,15 @@ def test_poll_clicks_are_measured_from_the_answer_or_the_reference():
     assert by["ann"]["distance_mm"] == 0.0 and by["bo"]["hit"] and not by["cy"]["hit"]
     unjudged = poll_results({"clicks": clicks}, _series())
     assert unjudged["judged_by"] == "nothing" and unjudged["clicks"][0]["hit"] is None
+
+
+def test_only_the_clicks_of_the_poll_asked_last_are_measured():
+    # the widgets number each poll (asked) and each click names the poll it answers: a click
+    # on the first poll is no answer to the second (dicomteach/widgets/static/live/session.js)
+    clicks = {
+        "ann": {"frame": 6, "row": 30, "column": 35, "asked": 2},
+        "bo": {"frame": 6, "row": 30, "column": 45, "asked": 1},  # answered poll 1 only
+    }
+    poll = {"asked": 2, "answer": {"frame": 6, "row": 30, "column": 35}, "clicks": clicks}
+    found = poll_results(poll, _series())
+    assert [r["username"] for r in found["clicks"]] == ["ann"]

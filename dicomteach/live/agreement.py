@@ -411,6 +411,26 @@ def _click(value: Any) -> np.ndarray | None:
     return point if np.all(np.isfinite(point)) else None
 
 
+def current_clicks(poll: Mapping[str, Any]) -> dict[str, Any]:
+    """The clicks that answer the poll asked last (a click names the poll it answers, ``asked``).
+
+    A learner who answered an earlier poll and not this one has no click in it;
+    a poll without ``asked`` (no widget ever asked it) keeps every click.
+
+    >>> current_clicks({"asked": 2, "clicks": {"ada": {"asked": 1}, "bo": {"asked": 2}}})
+    {'bo': {'asked': 2}}
+    """
+    clicks = poll.get("clicks") or {}
+    if poll.get("asked") is None:
+        return dict(clicks)
+    asked = float(poll["asked"])
+    return {
+        name: click
+        for name, click in clicks.items()
+        if isinstance(click, Mapping) and float(click.get("asked") or 0) == asked
+    }
+
+
 def poll_results(
     poll: Mapping[str, Any],
     series: SessionSeries,
@@ -440,7 +460,7 @@ def poll_results(
     else:
         radius, judged = float("nan"), "nothing"
     rows = []
-    for username, click in sorted((poll.get("clicks") or {}).items()):
+    for username, click in sorted(current_clicks(poll).items()):
         where = _click(click)
         if where is None:
             continue

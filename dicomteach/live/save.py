@@ -217,11 +217,12 @@ def _staple_algorithm(raters: int) -> Any:
 
 
 def _save_poll(poll: dict[str, Any], volume: Volume, folder: Path) -> dict[str, str]:
-    """Each click of the poll as the click answer file ``<username>-poll.json``."""
+    """Each click of the poll asked last as the click answer file ``<username>-poll.json``."""
+    from dicomteach.live.agreement import current_clicks
     from dicomteach.roi.answers import Answer, point_at, save_answer
 
     written = {}
-    for username, click in sorted((poll.get("clicks") or {}).items()):
+    for username, click in sorted(current_clicks(poll).items()):
         try:
             where = [float(click[k]) for k in ("frame", "row", "column")]
         except (KeyError, TypeError, ValueError):

@@ -502,7 +502,9 @@ def test_ending_the_session_saves_each_learners_layer_as_they_drew_it(hub, pages
     while "saved" not in json.loads((folder / "session.json").read_text()):
         assert time.monotonic() < deadline, "the service saved no layer in 60 s"
         time.sleep(0.2)  # the service saves after it has closed every connection
-    assert sorted(json.loads((folder / "session.json").read_text())["saved"]) == ["alice", "bob"]
+    saved_list = json.loads((folder / "session.json").read_text())["saved"]
+    assert sorted(saved_list["layers"]) == ["alice", "bob"]
+    assert sorted(saved_list["polls"]) == ["alice", "bob"]  # each poll click, gradable
     saved = folder / "saved"
     for name in ("alice", "bob"):
         layer = load_delineation(saved / f"{name}.npz")
