@@ -3,7 +3,7 @@
 The browser side and the service are exercised together in
 ``tests/browser/test_live_class.py`` (a real hub, three people in Chromium).
 Here: what the kernel does without a hub (a one-line reason, in Python and on
-the widget), the series check on joining, what a session names as its study,
+the widget, and a reply to the presenter's *Agreement* and *Scores*), the series check on joining, what a session names as its study,
 the Delineator's patches naming the view whose undo they are, and the
 vendored Yjs bundle: rebuilt from the pinned packages it is the same file, and
 its sync messages and updates are the ones the service's pycrdt reads and writes.
@@ -64,6 +64,28 @@ def test_going_live_off_the_hub_says_why_in_python_and_on_the_widget(ct, off_hub
     viewer._on_message(viewer, {"type": "live", "action": "go", "title": "x"}, [])
     assert viewer.live_error.startswith("live sessions need the classroom hub")
     assert viewer.live == {}
+
+
+def test_the_presenters_agreement_and_scores_buttons_are_answered_with_the_reason(ct, off_hub):
+    viewer = Viewer(ct)
+    sent = []
+    viewer.send = lambda content, buffers=None: sent.append((content, buffers))
+    for action in ("consensus", "scores"):
+        viewer._on_message(viewer, {"type": "live", "action": action}, [])
+    # the browser stops waiting on each button, and says why nothing came
+    assert [(c["type"], c["action"], c["ok"], c["picture"], b) for c, b in sent] == [
+        ("live_reply", "consensus", False, False, []),
+        ("live_reply", "scores", False, False, []),
+    ]
+    assert all(c["error"].startswith("live sessions need the classroom hub") for c, _ in sent)
+    assert viewer.live_error == sent[-1][0]["error"]
+
+
+def test_the_agreement_and_the_scores_need_a_session(ct, on_hub):
+    pad = Delineator(ct, answer=None)
+    for ask in (pad.agreement, pad.scores, pad.scores_picture):
+        with pytest.raises(LiveError, match="this widget is not in a live session"):
+            ask()
 
 
 def test_a_join_code_is_checked_before_anything_is_asked(ct, on_hub):

@@ -22,10 +22,19 @@ asks for it only when a widget goes live (a ``live`` message with action
 from a blob URL once and shares between its widgets (docs/decisions.md,
 decision 38).
 
+The presenter's view of the class's work goes the same way: the kernel asks
+the service for the agreement map and consensus (:meth:`LiveWidget.agreement`),
+which the service writes into the document, where every browser finds it; and
+for the scores and their picture (:meth:`LiveWidget.scores`,
+:meth:`LiveWidget.scores_picture`), which only this widget's browser is sent.
+
 Messages (JS → Python, ``{"type": "live", "action": …}``): ``module``;
 ``go`` ``{title}``; ``join`` ``{code}``; ``lead`` ``{to}`` (a username, or
-null to take the lead back); ``end``; ``leave``. Python → JS: ``{"type":
-"live_module"}`` with the module's bytes.
+null to take the lead back); ``end``; ``leave``; ``consensus``; ``scores``
+``{structure}``. Python → JS: ``{"type": "live_module"}`` with the module's
+bytes; ``{"type": "live_reply", "action", "ok", "error"}`` when a
+``consensus`` or ``scores`` is done, with ``answer`` (the service's) and, for
+the scores, ``picture`` (whether the PNG is the one buffer).
 """
 
 from __future__ import annotations
@@ -56,12 +65,19 @@ YJS_MODULE = STATIC / "vendor" / "yjs.js"
 TIMEOUT = 15.0
 """Seconds a request to the live service may take."""
 
+MEASURE_TIMEOUT = 120.0
+"""Seconds the consensus, the scores or their picture may take: one outline drawn far
+from the reference costs the service's scoring about 15 s (docs/live.md)."""
+
 SERVICE = "live"
 """The hub service's name (dicomteach/hub/config.py)."""
 
 
 class LiveError(DicomTeachError):
     """A live session cannot be started, joined or changed; the message says why."""
+
+    status: int | None = None
+    """The service's HTTP status when it refused (403: not yours to do), else None."""
 
 
 @dataclass(frozen=True)
@@ -137,26 +153,37 @@ class LiveService:
         prefix = f"{base.rstrip('/')}/services/{SERVICE}/"
         return cls(direct.rstrip("/") + prefix, prefix, token, env.get("JUPYTERHUB_USER", ""))
 
-    def call(self, method: str, path: str, body: dict | None = None) -> dict[str, Any]:
+    def call(
+        self, method: str, path: str, body: dict | None = None, *, timeout: float = TIMEOUT
+    ) -> dict[str, Any]:
         """One request to the service's API (``api/<path>``); its JSON answer."""
-        return _request(method, f"{self.url}api/{path}", self.token, body)
+        answer = _request(method, f"{self.url}api/{path}", self.token, body, timeout=timeout)
+        return dict(json.loads(answer or b"{}"))
+
+    def fetch(self, path: str, *, timeout: float = TIMEOUT) -> bytes:
+        """The bytes the service's API answers a GET of ``api/<path>`` with (a picture)."""
+        return _request("GET", f"{self.url}api/{path}", self.token, timeout=timeout)
 
 
-def _request(method: str, url: str, token: str, body: dict | None = None) -> dict[str, Any]:
+def _request(
+    method: str, url: str, token: str, body: dict | None = None, *, timeout: float = TIMEOUT
+) -> bytes:
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(url, data=data, method=method)
     request.add_header("Authorization", f"token {token}")
     if data is not None:
         request.add_header("Content-Type", "application/json")
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT) as answer:
-            return dict(json.loads(answer.read() or b"{}"))
+        with urllib.request.urlopen(request, timeout=timeout) as answer:
+            return bytes(answer.read())
     except urllib.error.HTTPError as exc:
         try:
             reason = json.loads(exc.read()).get("error") or exc.reason
         except (ValueError, AttributeError, OSError):
             reason = exc.reason
-        raise LiveError(f"the live service refused ({exc.code}): {reason}") from None
+        refused = LiveError(f"the live service refused ({exc.code}): {reason}")
+        refused.status = exc.code
+        raise refused from None
     except (urllib.error.URLError, OSError, ValueError) as exc:
         raise LiveError(f"the live service did not answer at {url}: {exc}") from None
 
@@ -356,12 +383,60 @@ class LiveWidget(ImageWidget):
         answer = self._service().call("POST", f"sessions/{self._session_id()}/end")
         return dict(answer.get("saved") or {})
 
+    def agreement(self, layers: list[str] | None = None) -> dict[str, Any]:
+        """Ask the service for the class's agreement map and STAPLE consensus. Instructors only.
+
+        The service computes them from the layers as they are now (or from
+        ``layers``, usernames) and writes them into the session's document: this
+        widget draws them at once, the class once the presenter shows them
+        (*Show map to class*, *Show consensus to class*). Ask again after the
+        class drew more. Returns the service's answer: who counted
+        (``raters``), each structure's consensus volume and STAPLE's steps.
+
+        Examples
+        --------
+        >>> d.agreement()["raters"]  # doctest: +SKIP
+        ['alice', 'bob']
+        """
+        body = {} if layers is None else {"layers": [str(name) for name in layers]}
+        return self._service().call(
+            "POST", f"sessions/{self._session_id()}/consensus", body, timeout=MEASURE_TIMEOUT
+        )
+
+    def scores(self) -> dict[str, Any]:
+        """Each participant's Dice, surface Dice and HD95, and the poll's clicks measured.
+
+        Against the session's reference where it has the structure, else the
+        class's consensus (docs/live.md, "Scores and the poll"): ``{reference,
+        rows, poll, skipped}``. Instructors only: a learner never reads the
+        others' scores.
+
+        Examples
+        --------
+        >>> [(r["name"], r["dice"]) for r in d.scores()["rows"]]  # doctest: +SKIP
+        [('Alice Martin', 0.81), ('Bob Okafor', 0.64)]
+        """
+        return self._service().call(
+            "GET", f"sessions/{self._session_id()}/scores", timeout=MEASURE_TIMEOUT
+        )
+
+    def scores_picture(self, structure: int | None = None) -> bytes:
+        """PNG: each participant's outline of ``structure`` (default: the first) against the
+        reference or the consensus, with their Dice. Instructors only."""
+        query = "" if structure is None else f"?structure={int(structure)}"
+        return self._service().fetch(
+            f"sessions/{self._session_id()}/scores.png{query}", timeout=MEASURE_TIMEOUT
+        )
+
     # ------------------------------------------------------------------ from the browser
 
     def _handle_live(self, content: dict, _buffers: list) -> None:
         action = content.get("action")
         if action == "module":
             self.send({"type": "live_module"}, [YJS_MODULE.read_bytes()])
+            return
+        if action in ("consensus", "scores"):
+            self._reply(action, content)
             return
         try:
             if action == "go":
@@ -381,3 +456,26 @@ class LiveWidget(ImageWidget):
         except DicomTeachError as exc:
             log.warning("live %s: %s", action, exc)
             self.live_error = exc.problem
+
+    def _reply(self, action: str, content: dict) -> None:
+        """The presenter's *Agreement* and *Scores* buttons: ask, then tell the browser."""
+        reply: dict[str, Any] = {"type": "live_reply", "action": action, "ok": True, "error": ""}
+        buffers: list[bytes] = []
+        try:
+            if action == "consensus":
+                reply["answer"] = self.agreement()
+            else:
+                reply["answer"] = self.scores()
+                structure = content.get("structure")
+                try:
+                    buffers = [self.scores_picture(int(structure) if structure else None)]
+                except LiveError as exc:
+                    if exc.status != 404:  # 404: no outline of it yet, no picture
+                        raise
+            self.live_error = ""
+        except DicomTeachError as exc:
+            log.warning("live %s: %s", action, exc)
+            reply.update(ok=False, error=exc.problem)
+            self.live_error = exc.problem
+        reply["picture"] = bool(buffers)
+        self.send(reply, buffers)

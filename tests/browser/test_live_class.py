@@ -8,8 +8,9 @@ browser context of their own; the presenter's notebook calls
 widget's *Join* field. The tests then run in order, as a class would: present,
 follow (the pixels the learners see), a learner's moves refused, layers drawn
 and seen in each person's colour, a learner dropping mid-stroke, a poll, the
-end with every layer saved. What the service holds is read with
-``tests/liveclient.py``, what each person sees from their canvases.
+class's agreement map and consensus (the pixels the presenter, then the class,
+sees), the scores, the end with every layer saved. What the service holds is
+read with ``tests/liveclient.py``, what each person sees from their canvases.
 """
 
 from __future__ import annotations
@@ -489,6 +490,158 @@ def test_a_poll_collects_the_learners_clicks_as_a_heat_map(pages, service, artif
     assert not widget(alice).locator("canvas.dt-live-heat").is_hidden()
     teacher.screenshot(path=str(artifacts / "live-teacher-poll.png"))
     alice.screenshot(path=str(artifacts / "live-alice-poll-answer.png"))
+
+
+def _outline(mask: np.ndarray) -> np.ndarray:
+    """The voxels of a slice's mask beside one outside it, or on the slice's border."""
+    padded = np.pad(mask, 1, constant_values=False)
+    inner = padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:]
+    return mask & ~inner
+
+
+def _ramp(page) -> dict[int, tuple[int, ...]]:
+    """The legend's colour of each count ("k of N drew here")."""
+    steps = widget(page).locator(".dt-live-ramp-step")
+    return {
+        int(steps.nth(i).get_attribute("data-count")): tuple(
+            int(v) for v in steps.nth(i).get_attribute("data-rgb").split(",")
+        )
+        for i in range(steps.count())
+    }
+
+
+def _shows(page, which: str, made: str) -> None:
+    """Wait until ``page`` draws the agreement map or consensus (``which``) made at ``made``."""
+    wait_for(page, "([w, m]) => document.querySelector('.dt-delineator').dataset[w] === m",
+             [which, made])  # fmt: skip
+
+
+def test_the_presenter_sees_the_class_agreement_and_shows_it_to_the_class(
+    pages, service, artifacts
+):
+    teacher, alice, bob = pages["teacher"], pages["alice"], pages["bob"]
+    _stroke(bob, 31, (18, 30))  # over alice's strokes on rows 30 and 33: both drew there
+    wait_for(bob, "() => document.querySelector('.dt-delineator').dataset.liveEdits === '2'")
+    service.pump(lambda c: len(c.state["layers"]["bob"]["edits"]) == 2)
+    for page in (alice, bob):  # the presenter's buttons are not a learner's
+        assert widget(page).locator("button[data-action='agreement']").is_hidden()
+        assert widget(page).locator("button[data-action='scores']").is_hidden()
+    panel = widget(teacher)
+    panel.locator("button[data-action='agreement']").click()
+    service.pump(lambda c: c.state["consensus"].get("structures"))
+    made = service.state["consensus"]["made"]
+    (structure,) = service.state["consensus"]["structures"]
+    assert structure["raters"] == ["alice", "bob"]  # the presenter drew nothing
+    with screenshot_on_failure(teacher, artifacts / "live-teacher-agreement.png"):
+        _shows(teacher, "liveAgreement", made)
+        _shows(teacher, "liveConsensus", made)
+
+    # the map counts, voxel by voxel, who drew: the legend's "2 of 2" colour where both did
+    drew = {
+        n: apply_edits(service.state["layers"][n]["edits"], SHAPE)[0][9] > 0 for n in ("alice", "bob")
+    }  # fmt: skip
+    counts = drew["alice"].astype(int) + drew["bob"]
+    assert (counts == 2).sum() > 5 and (counts == 1).sum() > 20
+    written = apply_edits([{"box": structure["box"], "runs": structure["agreement"]}], SHAPE)[0]
+    assert np.array_equal(written[9], counts)
+    ramp = _ramp(teacher)
+    assert sorted(ramp) == [1, 2] and ramp[1] != ramp[2]
+    legend = widget(teacher).locator(".dt-live-legend").inner_text()
+    assert " ".join(legend.split()) == "1 2 of 2 consensus"
+    expected = np.zeros((*SHAPE[1:], 4), np.uint8)
+    for k in (1, 2):
+        expected[counts == k] = (*ramp[k], 255)
+    seen = canvas_rgba_and_data(panel.locator("canvas.dt-live-agreement"))[0]
+    assert np.array_equal(seen, expected), "the map is not the count of who drew"
+    # the consensus (STAPLE of the two) is outlined in white
+    consensus = apply_edits([{"box": structure["box"], "runs": structure["consensus"]}], SHAPE)[0]
+    outline = canvas_rgba_and_data(panel.locator("canvas.dt-live-consensus"))[0]
+    assert consensus[9].any()
+    assert np.array_equal(outline[..., 3] > 0, _outline(consensus[9] > 0))
+    assert (outline[outline[..., 3] > 0][:, :3] == 255).all()
+    overlap = np.argwhere(counts == 2)[0]
+    teacher.mouse.move(*pixel_centre(image(teacher), *overlap))
+    assert widget(teacher).locator(".dt-live-who").inner_text() == (
+        "Alice Martin, Bob Okafor, 2 of 2 drew here"
+    )
+    teacher.screenshot(path=str(artifacts / "live-teacher-agreement.png"))
+    # the map sums the layers up and takes their place; hidden on this screen, they are back
+    assert panel.locator("canvas.dt-live-layers").is_hidden()
+    panel.locator("button[data-action='show-agreement']").click()
+    _shows(teacher, "liveAgreement", "")
+    assert panel.locator("canvas.dt-live-agreement").is_hidden()
+    assert not panel.locator("canvas.dt-live-layers").is_hidden()
+    assert not panel.locator("canvas.dt-live-consensus").is_hidden()
+    panel.locator("button[data-action='show-agreement']").click()
+    _shows(teacher, "liveAgreement", made)
+
+    # the class sees nothing of it until the presenter shows it, then what the presenter sees
+    wait_for(alice, "(m) => document.querySelector('.dt-delineator').dtLive.agreement.made === m",
+             made)  # fmt: skip
+    for name in ("agreement", "consensus"):
+        assert widget(alice).locator(f"canvas.dt-live-{name}").is_hidden()
+    assert widget(alice).locator(".dt-live-agreement-box").is_hidden()
+    panel.locator("button[data-action='reveal-agreement']").click()
+    with screenshot_on_failure(alice, artifacts / "live-alice-agreement.png"):
+        _shows(alice, "liveAgreement", made)
+    seen = canvas_rgba_and_data(widget(alice).locator("canvas.dt-live-agreement"))[0]
+    assert np.array_equal(seen, expected)
+    assert widget(alice).locator("canvas.dt-live-consensus").is_hidden()
+    assert widget(alice).locator("canvas.dt-live-layers").is_hidden()
+    assert _ramp(alice) == ramp
+    panel.locator("button[data-action='reveal-consensus']").click()
+    _shows(alice, "liveConsensus", made)
+    shown = canvas_rgba_and_data(widget(alice).locator("canvas.dt-live-consensus"))[0]
+    assert np.array_equal(shown, outline)
+    alice.screenshot(path=str(artifacts / "live-alice-agreement.png"))
+
+
+def test_the_presenter_reads_the_scores_and_a_learner_cannot(
+    pages, people, hub, service, artifacts
+):
+    teacher, alice = pages["teacher"], pages["alice"]
+    session_id = service.session["id"]
+    panel = widget(teacher)
+    panel.locator("button[data-action='scores']").click()
+    with screenshot_on_failure(teacher, artifacts / "live-teacher-scores.png"):
+        wait_for(teacher, "() => document.querySelectorAll('.dt-live-scores tbody tr').length >= 2"
+                 " && document.querySelector('.dt-live-scores-picture').naturalWidth > 0")  # fmt: skip
+    scores = people["teacher"].get(f"{hub.url}/services/live/api/sessions/{session_id}/scores")
+    assert scores.status_code == 200, scores.text
+    rows = {r["username"]: r for r in scores.json()["rows"]}
+    assert sorted(rows) == ["alice", "bob"]
+    table = panel.locator(".dt-live-scores-table").first
+    for name, full in (("alice", "Alice Martin"), ("bob", "Bob Okafor")):
+        row = table.locator(f"tr[data-person='{name}']")
+        assert row.locator("td").first.inner_text() == full
+        dice = row.locator("td[data-metric='dice']")
+        assert float(dice.get_attribute("data-value")) == rows[name]["dice"]
+        assert dice.inner_text() == f"{rows[name]['dice']:.3f}"
+    clicks = panel.locator(".dt-live-scores-poll tr[data-person]")
+    assert clicks.count() == 2  # the poll's two clicks, measured from the marked answer
+    teacher.locator(".dt-live-scores").screenshot(path=str(artifacts / "live-teacher-scores.png"))
+
+    # a learner sees no scores, and what her page forces is refused
+    assert widget(alice).locator(".dt-live-scores").is_hidden()
+    made = service.state["consensus"]["made"]
+    alice.evaluate("() => document.querySelector('.dt-delineator').dtLive.request('consensus', {})")
+    wait_for(alice, "() => document.querySelector('.dt-live-error').textContent !== ''")
+    assert widget(alice).locator(".dt-live-error").inner_text() == (
+        "the live service refused (403): alice is not an instructor of ct101"
+    )
+    forced = alice.evaluate(
+        """async (id) => {
+          const api = `/services/live/api/sessions/${id}`;
+          const post = await fetch(`${api}/consensus`, {method: "POST", body: "{}"});
+          const read = await fetch(`${api}/scores`, {mode: "no-cors"});
+          return [post.status, read.status, await read.text()];
+        }""",
+        session_id,
+    )
+    assert forced[:2] == [403, 403]
+    assert "alice is not an instructor of ct101" in forced[2]
+    service.settle()
+    assert service.state["consensus"]["made"] == made
 
 
 def test_ending_the_session_saves_each_learners_layer_as_they_drew_it(hub, pages, service):

@@ -60,7 +60,7 @@ async function render({ model, el }) {
   live.attach(viewport);
   widgetLayout(el, {
     main: [live.panel.question, viewport.root, controls.slider, controls.readout, controls.cursorLine,
-      panel.notice],
+      panel.notice, live.panel.board.element],
     side: [controls.toolbar, live.group],
   });
   viewport.toolChanged();

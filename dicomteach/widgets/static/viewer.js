@@ -124,7 +124,8 @@ async function render({ model, el: root }) {
     const legend = overlayGroup(model);
     live.attach(viewport);
     widgetLayout(root, {
-      main: [live.panel.question, viewport.root, controls.slider, controls.readout, controls.cursorLine],
+      main: [live.panel.question, viewport.root, controls.slider, controls.readout, controls.cursorLine,
+        live.panel.board.element],
       side: [...(series ? [series] : []), controls.toolbar, legend.group, live.group],
     });
     viewport.toolChanged();

@@ -222,6 +222,21 @@ export function rgbOf(hex) {
 }
 
 /**
+ * Whether pixel (r, c) of a slice's mask (rows × cols, set there) is on its outline: on
+ * the slice's border, or beside a pixel outside it (left, right, above, below).
+ * @param {Uint8Array} mask
+ * @param {number} rows
+ * @param {number} cols
+ * @param {number} r
+ * @param {number} c
+ */
+export function edgeAt(mask, rows, cols, r, c) {
+  const j = r * cols + c;
+  return r === 0 || c === 0 || r === rows - 1 || c === cols - 1 ||
+    !mask[j - cols] || !mask[j + cols] || !mask[j - 1] || !mask[j + 1];
+}
+
+/**
  * Several people's layers over slice s into RGBA pixels: each person's outline opaque
  * in their colour, the inside lightly tinted; later people over earlier ones.
  * @param {LiveLayers} layers
@@ -242,8 +257,7 @@ export function drawLayers(layers, people, layout, s, out) {
     for (let r = 0, j = 0; r < rows; r++) {
       for (let c = 0; c < cols; c++, j++) {
         if (!mask[j]) continue;
-        const edge = r === 0 || c === 0 || r === rows - 1 || c === cols - 1 ||
-          !mask[j - cols] || !mask[j + cols] || !mask[j - 1] || !mask[j + 1];
+        const edge = edgeAt(mask, rows, cols, r, c);
         const o = 4 * j;
         out[o] = color[0];
         out[o + 1] = color[1];

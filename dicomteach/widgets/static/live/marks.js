@@ -1,6 +1,6 @@
 // What a live session adds on each picture (session.js LiveSession.attach): the lead's
 // pointer, the poll's clicks as a heat map and its answer, and the names of who drew
-// under the mouse. The lead's own mouse over the image is their pointer; a left click
+// under the mouse (and how many of the class, while the agreement map is shown). The lead's own mouse over the image is their pointer; a left click
 // while a poll waits for this person's answer is their click, and no tool sees it.
 
 import { el, svg } from "../core/dom.js";
@@ -75,7 +75,7 @@ export class LiveMarks {
     const move = (event) => {
       const p = vp.pointAt(event);
       if (session.leading) session.pointer(p.inside ? vp.toArray(p) : null);
-      const names = p.index ? session.whoDrew(p.index) : [];
+      const names = p.index ? session.hoverText(p.index) : [];
       who.textContent = names.join(", ");
       if (names.length) {
         const box = vp.root.getBoundingClientRect();

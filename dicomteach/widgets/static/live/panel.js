@@ -1,11 +1,16 @@
 // The "Live" group of a Viewer's or a Delineator's tool column: start a session or join
 // one by its code; once in, the session's title and join code, the connection, who is
 // present (colour, name, online, who leads), follow or look around alone, and the
-// presenter's buttons (hand the lead on, show the layers to the class, ask a poll,
-// end). Every button calls the session (session.js); this module only draws its state.
+// presenter's buttons (hand the lead on, show the layers to the class, ask a poll, ask
+// for the class's agreement and scores, show the map and the consensus to the class,
+// end); the agreement's legend and what this screen shows of it. Every button calls the
+// session (session.js); this module only draws its state. The scores go under the
+// picture (scores.js).
 
 import { el, button, setText } from "../core/dom.js";
 import { controlGroup } from "../core/controls.js";
+import { agreementColour, hexOf } from "./agreement.js";
+import { scoresBoard } from "./scores.js";
 
 /** @import { LiveSession } from "./session.js" */
 
@@ -38,6 +43,7 @@ function field(label, control, placeholder) {
  * @typedef {object} LivePanel
  * @property {HTMLElement} group for the tool column
  * @property {HTMLElement} question over the picture: the poll's question
+ * @property {import("./scores.js").ScoresBoard} board under the picture: the class's scores
  * @property {() => void} update draw the session's state
  */
 
@@ -111,10 +117,46 @@ export function livePanel(session) {
   end.dataset.action = "end";
   const leave = button("Leave", "Leave the session (it goes on for the others)", () => session.request("leave", {}));
   leave.dataset.action = "leave";
+  const askAgreement = button("Agreement", "Ask for the class's agreement map and STAPLE consensus, " +
+    "from the layers as they are now: you see them, the class once you show them", () => session.askAgreement());
+  askAgreement.dataset.action = "agreement";
+  const askScores = button("Scores", "Each participant's Dice, surface Dice and HD95, and the poll's " +
+    "clicks: shown to you only", () => session.askScores());
+  askScores.dataset.action = "scores";
   const presenterRows = el("div", "dt-live-presenter");
-  presenterRows.append(row(reveal, end), row(pollText, ask), row(close, mark, showAnswer, pollCount));
+  presenterRows.append(row(reveal, end), row(pollText, ask), row(close, mark, showAnswer, pollCount),
+    row(askAgreement, askScores));
+
+  // ---- the class's agreement: what it is, its legend, what this screen and the class see
+  const agreementBox = el("div", "dt-live-agreement-box");
+  const agreementText = el("div", "dt-live-agreement-text");
+  const structure = el("select", "dt-live-structure");
+  structure.setAttribute("aria-label", "Structure whose agreement is shown");
+  structure.addEventListener("change", () => session.showStructure(Number(structure.value)));
+  const showMap = button("Map", "Show or hide the agreement map on your screen", () => session.toggle("agreement"));
+  showMap.dataset.action = "show-agreement";
+  const showConsensus = button("Consensus", "Show or hide the STAPLE consensus on your screen",
+    () => session.toggle("consensus"));
+  showConsensus.dataset.action = "show-consensus";
+  const legend = el("div", "dt-live-legend");
+  legend.setAttribute("role", "img");
+  const ramp = el("div", "dt-live-ramp");
+  const rampLow = el("span", "dt-live-ramp-end");
+  const rampHigh = el("span", "dt-live-ramp-end");
+  const outlineKey = el("span", "dt-live-outline-key", "consensus");
+  legend.append(rampLow, ramp, rampHigh, outlineKey);
+  const revealMap = button("Show map to class", "Show the agreement map to the class, or hide it",
+    () => session.reveal("agreement", !session.revealed("agreement")));
+  revealMap.dataset.action = "reveal-agreement";
+  const revealConsensus = button("Show consensus to class", "Show the consensus to the class, or hide it",
+    () => session.reveal("consensus", !session.revealed("consensus")));
+  revealConsensus.dataset.action = "reveal-consensus";
+  const revealRow = row(revealMap, revealConsensus);
+  agreementBox.append(agreementText, row(structure, showMap, showConsensus), legend, revealRow);
+
   const inside = el("div", "dt-live-inside");
-  inside.append(heading, codeLine, status, row(follow, leave), present, presenterRows);
+  inside.append(heading, codeLine, status, row(follow, leave), present, presenterRows, agreementBox);
+  const board = scoresBoard({ onRefresh: () => session.askScores() });
 
   const error = el("div", "dt-live-error");
   const question = el("div", "dt-live-question");
@@ -159,7 +201,65 @@ export function livePanel(session) {
       ? `${poll.question} — click on the image`
       : poll.open ? `Poll: ${poll.question}` : "";
     setText(question, asking);
+    setText(askAgreement, session.waiting.consensus ? "Asking…" : "Agreement");
+    askAgreement.disabled = session.waiting.consensus;
+    setText(askScores, session.waiting.scores ? "Scoring…" : "Scores");
+    askScores.disabled = session.waiting.scores;
+    drawAgreementBox();
     drawPresent();
+  }
+
+  function drawAgreementBox() {
+    const agreement = session.agreement;
+    const shown = agreement.structure(session.structure);
+    const visible = !!shown && session.state !== "ended" &&
+      (session.instructor || session.revealed("agreement") || session.revealed("consensus"));
+    agreementBox.hidden = !visible;
+    if (!shown || !visible) return;
+    const n = shown.raters.length;
+    const when = agreement.made.length >= 16 ? ` at ${agreement.made.slice(11, 16)}` : "";
+    setText(agreementText, `Agreement: ${n} drew${when}`);
+    agreementText.title = shown.raters.map((name) => session.personName(name)).join(", ");
+    const labels = agreement.structures.map((s) => String(s.label));
+    if ([...structure.options].map((o) => o.value).join() !== labels.join()) {
+      const names = new Map((session.scene.model.get("label_info") || []).map((l) => [l.value, l.name]));
+      structure.replaceChildren(...agreement.structures.map((s) => {
+        const option = el("option", "", names.get(s.label) || `Structure ${s.label}`);
+        option.value = String(s.label);
+        return option;
+      }));
+    }
+    structure.value = String(shown.label);
+    structure.hidden = labels.length < 2;
+    const mapSeen = session.instructor || session.revealed("agreement");
+    const consensusSeen = session.instructor || session.revealed("consensus");
+    showMap.hidden = !mapSeen;
+    showConsensus.hidden = !consensusSeen;
+    showMap.setAttribute("aria-pressed", String(session.showing.agreement));
+    showConsensus.setAttribute("aria-pressed", String(session.showing.consensus));
+    legend.hidden = !(mapSeen && session.showing.agreement) && !(consensusSeen && session.showing.consensus);
+    ramp.hidden = rampLow.hidden = rampHigh.hidden = !(mapSeen && session.showing.agreement);
+    outlineKey.hidden = !(consensusSeen && session.showing.consensus);
+    if (ramp.dataset.raters !== String(n)) {
+      ramp.dataset.raters = String(n);
+      ramp.replaceChildren(...Array.from({ length: n }, (_, i) => {
+        const rgb = agreementColour(i + 1, n);
+        const swatch = el("span", "dt-live-ramp-step");
+        swatch.style.background = hexOf(rgb);
+        swatch.dataset.count = String(i + 1);
+        swatch.dataset.rgb = rgb.join(",");
+        swatch.title = `${i + 1} of ${n} drew here`;
+        return swatch;
+      }));
+    }
+    setText(rampLow, "1");
+    setText(rampHigh, `${n} of ${n}`);
+    legend.setAttribute("aria-label", `Agreement map: from 1 to ${n} of ${n} drew each voxel`);
+    revealRow.hidden = !session.instructor;
+    setText(revealMap, session.revealed("agreement") ? "Hide map from class" : "Show map to class");
+    revealMap.setAttribute("aria-pressed", String(session.revealed("agreement")));
+    setText(revealConsensus, session.revealed("consensus") ? "Hide consensus from class" : "Show consensus to class");
+    revealConsensus.setAttribute("aria-pressed", String(session.revealed("consensus")));
   }
 
   function drawPresent() {
@@ -192,7 +292,7 @@ export function livePanel(session) {
   }
 
   update();
-  return { group, question, update };
+  return { group, question, board, update };
 }
 
 /** @param {...Node} items */

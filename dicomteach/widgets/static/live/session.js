@@ -11,17 +11,26 @@
 //   layers in their colours: all of them for an instructor, for a learner only once
 //   the presenter shows them (reveal.layers);
 // - polls: a learner's click while a poll is open is theirs in poll/clicks; the
-//   presenter sees the clicks arrive as a heat map, marks the answer and shows it.
+//   presenter sees the clicks arrive as a heat map, marks the answer and shows it;
+// - the class's agreement: the presenter asks the service (through the kernel) for the
+//   agreement map and the STAPLE consensus, which it writes into the document's
+//   `consensus` root; they are drawn here for an instructor, for a learner once the
+//   presenter shows them (reveal.agreement, reveal.consensus), each of them hidden or
+//   shown on this screen alone too (the map takes the place of the others' layers while
+//   it is shown); and the scores, the kernel's answer to this view.
 //
 // The view's root element carries the state for tests and styles: data-live (the
 // connection), data-live-lead, data-live-attached, data-live-joins, data-live-restarts,
-// data-live-edits (edits this view wrote), data-live-drawn (others' edits on screen).
+// data-live-edits (edits this view wrote), data-live-drawn (others' edits on screen),
+// data-live-agreement and data-live-consensus (the `made` of the map and of the
+// consensus on screen, "" when not shown).
 
 import { loadYjs, LiveProvider } from "./provider.js";
 import { LiveLayers, drawLayers, editFromBox, editFromIndices, rgbOf } from "./layers.js";
 import { livePanel } from "./panel.js";
 import { LiveMarks } from "./marks.js";
 import { Follower } from "./follow.js";
+import { ClassAgreement, drawAgreement, drawConsensus } from "./agreement.js";
 
 /** @import * as Y from "../vendor/yjs.js" */
 /** @import { Scene } from "../core/scene.js" */
@@ -45,6 +54,8 @@ import { Follower } from "./follow.js";
 /** @typedef {{username: string, name: string, role: string, colour: string, online: boolean}} Person */
 
 /** A click of a poll: array (frame, row, column) and the poll it answers. @typedef {{frame: number, row: number, column: number, asked?: number}} PollClick */
+
+/** What the class's agreement shows: the map of how many drew, the consensus outline. @typedef {"agreement" | "consensus"} AgreementPart */
 
 export class LiveSession {
   /**
@@ -75,6 +86,14 @@ export class LiveSession {
     this.pending = [];
     this.edits = 0;
     this.layers = new LiveLayers(scene.shape);
+    this.agreement = new ClassAgreement(scene.shape);
+    /** What this screen shows of the class's agreement, when it may (sees). */
+    this.showing = { agreement: true, consensus: true };
+    /** The structure whose agreement is shown (its label; 0: the first there is). */
+    this.structure = 0;
+    /** The kernel is asking the service for these (live_reply ends the wait). */
+    this.waiting = { consensus: false, scores: false };
+    this.agreementScheduled = false;
     /** @type {Viewport[]} */
     this.viewports = [];
     this.follower = new Follower(this);
@@ -195,6 +214,10 @@ export class LiveSession {
     this.follower.stop();
     this.follower = new Follower(this);
     this.layers = new LiveLayers(this.scene.shape);
+    this.agreement = new ClassAgreement(this.scene.shape);
+    this.waiting = { consensus: false, scores: false };
+    this.panel.board.clear();
+    this.drawAgreement();
     this.update();
     if (!info.id || !info.sync || !info.service) return;
     let Y;
@@ -231,6 +254,7 @@ export class LiveSession {
     for (const off of this.unbind) off();
     this.doc = doc;
     this.layers = new LiveLayers(this.scene.shape);
+    this.agreement = new ClassAgreement(this.scene.shape);
     /**
      * @param {string} name
      * @param {(events: any[], transaction: any) => void} fn
@@ -250,9 +274,11 @@ export class LiveSession {
     });
     deep("reveal", () => {
       this.drawOthers();
+      this.drawAgreement();
       this.marks.draw();
       this.update();
     });
+    deep("consensus", () => this.agreementChanged());
     deep("layers", () => this.layersChanged());
     deep("poll", () => {
       this.marks.draw();
@@ -266,6 +292,7 @@ export class LiveSession {
       this.sessionChanged();
       this.flushEdits();
       this.layersChanged();
+      this.agreementChanged();
     }
     this.update();
   }
@@ -351,6 +378,10 @@ export class LiveSession {
    * @param {DataView[]} buffers
    */
   kernelMessage(msg, buffers) {
+    if (msg.type === "live_reply") {
+      this.replied(msg, buffers);
+      return;
+    }
     if (!this.ownLayer || !this.info.id || msg.type !== "patch" || msg.layer !== "labels") return;
     if (msg.origin) return;
     if (msg.requested_by && msg.requested_by !== this.scene.origin) return;
@@ -400,6 +431,106 @@ export class LiveSession {
    */
   whoDrew(a) {
     return this.others().filter((p) => this.layers.at(p.name, a)).map((p) => this.personName(p.name));
+  }
+
+  // ---- the class's agreement and scores
+
+  /** The presenter's Agreement: the service writes the map and consensus into `consensus`. */
+  askAgreement() {
+    if (!this.instructor || !this.doc || this.state === "ended") return;
+    this.waiting.consensus = true;
+    this.request("consensus", {});
+    this.update();
+  }
+
+  /** The presenter's Scores: the kernel hands this view the table and the picture. */
+  askScores() {
+    if (!this.instructor || !this.info.id) return;
+    this.waiting.scores = true;
+    const shown = this.agreement.structure(this.structure);
+    this.request("scores", { structure: shown ? shown.label : null });
+    this.update();
+  }
+
+  /**
+   * The kernel's answer to askAgreement or askScores (widgets/live.py LiveWidget._reply);
+   * a refusal is in live_error.
+   * @param {{action: string, ok: boolean, answer?: any, picture?: boolean}} msg
+   * @param {DataView[]} buffers
+   */
+  replied(msg, buffers) {
+    if (msg.action === "consensus") this.waiting.consensus = false;
+    if (msg.action === "scores") {
+      this.waiting.scores = false;
+      if (msg.ok && msg.answer && this.instructor) {
+        const png = msg.picture && buffers.length
+          ? new Blob([/** @type {DataView<ArrayBuffer>} */ (buffers[0])], { type: "image/png" }) : null;
+        const names = new Map((this.model.get("label_info") || []).map((l) => [l.value, l.name || ""]));
+        this.panel.board.show(msg.answer, png, names);
+      }
+    }
+    this.update();
+  }
+
+  agreementChanged() {
+    if (!this.doc) return;
+    if (this.agreement.update(this.map("consensus"))) this.drawAgreement();
+    this.update();
+  }
+
+  /**
+   * Whether this screen shows `part` now: an instructor's always, a learner's once the
+   * presenter shows it to the class; and not hidden on this screen.
+   * @param {AgreementPart} part
+   */
+  sees(part) {
+    return !!this.doc && !!this.agreement.structures.length && this.showing[part] &&
+      (this.instructor || this.revealed(part));
+  }
+
+  /**
+   * Show or hide `part` on this screen alone.
+   * @param {AgreementPart} part
+   */
+  toggle(part) {
+    this.showing[part] = !this.showing[part];
+    this.drawAgreement();
+    this.update();
+  }
+
+  /** @param {number} label */
+  showStructure(label) {
+    this.structure = label;
+    this.drawAgreement();
+    this.update();
+  }
+
+  /** Redraw the agreement map and the consensus with the next animation frame. */
+  drawAgreement() {
+    if (this.agreementScheduled) return;
+    this.agreementScheduled = true;
+    requestAnimationFrame(() => {
+      this.agreementScheduled = false;
+      if (this.destroyed) return;
+      for (const vp of this.viewports) vp.draw(["live", "agreement", "consensus"]);
+      const ds = this.root.dataset;
+      ds.liveAgreement = this.sees("agreement") ? this.agreement.made : "";
+      ds.liveConsensus = this.sees("consensus") ? this.agreement.made : "";
+    });
+  }
+
+  /**
+   * What the mouse is over at array index `a`: who drew there, and how many of the class.
+   * @param {number[]} a
+   */
+  hoverText(a) {
+    const names = this.whoDrew(a);
+    if (this.sees("agreement")) {
+      const structure = this.agreement.structure(this.structure);
+      const k = structure ? this.agreement.countAt(structure.label, a) : 0;
+      if (structure && k) names.push(`${k} of ${structure.raters.length} drew here`);
+    }
+    return names;
   }
 
   // ---- polls
@@ -466,7 +597,14 @@ export class LiveSession {
   attach(vp) {
     this.viewports.push(vp);
     vp.addCanvas("live", "dt-live-layers", {
-      draw: (layout, s, out) => drawLayers(this.layers, this.others(), layout, s, out),
+      // the agreement map sums up the layers: drawn over them, it would be unreadable
+      draw: (layout, s, out) => !this.sees("agreement") && drawLayers(this.layers, this.others(), layout, s, out),
+    });
+    vp.addCanvas("agreement", "dt-live-agreement", {
+      draw: (layout, s, out) => this.sees("agreement") && drawAgreement(this.agreement, this.structure, layout, s, out),
+    });
+    vp.addCanvas("consensus", "dt-live-consensus", {
+      draw: (layout, s, out) => this.sees("consensus") && drawConsensus(this.agreement, this.structure, layout, s, out),
     });
     this.marks.attach(vp);
   }
@@ -480,6 +618,7 @@ export class LiveSession {
     this.model.off("change:live", this.onLive);
     this.model.off("change:live_error", this.onError);
     this.marks.destroy();
+    this.panel.board.clear();
     delete (/** @type {HTMLElement & {dtLive?: LiveSession}} */ (this.root)).dtLive;
   }
 }
