@@ -152,7 +152,8 @@ export function livePanel(session) {
     () => session.reveal("consensus", !session.revealed("consensus")));
   revealConsensus.dataset.action = "reveal-consensus";
   const revealRow = row(revealMap, revealConsensus);
-  agreementBox.append(agreementText, row(structure, showMap, showConsensus), legend, revealRow);
+  const viewRow = row(structure, showMap, showConsensus);
+  agreementBox.append(agreementText, viewRow, legend, revealRow);
 
   const inside = el("div", "dt-live-inside");
   inside.append(heading, codeLine, status, row(follow, leave), present, presenterRows, agreementBox);
@@ -212,12 +213,19 @@ export function livePanel(session) {
   function drawAgreementBox() {
     const agreement = session.agreement;
     const shown = agreement.structure(session.structure);
-    const visible = !!shown && session.state !== "ended" &&
-      (session.instructor || session.revealed("agreement") || session.revealed("consensus"));
+    const nobody = session.instructor && !!agreement.made && !shown; // asked before anyone drew
+    const visible = session.state !== "ended" && (nobody || (!!shown &&
+      (session.instructor || session.revealed("agreement") || session.revealed("consensus"))));
     agreementBox.hidden = !visible;
-    if (!shown || !visible) return;
-    const n = shown.raters.length;
+    if (!visible) return;
     const when = agreement.made.length >= 16 ? ` at ${agreement.made.slice(11, 16)}` : "";
+    viewRow.hidden = legend.hidden = revealRow.hidden = !shown;
+    if (!shown) {
+      setText(agreementText, `Agreement${when}: nobody had drawn yet`);
+      agreementText.title = "";
+      return;
+    }
+    const n = shown.raters.length;
     setText(agreementText, `Agreement: ${n} drew${when}`);
     agreementText.title = shown.raters.map((name) => session.personName(name)).join(", ");
     const labels = agreement.structures.map((s) => String(s.label));
