@@ -199,15 +199,10 @@ def _candidate(
     centre = (index * w[:, None]).sum(0) / max(float(w.sum()), 1e-9)
     centre += np.array([b.start for b in box], dtype=float)
     spacing = np.asarray(volume.spacing, dtype=float)
-    widest = 0.0
-    for k in np.unique(index[:, 0]):
-        rc = index[index[:, 0] == k][:, 1:] * spacing[1:]
-        if len(rc) > 400:  # a large region: its outline's points decide its diameter
-            rc = rc[np.random.default_rng(0).choice(len(rc), 400, replace=False)]
-        d = np.sqrt(((rc[:, None, :] - rc[None, :, :]) ** 2).sum(-1)).max()
-        widest = max(widest, float(d) + float(spacing[1:].mean()))
+    widest = max(_widest(index[index[:, 0] == k][:, 1:] * spacing[1:]) for k in set(index[:, 0]))
+    widest += float(spacing[1:].mean())  # from pixel centres to pixel edges
     return Candidate(
-        probability=round(peak, 4),
+        probability=peak,
         centre_index=tuple(round(float(v), 2) for v in centre),  # type: ignore[arg-type]
         centre_mm=tuple(round(float(v), 1) for v in volume.index_to_lps(centre)),  # type: ignore[arg-type]
         box=box,
@@ -215,3 +210,19 @@ def _candidate(
         diameter_mm=round(widest, 1),
         volume_ml=round(float(mask.sum() * np.prod(spacing)) / 1000.0, 3),
     )
+
+
+def _widest(points: np.ndarray) -> float:
+    """Largest distance between two of ``points`` (n × 2, mm): between corners of their hull.
+
+    >>> _widest(np.array([[0.0, 0.0], [3.0, 4.0], [1.0, 1.0]]))
+    5.0
+    """
+    from scipy.spatial import ConvexHull, QhullError
+
+    if len(points) > 8:
+        try:
+            points = points[ConvexHull(points).vertices]
+        except QhullError:  # all on one line: every point may be an end
+            pass
+    return float(np.sqrt(((points[:, None, :] - points[None, :, :]) ** 2).sum(-1)).max())

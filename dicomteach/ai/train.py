@@ -3,8 +3,8 @@
 The shipped model (``dicomteach/ai/models/nodule.*``) was made by the command
 its log begins with (``nodule.log``; docs/ai.md)::
 
-    nice -n 10 python -m dicomteach.ai.train --seed 0 --steps 4000 --cases 48 \\
-        --out dicomteach/ai/models
+    nice -n 10 python -m dicomteach.ai.train --seed 0 --steps 3000 --cases 64 \\
+        --threads 1 --out dicomteach/ai/models
 
 What it does:
 
@@ -13,9 +13,11 @@ What it does:
    scanner stores it, and puts each on the model's grid round its lungs
    (:mod:`dicomteach.ai.grid`), with the nodules' SEG rule as the target;
 2. trains :class:`~dicomteach.ai.network.NoduleNet` on patches of five
-   slices: half centred near a nodule, half anywhere in the box round the
-   lungs, flipped at random; loss: binary cross-entropy plus soft Dice;
-   Adam, the learning rate falling along a cosine; everything from ``--seed``;
+   slices: three in ten centred near a nodule, three on dense tissue beside
+   lung that is no nodule (vessels, airway walls, scars, the pleura), the
+   others anywhere in the box round the lungs, flipped at random; loss:
+   binary cross-entropy plus soft Dice; Adam, the learning rate falling along
+   a cosine; everything from ``--seed``;
 3. writes ``nodule.npz`` (the weights), ``nodule.onnx`` (exported from them),
    ``nodule.json`` (what the model reads, its thresholds, the digests of both
    files, how it was trained) and ``nodule.log`` (the command, then the loss
@@ -45,6 +47,10 @@ from dicomteach.ai.runtime import Description, describe, digest, model_paths
 
 #: Slices either side of the one the network reads.
 CONTEXT = 2
+#: Share of the patches centred near a nodule, and on dense tissue beside lung that is no
+#: nodule (vessels, airway walls, scars, the pleura); the others lie anywhere round the lungs.
+POSITIVE_SHARE = 0.3
+DENSE_SHARE = 0.3
 #: What a cached training case holds: change it when its making changes outside the sample
 #: library and :mod:`dicomteach.ai.cases` (whose code names the cache itself), e.g. the grid.
 DATA_VERSION = 1
@@ -88,8 +94,19 @@ class Patches:
     """Random training patches of the cases: five slices in, the middle slice's target out."""
 
     def __init__(self, data: list[dict[str, np.ndarray]], patch: int, rng: np.random.Generator):
+        from scipy import ndimage
+
         self.data, self.patch, self.rng = data, patch, rng
-        self.positives = [np.argwhere(d["target"] >= 128) for d in data]
+        self.positives = [np.argwhere(d["target"] >= 128).astype(np.int16) for d in data]
+        # what a nodule must be told from: tissue denser than lung, with lung within 3 voxels
+        self.dense = [
+            np.argwhere(
+                (d["hu"] > -400)
+                & (d["target"] == 0)
+                & (ndimage.minimum_filter(d["hu"], size=(1, 7, 7)) < -700)
+            ).astype(np.int16)
+            for d in data
+        ]
 
     def batch(self, size: int) -> tuple[np.ndarray, np.ndarray]:
         """``size`` patches: inputs ``(size, 5, p, p)`` normalised, targets ``(size, 1, p, p)``."""
@@ -99,11 +116,14 @@ class Patches:
         for n in range(size):
             which = int(rng.integers(len(self.data)))
             hu, target = self.data[which]["hu"], self.data[which]["target"]
-            positives = self.positives[which]
-            if len(positives) and rng.random() < 0.5:
-                k, i, j = positives[int(rng.integers(len(positives)))]
+            positives, dense = self.positives[which], self.dense[which]
+            draw = rng.random()
+            if len(positives) and draw < POSITIVE_SHARE:
+                k, i, j = (int(v) for v in positives[int(rng.integers(len(positives)))])
                 i += int(rng.integers(-p // 3, p // 3 + 1))
                 j += int(rng.integers(-p // 3, p // 3 + 1))
+            elif len(dense) and draw < POSITIVE_SHARE + DENSE_SHARE:
+                k, i, j = (int(v) for v in dense[int(rng.integers(len(dense)))])
             else:
                 k, i, j = (int(rng.integers(n_)) for n_ in hu.shape)
             ks = np.clip(np.arange(k - CONTEXT, k + CONTEXT + 1), 0, hu.shape[0] - 1)
@@ -231,8 +251,8 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m dicomteach.ai.train", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of weights and patches")
-    parser.add_argument("--steps", type=int, default=4000)
-    parser.add_argument("--cases", type=int, default=48, help="training patients")
+    parser.add_argument("--steps", type=int, default=3000)
+    parser.add_argument("--cases", type=int, default=64, help="training patients")
     parser.add_argument("--first-case", type=int, default=0, help="skip this many patients")
     parser.add_argument("--size", type=int, default=generated.SIZE, help="matrix of each CT")
     parser.add_argument("--slices", type=int, default=generated.SLICES, help="slices of each CT")
@@ -240,7 +260,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--patch", type=int, default=96, help="patch rows and columns (÷8)")
     parser.add_argument("--width", type=int, default=16, help="channels of the first level")
     parser.add_argument("--lr", type=float, default=2e-3)
-    parser.add_argument("--threads", type=int, default=2)
+    # one thread: on a machine shared with other work, two threads wait on each other
+    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--log-every", type=int, default=50)
     parser.add_argument("--name", default="nodule", help="file names of the model")
     parser.add_argument("--out", default=str(Path(__file__).parent / "models"))
