@@ -115,12 +115,10 @@ def what_is_there(
     gap = np.linalg.norm(p0 + t[:, None] * step - centre, axis=1) - radius
     nearest = int(np.argmin(gap)) if len(gap) else -1
     if nearest >= 0 and gap[nearest] <= 2.0:
-        kind = tubes.kind[keep][nearest]
-        if kind == AIRWAY:
-            return "airway"
+        tube = "bronchus" if tubes.kind[keep][nearest] == AIRWAY else "vessel"
         axis = step[nearest] / max(float(np.linalg.norm(step[nearest])), 1e-9)
         steep = np.degrees(np.arccos(min(abs(float(axis[2])), 1.0))) <= END_ON_DEGREES
-        return "vessel seen end-on" if steep else "vessel along the slice"
+        return f"{tube} seen end-on" if steep else f"{tube} along the slice"
     _, label = anatomy.tissue(person, *(np.array([v]) for v in centre))
     name = anatomy.Tissue(int(label[0])).name.lower().replace("_", " ")
     return "lung" if name == "lung" else f"{name} (outside the lung)"
@@ -180,7 +178,7 @@ def evaluate_case(spec: generated.CaseSpec, folder: Path, model: Model) -> CaseR
                 "diameter_mm": entry.diameter_mm,
                 "centre_mm": list(entry.centre_mm),
                 "slice": int(round(volume.lps_to_index(entry.centre_mm)[0])),
-                "probability": best.get(n, 0.0),
+                "probability": round(best.get(n, 0.0), 4),
             }
         )
     person = spec.person()
@@ -191,7 +189,7 @@ def evaluate_case(spec: generated.CaseSpec, folder: Path, model: Model) -> CaseR
             result.false_positives.append(
                 {
                     "what": what,
-                    "probability": c.probability,
+                    "probability": round(c.probability, 4),
                     "centre_mm": list(c.centre_mm),
                     "slice": c.slice_index,
                     "diameter_mm": c.diameter_mm,
@@ -262,7 +260,12 @@ def summarise(results: list[CaseResult]) -> dict:
 
 
 def known_errors(results: list[CaseResult]) -> list[KnownError]:
-    """The errors worth teaching: the surest false positives on end-on vessels and on scars, and misses."""
+    """The errors worth teaching: the surest false positives on mimics, then the misses.
+
+    Mimics are vessels and bronchi seen end-on and scars (:data:`KEEP` of
+    each, most probable first); misses are nodules no candidate reached 0.5
+    on, ground-glass ones first, then the faintest.
+    """
 
     def entry(r: CaseResult, kind: str, what: str, item: dict, label: str) -> KnownError:
         exam = r.spec.examination
@@ -280,7 +283,7 @@ def known_errors(results: list[CaseResult]) -> list[KnownError]:
         )
 
     out = []
-    for what in ("vessel seen end-on", "scar"):
+    for what in ("vessel seen end-on", "bronchus seen end-on", "scar"):
         chosen = sorted(
             ((r, f) for r in results for f in r.false_positives if f["what"] == what),
             key=lambda rf: -rf[1]["probability"],
