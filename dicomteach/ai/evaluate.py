@@ -250,6 +250,11 @@ def summarise(results: list[CaseResult]) -> dict:
             for k, v in sorted(kinds.items())
         },
         "false_positives_on": dict(sorted(what.items(), key=lambda kv: -kv[1])),
+        "missed": [
+            {k: n[k] for k in ("key", "kind", "diameter_mm", "probability")}
+            for n in nodules
+            if n["key"] not in found
+        ],
         "seconds_per_scan": round(float(np.mean([r.seconds for r in results])), 2),
         "froc": {
             "false_positives_per_scan": [round(float(v), 3) for v in fp],
