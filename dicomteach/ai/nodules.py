@@ -111,9 +111,11 @@ def find_nodules(
 
     Examples
     --------
-    >>> from dicomteach.samples.cache import lesson_study
-    >>> ct = lesson_study("ct-chest", seed=1, size=256, slices=60) / "baseline" / "ct"
-    >>> best = find_nodules(ct)[0]
+    >>> import tempfile
+    >>> from dicomteach.samples import ct_chest
+    >>> folder = tempfile.mkdtemp()
+    >>> _ = ct_chest.write(folder, seed=1, size=256, slices=60)  # the lessons' chest CT
+    >>> best = find_nodules(f"{folder}/baseline/ct")[0]
     >>> best.probability > 0.5, 5.0 < best.diameter_mm < 40.0
     (True, True)
     """
