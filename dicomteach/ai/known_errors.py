@@ -57,7 +57,14 @@ class KnownError:
 def write_known_errors(
     path: str | os.PathLike[str], errors: list[KnownError], model_sha256: str
 ) -> Path:
-    """Write the list (atomically) for the model whose ONNX file has ``model_sha256``."""
+    """Write the list (atomically) for the model whose ONNX file has ``model_sha256``.
+
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "errors.json"
+    >>> _ = write_known_errors(path, read_known_errors()[:1], "0" * 64)
+    >>> read_known_errors(path) == read_known_errors()[:1]
+    True
+    """
     data = {
         "version": KNOWN_ERRORS_VERSION,
         "model_sha256": model_sha256,

@@ -142,7 +142,19 @@ def candidates(
     lowest: float,
     contour: float = 0.5,
 ) -> list[Candidate]:
-    """The candidates of a probability map on ``grid``, outlined on ``volume``'s voxels."""
+    """The candidates of a probability map on ``grid``, outlined on ``volume``'s voxels.
+
+    >>> from dicomteach.io.volume import FrameAxis
+    >>> ct = Volume(np.zeros((4, 16, 16), np.int16), (2.5, 0.625, 0.625), (0.0, 0.0, 0.0),
+    ...             np.array([[0, 0, 1], [0, 1, 0], [1, 0, 0]]), frame_axis=FrameAxis.SLICE)
+    >>> grid = ModelGrid(np.zeros((4, 8, 8), np.float32), (0.0, 0.0, 0.0), (1.0, 2.0, 2.0),
+    ...                  (4, 16, 16))
+    >>> p = np.zeros((4, 8, 8), np.float32)
+    >>> p[1:3, 3:5, 3:5] = 0.9  # a blob on the model's grid, two slices of 2.5 mm
+    >>> (c,) = candidates(p, grid, ct, lowest=0.1)
+    >>> round(c.probability, 2), c.centre_index, c.box[0]
+    (0.9, (1.5, 7.0, 7.0), slice(0, 4, None))
+    """
     from scipy import ndimage
 
     labels, count = ndimage.label(probability >= lowest, structure=np.ones((3, 3, 3), bool))

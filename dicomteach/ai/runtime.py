@@ -53,7 +53,11 @@ class Description:
 
 
 def digest(path: str | os.PathLike[str]) -> str:
-    """SHA-256 of a file, hex."""
+    """SHA-256 of a file, hex.
+
+    >>> digest(model_paths("nodule")["onnx"]) == load_model().description.onnx_sha256
+    True
+    """
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -71,7 +75,12 @@ def describe(path: str | os.PathLike[str], description: Description) -> Path:
 
 
 def read_description(path: str | os.PathLike[str]) -> Description:
-    """Read a model's ``<name>.json``; :class:`ModelError` naming the file when it cannot."""
+    """Read a model's ``<name>.json``; :class:`ModelError` naming the file when it cannot.
+
+    >>> description = read_description(model_paths("nodule")["json"])
+    >>> description.slices, description.contour_threshold
+    (5, 0.5)
+    """
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -126,7 +135,13 @@ class Model:
         return self.session.run(None, {self.input_name: batch})[0]
 
     def probabilities(self, hu: np.ndarray) -> np.ndarray:
-        """Probability (0…1) that each voxel of ``hu`` (on the model's grid) is nodule."""
+        """Probability (0…1) that each voxel of ``hu`` (on the model's grid) is nodule.
+
+        >>> lung = np.full((6, 40, 40), -860.0, np.float32)
+        >>> p = load_model().probabilities(lung)
+        >>> p.shape, float(p.max()) < 0.1  # clean lung: nothing there
+        ((6, 40, 40), True)
+        """
         slices, rows, columns = hu.shape
         pad = (0, -rows % 8), (0, -columns % 8)
         padded = np.pad(hu, ((0, 0), *pad), mode="edge")
@@ -135,12 +150,17 @@ class Model:
         for start in range(0, slices, BATCH_SLICES):
             index = np.arange(start, min(start + BATCH_SLICES, slices))
             logits = self.logits(model_input(padded, index, context))[:, 0, :rows, :columns]
-            out[index] = 1.0 / (1.0 + np.exp(-logits))
+            with np.errstate(over="ignore"):  # a very negative logit: exp → inf, probability 0
+                out[index] = 1.0 / (1.0 + np.exp(-logits))
         return out
 
 
 def model_paths(name: str, folder: str | os.PathLike[str] | None = None) -> dict[str, Path]:
-    """The files of model ``name``: ``onnx``, ``json``, ``npz``, ``log``."""
+    """The files of model ``name``: ``onnx``, ``json``, ``npz``, ``log``.
+
+    >>> model_paths("nodule", "/models")["onnx"].as_posix()
+    '/models/nodule.onnx'
+    """
     base = Path(folder) if folder is not None else MODELS
     return {suffix: base / f"{name}.{suffix}" for suffix in ("onnx", "json", "npz", "log")}
 
