@@ -31,8 +31,21 @@ STAMP="$VENV/.dicomteach-installed"
 if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ]; then
     echo "==> installing dicomteach[test] into $VENV"
     "$VENV/bin/python" -m pip install -q --upgrade pip 2>&1 | grep -v "is ignored" || true
+    # PyTorch (the ai-train extra: tests/test_ai.py trains the nodule model a few steps) as
+    # its CPU build: PyPI's Linux wheel is the CUDA one, with GBs of nvidia-* wheels no test
+    # uses. From PyTorch's CPU index, or a CPU wheel among this machine's find-links; the
+    # machine's pip configuration files are left out for this one step, as they may add an
+    # index that serves PyPI's CUDA build. The test extra then keeps it and adds what it needs.
+    if ! "$VENV/bin/python" -c "import torch" >/dev/null 2>&1; then
+        echo "==> installing PyTorch's CPU build"
+        if ! PIP_CONFIG_FILE=/dev/null "$VENV/bin/python" -m pip install -q --no-deps \
+            --retries 1 --timeout 30 --index-url https://download.pytorch.org/whl/cpu \
+            "torch>=2.6,<2.15" >"$VENV/torch-install.log" 2>&1; then
+            echo "==> note: no CPU build of PyTorch reached ($VENV/torch-install.log); pip takes PyPI's"
+        fi
+    fi
     "$VENV/bin/python" -m pip install -q -e ".[test]" 2>&1 | grep -v "is ignored" || true
-    "$VENV/bin/python" -c "import dicomteach, pydicom, pytest" 
+    "$VENV/bin/python" -c "import dicomteach, pydicom, pytest, onnxruntime" 
     touch "$STAMP"
 fi
 # JupyterLab as shipped to a class (no news pop-up, kernels start without a dialog):

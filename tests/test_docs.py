@@ -45,6 +45,8 @@ LAYER_RANK = {
     "samples": 3.5,
     "scoring": 4,
     "grading": 5,
+    # models beside grading: they read Volumes and score with scoring, and show nothing
+    "ai": 5,
     "widgets": 6,
     "activities": 7,
     "course": 8,

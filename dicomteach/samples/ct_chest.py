@@ -315,7 +315,7 @@ def _write_visit(
 def write_series(
     dest: Path, hu: np.ndarray, z_mm: np.ndarray, x_mm: np.ndarray, plan: _Plan
 ) -> tuple[StudyInfo, list[Dataset], list[Path]]:
-    """The table, noise and field of view added to ``hu``, written as one CT series under ``dest``.
+    """What :func:`acquire` makes of ``hu``, written as one CT series under ``dest``.
 
     ``z_mm`` and ``x_mm`` are the heights of the slices and the in-plane axis
     (mm); also used by the teaching file (:mod:`dicomteach.samples.ct_findings`).
@@ -323,25 +323,7 @@ def write_series(
     person, visit, exam, seed = plan.person, plan.visit, plan.examination, plan.seed
     pixel = exam.field_of_view / len(x_mm)
     slices = len(z_mm)
-    _add_table(hu, x_mm, person)
-    peak, louder = KERNEL_NOISE[exam.kernel]
-    if exam.streaks:
-        body = hu > -995.0
-        error = streaks.bone_streaks(
-            hu, pixel, noise_sd(person) * louder, np.random.default_rng([seed, plan.number, 0x57])
-        )
-        hu += np.where(body, error, np.float32(0.0))
-    if exam.kernel == "sharp":
-        _sharpen(hu, pixel)
-    rng = np.random.default_rng([seed, plan.number, 0xC7])
-    _add_noise(hu, pixel, noise_sd(person) * louder, peak, rng)
-    outside = np.hypot(*np.meshgrid(x_mm, x_mm, indexing="ij")) > exam.field_of_view / 2.0
-    hu[:, outside] = -1024.0
-    stored = hu_to_stored(hu)
-    if exam.habits.signed:
-        stored = stored.astype(np.int16)
-        if exam.habits.padding is not None:
-            stored[:, outside] = exam.habits.padding
+    stored = acquire(hu, x_mm, person, exam, (seed, plan.number))
 
     tag = plan.tag
     header = plan.header
@@ -392,6 +374,54 @@ def write_series(
         written.append(save_dataset_atomically(ds, dest / "ct" / f"IM{instance:06d}.dcm"))
         datasets.append(ds)
     return study, datasets, written
+
+
+def acquire(
+    hu: np.ndarray,
+    x_mm: np.ndarray,
+    person: patient.Patient,
+    examination: Examination,
+    noise_seed: tuple[int, int],
+) -> np.ndarray:
+    """What the scanner stores of the noise-free slices ``hu`` (HU, changed in place).
+
+    The table under the patient, the examination's streaks from the bones, a
+    lung kernel's edges, noise with its kernel's spectrum, the air outside the
+    reconstructed circle, then the maker's stored values (12-bit unsigned with
+    intercept −1024, or signed 16-bit with its padding value outside the
+    circle). ``noise_seed`` (case seed, visit number) decides the noise and the
+    streaks. :func:`write_series` writes what this returns; models trained on
+    the population (:mod:`dicomteach.ai`) see the same values without the files.
+
+    >>> person = patient.make_patient(0, tree=False)
+    >>> x = np.linspace(-179.0, 179.0, 64, dtype=np.float32)
+    >>> slab = np.full((2, 64, 64), -1000.0, np.float32)
+    >>> stored = acquire(slab, x, person, Examination(), (0, 0))
+    >>> stored.dtype.name, int(stored[0, 0, 0])  # outside the circle: -1024 HU
+    ('uint16', 0)
+    """
+    pixel = examination.field_of_view / len(x_mm)
+    _add_table(hu, x_mm, person)
+    peak, louder = KERNEL_NOISE[examination.kernel]
+    seed, number = noise_seed
+    if examination.streaks:
+        body = hu > -995.0
+        error = streaks.bone_streaks(
+            hu, pixel, noise_sd(person) * louder, np.random.default_rng([seed, number, 0x57])
+        )
+        hu += np.where(body, error, np.float32(0.0))
+    if examination.kernel == "sharp":
+        _sharpen(hu, pixel)
+    rng = np.random.default_rng([seed, number, 0xC7])
+    _add_noise(hu, pixel, noise_sd(person) * louder, peak, rng)
+    outside = np.hypot(*np.meshgrid(x_mm, x_mm, indexing="ij")) > examination.field_of_view / 2.0
+    hu[:, outside] = -1024.0
+    stored = hu_to_stored(hu)
+    if examination.habits.signed:
+        stored = stored.astype(np.int16)
+        if examination.habits.padding is not None:
+            stored[:, outside] = examination.habits.padding
+    return stored
 
 
 def _age(birth_date: str, on: date) -> int:

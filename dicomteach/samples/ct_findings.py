@@ -36,6 +36,7 @@ from dicomteach.samples import ct_chest
 from dicomteach.samples import patient as anatomy
 from dicomteach.samples._common import Patient, sample_uid
 from dicomteach.samples.findings import (
+    PLAN,
     Drawn,
     Finding,
     FindingsError,
@@ -65,20 +66,40 @@ SLICES = 100
 TOP_MM = 85.0
 
 
-def write(dest: str | Path, *, seed: int = 0, size: int = 512, slices: int = SLICES) -> list[Path]:
+def write(
+    dest: str | Path,
+    *,
+    seed: int = 0,
+    size: int = 512,
+    slices: int = SLICES,
+    person: anatomy.Patient | None = None,
+    examination: ct_chest.Examination | None = None,
+    plan: tuple[tuple[Kind, tuple[str, ...], float], ...] | None = None,
+) -> list[Path]:
     """Write the teaching-file chest CT, its findings' SEG and its manifest under ``dest``.
 
     The CT is written as the nodule study's baseline is (:mod:`dicomteach.samples.ct_chest`:
     Siemens habits, 2.5 mm slices, JPEG 2000 Lossless); ``size`` (even) and
-    ``slices`` make a smaller variant for quick tests. Returns the files written
-    (example: :func:`read_manifest`).
+    ``slices`` make a smaller variant for quick tests. ``person`` (a patient of
+    :func:`dicomteach.samples.ct_chest.population`), ``examination`` and
+    ``plan`` (findings as :data:`dicomteach.samples.findings.PLAN` lists them)
+    make another patient's case, with its own UIDs; by default the library's.
+    Returns the files written (example: :func:`read_manifest`).
     """
     if size % 2 or size < 64:
         raise ValueError(f"Argument 'size' must be an even number >= 64, not {size!r}")
     dest = Path(dest)
-    person = anatomy.make_patient(seed + PATIENT_SEED, sex=PATIENT.sex)
-    z_mm, x_mm = axes(size, slices)
-    hu, placed, drawn, mimics = teaching_volume(person, seed, z_mm, x_mm)
+    library = person is None and examination is None and plan is None
+    person = person or anatomy.make_patient(seed + PATIENT_SEED, sex=PATIENT.sex)
+    examination = examination or ct_chest.Examination()
+    header, tag = PATIENT, (STUDY,)
+    if not library:
+        header = ct_chest._header_patient(person, seed)
+        habits = examination.habits
+        tag = (STUDY, habits.manufacturer, examination.kernel, f"{examination.field_of_view:g}")
+        tag += (repr(person.habitus), repr(plan), str(examination.streaks))
+    z_mm, x_mm = axes(size, slices, field_of_view=examination.field_of_view)
+    hu, placed, drawn, mimics = teaching_volume(person, seed, z_mm, x_mm, plan=plan)
     visit = ct_chest._Visit(
         "teaching",
         STUDY_DATE,
@@ -89,24 +110,25 @@ def write(dest: str | Path, *, seed: int = 0, size: int = 512, slices: int = SLI
         (0.0, 0.0, 0.0),
         1.0,
     )
-    # the library's examination (Siemens, soft kernel); visit number 2: noise of its own,
-    # not the nodule study's baseline (0) or follow-up (1)
-    plan = ct_chest._Plan(person, ct_chest.Examination(), PATIENT, visit, seed, 2, (STUDY,))
-    study, datasets, written = ct_chest.write_series(dest, hu, z_mm, x_mm, plan)
+    # visit number 2: noise of its own, not the nodule study's baseline (0) or follow-up (1)
+    plan_ = ct_chest._Plan(person, examination, header, visit, seed, 2, tag)
+    study, datasets, written = ct_chest.write_series(dest, hu, z_mm, x_mm, plan_)
     masks = {n: d.mask(hu.shape) for n, d in enumerate(drawn, 1)}
-    written.append(_write_seg(dest / SEG_NAME, datasets, masks, placed, study, seed))
+    written.append(_write_seg(dest / SEG_NAME, datasets, masks, placed, study, seed, tag))
     written.append(_write_manifest(dest / MANIFEST, seed, placed, masks, mimics, z_mm))
     return written
 
 
-def axes(size: int, slices: int) -> tuple[np.ndarray, np.ndarray]:
+def axes(
+    size: int, slices: int, *, field_of_view: float = ct_chest.FIELD_OF_VIEW
+) -> tuple[np.ndarray, np.ndarray]:
     """Heights of the slices and the in-plane axis (mm) of the teaching file's grid.
 
     >>> z, x = axes(512, SLICES)
     >>> float(z[0]), float(z[-1]), round(float(x[1] - x[0]), 3)
     (-162.5, 85.0, 0.7)
     """
-    pixel = ct_chest.FIELD_OF_VIEW / size
+    pixel = field_of_view / size
     x_mm = ((np.arange(size) - (size - 1) / 2.0) * pixel).astype(np.float32)
     spacing = ct_chest.SLICE_SPACING
     z_mm = (TOP_MM - spacing * (slices - 1) + spacing * np.arange(slices)).astype(np.float32)
@@ -114,19 +136,26 @@ def axes(size: int, slices: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def teaching_volume(
-    person: anatomy.Patient, seed: int, z_mm: np.ndarray, x_mm: np.ndarray, *, draw: bool = True
+    person: anatomy.Patient,
+    seed: int,
+    z_mm: np.ndarray,
+    x_mm: np.ndarray,
+    *,
+    draw: bool = True,
+    plan: tuple[tuple[Kind, tuple[str, ...], float], ...] | None = None,
 ) -> tuple[np.ndarray, list[Finding], list[Drawn], list[Mimic]]:
     """The teaching file's noise-free CT (HU) with its findings drawn, and what it holds.
 
     ``draw=False`` gives the same patient without the findings (their places
-    still decided), for comparison.
+    still decided), for comparison; ``plan`` places other findings than
+    :data:`dicomteach.samples.findings.PLAN`'s.
     """
-    pixel = float(ct_chest.FIELD_OF_VIEW / len(x_mm))
+    pixel = float(abs(x_mm[1] - x_mm[0]))
     hu, label = anatomy.render(
         person, z_mm, x_mm, x_mm, slab=ct_chest.SLICE_SPACING, coarse=2 if pixel < 1.0 else 1
     )
     lung = label == anatomy.Tissue.LUNG
-    placed = place_findings(person, seed, (float(z_mm.min()), float(z_mm.max())))
+    placed = place_findings(person, seed, (float(z_mm.min()), float(z_mm.max())), plan or PLAN)
     drawn = []
     for finding in placed if draw else []:
         # the render's labels come from a grid twice as coarse: at the pleura, where a scar or
@@ -152,6 +181,7 @@ def _write_seg(
     placed: list[Finding],
     study: StudyInfo,
     seed: int,
+    tag: tuple[str, ...],
 ) -> Path:
     """One SEG, a segment per finding, labelled as a report names it."""
     descriptions = []
@@ -164,7 +194,7 @@ def _write_seg(
                 segmented_property_category=category,
                 segmented_property_type=property_type,
                 algorithm_type=hd.seg.SegmentAlgorithmTypeValues.MANUAL,
-                tracking_uid=sample_uid(seed, STUDY, "segment", number),
+                tracking_uid=sample_uid(seed, *tag, "segment", number),
                 tracking_id=f"Finding {number}",
                 anatomic_regions=[codes.SCT.Lung],
             )
@@ -174,8 +204,8 @@ def _write_seg(
         datasets,
         path,
         descriptions=descriptions,
-        series_uid=sample_uid(seed, STUDY, "seg", "series"),
-        sop_uid=sample_uid(seed, STUDY, "seg", "instance"),
+        series_uid=sample_uid(seed, *tag, "seg", "series"),
+        sop_uid=sample_uid(seed, *tag, "seg", "instance"),
         series_number=300,
         series_description="Findings reference SEG",
         content_label="FINDINGS",

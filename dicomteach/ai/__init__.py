@@ -1,0 +1,32 @@
+"""Models that read images beside the learner: trained here, shipped in the wheel, run offline.
+
+The first is the lung nodule model: :func:`find_nodules` gives a chest CT's
+nodule candidates, each with a probability and an outline (:class:`Candidate`).
+It is a small 2.5D U-Net trained by :mod:`dicomteach.ai.train` on patients the
+sample library generates (:mod:`dicomteach.ai.cases`), exported to ONNX and
+run by onnxruntime on the CPU (:mod:`dicomteach.ai.runtime`); PyTorch is
+needed only to train it. Its model card, with the held-out evaluation
+(:mod:`dicomteach.ai.evaluate`) and its known errors
+(:mod:`dicomteach.ai.known_errors`), is docs/ai.md; why it is built this way,
+docs/decisions.md, decision 40.
+
+This layer sits beside ``grading``: it reads ``Volume``s (``io``, ``imaging``)
+and scores with ``scoring``; nothing below it imports it, and it imports no
+widget.
+"""
+
+from __future__ import annotations
+
+from dicomteach.ai.errors import MissingDependencyError, ModelError, ModelInputError
+from dicomteach.ai.nodules import Candidate, find_nodules
+from dicomteach.ai.runtime import Model, load_model
+
+__all__ = [
+    "Candidate",
+    "MissingDependencyError",
+    "Model",
+    "ModelError",
+    "ModelInputError",
+    "find_nodules",
+    "load_model",
+]

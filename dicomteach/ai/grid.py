@@ -1,0 +1,236 @@
+"""A CT as the nodule model reads it: Hounsfield units on the model's grid, cropped to the lungs.
+
+The model was trained on one grid (:data:`MODEL_SPACING`: 2.5 mm slices,
+1.25 mm pixels) whatever the scanner's field of view, so a CT is resampled to
+it first (trilinear, :func:`model_grid`) and read only inside the box round
+its lungs, plus a margin (:func:`lung_box`). A :class:`ModelGrid` remembers
+where that grid lies in the CT, so that what the model finds goes back to the
+CT's own voxels and patient millimetres (``Volume.index_to_lps``).
+
+Everything here is numpy and scipy: the same function prepares the training
+cases (:mod:`dicomteach.ai.cases`) and the CT a learner opens.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from dicomteach.ai.errors import ModelInputError
+from dicomteach.imaging.modality import modality_values
+from dicomteach.io.volume import FrameAxis, Volume
+
+#: The model's grid (mm): between slices, between rows, between columns.
+MODEL_SPACING = (2.5, 1.25, 1.25)
+#: Below this (HU) a voxel is air or lung when the lungs are looked for.
+AIR_HU = -400.0
+#: Air regions smaller than this (mL) are not lung (bowel gas, a bubble in the oesophagus).
+LUNG_MIN_ML = 30.0
+#: Margin (mm) kept round the lungs in-plane, and along the body's axis.
+MARGIN_MM = (5.0, 10.0, 10.0)
+#: The fewest slices the model reads (it sees two either side of each).
+MIN_SLICES = 5
+
+
+@dataclass(frozen=True)
+class ModelGrid:
+    """Where the model's grid lies in a CT: model voxel ``m`` is CT voxel ``offset + m·step``.
+
+    ``hu`` holds the CT's Hounsfield units on that grid (float32, slices ×
+    rows × columns), ``shape`` is the CT's own.
+    """
+
+    hu: np.ndarray
+    offset: tuple[float, float, float]
+    step: tuple[float, float, float]
+    shape: tuple[int, int, int]
+
+    def to_volume(self, index: np.ndarray) -> np.ndarray:
+        """CT voxel indices (fractional) of model voxel indices ``(..., 3)``.
+
+        >>> grid = ModelGrid(np.zeros((2, 2, 2), np.float32), (3.0, 10.0, 20.0), (1.0, 2.0, 2.0),
+        ...                  (9, 64, 64))
+        >>> grid.to_volume(np.array([1, 1, 0])).tolist()
+        [4.0, 12.0, 20.0]
+        """
+        return np.asarray(self.offset) + np.asarray(index, dtype=float) * np.asarray(self.step)
+
+    def to_model(self, index: np.ndarray) -> np.ndarray:
+        """Model voxel indices (fractional) of CT voxel indices ``(..., 3)``."""
+        return (np.asarray(index, dtype=float) - np.asarray(self.offset)) / np.asarray(self.step)
+
+
+def hounsfield(volume: Volume) -> np.ndarray:
+    """The Hounsfield units of an axial CT stack, checked for what the model can read.
+
+    Raises :class:`ModelInputError` (one line, naming the series' first file)
+    for a colour image, a single image or a cine loop, fewer than
+    :data:`MIN_SLICES` slices, another modality than CT, or slices that are
+    not axial.
+
+    >>> vol = Volume(np.zeros((2, 8, 8), np.int16), (2.5, 1.0, 1.0), (0.0, 0.0, 0.0), np.eye(3),
+    ...              modality="CT", frame_axis=FrameAxis.SLICE)
+    >>> hounsfield(vol)
+    Traceback (most recent call last):
+    ...
+    dicomteach.ai.errors.ModelInputError: 2 slices: the nodule model needs at least 5 slices of a chest CT
+    """
+    if not isinstance(volume, Volume):
+        raise ModelInputError(
+            f"the nodule model reads a CT Volume (dicomteach.io.load), not {type(volume).__name__}"
+        )
+    where = volume.sources[0][0] if volume.sources else None
+    if volume.is_color or volume.pixels.ndim != 3:
+        raise ModelInputError(
+            f"pixels of shape {tuple(volume.pixels.shape)}: the nodule model needs grey slices",
+            where,
+        )
+    if volume.modality and volume.modality != "CT":
+        raise ModelInputError(f"a {volume.modality} image: the nodule model reads CT", where)
+    if volume.frame_axis not in (FrameAxis.SLICE,) or volume.n_frames < MIN_SLICES:
+        what = f"{volume.n_frames} slices" if volume.n_frames > 1 else "one image"
+        raise ModelInputError(
+            f"{what}: the nodule model needs at least {MIN_SLICES} slices of a chest CT", where
+        )
+    normal = np.asarray(volume.direction, dtype=float)[0]
+    if abs(normal[2]) < 0.95:
+        raise ModelInputError(
+            "slices are not axial (their normal is "
+            f"{np.round(normal, 2).tolist()}): the nodule model reads axial CT",
+            where,
+        )
+    if volume.rows < 32 or volume.columns < 32:
+        raise ModelInputError(
+            f"slices of {volume.rows}×{volume.columns} pixels: too small for a chest CT", where
+        )
+    return modality_values(volume).astype(np.float32, copy=False)
+
+
+def lung_box(
+    hu: np.ndarray, spacing: tuple[float, float, float]
+) -> tuple[slice, slice, slice] | None:
+    """The box (slices, rows, columns) round the lungs of a CT in HU, with :data:`MARGIN_MM`.
+
+    The lungs are the air inside the body: regions below :data:`AIR_HU` that
+    do not reach the edge of the slice (the room's air, the table's foam,
+    the padding outside the reconstructed circle all do) and hold at least
+    :data:`LUNG_MIN_ML`. Found on every fourth pixel, so it costs little.
+    None when there is no such air (a CT of the head, an empty image).
+
+    >>> hu = np.full((20, 64, 64), -1000.0, np.float32)
+    >>> hu[:, 8:56, 8:56] = 40.0
+    >>> hu[4:16, 16:48, 12:30] = -850.0  # a lung
+    >>> lung_box(hu, (2.5, 2.0, 2.0))
+    (slice(2, 18, None), slice(11, 53, None), slice(7, 35, None))
+    """
+    from scipy import ndimage
+
+    stride = max(1, int(4.0 // max(spacing[1], 1e-3)))
+    coarse = hu[:, ::stride, ::stride] < AIR_HU
+    labels, count = ndimage.label(coarse)
+    if count == 0:
+        return None
+    edge = np.unique(
+        np.concatenate(
+            [labels[:, 0, :].ravel(), labels[:, -1, :].ravel()]
+            + [labels[:, :, 0].ravel(), labels[:, :, -1].ravel()]
+        )
+    )
+    sizes = np.bincount(labels.ravel(), minlength=count + 1).astype(float)
+    voxel_ml = spacing[0] * (spacing[1] * stride) * (spacing[2] * stride) / 1000.0
+    keep = sizes * voxel_ml >= LUNG_MIN_ML
+    keep[0] = False
+    keep[edge] = False
+    if not keep.any():
+        return None
+    found = keep[labels]
+    box = []
+    for axis, (step, margin, size) in enumerate(
+        zip((1, stride, stride), MARGIN_MM, hu.shape, strict=True)
+    ):
+        other = tuple(a for a in range(3) if a != axis)
+        hits = np.flatnonzero(found.any(axis=other))
+        pad = int(np.ceil(margin / spacing[axis]))
+        low = max(int(hits[0]) * step - pad, 0)
+        high = min(int(hits[-1]) * step + step + pad, size)
+        box.append(slice(low, high))
+    return tuple(box)  # type: ignore[return-value]
+
+
+def model_grid(
+    hu: np.ndarray,
+    spacing: tuple[float, float, float],
+    box: tuple[slice, slice, slice] | None = None,
+    model_spacing: tuple[float, float, float] = MODEL_SPACING,
+) -> ModelGrid:
+    """``hu`` (or its ``box``) resampled trilinearly to the model's grid.
+
+    The first voxel of the box is the first of the grid; the grid goes on in
+    steps of ``model_spacing`` as far as the box reaches.
+
+    >>> hu = np.arange(4 * 8 * 8, dtype=np.float32).reshape(4, 8, 8)
+    >>> grid = model_grid(hu, (2.5, 0.625, 0.625))
+    >>> grid.hu.shape, grid.step
+    ((4, 4, 4), (1.0, 2.0, 2.0))
+    >>> float(grid.hu[1, 2, 3]) == float(hu[1, 4, 6])
+    True
+    """
+    from scipy import ndimage
+
+    box = box or (slice(0, hu.shape[0]), slice(0, hu.shape[1]), slice(0, hu.shape[2]))
+    step = tuple(float(m) / float(s) for m, s in zip(model_spacing, spacing, strict=True))
+    offset = tuple(float(b.start) for b in box)
+    extent = [b.stop - b.start for b in box]
+    shape = tuple(int(np.floor((n - 1) / f + 1e-6)) + 1 for n, f in zip(extent, step, strict=True))
+    region = hu[box]
+    if all(abs(f - 1.0) < 1e-6 for f in step):
+        out = np.ascontiguousarray(region, dtype=np.float32)
+    elif abs(step[0] - 1.0) < 1e-6:
+        # slices kept: each is zoomed on its own, which is cheaper than a 3D transform
+        out = np.empty(shape, dtype=np.float32)
+        for k in range(shape[0]):
+            ndimage.affine_transform(
+                region[k],
+                np.array(step[1:]),
+                output_shape=shape[1:],
+                output=out[k],
+                order=1,
+                mode="nearest",
+            )
+    else:
+        out = ndimage.affine_transform(
+            region.astype(np.float32, copy=False),
+            np.array(step),
+            output_shape=shape,
+            order=1,
+            mode="nearest",
+            output=np.float32,
+        )
+    return ModelGrid(out, offset, step, tuple(int(n) for n in hu.shape))  # type: ignore[arg-type]
+
+
+def model_input(hu: np.ndarray, index: np.ndarray, context: int) -> np.ndarray:
+    """The model's input for slices ``index`` of ``hu`` (model grid): each with ``context`` either side.
+
+    Returns ``(len(index), 2·context + 1, rows, columns)`` float32, scaled by
+    :func:`normalise`; slices beyond the ends repeat the end slice.
+
+    >>> hu = np.stack([np.full((2, 2), v, np.float32) for v in (-1000, -300, 200)])
+    >>> [round(float(v), 2) for v in model_input(hu, np.array([0]), 1)[0, :, 0, 0]]
+    [-1.4, -1.4, 0.0]
+    """
+    k = np.clip(
+        np.asarray(index)[:, None] + np.arange(-context, context + 1)[None, :], 0, len(hu) - 1
+    )
+    return normalise(hu[k])
+
+
+def normalise(hu: np.ndarray) -> np.ndarray:
+    """Hounsfield units scaled for the network: −1000 (air) → −1.4, −300 → 0, 200 → 1.
+
+    Values are clipped to −1100…600 HU first: lung, ground glass, soft tissue
+    and the first of calcium and bone keep their contrast, metal does not
+    dominate.
+    """
+    return ((np.clip(hu, -1100.0, 600.0) + 300.0) / 500.0).astype(np.float32)

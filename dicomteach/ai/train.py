@@ -1,0 +1,344 @@
+"""Train the nodule model on generated patients and export it to ONNX.
+
+The shipped model (``dicomteach/ai/models/nodule.*``) was made by the command
+its log begins with (``nodule.log``; docs/ai.md)::
+
+    nice -n 10 python -m dicomteach.ai.train --seed 0 --steps 3000 --cases 64 \\
+        --threads 1 --out dicomteach/ai/models
+
+What it does:
+
+1. makes the first ``--cases`` training patients of :mod:`dicomteach.ai.cases`
+   (each once: they are kept in a cache folder, ``--cache``), each as its
+   scanner stores it, and puts each on the model's grid round its lungs
+   (:mod:`dicomteach.ai.grid`), with the nodules' SEG rule as the target;
+2. trains :class:`~dicomteach.ai.network.NoduleNet` on patches of five
+   slices: three in ten centred near a nodule, three on dense tissue beside
+   lung that is no nodule (vessels, airway walls, scars, the pleura), the
+   others anywhere in the box round the lungs, flipped at random; loss:
+   binary cross-entropy plus soft Dice; Adam, the learning rate falling along
+   a cosine; everything from ``--seed``;
+3. writes ``nodule.npz`` (the weights), ``nodule.onnx`` (exported from them),
+   ``nodule.json`` (what the model reads, its thresholds, the digests of both
+   files, how it was trained) and ``nodule.log`` (the command, then the loss
+   every ``--log-every`` steps, then how far onnxruntime's outputs are from
+   PyTorch's on a batch of training patches).
+
+Needs PyTorch, onnx and onnxscript: ``pip install 'dicomteach[ai-train]'``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from dicomteach.ai import cases as generated
+from dicomteach.ai.errors import require
+from dicomteach.ai.grid import MODEL_SPACING, lung_box, model_grid, normalise
+from dicomteach.ai.runtime import Description, describe, digest, model_paths
+
+#: Slices either side of the one the network reads.
+CONTEXT = 2
+#: Share of the patches centred near a nodule, and on dense tissue beside lung that is no
+#: nodule (vessels, airway walls, scars, the pleura); the others lie anywhere round the lungs.
+POSITIVE_SHARE = 0.3
+DENSE_SHARE = 0.3
+#: What a cached training case holds: change it when its making changes outside the sample
+#: library and :mod:`dicomteach.ai.cases` (whose code names the cache itself), e.g. the grid.
+DATA_VERSION = 1
+#: Probability at or above which a region becomes a candidate, and the outline's level.
+DETECTION_THRESHOLD = 0.1
+CONTOUR_THRESHOLD = 0.5
+
+
+def _cache_key(spec: generated.CaseSpec, size: int, slices: int) -> str:
+    """The cached arrays' name: the case, its matrix, and the code that made them."""
+    key = repr((spec, size, slices, MODEL_SPACING, DATA_VERSION)) + generated.generator_digest()
+    return f"{spec.name}-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
+
+
+def training_arrays(
+    spec: generated.CaseSpec, size: int, slices: int, cache: Path
+) -> dict[str, np.ndarray]:
+    """One training case on the model's grid: ``hu`` (int16) and ``target`` (0…1, uint8 ×255)."""
+    path = cache / f"{_cache_key(spec, size, slices)}.npz"
+    if path.is_file():
+        with np.load(path) as data:
+            return {key: data[key] for key in data.files}
+    case = generated.render_case(spec, size=size, slices=slices)
+    box = lung_box(case.hu, case.spacing)
+    if box is None:
+        box = tuple(slice(0, n) for n in case.hu.shape)  # type: ignore[assignment]
+    grid = model_grid(case.hu, case.spacing, box)
+    target = model_grid(case.mask().astype(np.float32), case.spacing, box).hu
+    arrays = {
+        "hu": np.rint(grid.hu).clip(-32768, 32767).astype(np.int16),
+        "target": np.rint(np.clip(target, 0.0, 1.0) * 255).astype(np.uint8),
+    }
+    cache.mkdir(parents=True, exist_ok=True)
+    staging = path.with_suffix(f".{os.getpid()}.tmp.npz")
+    np.savez_compressed(staging, **arrays)
+    staging.replace(path)
+    return arrays
+
+
+class Patches:
+    """Random training patches of the cases: five slices in, the middle slice's target out."""
+
+    def __init__(self, data: list[dict[str, np.ndarray]], patch: int, rng: np.random.Generator):
+        from scipy import ndimage
+
+        self.data, self.patch, self.rng = data, patch, rng
+        self.positives = [np.argwhere(d["target"] >= 128).astype(np.int16) for d in data]
+        # what a nodule must be told from: tissue denser than lung, with lung within 3 voxels
+        self.dense = [
+            np.argwhere(
+                (d["hu"] > -400)
+                & (d["target"] == 0)
+                & (ndimage.minimum_filter(d["hu"], size=(1, 7, 7)) < -700)
+            ).astype(np.int16)
+            for d in data
+        ]
+
+    def batch(self, size: int) -> tuple[np.ndarray, np.ndarray]:
+        """``size`` patches: inputs ``(size, 5, p, p)`` normalised, targets ``(size, 1, p, p)``."""
+        p, rng = self.patch, self.rng
+        inputs = np.empty((size, 2 * CONTEXT + 1, p, p), dtype=np.float32)
+        targets = np.empty((size, 1, p, p), dtype=np.float32)
+        for n in range(size):
+            which = int(rng.integers(len(self.data)))
+            hu, target = self.data[which]["hu"], self.data[which]["target"]
+            positives, dense = self.positives[which], self.dense[which]
+            draw = rng.random()
+            if len(positives) and draw < POSITIVE_SHARE:
+                k, i, j = (int(v) for v in positives[int(rng.integers(len(positives)))])
+                i += int(rng.integers(-p // 3, p // 3 + 1))
+                j += int(rng.integers(-p // 3, p // 3 + 1))
+            elif len(dense) and draw < POSITIVE_SHARE + DENSE_SHARE:
+                k, i, j = (int(v) for v in dense[int(rng.integers(len(dense)))])
+            else:
+                k, i, j = (int(rng.integers(n_)) for n_ in hu.shape)
+            ks = np.clip(np.arange(k - CONTEXT, k + CONTEXT + 1), 0, hu.shape[0] - 1)
+            rows = np.clip(np.arange(i - p // 2, i - p // 2 + p), 0, hu.shape[1] - 1)
+            cols = np.clip(np.arange(j - p // 2, j - p // 2 + p), 0, hu.shape[2] - 1)
+            x = normalise(hu[np.ix_(ks, rows, cols)].astype(np.float32))
+            y = target[np.ix_([k], rows, cols)].astype(np.float32) / 255.0
+            if rng.random() < 0.5:
+                x, y = x[:, ::-1], y[:, ::-1]
+            if rng.random() < 0.5:
+                x, y = x[:, :, ::-1], y[:, :, ::-1]
+            if rng.random() < 0.5:  # the body's axis either way: slices in the other order
+                x = x[::-1]
+            inputs[n], targets[n] = x, y
+        return inputs, targets
+
+
+def _loss(torch, logits, target):
+    bce = torch.nn.functional.binary_cross_entropy_with_logits(logits, target)
+    p = torch.sigmoid(logits)
+    dice = (2.0 * (p * target).sum() + 1.0) / (p.sum() + target.sum() + 1.0)
+    return bce + (1.0 - dice)
+
+
+def export_onnx(net, path: Path, example: np.ndarray) -> None:
+    """The network (eval mode) as ONNX, any batch and any rows and columns that are multiples of 8."""
+    import logging
+    import warnings
+
+    torch = require("torch", "exporting the nodule model", "ai-train")
+    # the exporter names the torchvision operators it skips; the network uses none
+    logging.getLogger("torch.onnx").setLevel(logging.ERROR)
+    batch, h8, w8 = (torch.export.Dim(name, min=1, max=1024) for name in ("batch", "h8", "w8"))
+    with warnings.catch_warnings(), _quiet():
+        warnings.simplefilter("ignore")
+        program = torch.onnx.export(
+            net,
+            (torch.from_numpy(example),),
+            dynamo=True,
+            external_data=False,
+            input_names=["slices"],
+            output_names=["logits"],
+            dynamic_shapes=({0: batch, 2: 8 * h8, 3: 8 * w8},),
+            verbose=False,
+        )
+        program.save(str(path), external_data=False)
+
+
+class _quiet:
+    """Keep the exporter's progress lines (printed to stdout) out of the training log."""
+
+    def __enter__(self):
+        self.stdout = sys.stdout
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+
+    def __exit__(self, *exc):
+        sys.stdout.close()
+        sys.stdout = self.stdout
+
+
+def train(args: argparse.Namespace, log) -> dict[str, object]:
+    """Train as ``args`` says, writing to ``log``; returns what the description keeps."""
+    torch = require("torch", "training the nodule model", "ai-train")
+    from dicomteach.ai.network import NoduleNet, from_arrays, state_arrays
+
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    rng = np.random.default_rng(args.seed)
+    specs = generated.case_specs("training", args.first_case + args.cases)[args.first_case :]
+    started = time.perf_counter()
+    data = []
+    for spec in specs:
+        data.append(training_arrays(spec, args.size, args.slices, Path(args.cache)))
+        positives = int((data[-1]["target"] >= 128).sum())
+        log(
+            f"case {spec.name} {spec.maker} {spec.examination.kernel} "
+            f"grid {data[-1]['hu'].shape} nodule voxels {positives}"
+        )
+    log(f"data ready in {time.perf_counter() - started:.0f} s")
+    patches = Patches(data, args.patch, rng)
+    net = NoduleNet(slices=2 * CONTEXT + 1, width=args.width)
+    optimiser = torch.optim.Adam(net.parameters(), lr=args.lr)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
+        optimiser, T_max=args.steps, eta_min=args.lr / 20
+    )
+    window: list[float] = []
+    logged = float("nan")
+    started = time.perf_counter()
+    for step in range(1, args.steps + 1):
+        x, y = patches.batch(args.batch)
+        net.train()
+        loss = _loss(torch, net(torch.from_numpy(x)), torch.from_numpy(y))
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        schedule.step()
+        window.append(float(loss.detach()))
+        if step % args.log_every == 0 or step == args.steps:
+            elapsed = time.perf_counter() - started
+            logged = float(np.mean(window))
+            log(f"step {step} loss {logged:.4f} ({elapsed:.0f} s)")
+            window = []
+
+    paths = model_paths(args.name, args.out)
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    weights = state_arrays(net)
+    np.savez(paths["npz"], **weights)
+    net = from_arrays(dict(np.load(paths["npz"])), 2 * CONTEXT + 1, args.width)
+    example, _ = Patches(data, 64, np.random.default_rng(args.seed + 1)).batch(4)
+    export_onnx(net, paths["onnx"], example)
+
+    ort = require("onnxruntime", "checking the exported model", "ai")
+    session = ort.InferenceSession(str(paths["onnx"]), providers=["CPUExecutionProvider"])
+    check, _ = Patches(data, 96, np.random.default_rng(args.seed + 2)).batch(8)
+    with torch.no_grad():
+        expected = net(torch.from_numpy(check)).numpy()
+    got = session.run(None, {session.get_inputs()[0].name: check})[0]
+    difference = float(np.abs(got - expected).max())
+    log(f"onnxruntime vs PyTorch on 8 patches: largest difference in logits {difference:.2e}")
+    return {"final_loss": round(logged, 4), "difference": difference}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m dicomteach.ai.train", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of weights and patches")
+    parser.add_argument("--steps", type=int, default=3000)
+    parser.add_argument("--cases", type=int, default=64, help="training patients")
+    parser.add_argument("--first-case", type=int, default=0, help="skip this many patients")
+    parser.add_argument("--size", type=int, default=generated.SIZE, help="matrix of each CT")
+    parser.add_argument("--slices", type=int, default=generated.SLICES, help="slices of each CT")
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--patch", type=int, default=96, help="patch rows and columns (÷8)")
+    parser.add_argument("--width", type=int, default=16, help="channels of the first level")
+    parser.add_argument("--lr", type=float, default=2e-3)
+    # one thread: on a machine shared with other work, two threads wait on each other
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--log-every", type=int, default=50)
+    parser.add_argument("--name", default="nodule", help="file names of the model")
+    parser.add_argument("--out", default=str(Path(__file__).parent / "models"))
+    parser.add_argument("--cache", default=None, help="folder for the generated cases")
+    args = parser.parse_args(argv)
+    if args.patch % 8:
+        parser.error("--patch must be a multiple of 8")
+    if args.cache is None:
+        from dicomteach.samples.cache import cache_root
+
+        args.cache = str(cache_root() / "ai-training")
+    torch = require("torch", "training the nodule model", "ai-train")
+    ort = require("onnxruntime", "checking the exported model", "ai")
+
+    paths = model_paths(args.name, args.out)
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    shown = [a for a in (argv if argv is not None else sys.argv[1:])]
+    command = "python -m dicomteach.ai.train " + shlex.join(shown)
+    with open(paths["log"], "w", encoding="utf-8") as log_file:
+
+        def log(line: str) -> None:
+            print(line, flush=True)
+            log_file.write(line + "\n")
+            log_file.flush()
+
+        log(f"command: {command}")
+        log(
+            f"torch {torch.__version__}, onnxruntime {ort.__version__}, numpy {np.__version__}, "
+            f"{args.threads} threads"
+        )
+        started = time.perf_counter()
+        outcome = train(args, log)
+        log(f"done in {time.perf_counter() - started:.0f} s")
+
+    describe(
+        paths["json"],
+        Description(
+            name=args.name,
+            spacing=MODEL_SPACING,
+            context=CONTEXT,
+            width=args.width,
+            detection_threshold=DETECTION_THRESHOLD,
+            contour_threshold=CONTOUR_THRESHOLD,
+            onnx_sha256=digest(paths["onnx"]),
+            weights_sha256=digest(paths["npz"]),
+            training={
+                "command": command,
+                "seed": args.seed,
+                "steps": args.steps,
+                "cases": [
+                    s.name for s in generated.case_specs("training", args.first_case + args.cases)
+                ][args.first_case :],
+                "population_seed": generated.TRAINING_SEED,
+                "makers": list(generated.TRAINING_MAKERS),
+                "matrix": [args.slices, args.size, args.size],
+                "batch": args.batch,
+                "patch": args.patch,
+                "learning_rate": args.lr,
+                "torch": torch.__version__,
+                **outcome,
+            },
+        ),
+    )
+    print(json.dumps({"model": str(paths["onnx"]), **outcome}))
+    return 0
+
+
+def run(argv: list[str] | None = None) -> int:
+    """:func:`main`, with a :class:`~dicomteach.errors.DicomTeachError` as one line and status 2."""
+    from dicomteach.errors import DicomTeachError
+
+    try:
+        return main(argv)
+    except DicomTeachError as exc:
+        print(f"dicomteach: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(run())
