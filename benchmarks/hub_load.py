@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import statistics
 import sys
 import threading
@@ -152,6 +153,8 @@ def run(learners: int, timeout: float) -> int:
     from dicomteach.hub.install import prepare_samples
 
     hub = Hub()
+    visits: list[Visit] = []
+    kept = None
     try:
         hub.setup()
         prepare_samples(hub.state / "cache", [STUDY])
@@ -184,6 +187,10 @@ def run(learners: int, timeout: float) -> int:
             f"{hub.prefix}learner")]  # fmt: skip
         services_rss, services_pss = _memory(services)
     finally:
+        if (not visits or any(v.error for v in visits)) and hub.log.exists():
+            # the hub's log holds its servers' messages too: kept for whoever explains the error
+            kept = Path(f"/tmp/hub_load-{time.strftime('%Y%m%d-%H%M%S')}.log")
+            shutil.copyfile(hub.log, kept)
         hub.remove()
 
     errors = [v for v in visits if v.error]
@@ -191,6 +198,8 @@ def run(learners: int, timeout: float) -> int:
     print(f"hub_load: {learners} learners at once on {os.cpu_count()} cores, {wall:.0f} s in all")
     for v in errors:
         print(f"  ERROR {v.name}: {v.error}")
+    if kept is not None:
+        print(f"  the hub's log (its servers' messages too) is kept in {kept}")
     if not done:
         print("no learner got through")
         return 1
