@@ -19,6 +19,7 @@ from pathlib import Path
 from dicomteach.ai.errors import ModelError
 from dicomteach.ai.runtime import MODELS
 from dicomteach.io.atomic import write_atomically
+from dicomteach.io.versioned import read_versioned
 
 #: The known-error list of the shipped nodule model.
 KNOWN_ERRORS = MODELS / "nodule-known-errors.json"
@@ -82,18 +83,9 @@ def read_known_errors(path: str | os.PathLike[str] = KNOWN_ERRORS) -> list[Known
     ['false positive', 'missed nodule']
     """
     path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ModelError("no known-error list here", path) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelError(f"not a known-error list ({exc})", path) from None
-    if not isinstance(data, dict) or data.get("version") != KNOWN_ERRORS_VERSION:
-        found = data.get("version") if isinstance(data, dict) else None
-        raise ModelError(
-            f"known-error list version {found!r}; this dicomteach reads {KNOWN_ERRORS_VERSION}",
-            path,
-        )
+    data = read_versioned(
+        path, what="known-error list", version=KNOWN_ERRORS_VERSION, error=ModelError
+    )
     try:
         errors = []
         for item in data["errors"]:

@@ -23,6 +23,7 @@ import numpy as np
 
 from dicomteach.ai.errors import ModelError, require
 from dicomteach.ai.grid import model_input
+from dicomteach.io.versioned import read_versioned
 
 #: Folder of the models shipped with dicomteach.
 MODELS = Path(__file__).parent / "models"
@@ -82,20 +83,13 @@ def read_description(path: str | os.PathLike[str]) -> Description:
     (5, 0.5)
     """
     path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ModelError(
-            "no model description here (reinstall dicomteach, or train)", path
-        ) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelError(f"not a model description ({exc})", path) from None
-    if not isinstance(data, dict) or data.get("version") != DESCRIPTION_VERSION:
-        found = data.get("version") if isinstance(data, dict) else None
-        raise ModelError(
-            f"model description version {found!r}; this dicomteach reads {DESCRIPTION_VERSION}",
-            path,
-        )
+    data = read_versioned(
+        path,
+        what="model description",
+        version=DESCRIPTION_VERSION,
+        error=ModelError,
+        missing=" (reinstall dicomteach, or train)",
+    )
     try:
         return Description(
             name=str(data["name"]),

@@ -30,6 +30,7 @@ from pydicom.sr.coding import Code
 from pydicom.uid import JPEG2000Lossless
 
 from dicomteach.io.atomic import write_atomically
+from dicomteach.io.versioned import read_versioned
 from dicomteach.io.writer import StudyInfo
 from dicomteach.roi.seg import write_seg
 from dicomteach.samples import ct_chest
@@ -313,18 +314,9 @@ def read_manifest(folder: str | os.PathLike[str]) -> Manifest:
     """
     path = Path(folder)
     path = path / MANIFEST if path.is_dir() else path
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise FindingsError("no findings manifest here", path) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise FindingsError(f"not a findings manifest ({exc})", path) from None
-    if not isinstance(data, dict) or data.get("version") != MANIFEST_VERSION:
-        found = data.get("version") if isinstance(data, dict) else None
-        raise FindingsError(
-            f"findings manifest version {found!r}; this dicomteach reads version {MANIFEST_VERSION}",
-            path,
-        )
+    data = read_versioned(
+        path, what="findings manifest", version=MANIFEST_VERSION, error=FindingsError
+    )
     try:
         entries = {
             key: tuple(
