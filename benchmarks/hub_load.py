@@ -122,8 +122,9 @@ def _server_cpu(processes: list[psutil.Process]) -> float:
     """CPU seconds the learner's server process has used (start, Lab, its kernel's traffic)."""
     for process in processes:
         try:
-            # the server: `-m jupyterhub.singleuser` or the hub's own `-m dicomteach.hub.singleuser`
-            if any(a.endswith(".singleuser") for a in process.cmdline()):
+            # the server: `-m jupyterhub.singleuser`, the hub's own `-m dicomteach.hub.singleuser`,
+            # or a fork of the server factory that runs it (`--entry=dicomteach.hub.singleuser:main`)
+            if any(a.endswith((".singleuser", ".singleuser:main")) for a in process.cmdline()):
                 times = process.cpu_times()
                 return times.user + times.system
         except psutil.Error:

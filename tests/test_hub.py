@@ -14,9 +14,12 @@ import base64
 import http.client
 import json
 import os
+import pwd
 import re
 import shutil
+import signal
 import stat
+import time
 from pathlib import Path
 
 import pytest
@@ -250,9 +253,10 @@ def test_each_server_runs_in_a_memory_group_with_the_limit(hub, alice):
 
 
 def test_servers_start_without_the_iri_checker_a_third_of_a_start_went_on(hub, alice):
-    # the server that runs alice's kernel is started by our command (dicomteach/hub/singleuser.py)
+    # the server that runs alice's kernel runs our command (dicomteach/hub/singleuser.py), forked
+    # from the server factory that imported it (dicomteach/hub/factory.py)
     code = "import os; print(open(f'/proc/{os.getppid()}/cmdline').read().replace(chr(0), ' '))"
-    assert "-m dicomteach.hub.singleuser" in alice.run(code)["stdout"]
+    assert "--entry=dicomteach.hub.singleuser:main" in alice.run(code)["stdout"]
     # and under it, jsonschema has no "iri" checker: rfc3987_syntax's grammar is never built
     # (jupyterhub-singleuser itself stood in for by a stub that reports what it would find)
     probe = (
@@ -271,6 +275,78 @@ def test_servers_start_without_the_iri_checker_a_third_of_a_start_went_on(hub, a
     plain = probe.replace("from dicomteach.hub.singleuser import main\nmain()", "s.main()")
     ran = subprocess.run([sys.executable, "-c", plain], capture_output=True, text=True, check=True)
     assert ran.stdout.split() == ["True", "True"], "the checker is there without our command"
+
+
+def _server_pid(learner: Learner) -> int:
+    """The process id of ``learner``'s server: their kernel's parent."""
+    return int(learner.run("import os; print(os.getppid())")["stdout"])
+
+
+def _status(pid: int) -> dict[str, str]:
+    lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    return dict(line.split(":\t", 1) for line in lines if ":\t" in line)
+
+
+def _memory_holds(pid: int, needle: bytes) -> bool:
+    """Whether any readable memory of process ``pid`` holds ``needle`` (read as root)."""
+    with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
+        for line in maps:
+            span, perms = line.split()[:2]
+            if not perms.startswith("r"):
+                continue
+            start, end = (int(x, 16) for x in span.split("-"))
+            try:
+                mem.seek(start)
+                if needle in mem.read(end - start):
+                    return True
+            except (OSError, ValueError, OverflowError):
+                continue
+    return False
+
+
+@needs_root
+def test_servers_are_forked_as_their_own_users_and_never_hold_another_learners_token(
+    hub, alice, bob
+):
+    # both servers come from the one server factory, which runs as the hub does (root)...
+    servers = {name: _server_pid(who) for name, who in (("alice", alice), ("bob", bob))}
+    parents = {name: int(_status(pid)["PPid"]) for name, pid in servers.items()}
+    assert parents["alice"] == parents["bob"]
+    factory_cmd = Path(f"/proc/{parents['alice']}/cmdline").read_bytes().split(b"\0")
+    assert b"dicomteach.hub.factory" in factory_cmd
+    # ... while each server runs as its learner, with only its learner's groups
+    for name, pid in servers.items():
+        wanted = pwd.getpwnam(f"{hub.prefix}{name}")
+        assert _status(pid)["Uid"].split()[0] == str(wanted.pw_uid), name
+        assert set(_status(pid)["Groups"].split()) == {
+            str(g) for g in os.getgrouplist(wanted.pw_name, wanted.pw_gid)
+        }, name
+    # the factory never reads a request (its fork does): a server forked after alice's does
+    # not carry her API token in its memory, nor does the factory
+    token = alice.run("import os; print(os.environ['JUPYTERHUB_API_TOKEN'])")["stdout"].strip()
+    assert len(token) >= 32
+    assert _memory_holds(servers["alice"], token.encode())  # the search finds a token held
+    assert not _memory_holds(parents["alice"], token.encode())
+    assert not _memory_holds(servers["bob"], token.encode())
+
+
+@needs_root
+def test_a_dead_server_factory_is_started_again_and_the_class_goes_on(hub, alice):
+    before = int(_status(_server_pid(alice))["PPid"])
+    os.kill(before, signal.SIGKILL)
+    headers = {"X-XSRFToken": alice.xsrf("/hub/")}
+    stopped = alice.delete(f"{hub.url}/hub/api/users/alice/server", headers=headers)
+    assert stopped.status_code in (202, 204), stopped.text
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        model = alice.get(f"{hub.url}/hub/api/users/alice", headers=headers).json()
+        if not model.get("servers"):
+            break
+        time.sleep(0.3)
+    alice.start_server()
+    after = int(_status(_server_pid(alice))["PPid"])
+    assert after != before
+    assert b"dicomteach.hub.factory" in Path(f"/proc/{after}/cmdline").read_bytes()
 
 
 def _run_async(coroutine):

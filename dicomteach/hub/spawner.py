@@ -22,6 +22,11 @@ server accepts connections: the hub then checks it at once, where it would
 otherwise poll with a back-off of up to 5 s between checks and find a server
 that is up seconds late.
 
+And the server itself is forked from the server factory
+(:mod:`dicomteach.hub.factory`), a process that has imported it already, so a
+start costs a tenth of the CPU; when the factory cannot start one, the server
+is started as JupyterHub's local spawner does, and the hub's log says so.
+
 In demo mode (no root), servers run as the hub's own user, homes are folders
 of the state, and nothing of the above isolates anyone: every page says so.
 """
@@ -40,11 +45,15 @@ from pathlib import Path
 from jupyterhub.spawner import LocalProcessSpawner, set_user_setuid
 from traitlets import Bool, Unicode
 
-from dicomteach.hub import memory, system
+from dicomteach.hub import factory, memory, system
 from dicomteach.hub.roster import Roster
 from dicomteach.hub.state import HubState
 
 __all__ = ["ClassroomSpawner", "copy_lessons", "wait_for_port"]
+
+# one factory per hub, started by the first server's start (dicomteach/hub/factory.py)
+_FACTORY: factory.Factory | None = None
+_FACTORY_LOCK = threading.Lock()
 
 # useradd, groupadd and gpasswd lock /etc/passwd and /etc/group: one start makes accounts at a time
 _SYSTEM_LOCK = threading.Lock()
@@ -103,6 +112,9 @@ class ClassroomSpawner(LocalProcessSpawner):
     lessons_folder = Unicode(config=True, help="The lessons every home gets a copy of.")
     user_prefix = Unicode("dt-", config=True, help="Prefix of the accounts' system users.")
     isolated = Bool(True, config=True, help="One system user per account (needs root).")
+    use_factory = Bool(
+        True, config=True, help="Fork servers from the server factory (dicomteach/hub/factory.py)."
+    )
 
     @property
     def _state(self) -> HubState:
@@ -188,16 +200,66 @@ class ClassroomSpawner(LocalProcessSpawner):
                     "memory limit of %s not enforced: no writable memory control group here",
                     self.user.name,
                 )
-        ip, port = await super().start()
-        proc = self.proc
-        await wait_for_port(ip, port, lambda: proc.poll() is None, timeout=self.start_timeout)
-        if proc.poll() is not None:
+        ip, port = await self._start_process()
+        pid = self.pid
+        await wait_for_port(ip, port, lambda: factory.alive(pid), timeout=self.start_timeout)
+        if not factory.alive(pid):
             # said now rather than after the hub's http_timeout of polling a dead port
+            status = self.proc.poll() if self.proc is not None else None
             raise RuntimeError(
-                f"the server of {self.user.name} stopped as it started (exit status "
-                f"{proc.returncode}); its messages are in the hub's log"
+                f"the server of {self.user.name} stopped as it started"
+                + (f" (exit status {status})" if status is not None else "")
+                + "; its messages are in the hub's log"
             )
         return ip, port
+
+    def _factory(self) -> factory.Factory:
+        global _FACTORY
+        with _FACTORY_LOCK:
+            if _FACTORY is None:
+                # only what the server's imports may read: nothing of the hub's secrets
+                keep = (
+                    "PATH",
+                    "LANG",
+                    "LC_ALL",
+                    "PYTHONPATH",
+                    "JUPYTER_CONFIG_PATH",
+                    "JUPYTER_PATH",
+                )
+                base = {k: v for k, v in self.environment.items() if isinstance(v, str)}
+                env = {k: v for k, v in {**os.environ, **base}.items() if k in keep}
+                _FACTORY = factory.Factory(self.cmd[0], env)
+            return _FACTORY
+
+    async def _start_process(self) -> tuple[str, int]:
+        """Fork the server from the factory; started as the local spawner does if that fails."""
+        if not self.use_factory or self.cmd[1:3] != ["-m", "dicomteach.hub.singleuser"]:
+            return await super().start()
+        if self.port == 0:
+            from jupyterhub.utils import random_port
+
+            self.port = random_port()
+        env = self.get_env()
+        args = [*self.cmd[3:], *self.get_args()]
+        group = self._memory_group
+        try:
+            pid = await asyncio.to_thread(
+                self._factory().start_server,
+                args,
+                env,
+                self.notebook_dir or env.get("HOME", "/"),
+                self.system_name if self.isolated else None,
+                str(group.folder) if group is not None else None,
+            )
+        except factory.FactoryError as error:
+            self.log.warning("%s; starting the server of %s itself", error, self.user.name)
+            return await super().start()
+        self.log.info(
+            "Forked the server of %s from the server factory: pid %d", self.user.name, pid
+        )
+        self.proc = None
+        self.pid = pid
+        return (self.ip or "127.0.0.1", self.port)
 
     async def stop(self, now: bool = False):
         await super().stop(now=now)
