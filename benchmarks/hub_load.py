@@ -169,12 +169,14 @@ def run(learners: int, timeout: float) -> int:
         hub.start()
         hub_process = psutil.Process(hub.proc.pid)
         go = threading.Event()
+        hub_cpu = sum(hub_process.cpu_times()[:2])
         began = time.monotonic()
         with ThreadPoolExecutor(max_workers=learners) as pool:
             futures = [pool.submit(_visit, hub, n, passwords[n], go, timeout) for n in names]
             go.set()
             visits = [f.result(timeout=4 * timeout) for f in futures]
         wall = time.monotonic() - began
+        hub_cpu = sum(hub_process.cpu_times()[:2]) - hub_cpu
         time.sleep(2)  # the last kernels' replies settle
         after = _available()
         per_user = _by_user(hub.prefix)
@@ -186,6 +188,9 @@ def run(learners: int, timeout: float) -> int:
         proxy_rss, proxy_pss = _memory(proxy)
         services = [p for p in children if p not in proxy and not p.username().startswith(
             f"{hub.prefix}learner")]  # fmt: skip
+        # the server factory (dicomteach/hub/factory.py) is one of them, shown apart too
+        factory = [p for p in services if "dicomteach.hub.factory" in p.cmdline()]
+        factory_rss, factory_pss = _memory(factory)
         services_rss, services_pss = _memory(services)
     finally:
         if (not visits or any(v.error for v in visits)) and hub.log.exists():
@@ -225,8 +230,11 @@ def run(learners: int, timeout: float) -> int:
     print(
         f"  hub RSS {hub_rss / MIB:.0f} MiB (PSS {hub_pss / MIB:.0f}), proxy RSS "
         f"{proxy_rss / MIB:.0f} MiB (PSS {proxy_pss / MIB:.0f}), the hub's services (course, "
-        f"live, idle culler) RSS {services_rss / MIB:.0f} MiB (PSS {services_pss / MIB:.0f})"
+        f"live, idle culler, server factory) RSS {services_rss / MIB:.0f} MiB (PSS "
+        f"{services_pss / MIB:.0f}), of which the server factory {factory_rss / MIB:.0f} MiB "
+        f"(PSS {factory_pss / MIB:.0f})"
     )
+    print(f"  hub CPU while the class came in: {hub_cpu:.1f} s over {wall:.0f} s")
     used = (before - after) / MIB
     print(
         f"  MemAvailable fell {used:.0f} MiB with the hub and {len(done)} active learners: "
