@@ -8,7 +8,9 @@ run by onnxruntime on the CPU (:mod:`dicomteach.ai.runtime`); PyTorch is
 needed only to train it. Its model card, with the held-out evaluation
 (:mod:`dicomteach.ai.evaluate`) and its known errors
 (:mod:`dicomteach.ai.known_errors`), is docs/ai.md; why it is built this way,
-docs/decisions.md, decision 40.
+docs/decisions.md, decision 40. A model the hospital already has goes behind
+the same function: ``find_nodules(ct, model=MonaiBundle(folder))``
+(:mod:`dicomteach.ai.adapters`).
 
 This layer sits beside ``grading``: it reads ``Volume``s (``io``, ``imaging``)
 and scores with ``scoring``; nothing below it imports it, and it imports no
@@ -17,6 +19,7 @@ widget.
 
 from __future__ import annotations
 
+from dicomteach.ai.adapters import MonaiBundle
 from dicomteach.ai.errors import MissingDependencyError, ModelError, ModelInputError
 from dicomteach.ai.nodules import Candidate, find_nodules
 from dicomteach.ai.runtime import Model, load_model
@@ -27,6 +30,7 @@ __all__ = [
     "Model",
     "ModelError",
     "ModelInputError",
+    "MonaiBundle",
     "find_nodules",
     "load_model",
 ]

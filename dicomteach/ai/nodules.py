@@ -96,8 +96,10 @@ def find_nodules(
     ----------
     volume : Volume, or a path
         An axial CT stack (a file, folder or zip :func:`dicomteach.io.load` reads).
-    model : Model, optional
-        Default: the shipped nodule model (:func:`~dicomteach.ai.runtime.load_model`).
+    model : Model or MonaiBundle, optional
+        Default: the shipped nodule model (:func:`~dicomteach.ai.runtime.load_model`);
+        or a model the hospital has, from :mod:`dicomteach.ai.adapters` (a MONAI
+        bundle): its segmentation's structures become the candidates.
     threshold : float, optional
         Lowest probability of a candidate; default the model's detection
         threshold (low, so that the list holds the doubtful ones too).
@@ -123,6 +125,12 @@ def find_nodules(
         from dicomteach import io
 
         volume = io.load(volume)
+    if model is not None and hasattr(model, "probability_map"):  # another model (ai/adapters.py)
+        hu = hounsfield(volume)
+        probability = model.probability_map(volume, hu)
+        same = ModelGrid(hu, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0), tuple(hu.shape))  # type: ignore[arg-type]
+        lowest = 0.5 if threshold is None else float(threshold)
+        return candidates(probability, same, volume, lowest, 0.5)
     model = model or load_model()
     hu = hounsfield(volume)
     box = lung_box(hu, volume.spacing)

@@ -1,0 +1,220 @@
+"""Models a hospital already has, behind the same door as ours: ``find_nodules(ct, model=...)``.
+
+A department that runs a MONAI bundle (MONAI's format for a trained model:
+its network, weights and pre- and post-processing in ``configs/``) can show
+its own model to learners in place of dicomteach's:
+
+    >>> bundle = MonaiBundle("/data/models/my_lung_nodule_bundle", label=1)  # doctest: +SKIP
+    >>> find_nodules(ct, model=bundle)                                       # doctest: +SKIP
+
+:class:`MonaiBundle` runs the bundle's own inference workflow (MONAI's
+``ConfigWorkflow``, as ``python -m monai.bundle run`` does) on the CT written
+as NIfTI, reads the segmentation it saves, puts it back on the CT's voxels
+through both files' geometry, and gives the structure ``label`` as a map
+that :func:`~dicomteach.ai.nodules.find_nodules` turns into candidates, each
+with a probability (1.0 for a bundle that saves labels, the bundle's own for
+one that saves probabilities) and an outline.
+
+Nothing is downloaded (docs/decisions.md, decisions 9 and 40): the bundle's
+weights must already be in its folder, and a missing package, folder, file or
+weight is a one-line error that says what to do.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from dicomteach.ai.errors import ModelError, ModelInputError, require
+from dicomteach.io.volume import Volume
+
+__all__ = ["MonaiBundle", "nifti_affine", "on_volume_grid", "write_nifti"]
+
+# NIfTI's world is RAS, DICOM's LPS: the first two axes change sign
+_LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
+
+
+def nifti_affine(volume: Volume) -> np.ndarray:
+    """The NIfTI affine (RAS) of ``volume`` stored as ``(columns, rows, slices)``.
+
+    NIfTI's first index runs fastest along a row, so the array is stored
+    transposed and the affine's columns are the volume's axes in reverse.
+
+    >>> vol = Volume(np.zeros((3, 4, 5), np.int16), (2.5, 0.5, 0.7), (10.0, 20.0, 30.0),
+    ...              np.eye(3)[::-1])
+    >>> nifti_affine(vol).round(2).tolist()
+    [[-0.7, 0.0, 0.0, -10.0], [0.0, -0.5, 0.0, -20.0], [0.0, 0.0, 2.5, 30.0], [0.0, 0.0, 0.0, 1.0]]
+    """
+    index_to_lps = volume.affine  # (k, i, j) → LPS
+    reverse = np.eye(4)[[2, 1, 0, 3]]  # (x, y, z) = (j, i, k)
+    return _LPS_TO_RAS @ index_to_lps @ reverse
+
+
+def write_nifti(volume: Volume, values: np.ndarray, path: str | os.PathLike[str]) -> Path:
+    """Write ``values`` (on ``volume``'s voxels) as a NIfTI file with ``volume``'s geometry."""
+    nib = require("nibabel", "writing NIfTI for another model", "ai-monai")
+    path = Path(path)
+    image = nib.Nifti1Image(
+        np.ascontiguousarray(np.transpose(values, (2, 1, 0))), nifti_affine(volume)
+    )
+    image.header.set_xyzt_units("mm")
+    nib.save(image, str(path))
+    return path
+
+
+def on_volume_grid(
+    data: np.ndarray, affine: np.ndarray, volume: Volume, *, order: int = 0
+) -> np.ndarray:
+    """A NIfTI array (x, y, z) with its RAS ``affine``, sampled at ``volume``'s voxel centres.
+
+    Nearest neighbour by default (labels); ``order=1`` for probabilities.
+    Voxels outside the NIfTI's extent are 0.
+
+    >>> vol = Volume(np.zeros((3, 4, 5), np.int16), (2.5, 0.5, 0.7), (10.0, 20.0, 30.0), np.eye(3))
+    >>> values = np.arange(60, dtype=np.float32).reshape(3, 4, 5)
+    >>> back = on_volume_grid(np.transpose(values, (2, 1, 0)), nifti_affine(vol), vol)
+    >>> bool((back == values).all())
+    True
+    """
+    from scipy import ndimage
+
+    to_nifti = np.linalg.inv(affine) @ _LPS_TO_RAS @ volume.affine  # (k, i, j) → (x, y, z)
+    if np.allclose(to_nifti, np.eye(4)[[2, 1, 0, 3]], atol=1e-4) and data.shape[::-1] == tuple(
+        volume.pixels.shape[:3]
+    ):
+        return np.ascontiguousarray(np.transpose(data, (2, 1, 0)))  # the same grid: no sampling
+    out = np.empty(volume.pixels.shape[:3], dtype=np.float32 if order else data.dtype)
+    rows, columns = np.meshgrid(
+        np.arange(volume.rows, dtype=float), np.arange(volume.columns, dtype=float), indexing="ij"
+    )
+    for k in range(volume.n_frames):  # a slice at a time: bounded memory on a large CT
+        voxels = np.stack([np.full_like(rows, k), rows, columns, np.ones_like(rows)], axis=-1)
+        at = (voxels.reshape(-1, 4) @ to_nifti.T)[:, :3].T
+        out[k] = ndimage.map_coordinates(data, at, order=order, mode="constant", cval=0).reshape(
+            rows.shape
+        )
+    return out
+
+
+class MonaiBundle:
+    """A MONAI bundle in a local folder, run on the CPU by its own inference workflow.
+
+    Parameters
+    ----------
+    folder
+        The bundle: ``configs/inference.json`` (or ``.yaml``), usually
+        ``configs/metadata.json``, and the weights its configuration loads
+        (``models/model.pt`` in MONAI's model zoo).
+    label
+        The structure to find: its value in the saved segmentation (a label
+        map), or its channel (a map of probabilities).
+    config
+        The inference configuration, relative to the bundle.
+    weights
+        The weights the configuration loads, relative to the bundle: checked
+        before anything runs, as nothing can be downloaded.
+
+    Raises
+    ------
+    MissingDependencyError
+        MONAI (or pytorch-ignite, which MONAI's workflows run on) is not
+        installed: ``pip install 'dicomteach[ai-monai]'``.
+    ModelError
+        The folder, its configuration or its weights are missing.
+    """
+
+    def __init__(
+        self,
+        folder: str | os.PathLike[str],
+        *,
+        label: int = 1,
+        config: str = "configs/inference.json",
+        weights: str = "models/model.pt",
+    ):
+        self.folder = Path(folder)
+        self.label = int(label)
+        if not self.folder.is_dir():
+            raise ModelError(
+                "no MONAI bundle here: not a folder; copy the bundle there", self.folder
+            )
+        self.config = self.folder / config
+        if not self.config.is_file() and self.config.suffix == ".json":
+            yaml = self.config.with_suffix(".yaml")
+            self.config = yaml if yaml.is_file() else self.config
+        if not self.config.is_file():
+            raise ModelError(
+                f"this MONAI bundle has no {config}: a bundle's inference configuration",
+                self.folder,
+            )
+        self.weights = self.folder / weights
+        if not self.weights.is_file():
+            raise ModelError(
+                f"this MONAI bundle has no weights ({weights}); copy them into the bundle, "
+                "they cannot be downloaded here",
+                self.folder,
+            )
+        metadata = self.folder / "configs" / "metadata.json"
+        self.metadata = metadata if metadata.is_file() else None
+        self.name = self.folder.name
+
+    def __repr__(self) -> str:
+        return f"MonaiBundle({str(self.folder)!r}, label={self.label})"
+
+    def probability_map(self, volume: Volume, values: np.ndarray) -> np.ndarray:
+        """The bundle's map of structure ``label`` on ``volume``'s voxels (float32, 0 to 1).
+
+        ``values`` are what the bundle reads: the CT's Hounsfield units.
+        """
+        require("monai", "a MONAI bundle", "ai-monai")
+        require("ignite", "a MONAI bundle's inference workflow", "ai-monai")
+        nib = require("nibabel", "a MONAI bundle", "ai-monai")
+        from monai.bundle import ConfigWorkflow
+
+        with tempfile.TemporaryDirectory(prefix="dicomteach-monai-") as work:
+            inputs, outputs = Path(work, "images"), Path(work, "outputs")
+            inputs.mkdir()
+            outputs.mkdir()
+            image = write_nifti(volume, values.astype(np.float32), inputs / "image.nii.gz")
+            workflow = ConfigWorkflow(
+                config_file=str(self.config),
+                meta_file=str(self.metadata) if self.metadata else None,
+                logging_file=None,
+                workflow_type="infer",
+                bundle_root=str(self.folder),
+                dataset_dir=str(inputs),
+                output_dir=str(outputs),
+                device="$torch.device('cpu')",
+            )
+            workflow.dataset_data = [{"image": str(image)}]  # where the bundle defines it
+            workflow.initialize()
+            try:
+                workflow.run()
+            finally:
+                workflow.finalize()
+            saved = sorted(p for p in outputs.rglob("*.nii*") if p.is_file())
+            if not saved:
+                raise ModelError(
+                    "the MONAI bundle saved no segmentation in its output_dir: its postprocessing "
+                    "needs a SaveImaged into @output_dir",
+                    self.folder,
+                )
+            result = nib.load(str(saved[0]))
+            data = np.asarray(result.dataobj)
+            affine = result.affine
+        return self._structure(data, affine, volume)
+
+    def _structure(self, data: np.ndarray, affine: np.ndarray, volume: Volume) -> np.ndarray:
+        if data.ndim == 4:  # channels last (x, y, z, c): the bundle saved probabilities
+            if self.label >= data.shape[3]:
+                raise ModelInputError(
+                    f"label {self.label}: the bundle's output has {data.shape[3]} channels",
+                    self.folder,
+                )
+            return on_volume_grid(data[..., self.label].astype(np.float32), affine, volume, order=1)
+        if data.ndim != 3:
+            raise ModelError(f"the bundle's output has {data.ndim} dimensions", self.folder)
+        labels = on_volume_grid(np.rint(data).astype(np.int32), affine, volume)
+        return (labels == self.label).astype(np.float32)
