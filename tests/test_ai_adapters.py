@@ -224,3 +224,15 @@ def test_without_monai_the_error_names_the_extra(bundle, chest_ct, monkeypatch):
     monkeypatch.setitem(sys.modules, "monai", None)
     with pytest.raises(MissingDependencyError, match=r"pip install 'dicomteach\[ai-monai\]'"):
         find_nodules(chest_ct, model=bundle)
+
+
+def test_totalsegmentator_missing_says_what_to_install(monkeypatch):
+    import sys
+
+    from dicomteach.ai.adapters import TotalSegmentator
+
+    monkeypatch.setitem(sys.modules, "totalsegmentator", None)
+    with pytest.raises(MissingDependencyError) as error:
+        TotalSegmentator("lung_nodules")
+    assert "pip install TotalSegmentator" in str(error.value)
+    assert "nothing is downloaded" in str(error.value)

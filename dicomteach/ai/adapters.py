@@ -15,9 +15,14 @@ that :func:`~dicomteach.ai.nodules.find_nodules` turns into candidates, each
 with a probability (1.0 for a bundle that saves labels, the bundle's own for
 one that saves probabilities) and an outline.
 
+:class:`TotalSegmentator` does the same with TotalSegmentator's own Python
+API, for a task whose structures include what is to be found (by default
+``lung_nodules``, structure ``lung_nodules``).
+
 Nothing is downloaded (docs/decisions.md, decisions 9 and 40): the bundle's
-weights must already be in its folder, and a missing package, folder, file or
-weight is a one-line error that says what to do.
+weights must already be in its folder, TotalSegmentator's in its weights
+folder, and a missing package, folder, file or weight is a one-line error
+that says what to do.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ import numpy as np
 from dicomteach.ai.errors import ModelError, ModelInputError, require
 from dicomteach.io.volume import Volume
 
-__all__ = ["MonaiBundle", "nifti_affine", "on_volume_grid", "write_nifti"]
+__all__ = ["MonaiBundle", "TotalSegmentator", "nifti_affine", "on_volume_grid", "write_nifti"]
 
 # NIfTI's world is RAS, DICOM's LPS: the first two axes change sign
 _LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
@@ -217,4 +222,87 @@ class MonaiBundle:
         if data.ndim != 3:
             raise ModelError(f"the bundle's output has {data.ndim} dimensions", self.folder)
         labels = on_volume_grid(np.rint(data).astype(np.int32), affine, volume)
+        return (labels == self.label).astype(np.float32)
+
+
+def _task_ids(configs: dict, task: str) -> list[int]:
+    """The nnU-Net datasets a TotalSegmentator task runs (its default mode)."""
+    config = configs[task]
+    ids = config.get("task_id", config.get("sub_modes", {}).get("default", {}).get("task_id"))
+    return [int(i) for i in (ids if isinstance(ids, list) else [ids])]
+
+
+class TotalSegmentator:
+    """TotalSegmentator (installed with its weights), one structure of one task, on the CPU.
+
+    Parameters
+    ----------
+    task
+        A TotalSegmentator task (``lung_nodules``, ``total``, …).
+    structure
+        The structure of that task to give as candidates (its class name).
+
+    Raises
+    ------
+    MissingDependencyError
+        TotalSegmentator is not installed (``pip install TotalSegmentator``,
+        with PyTorch; not an extra of dicomteach's: it brings VTK and dipy).
+    ModelError
+        The task is unknown, the structure is not one of its classes, or its
+        weights (and those of the task it crops with) are not in
+        TotalSegmentator's weights folder.
+    """
+
+    def __init__(self, task: str = "lung_nodules", structure: str = "lung_nodules"):
+        self.task, self.structure = task, structure
+        try:
+            from totalsegmentator.config import get_weights_dir
+            from totalsegmentator.map_tasks_config import TASK_CONFIGS, TASK_ID_WEIGHTS_CONFIGS
+            from totalsegmentator.map_to_binary import class_map
+        except ImportError:
+            from dicomteach.ai.errors import MissingDependencyError
+
+            raise MissingDependencyError(
+                f"TotalSegmentator's {task} needs the totalsegmentator package: "
+                "pip install TotalSegmentator (with its weights copied in; nothing is downloaded)"
+            ) from None
+        if task not in TASK_CONFIGS or task not in class_map:
+            raise ModelError(f"TotalSegmentator has no task {task!r}")
+        labels = {name: number for number, name in class_map[task].items()}
+        if structure not in labels:
+            raise ModelError(f"TotalSegmentator's {task} has no structure {structure!r}")
+        self.label = int(labels[structure])
+        ids = _task_ids(TASK_CONFIGS, task)
+        if TASK_CONFIGS[task].get("crop"):  # cropped to organs the total task finds first
+            ids += _task_ids(TASK_CONFIGS, "total")
+        weights = Path(get_weights_dir())
+        missing = [
+            TASK_ID_WEIGHTS_CONFIGS.get(i, {}).get("foldername", f"Dataset{i:03d}")
+            for i in ids
+            if not (weights / TASK_ID_WEIGHTS_CONFIGS.get(i, {}).get("foldername", "?")).is_dir()
+        ]
+        if missing:
+            raise ModelError(
+                f"TotalSegmentator's weights for {task} are not here ({', '.join(missing)}); "
+                f"copy them in from a machine with network (totalseg_download_weights -t {task}): "
+                "they cannot be downloaded here",
+                weights,
+            )
+        self.name = f"TotalSegmentator {task}"
+
+    def __repr__(self) -> str:
+        return f"TotalSegmentator(task={self.task!r}, structure={self.structure!r})"
+
+    def probability_map(self, volume: Volume, values: np.ndarray) -> np.ndarray:
+        """TotalSegmentator's ``structure`` on ``volume``'s voxels (1.0 inside, 0.0 outside)."""
+        nib = require("nibabel", "TotalSegmentator", "ai-monai")
+        from totalsegmentator.python_api import totalsegmentator
+
+        image = nib.Nifti1Image(
+            np.ascontiguousarray(np.transpose(values.astype(np.float32), (2, 1, 0))),
+            nifti_affine(volume),
+        )
+        result = totalsegmentator(image, None, task=self.task, ml=True, device="cpu", quiet=True)
+        data = np.asarray(result.dataobj)
+        labels = on_volume_grid(np.rint(data).astype(np.int32), result.affine, volume)
         return (labels == self.label).astype(np.float32)
