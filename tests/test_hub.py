@@ -614,6 +614,65 @@ def test_demo_mode_says_so_on_the_login_page():
         demo.remove()
 
 
+ENTRY = """
+import json, os, sys, time
+
+print("an import that prints before the factory is ready")
+
+
+def main():
+    with open(os.environ["OUT"], "w") as out:
+        json.dump({"argv": sys.argv, "env": dict(os.environ), "cwd": os.getcwd(),
+                   "session": os.getsid(0) == os.getpid(), "stdin": os.isatty(0)}, out)
+    time.sleep(float(os.environ.get("NAP", "0")))
+    return 0
+"""
+
+
+def test_the_server_factory_forks_a_server_with_only_what_it_was_asked(tmp_path):
+    import sys
+
+    from dicomteach.hub import factory
+
+    (tmp_path / "entry_for_test.py").write_text(ENTRY)
+    env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(tmp_path), "SECRET": "factory's own"}
+    maker = factory.Factory(sys.executable, env, entry="entry_for_test:main")
+    try:
+        asked = {"OUT": str(tmp_path / "one.json"), "NAP": "30"}
+        pid = maker.start_server(["--port=1234"], asked, str(tmp_path), None)
+        deadline = time.monotonic() + 30
+        while not (tmp_path / "one.json").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        seen = json.loads((tmp_path / "one.json").read_text())
+        # its environment is the request's alone: nothing of the factory's (nor the hub's)
+        assert seen["env"] == asked
+        assert seen["argv"][1:] == ["--port=1234"] and seen["cwd"] == str(tmp_path)
+        assert seen["session"] and not seen["stdin"]
+        assert factory.alive(pid) and int(_status(pid)["PPid"]) == maker.pid
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while factory.alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not factory.alive(pid)  # ended and reaped by the factory: no zombie left
+    finally:
+        maker.close()
+    assert maker.pid is None
+
+
+def test_a_server_factory_that_cannot_start_is_not_retried_at_every_start(tmp_path):
+    import sys
+
+    from dicomteach.hub import factory
+
+    maker = factory.Factory(sys.executable, {"PATH": os.environ["PATH"]}, entry="no_such:main")
+    began = time.monotonic()
+    with pytest.raises(factory.FactoryError, match="did not start"):
+        maker.start_server([], {}, str(tmp_path), None, timeout=20)
+    with pytest.raises(factory.FactoryError, match="a moment ago"):
+        maker.start_server([], {}, str(tmp_path), None, timeout=20)
+    assert time.monotonic() - began < 20
+
+
 def test_the_spawner_waits_for_the_servers_port_and_notices_a_death():
     # the hub checks a server as soon as start() returns: start() returns once the port answers
     import asyncio

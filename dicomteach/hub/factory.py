@@ -50,6 +50,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,8 @@ PRELOAD = (
 ENTRY = "dicomteach.hub.singleuser:main"
 REQUEST_LIMIT = 1 << 20  # a request is a few KiB: arguments and an environment
 REQUEST_SECONDS = 10.0
+#: After the factory failed to start, servers start as new processes for this long
+RETRY_SECONDS = 60.0
 
 
 class FactoryError(RuntimeError):
@@ -242,6 +245,7 @@ class Factory:
         self._lock = threading.Lock()
         self._process: subprocess.Popen | None = None
         self._folder: Path | None = None
+        self._failed = -RETRY_SECONDS  # when it last failed to start (time.monotonic)
 
     @property
     def socket_path(self) -> Path:
@@ -258,6 +262,8 @@ class Factory:
     def _ensure(self, timeout: float) -> None:
         if self._process is not None and self._process.poll() is None:
             return
+        if time.monotonic() - self._failed < RETRY_SECONDS:
+            raise FactoryError("the server factory failed to start a moment ago")
         self._folder = Path(tempfile.mkdtemp(prefix="dicomteach-factory-"))  # 0700, ours
         env = {**self.env, "HOME": str(self._folder)}
         command = [self.python, "-s", "-m", "dicomteach.hub.factory", str(self.socket_path)]
@@ -269,13 +275,21 @@ class Factory:
             cwd=self._folder,
             start_new_session=True,
         )
-        ready = self._process.stdout
-        assert ready is not None
+        out = self._process.stdout
+        assert out is not None
         watch = selectors.DefaultSelector()
-        watch.register(ready, selectors.EVENT_READ)
-        if not watch.select(timeout) or ready.readline().strip() != b"ready":
-            self.close()
-            raise FactoryError(f"the server factory did not start within {timeout:.0f} s")
+        watch.register(out, selectors.EVENT_READ)
+        deadline = time.monotonic() + timeout
+        # what an import prints before the factory is ready goes by; "ready" ends the wait
+        while (left := deadline - time.monotonic()) > 0 and watch.select(left):
+            line = out.readline()
+            if line.strip() == b"ready":
+                return
+            if not line:  # the factory ended
+                break
+        self.close()
+        self._failed = time.monotonic()
+        raise FactoryError(f"the server factory did not start within {timeout:.0f} s")
 
     def start_server(
         self,
