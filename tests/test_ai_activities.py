@@ -186,7 +186,10 @@ def _centre(teaching, what: str) -> list[float]:
 
 
 class TestSecondReaderWithTheModel:
-    def test_the_ai_marks_reach_the_widget_only_after_show_me_the_ai(self, teaching, tmp_path):
+    def test_the_ai_marks_reach_the_widget_only_after_show_me_the_ai(
+        self, teaching, tmp_path, monkeypatch
+    ):
+        monkeypatch.chdir(tmp_path)  # the notebook's folder: the answer file goes there
         from dicomteach.activities import Activity, SecondReader
 
         reader = Activity.load(_yaml(tmp_path, teaching, "second-reader", "reader"))
@@ -243,3 +246,44 @@ class TestSecondReaderWithTheModel:
         monkeypatch.setattr(ai_reading, "model_candidates", no_model)
         again = grade("critique")
         assert (again.points, again.feedback.lines) == (first.points, first.feedback.lines)
+
+
+def test_the_class_view_says_who_followed_the_ai_when_it_was_wrong(teaching, tmp_path):
+    from dicomteach.course.following import follow_the_ai
+    from dicomteach.roi import load_structures
+
+    course = tmp_path / "course"
+    (course / "references" / "week-6").mkdir(parents=True)
+    _yaml(course / "references" / "week-6", teaching, "second-reader", "reader")
+    found = load_structures(teaching["folder"] / "seg-findings.dcm", teaching["volume"])
+    granuloma = next(m for n, m in found.masks.items() if found.names[n] == NODULES[-1])
+    on_granuloma = np.argwhere(granuloma).mean(axis=0)
+    false, spiculated = _centre(teaching, "false"), _centre(teaching, "spiculated")
+    uid = teaching["volume"].series_uid
+    readings = {  # learner: (first reading, revised reading)
+        "ann": ([], [false]),  # clicked the AI's false positive once shown it
+        "bo": ([false], [false]),  # had clicked it before: not the AI's doing
+        "cy": ([on_granuloma, spiculated], [spiculated]),  # dropped the granuloma it missed
+    }
+    for name, (first, then) in readings.items():
+        folder = course / "submitted" / name / "week-6"
+        folder.mkdir(parents=True)
+        save_answer(
+            Answer(
+                uid, [Point(tuple(p)) for p in then], "reader", [Point(tuple(p)) for p in first]
+            ),
+            folder / "reader.json",
+        )
+    (following,) = follow_the_ai(course, "week-6")
+    assert following.learners == ["ann", "bo", "cy"]
+    assert following.errors[0].startswith("false positive, slice")
+    assert following.errors[1] == "missed: calcified-RML"  # the key names its regions
+    assert following.states == [
+        ["followed", "agreed"],
+        ["agreed", "agreed"],
+        ["resisted", "followed"],
+    ]
+    assert following.by_learner() == {"ann": 1.0, "bo": None, "cy": 0.5}
+    assert list(following.by_error().values()) == [0.5, 1.0]
+    picture = Image.open(io.BytesIO(following.png())).convert("RGB")
+    assert picture.size[1] > 3 * 34  # a row per learner
