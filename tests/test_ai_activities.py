@@ -287,3 +287,70 @@ def test_the_class_view_says_who_followed_the_ai_when_it_was_wrong(teaching, tmp
     assert list(following.by_error().values()) == [0.5, 1.0]
     picture = Image.open(io.BytesIO(following.png())).convert("RGB")
     assert picture.size[1] > 3 * 34  # a row per learner
+
+
+class TestSecondOutline:
+    def test_an_outline_revised_towards_the_ais_is_told_whether_that_was_right(self):
+        from dicomteach.grading import Feedback, grade_second_outline
+
+        ref = np.zeros((3, 30, 30), bool)
+        ref[1, 10:20, 10:20] = True
+        ai = np.zeros_like(ref)
+        ai[1, 10:20, 11:20] = True
+        wrong = np.zeros_like(ref)
+        wrong[1, 2:8, 2:8] = True  # the AI's outline elsewhere
+        small = np.zeros_like(ref)
+        small[1, 12:17, 12:17] = True
+        graded = Feedback(5.0, 10.0)
+        right = grade_second_outline(graded, small, ai, ai, ref, (1, 1, 1))
+        assert (right.details["followed_ai"], right.details["right"]) == (True, True)
+        worse = grade_second_outline(graded, ref, small | wrong, wrong, ref, (1, 1, 1))
+        assert (worse.details["followed_ai"], worse.details["right"]) == (True, False)
+        assert "you followed the AI wrongly" in worse.lines[1]
+        alone = grade_second_outline(graded, None, small, ai, ref, (1, 1, 1))
+        assert "did not ask to see the AI" in alone.lines[0] and alone.points == 5.0
+
+    def test_a_first_mask_of_another_shape_is_refused_before_it_is_read(self, tmp_path):
+        from dicomteach.roi import DelineationAnswer, RoiError, load_delineation, save_delineation
+
+        labels = np.zeros((2, 4, 4), np.uint8)
+        path = save_delineation(
+            DelineationAnswer(labels, (1.0, 1.0, 1.0), ("Nodule",), first_mask=labels[:1]),
+            tmp_path / "outline.npz",
+        )
+        with pytest.raises(RoiError, match="'first_mask' of 1×4×4"):
+            load_delineation(path)
+
+    def test_with_the_model_the_first_outline_and_the_ais_come_back_after_a_restart(
+        self, teaching, tmp_path, monkeypatch
+    ):
+        from dicomteach.activities import SecondReaderOutline
+
+        monkeypatch.chdir(tmp_path)
+
+        def activity():
+            return SecondReaderOutline(
+                "part-solid", teaching["volume"], prompt="Outline the part-solid nodule",
+                points=10, structures=["Nodule"],
+                reference=teaching["folder"] / "seg-findings.dcm",
+                reference_structure=NODULES[1],
+            )  # fmt: skip
+
+        outline = activity()
+        question = outline.question
+        reference = outline._reference_mask()
+        half = reference.copy()
+        half[:, :, : int(np.argwhere(reference)[:, 2].mean())] = False  # half the nodule
+        question.labels = half.astype(np.uint8)
+        assert "other" not in question.layers
+        assert outline.show_ai() == len(outline.candidates())
+        assert "other" in question.layers
+        question.labels = reference.astype(np.uint8)  # revised to the whole nodule
+        feedback = outline.grade()
+        assert feedback.points == 10.0
+        assert feedback.details["first_dice"] < 0.8 < feedback.details["revised_dice"]
+        assert feedback.details["followed_ai"] is True and feedback.details["right"] is True
+        assert "outlines.png" in feedback.images
+        again = activity().question
+        assert np.array_equal(again.first_labels, half.astype(np.uint8))
+        assert "other" in again.layers

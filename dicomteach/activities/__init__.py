@@ -19,7 +19,7 @@ below imports it (docs/decisions.md, decision 18).
 
 from __future__ import annotations
 
-from dicomteach.activities.ai_reading import CritiqueAI, SecondReader
+from dicomteach.activities.ai_reading import CritiqueAI, SecondReader, SecondReaderOutline
 from dicomteach.activities.autograde import REFERENCES_ENV, GradeResult, grade, reference_file
 from dicomteach.activities.base import Activity
 from dicomteach.activities.choice import MultipleChoice
@@ -41,6 +41,7 @@ __all__ = [
     "Location",
     "MultipleChoice",
     "SecondReader",
+    "SecondReaderOutline",
     "grade",
     "reference_file",
 ]

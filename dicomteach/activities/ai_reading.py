@@ -17,6 +17,11 @@ and counts as on it here.
   image with their probability, and may revise. Graded by
   :func:`dicomteach.grading.grade_second_reading`: points for the revised
   reading; per change, whether it followed the AI rightly or wrongly.
+* :class:`SecondReaderOutline`: the same with a
+  :class:`~dicomteach.activities.Delineate` of one structure: the learner
+  outlines, presses "Show me the AI" (the first outline is kept in the
+  delineation ``.npz``), sees the model's outlines in cyan and may revise;
+  graded by :func:`dicomteach.grading.grade_second_outline`.
 * :class:`CritiqueAI`: every AI mark as tiles (the slice above, the mark's,
   the slice below); the learner says of each whether it is a finding.
   The answer file, whose format has its home here::
@@ -43,10 +48,17 @@ from typing import Any
 import numpy as np
 
 from dicomteach.activities.base import Activity
+from dicomteach.activities.delineate import Delineate
 from dicomteach.activities.questions import Hotspot, _checked_answer_or_problem, _regions_dict
 from dicomteach.activities.spec import SpecProblem, check_number
 from dicomteach.activities.targets import parse_targets, target_masks
-from dicomteach.grading import Feedback, OtherMark, grade_critique, grade_second_reading
+from dicomteach.grading import (
+    Feedback,
+    OtherMark,
+    grade_critique,
+    grade_second_outline,
+    grade_second_reading,
+)
 from dicomteach.io.atomic import write_atomically
 from dicomteach.io.volume import Volume
 from dicomteach.roi.answers import read_json_object
@@ -56,6 +68,7 @@ __all__ = [
     "CRITIQUE_VERSION",
     "CritiqueAI",
     "SecondReader",
+    "SecondReaderOutline",
     "Verdict",
     "judge_marks",
     "load_verdicts",
@@ -194,6 +207,51 @@ class _ModelMarks:
     def _judged(self, targets: Mapping[str, np.ndarray]) -> list[OtherMark]:
         return judge_marks(self.candidates(), targets, self.volume.spacing)
 
+    def show_ai(self) -> int:
+        """What "Show me the AI" does: keep the first reading, then draw the AI's."""
+        raise NotImplementedError
+
+    def _ai_shown(self) -> bool:
+        raise NotImplementedError
+
+    def _shown_text(self, n: int) -> str:
+        raise NotImplementedError
+
+    def _beside_question(self) -> list[Any]:
+        """ "Show me the AI" and what it did, under the question."""
+        import ipywidgets
+
+        button = ipywidgets.Button(
+            description="Show me the AI",
+            tooltip="Keep your reading as it is, then see the AI's (you may revise after)",
+            disabled=self._ai_shown(),
+        )
+        button.add_class("dt-second-reader-show")
+        status = ipywidgets.HTML()
+        status.add_class("dt-second-reader-status")
+
+        def say(text: str, error: bool = False) -> None:
+            colour = "#b00020" if error else "inherit"
+            status.value = f'<small style="color:{colour}">{html.escape(text)}</small>'
+
+        if self._ai_shown():
+            say(self._shown_text(len(self.candidates())))
+        else:
+            say("Read the image first. Then ask for the AI's reading.")
+
+        def clicked(_button: Any) -> None:
+            button.disabled = True
+            try:
+                n = self.show_ai()
+            except Exception as exc:  # the learner's reading is saved; only the AI's is missing
+                button.disabled = False
+                say(f"The AI's reading could not be shown: {exc}", error=True)
+                return
+            say(self._shown_text(n))
+
+        button.on_click(clicked)
+        return [ipywidgets.HBox([button, status])]
+
     def _picture(self) -> dict[str, Any]:
         from dicomteach.imaging import default_window, modality_values
 
@@ -258,50 +316,17 @@ class SecondReader(_ModelMarks, Hotspot):
         question.ai_marks = self.ai_marks()
         return len(question.ai_marks)
 
-    def _beside_question(self) -> list[Any]:
-        import ipywidgets
+    def _ai_shown(self) -> bool:
+        return self.question.first_marks is not None
 
-        question = self.question
-        shown = question.first_marks is not None
-        button = ipywidgets.Button(
-            description="Show me the AI",
-            tooltip="Keep your reading as it is, then see the AI's marks (you may revise after)",
-            disabled=shown,
+    def _shown_text(self, n: int) -> str:
+        return (
+            f"The AI's {n} mark{'s' if n != 1 else ''} at {100 * self.threshold:.0f} % or "
+            "more are drawn as cyan squares with its probability. Your first reading is "
+            "kept; revise it if you wish."
+            if n
+            else "The AI marked nothing here. Your first reading is kept; revise it if you wish."
         )
-        button.add_class("dt-second-reader-show")
-        status = ipywidgets.HTML()
-        status.add_class("dt-second-reader-status")
-
-        def say(text: str, error: bool = False) -> None:
-            colour = "#b00020" if error else "inherit"
-            status.value = f'<small style="color:{colour}">{html.escape(text)}</small>'
-
-        def shown_text(n: int) -> str:
-            return (
-                f"The AI's {n} mark{'s' if n != 1 else ''} at {100 * self.threshold:.0f} % or "
-                "more are drawn as cyan squares with its probability. Your first reading is "
-                "kept; revise it if you wish."
-                if n
-                else "The AI marked nothing here. Your first reading is kept; revise it if you wish."
-            )
-
-        if shown:
-            say(shown_text(len(question.ai_marks)))
-        else:
-            say("Read the image first: click each finding. Then ask for the AI's marks.")
-
-        def clicked(_button: Any) -> None:
-            button.disabled = True
-            try:
-                n = self.show_ai()
-            except Exception as exc:  # the learner's reading is saved; only the marks are missing
-                button.disabled = False
-                say(f"The AI's marks could not be shown: {exc}", error=True)
-                return
-            say(shown_text(n))
-
-        button.on_click(clicked)
-        return [ipywidgets.HBox([button, status])]
 
     def _grade(self, answer: Path) -> Feedback:
         answer = _checked_answer_or_problem(answer, "click")
@@ -319,6 +344,116 @@ class SecondReader(_ModelMarks, Hotspot):
             penalty_per_extra_click=self.penalty_per_extra_click,
             **self._picture(),
         )
+
+
+class SecondReaderOutline(_ModelMarks, Delineate):
+    """Outline first, then see the AI's outline and revise; both outlines are graded.
+
+    A :class:`~dicomteach.activities.Delineate` of one structure (its
+    ``reference``, ``reference_structure``, ``full_marks``, ``tolerance_mm``)
+    with "Show me the AI" under it: pressing it keeps the outline as it is
+    (``first_mask`` in the delineation ``.npz``) and draws the model's
+    outlines of its marks at or above ``threshold`` in cyan. Points are the
+    revised outline's (:func:`~dicomteach.grading.grade_delineation`); the
+    feedback says whether the change went towards the AI's outline of the
+    structure and whether that was right
+    (:func:`~dicomteach.grading.grade_second_outline`), with the four outlines.
+    """
+
+    kind = "second-reader-outline"
+    own_keys = (Delineate.own_keys - {"experts"}) | {"threshold"}
+
+    def _options(self, options: Mapping[str, Any], base: Path | None) -> None:
+        super()._options({k: v for k, v in options.items() if k != "threshold"}, base)
+        if len(self.structures) != 1:
+            raise SpecProblem("structures", "must name one structure: the one read with the AI")
+        self.threshold = _threshold(options)
+
+    def _options_dict(self) -> dict[str, Any]:
+        out = super()._options_dict()
+        if self.threshold != OPERATING_POINT:
+            out["threshold"] = self.threshold
+        return out
+
+    def ai_outline(self) -> np.ndarray:
+        """The model's outlines of its marks at or above ``threshold``, as one mask on the CT."""
+        shape = tuple(self.volume.pixels.shape[:3])
+        out = np.zeros(shape, bool)
+        for c in self.candidates():
+            out[c.box] |= c.mask
+        return out
+
+    def _build_question(self) -> Any:
+        question = super()._build_question()
+        if question.first_labels is not None:  # read back: the AI was shown already
+            question.set_other_reader({"AI": self.ai_outline()})
+        return question
+
+    def show_ai(self) -> int:
+        question = self.question
+        question.keep_first_outline()
+        question.set_other_reader({"AI": self.ai_outline()})
+        return len(self.candidates())
+
+    def _ai_shown(self) -> bool:
+        return self.question.first_labels is not None
+
+    def _shown_text(self, n: int) -> str:
+        return (
+            f"The AI's outline{'s' if n != 1 else ''} of its {n} mark{'s' if n != 1 else ''} "
+            "are drawn in cyan. Your first outline is kept; revise it if you wish."
+            if n
+            else "The AI outlined nothing here. Your first outline is kept; revise it if you wish."
+        )
+
+    def _grade(self, answer: Path) -> Feedback:
+        from dicomteach.roi import load_delineation
+
+        final = super()._grade(answer)
+        if final.status != "graded":
+            return final
+        name = self.structures[0]
+        drawn = self._drawn_structures(answer)
+        if drawn is None:
+            return final
+        found = load_delineation(answer, shape=tuple(self.volume.pixels.shape[:3]))
+        names = [n.casefold() for n in found.names]
+        first = None
+        if found.first_mask is not None:
+            value = names.index(name.casefold()) + 1 if name.casefold() in names else 1
+            first = np.asarray(found.first_mask) == value
+        reference = self._reference_mask()
+        marks = self._judged({name: reference})
+        shown = self.candidates()
+        ai = np.zeros(reference.shape, bool)
+        for c, m in zip(shown, marks, strict=True):
+            if m.finding is not None:
+                ai[c.box] |= c.mask
+        return grade_second_outline(
+            final,
+            first,
+            drawn[name],
+            ai if ai.any() else None,
+            reference,
+            self.volume.spacing,
+            **self._picture(),
+        )
+
+    def _reference_mask(self) -> np.ndarray:
+        """The reference's mask of the structure (by ``reference_structure``, else its name,
+        else the file's only one)."""
+        masks = getattr(self, "_prepared_reference", None)
+        if masks is not None:
+            by_name = {masks.names.get(n, str(n)): m for n, m in masks.masks.items()}
+        else:
+            by_name = self._reference_masks()
+        wanted = (self.reference_structure or self.structures[0]).casefold()
+        for found, mask in by_name.items():
+            if found.casefold() == wanted:
+                return np.asarray(mask, bool)
+        if len(by_name) == 1:
+            return np.asarray(next(iter(by_name.values())), bool)
+        raise ValueError(f"the reference has no structure {wanted!r}")
 
 
 # ---------------------------------------------------------------------- the critique's answer

@@ -101,9 +101,9 @@ def prepare(activity: Activity, folder: str | os.PathLike[str]) -> bool:
 
 
 def _reads_with_the_model(activity: Activity) -> bool:
-    from dicomteach.activities.ai_reading import CritiqueAI, SecondReader
+    from dicomteach.activities.ai_reading import _ModelMarks
 
-    return isinstance(activity, SecondReader | CritiqueAI)
+    return isinstance(activity, _ModelMarks)
 
 
 def _prepare_candidates(activity: Activity, folder: Path, study_digest: str) -> None:

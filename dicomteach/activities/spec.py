@@ -6,7 +6,8 @@ file and the key (docs/decisions.md, decision 7). The keys every activity has:
 
 ``type``
     ``hotspot``, ``labels``, ``delineate``, ``multiple-choice``,
-    ``compare-findings``, ``second-reader`` or ``critique-ai`` (the last two
+    ``compare-findings``, ``second-reader``, ``second-reader-outline`` or
+    ``critique-ai`` (the last three
     on the nodule model's marks, ``dicomteach/activities/ai_reading.py``,
     with ``threshold``: the probability from which a mark is shown).
 ``study``

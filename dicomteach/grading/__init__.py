@@ -20,7 +20,12 @@ deadline (docs/decisions.md, decision 4 keeps the reference itself out of releas
 
 from __future__ import annotations
 
-from dicomteach.grading.ai_reading import OtherMark, grade_critique, grade_second_reading
+from dicomteach.grading.ai_reading import (
+    OtherMark,
+    grade_critique,
+    grade_second_outline,
+    grade_second_reading,
+)
 from dicomteach.grading.analysis import Run, SliceErrors
 from dicomteach.grading.delineation import (
     DEFAULT_FULL_MARKS,
@@ -47,6 +52,7 @@ __all__ = [
     "PreparedExperts",
     "grade_click",
     "grade_critique",
+    "grade_second_outline",
     "grade_second_reading",
     "grade_delineation",
     "grade_followup",

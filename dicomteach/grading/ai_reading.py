@@ -34,7 +34,7 @@ from dicomteach.grading.points import _spacing, _targets, grade_click, point_dis
 from dicomteach.io.volume import Window
 from dicomteach.roi import Answer, Point, load_answer
 
-__all__ = ["OtherMark", "grade_critique", "grade_second_reading"]
+__all__ = ["OtherMark", "grade_critique", "grade_second_outline", "grade_second_reading"]
 
 SAME_PLACE_MM = 8.0
 """Two clicks of the two readings this close (mm) are one click kept (perhaps nudged)."""
@@ -461,3 +461,134 @@ def grade_critique(
         return failure(problem, max_points)
     except Exception as exc:  # docs/decisions.md, decision 15: never stop an autograde
         return internal_error(exc, max_points)
+
+
+CHANGE_DICE = 0.02
+"""A change of Dice smaller than this is no change (a stroke's worth on a small nodule)."""
+
+
+def _dice(a: np.ndarray, b: np.ndarray) -> float:
+    total = int(a.sum()) + int(b.sum())
+    return 1.0 if total == 0 else 2.0 * int(np.logical_and(a, b).sum()) / total
+
+
+def grade_second_outline(
+    final: Feedback,
+    first: np.ndarray | None,
+    revised: np.ndarray,
+    ai: np.ndarray | None,
+    reference: np.ndarray,
+    spacing_mm: Sequence[float],
+    *,
+    image: np.ndarray | None = None,
+    window: Window | None = None,
+) -> Feedback:
+    """A revised outline's feedback (``final``, from :func:`~dicomteach.grading.grade_delineation`)
+    with what the change after seeing the AI's outline owed to it.
+
+    ``first`` and ``revised`` are the learner's masks before and after the AI's
+    outline ``ai`` (None: it outlined nothing there) was shown, ``reference``
+    the reference's. The change followed the AI when the outline came closer
+    to the AI's (Dice); rightly when it also came closer to the reference.
+    The points are ``final``'s. Never raises.
+
+    >>> ref = np.zeros((3, 30, 30), bool); ref[1, 10:20, 10:20] = True
+    >>> ai = np.zeros_like(ref); ai[1, 10:20, 11:20] = True
+    >>> small = np.zeros_like(ref); small[1, 12:16, 12:16] = True
+    >>> f = grade_second_outline(Feedback(9.0, 10.0, lines=["Dice 0.95."]), small, ai, ai, ref,
+    ...                          (1, 1, 1))
+    >>> print(f.lines[0])
+    Your outline after the AI: Dice 0.95 with the reference (before it: 0.28); the AI's own: 0.95.
+    >>> print(f.lines[1])
+    ✓ Your outline came closer to the AI's (Dice 0.30 → 1.00) and to the reference: you followed the AI rightly.
+    """
+    try:
+        if final.status != Status.GRADED:
+            return final
+        revised = np.asarray(revised, bool)
+        reference = np.asarray(reference, bool)
+        after = _dice(revised, reference)
+        if first is None:
+            lines = [
+                "You did not ask to see the AI ('Show me the AI'): your outline is graded "
+                "alone, with no second reader to compare.",
+                *final.lines,
+            ]
+            return Feedback(
+                final.points, final.max_points, final.scores, lines, final.images, final.status,
+                {**final.details, "first_dice": None, "change": None},
+            )  # fmt: skip
+        first = np.asarray(first, bool)
+        before = _dice(first, reference)
+        ai_dice = None if ai is None else _dice(np.asarray(ai, bool), reference)
+        head = (
+            f"Your outline after the AI: Dice {after:.2f} with the reference (before it: "
+            f"{before:.2f}); "
+            + (
+                "the AI outlined nothing there."
+                if ai_dice is None
+                else f"the AI's own: {ai_dice:.2f}."
+            )
+        )
+        change, right, followed = "kept", None, None
+        if ai is None:
+            line = "The AI drew no outline here: any change was your own."
+            if abs(after - before) >= CHANGE_DICE:
+                change, right, followed = "own", after > before, False
+        else:
+            ai = np.asarray(ai, bool)
+            towards_before, towards_after = _dice(first, ai), _dice(revised, ai)
+            moved = towards_after - towards_before
+            better = after - before
+            if abs(better) < CHANGE_DICE and abs(moved) < CHANGE_DICE:
+                line = "You kept your outline" + (
+                    f"; the AI's was closer to the reference ({ai_dice:.2f} against your "
+                    f"{after:.2f})."
+                    if ai_dice is not None and ai_dice > after + CHANGE_DICE
+                    else "."
+                )
+            elif moved >= CHANGE_DICE:
+                change, followed, right = "towards the AI", True, better > -CHANGE_DICE / 2
+                line = (
+                    f"{'✓' if right else '✗'} Your outline came closer to the AI's (Dice "
+                    f"{towards_before:.2f} → {towards_after:.2f}) and "
+                    + (
+                        "to the reference: you followed the AI rightly."
+                        if right
+                        else "further from the reference: you followed the AI wrongly."
+                    )
+                )
+            else:
+                change, followed, right = "own", False, better > 0
+                line = (
+                    f"{'✓' if right else '✗'} You changed your outline on your own (not towards "
+                    f"the AI's), and it came {'closer to' if right else 'further from'} the "
+                    "reference."
+                )
+        images = dict(final.images)
+        try:
+            from dicomteach.grading.render_ai import outlines_png
+
+            images = {
+                "outlines.png": outlines_png(
+                    first, revised, ai, reference, _spacing(spacing_mm), image=image, window=window
+                ),
+                **images,
+            }
+        except Exception:  # a picture never costs the learner the grade
+            pass
+        details = {
+            **final.details,
+            "first_dice": round(before, 4),
+            "revised_dice": round(after, 4),
+            "ai_dice": None if ai_dice is None else round(ai_dice, 4),
+            "change": change,
+            "followed_ai": followed,
+            "right": right,
+        }
+        lines = [head, line, *(f"Your revised outline: {x}" for x in final.lines)]
+        return Feedback(
+            final.points, final.max_points, final.scores, lines, images, final.status, details
+        )
+    except Exception as exc:  # docs/decisions.md, decision 15: never stop an autograde
+        return internal_error(exc, final.max_points)

@@ -34,7 +34,7 @@ from dicomteach.grading.render import (
 from dicomteach.imaging import window_to_uint8
 from dicomteach.io.volume import Window
 
-__all__ = ["AI", "marks_png", "readings_png"]
+__all__ = ["AI", "marks_png", "outlines_png", "readings_png"]
 
 AI = (0, 229, 255)
 """The AI's marks (as ``widgets/static/questions/panel.js`` draws them)."""
@@ -254,4 +254,47 @@ def marks_png(
         for column, tile in enumerate(row):
             canvas.paste(tile, (gap + column * (size + gap), y))
         y += size + gap
+    return _png(canvas)
+
+
+def outlines_png(
+    first: np.ndarray,
+    revised: np.ndarray,
+    ai: np.ndarray | None,
+    reference: np.ndarray,
+    spacing: Sequence[float],
+    *,
+    image: np.ndarray | None = None,
+    window: Window | None = None,
+) -> bytes:
+    """Four tiles on the reference's largest slice: the first outline, the revised one
+    (yellow), the AI's (cyan), the reference (green)."""
+    k = int(np.argmax(reference.reshape(reference.shape[0], -1).sum(axis=1)))
+    rows, cols = np.nonzero(reference[k])
+    centre = (float(rows.mean()), float(cols.mean())) if len(rows) else (0.0, 0.0)
+    gray, corner, scale = _tile(image, reference.shape, spacing, k, centre, window)
+    base = _rgb(gray, scale)
+    size = base.size[0]
+    font, small = _font(13), _font(11)
+    tiles = []
+    for mask, colour in ((first, ANSWER), (revised, ANSWER), (ai, AI), (reference, REFERENCE)):
+        tile = np.asarray(base).copy()
+        if mask is not None:
+            part = np.zeros((size // scale, size // scale), bool)
+            r0, c0 = corner
+            rs, re = max(r0, 0), min(r0 + part.shape[0], mask.shape[1])
+            cs, ce = max(c0, 0), min(c0 + part.shape[1], mask.shape[2])
+            if rs < re and cs < ce:
+                part[rs - r0 : re - r0, cs - c0 : ce - c0] = np.asarray(mask, bool)[k, rs:re, cs:ce]
+            band = _ring(_up(part, (scale, scale)), 2, outside=colour is REFERENCE)
+            tile[band[: tile.shape[0], : tile.shape[1]]] = colour
+        tiles.append(Image.fromarray(tile))
+    gap = 6
+    canvas = Image.new("RGB", (4 * size + 5 * gap, size + 44), BACKGROUND)
+    draw = ImageDraw.Draw(canvas)
+    titles = ("your first outline", "after the AI", "the AI's outline", "reference")
+    for column, (title, tile) in enumerate(zip(titles, tiles, strict=True)):
+        draw.text((gap + column * (size + gap), 6), title, fill=MUTED, font=small)
+        canvas.paste(tile, (gap + column * (size + gap), 22))
+    draw.text((gap, size + 26), f"slice {k + 1}", fill=TEXT, font=font)
     return _png(canvas)

@@ -185,18 +185,16 @@ def following_png(
     cell, gap, pad = 34, 2, 14
     probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
     names_w = min(220, max(int(probe.textlength(n, font=font)) for n in learners) + 12)
-    head_h = 150
+    head_h = 210
     top = 64
     width = pad + names_w + len(errors) * (cell + gap) + 110 + pad
     height = top + head_h + len(learners) * (cell + gap) + 40 + pad
-    canvas = Image.new("RGB", (max(width, 620), height), BACKGROUND)
+    canvas = Image.new("RGB", (max(width, 760), height), BACKGROUND)
     draw = ImageDraw.Draw(canvas)
     draw.text((pad, 8), title or "How often the class followed the AI when it was wrong",
               fill=TEXT, font=big)  # fmt: skip
     x = pad
-    for key, (text, colour) in FOLLOWING_STATES.items():
-        if not key:
-            continue
+    for _key, (text, colour) in FOLLOWING_STATES.items():
         draw.rectangle([x, 36, x + 14, 50], fill=colour)
         draw.text((x + 20, 36), text, fill=TEXT, font=small)
         x += 20 + int(draw.textlength(text, font=small)) + 16
@@ -204,7 +202,7 @@ def following_png(
     def rate(values: Sequence[str]) -> str:
         chances = [v for v in values if v in ("followed", "resisted")]
         if not chances:
-            return "—"
+            return "n/a"  # the bitmap font has no dash
         return f"{sum(v == 'followed' for v in chances)}/{len(chances)}"
 
     x0, y0 = pad + names_w, top + head_h

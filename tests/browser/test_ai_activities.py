@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from .conftest import pixel_centre
+from .conftest import canvas_rgba, drag, pixel_centre
 
 pytestmark = pytest.mark.browser
 
@@ -39,8 +39,16 @@ CELLS = [
     "reader = SecondReader('reader', ct, prompt='Click each nodule', points=5,\n"
     "                      reference=key, window='Lung', slice=first.slice_index + 1)\n"
     "reader",
+    "from dicomteach.activities import SecondReaderOutline\n"
+    "outline = SecondReaderOutline('part-solid', ct, prompt='Outline the part-solid nodule',\n"
+    "    points=10, structures=['Nodule'], reference=teaching / 'seg-findings.dcm',\n"
+    "    reference_structure=names[1], window='Lung', slice=80)\n"
+    "outline",
 ]
-READY = "document.querySelector('.dt-activity canvas.dt-viewer-canvas[data-rendered=\"1\"]')"
+READY = (
+    "document.querySelectorAll('.dt-activity canvas.dt-viewer-canvas[data-rendered=\"1\"]')"
+    ".length === 2"
+)
 
 AI = np.array([0, 229, 255])
 """The AI's marks (questions.css, ``.dt-q-other-box``)."""
@@ -74,7 +82,7 @@ def _saved(path: Path, predicate, timeout: float = 15.0) -> dict:
 
 def test_the_ai_marks_are_drawn_after_show_me_the_ai_and_not_before(reading, artifacts):
     page, root, (k, row, col) = reading
-    activity = page.locator(".dt-activity")
+    activity = page.locator(".dt-activity").nth(0)
     viewport = activity.locator(".dt-viewport")
     canvas = activity.locator("canvas.dt-viewer-canvas")
     viewport.scroll_into_view_if_needed()
@@ -119,3 +127,38 @@ def test_the_ai_marks_are_drawn_after_show_me_the_ai_and_not_before(reading, art
     feedback.locator("text=Your reading after the AI").wait_for(timeout=30_000)
     assert feedback.locator("img[alt='readings.png']").count() == 1
     activity.screenshot(path=str(artifacts / "second-reader-checked.png"))
+
+
+def test_the_ais_outline_is_drawn_in_cyan_after_show_me_the_ai(reading, kernel, artifacts):
+    page, root, _ = reading
+    activity = page.locator(".dt-activity").nth(1)
+    other = activity.locator("canvas.dt-viewer-other")
+    canvas = activity.locator("canvas.dt-viewer-canvas")
+    activity.locator(".dt-viewport").scroll_into_view_if_needed()
+    assert other.is_hidden()
+    # a short brush stroke across the nodule (the part-solid nodule's slice, 80 from 1)
+    row, col = kernel.json(
+        page,
+        "[float(v) for v in __import__('numpy').argwhere(outline._reference_mask()[79]).mean(0)]",
+    )
+    activity.locator("button[data-tool='brush']").click()
+    drag(page, pixel_centre(canvas, row, col - 4), pixel_centre(canvas, row, col + 4), steps=6)
+    _wait_file(root / "part-solid.npz")
+    activity.locator("button.dt-second-reader-show").click()
+    activity.locator(".dt-second-reader-status", has_text="cyan").wait_for(timeout=30_000)
+    other.wait_for(state="visible", timeout=30_000)
+    rgba = canvas_rgba(other)
+    cyan = (np.abs(rgba[..., :3].astype(int) - AI).sum(axis=2) < 60) & (rgba[..., 3] > 0)
+    activity.screenshot(path=str(artifacts / "second-reader-outline-after.png"))
+    rows, cols = np.nonzero(cyan)
+    assert len(rows) > 30, "the AI's outline is drawn"
+    # round the nodule: its outline's pixels lie on every side of the nodule's centre
+    assert rows.min() < row < rows.max() and cols.min() < col < cols.max()
+    assert kernel.json(page, "outline.question.first_labels is not None")
+
+
+def _wait_file(path: Path, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert path.exists(), f"{path.name} was never written"
