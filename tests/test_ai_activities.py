@@ -192,7 +192,9 @@ class TestSecondReaderWithTheModel:
         monkeypatch.chdir(tmp_path)  # the notebook's folder: the answer file goes there
         from dicomteach.activities import Activity, SecondReader
 
-        reader = Activity.load(_yaml(tmp_path, teaching, "second-reader", "reader"))
+        # the file's keys, on the CT already read (a kernel reads it once)
+        key = _yaml(tmp_path, teaching, "second-reader", "reader")
+        reader = Activity.load(key, study=teaching["volume"])
         assert isinstance(reader, SecondReader) and reader.max_clicks == 8
         question = reader.question
         question.marks = [{"image": _centre(teaching, "spiculated"), "label": ""}]
@@ -213,7 +215,7 @@ class TestSecondReaderWithTheModel:
         assert "added-false-marked" in kinds and "missed-unmarked" in kinds  # the granuloma
         assert "readings.png" in feedback.images
         # built again (a restarted kernel): the first reading and the AI's marks come back
-        again = Activity.load(_yaml(tmp_path, teaching, "second-reader", "reader"))
+        again = Activity.load(key, study=teaching["volume"])
         assert again.question.first_marks == question.first_marks
         assert again.question.ai_marks == question.ai_marks
 
@@ -228,7 +230,7 @@ class TestSecondReaderWithTheModel:
         learner = tmp_path / "week-6"
         learner.mkdir()
         monkeypatch.chdir(learner)
-        critique = Activity.load(key).public()
+        critique = Activity.load(key, study=teaching["volume"]).public()
         question = critique.question
         assert len(question.pickers) == len(critique.candidates())
         for n in range(len(question.pickers)):

@@ -253,10 +253,39 @@ class _ModelMarks:
         return [ipywidgets.HBox([button, status])]
 
     def _picture(self) -> dict[str, Any]:
-        from dicomteach.imaging import default_window, modality_values
+        from dicomteach.imaging import default_window
 
         window = self._first_window() or default_window(self.volume)  # type: ignore[attr-defined]
-        return {"image": modality_values(self.volume), "window": window}
+        return {"image": _SliceValues(self.volume), "window": window}
+
+
+class _SliceValues:
+    """A CT's modality values, one slice at a time as a picture asks for them (``[k, rows,
+    cols]``): a tile never needs the whole volume in floats."""
+
+    def __init__(self, volume: Volume) -> None:
+        self.volume = volume
+        self.shape = tuple(volume.pixels.shape[:3])
+
+    def __getitem__(self, key: tuple) -> np.ndarray:
+        from dicomteach.imaging import apply_modality_lut
+
+        k, *rest = key
+        volume = self.volume
+        stored = np.asarray(volume.pixels[k])
+        if volume.modality_lut is not None:
+            values = apply_modality_lut(stored, lut=volume.modality_lut)
+        else:
+            slope, intercept = (
+                np.atleast_1d(np.asarray(a, dtype=np.float64))
+                for a in (volume.rescale_slope, volume.rescale_intercept)
+            )
+            values = apply_modality_lut(
+                stored,
+                slope=slope[k] if slope.size > 1 else slope[0],
+                intercept=intercept[k] if intercept.size > 1 else intercept[0],
+            )
+        return values[tuple(rest)]
 
 
 class SecondReader(_ModelMarks, Hotspot):

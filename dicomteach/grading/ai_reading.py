@@ -130,7 +130,8 @@ def grade_second_reading(
     marks : sequence of OtherMark
         What the AI showed, each judged against the same findings.
     image, window : optional
-        The image's modality values and a window, for the picture.
+        The image's modality values (an array, or anything with a ``shape``
+        that gives ``[slice, rows, columns]``) and a window, for the picture.
 
     The other parameters are :func:`~dicomteach.grading.grade_click`'s, which
     grades both readings. Never raises.
