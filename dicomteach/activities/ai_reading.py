@@ -218,7 +218,7 @@ class _ModelMarks:
         raise NotImplementedError
 
     def _beside_question(self) -> list[Any]:
-        """ "Show me the AI" and what it did, under the question."""
+        """The "Show me the AI" button and what it did, under the question."""
         import ipywidgets
 
         button = ipywidgets.Button(
@@ -303,12 +303,18 @@ class SecondReader(_ModelMarks, Hotspot):
 
     Examples
     --------
+    Before "Show me the AI", nothing of the AI's reaches the widget (the model
+    runs when they are asked for: docs/ai.md shows a whole reading):
+
     >>> import tempfile, pathlib
-    >>> from dicomteach import io
-    >>> from dicomteach.samples.cache import lesson_study
-    >>> study = lesson_study("ct-chest-findings")  # doctest: +SKIP
-    >>> reader = SecondReader("second-reader", study / "ct", prompt="Click each nodule",
-    ...                       reference=study / "seg-findings.dcm")  # doctest: +SKIP
+    >>> from dicomteach.io.volume import Volume
+    >>> ct = Volume(np.full((3, 40, 40), -800, np.int16), (2.5, 1.0, 1.0), (0.0, 0.0, 0.0),
+    ...             np.eye(3), modality="CT")
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> reader = SecondReader("reader", ct, prompt="Click each nodule", answer=folder / "r.json",
+    ...                       reference={"nodule": {"point": [20, 20], "slice": 2, "radius_mm": 4}})
+    >>> reader.max_clicks, reader.question.ai_marks, reader.question.first_marks
+    (8, [], None)
     """
 
     kind = "second-reader"

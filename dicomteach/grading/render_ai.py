@@ -173,7 +173,17 @@ def readings_png(
     image: np.ndarray | None = None,
     window: Window | None = None,
 ) -> bytes:
-    """One row per place (finding, AI false positive, stray click): before, after, AI, reference."""
+    """One row per place (finding, AI false positive, stray click): before, after, AI, reference.
+
+    >>> from dicomteach.grading.ai_reading import OtherMark
+    >>> from dicomteach.roi import Point
+    >>> nodule = np.zeros((3, 60, 60), bool); nodule[1, 20:26, 20:26] = True
+    >>> png = readings_png({"nodule": nodule}, [OtherMark((1.0, 40.0, 40.0), 3.0, 0.8, None)],
+    ...                    [], [Point((1.0, 22.0, 22.0))], (2.5, 1.0, 1.0))
+    >>> import io
+    >>> Image.open(io.BytesIO(png)).size  # two rows of four tiles: the nodule, the AI's mark
+    (510, 318)
+    """
     shape = next(iter(targets.values())).shape
     places = _places(targets, marks, before, after, spacing)[:MAX_ROWS]
     font, small = _font(13), _font(11)
@@ -224,7 +234,14 @@ def marks_png(
     image: np.ndarray | None = None,
     window: Window | None = None,
 ) -> bytes:
-    """Each mark with the slice above and below it (the mark ringed in the middle tile)."""
+    """Each mark with the slice above and below it (the mark ringed in the middle tile).
+
+    >>> from dicomteach.grading.ai_reading import OtherMark
+    >>> png = marks_png([OtherMark((1.0, 30.0, 30.0), 3.0, 0.97, None)], ["mark 1"], (2.5, 1, 1),
+    ...                 image=np.zeros((3, 60, 60)))
+    >>> png[:4] == b"\\x89PNG"
+    True
+    """
     font, small = _font(13), _font(11)
     gap, caption = 6, 18
     shape = image.shape if image is not None else (1, 1, 1)
@@ -268,7 +285,12 @@ def outlines_png(
     window: Window | None = None,
 ) -> bytes:
     """Four tiles on the reference's largest slice: the first outline, the revised one
-    (yellow), the AI's (cyan), the reference (green)."""
+    (yellow), the AI's (cyan), the reference (green).
+
+    >>> ref = np.zeros((3, 60, 60), bool); ref[1, 20:30, 20:30] = True
+    >>> outlines_png(ref, ref, None, ref, (2.5, 1.0, 1.0))[:4] == b"\\x89PNG"
+    True
+    """
     k = int(np.argmax(reference.reshape(reference.shape[0], -1).sum(axis=1)))
     rows, cols = np.nonzero(reference[k])
     centre = (float(rows.mean()), float(cols.mean())) if len(rows) else (0.0, 0.0)

@@ -27,7 +27,7 @@ export class DelineatorViewport extends Viewport {
     super(scene, options);
     this.editor = editor;
     this.addCanvas("reference", "dt-viewer-reference");
-    this.addCanvas("other", "dt-viewer-reference dt-viewer-other");
+    this.addCanvas("other", "dt-viewer-other");
     this.draftSvg = svg("svg", { class: "dt-viewer-annotations dt-delineator-draft" });
     this.root.append(this.draftSvg);
     this.root.addEventListener("dblclick", (event) => dblclick(editor, event));
