@@ -248,6 +248,16 @@ class TestSecondReaderWithTheModel:
         monkeypatch.setattr(ai_reading, "model_candidates", no_model)
         again = grade("critique")
         assert (again.points, again.feedback.lines) == (first.points, first.feedback.lines)
+        # a second reading of the same CT, graded by name too, from the same prepared marks
+        _yaml(references, teaching, "second-reader", "reader")
+        spiculated = Point(tuple(_centre(teaching, "spiculated")))
+        save_answer(
+            Answer(teaching["volume"].series_uid, [spiculated], "reader", [spiculated]),
+            learner / "reader.json",
+        )
+        reading = grade("reader")
+        assert reading.points == 1.0 and reading.feedback.details["first_points"] == 1.0
+        assert "readings.png" in reading.feedback.images
 
 
 def test_the_class_view_says_who_followed_the_ai_when_it_was_wrong(teaching, tmp_path):
