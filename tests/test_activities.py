@@ -93,7 +93,7 @@ class TestActivityFiles:
         [
             (
                 "type: ruler\nprompt: x\n",
-                r"'type' must be one of compare-findings, delineate, hotspot, labels",
+                r"'type' must be one of compare-findings, critique-ai, delineate, hotspot, labels",
             ),
             (
                 "type: hotspot\nstudy: ct\nprompt: x\npenalty_per_extra_click: -1\n",

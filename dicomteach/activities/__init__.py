@@ -2,8 +2,10 @@
 
 :class:`Hotspot` (click the findings), :class:`LabelDrop` (name the anatomy),
 :class:`Delineate` (outline structures), :class:`MultipleChoice` (one answer,
-beside the image) and :class:`CompareFindings` (what changed between a
-baseline and its follow-up, the lesion measured on both) are built in a few lines of Python or read from a small YAML
+beside the image), :class:`CompareFindings` (what changed between a
+baseline and its follow-up, the lesion measured on both), :class:`SecondReader`
+(read, then see the AI's marks and revise) and :class:`CritiqueAI` (say which
+of the AI's marks are findings) are built in a few lines of Python or read from a small YAML
 file with :meth:`Activity.load` (format: :mod:`dicomteach.activities.spec`).
 Each shows the widget of :mod:`dicomteach.widgets` the learner answers in,
 which saves the answer beside the notebook on every change, and grades it
@@ -17,6 +19,7 @@ below imports it (docs/decisions.md, decision 18).
 
 from __future__ import annotations
 
+from dicomteach.activities.ai_reading import CritiqueAI, SecondReader, SecondReaderOutline
 from dicomteach.activities.autograde import REFERENCES_ENV, GradeResult, grade, reference_file
 from dicomteach.activities.base import Activity
 from dicomteach.activities.choice import MultipleChoice
@@ -30,12 +33,15 @@ __all__ = [
     "Activity",
     "ActivityError",
     "CompareFindings",
+    "CritiqueAI",
     "Delineate",
     "GradeResult",
     "Hotspot",
     "LabelDrop",
     "Location",
     "MultipleChoice",
+    "SecondReader",
+    "SecondReaderOutline",
     "grade",
     "reference_file",
 ]

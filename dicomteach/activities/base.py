@@ -348,21 +348,29 @@ class Activity:
                 prompt = ipywidgets.HTML(f"<p><b>{html.escape(self.prompt)}</b></p>")
                 prompt.add_class("dt-activity-prompt")
                 parts.append(prompt)
+            beside = self._beside_question()
             if self.reference is not None:
-                parts.append(CheckAnswer(question, self.grade, reveal=self._reveal()))
+                check = CheckAnswer(question, self.grade, reveal=self._reveal())
+                if beside:
+                    check.children = (check.children[0], *beside, *check.children[1:])
+                parts.append(check)
             else:
                 note = ipywidgets.HTML(
                     f"<em>Your answer is saved in {html.escape(self.answer_path.name)} beside "
                     "this notebook as you work; it is graded after you submit.</em>"
                 )
                 note.add_class("dt-activity-note")
-                parts += [question, note]
+                parts += [question, *beside, note]
             self._view = ipywidgets.VBox(parts)
             self._view.add_class("dt-activity")
         return self._view
 
     def _reveal(self) -> Any:
         return None
+
+    def _beside_question(self) -> list[Any]:
+        """Widgets shown right under the question (above "Check my answer"), if any."""
+        return []
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         if headless_run():

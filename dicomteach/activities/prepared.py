@@ -13,6 +13,12 @@ folder, where only the instructor's processes look
 * ``<key folder>/.prepared/<name>-<digest>/reference.npz``: for a
   :class:`~dicomteach.activities.Delineate`, the reference's masks on that
   image, one per structure;
+* ``<key folder>/.prepared/model.candidates-<digest>/candidates.npz``: for an activity
+  on the nodule model's marks (:class:`~dicomteach.activities.SecondReader`,
+  :class:`~dicomteach.activities.CritiqueAI`), every candidate the model
+  found on the study (:func:`dicomteach.ai.find_nodules`), its digest
+  covering the study's and the model's (its ONNX file's SHA-256): the model
+  runs once for a class, not once per learner (a dot in its name: no activity has one);
 * ``<key folder>/.prepared/<name>-<digest>/experts.npz``: for one outlined by
   several experts, each expert's masks and their spread (STAPLE consensus and
   scores, :func:`dicomteach.grading.prepare_experts`), per structure: no
@@ -70,6 +76,8 @@ def prepare(activity: Activity, folder: str | os.PathLike[str]) -> bool:
     if volume is None:
         return False
     activity._volume = volume
+    if _reads_with_the_model(activity):
+        _prepare_candidates(activity, folder, study_digest)
     experts = _expert_files(activity)
     location = None if experts else _reference_file(activity)
     if experts:
@@ -90,6 +98,71 @@ def prepare(activity: Activity, folder: str | os.PathLike[str]) -> bool:
     setattr(activity, attribute, found)
     _remove_older(folder, activity.name, entry)
     return True
+
+
+def _reads_with_the_model(activity: Activity) -> bool:
+    from dicomteach.activities.ai_reading import _ModelMarks
+
+    return isinstance(activity, _ModelMarks)
+
+
+def _prepare_candidates(activity: Activity, folder: Path, study_digest: str) -> None:
+    """The model's candidates on the study, made once per study and model, kept in ``folder``."""
+    from dicomteach.ai import load_model
+
+    sha = load_model().description.onnx_sha256
+    entry = (
+        folder
+        / f"model.candidates-{hashlib.sha256(f'{study_digest} {sha}'.encode()).hexdigest()[:16]}"
+    )
+    found = _load_or_make(
+        entry, lambda staging: _save_candidates(activity, staging), _load_candidates
+    )
+    if found is not None:
+        activity._prepared_candidates = found  # type: ignore[attr-defined]
+
+
+def _save_candidates(activity: Activity, staging: Path | None) -> Any:
+    from dicomteach.activities.ai_reading import model_candidates
+
+    found = model_candidates(activity.volume)
+    if staging is not None:
+        arrays: dict[str, np.ndarray] = {
+            "count": np.array(len(found), np.int64),
+            "probability": np.array([c.probability for c in found], float),
+            "centre_index": np.array([c.centre_index for c in found], float).reshape(-1, 3),
+            "centre_mm": np.array([c.centre_mm for c in found], float).reshape(-1, 3),
+            "box": np.array([[[b.start, b.stop] for b in c.box] for c in found], np.int64).reshape(
+                -1, 3, 2
+            ),
+            "diameter_mm": np.array([c.diameter_mm for c in found], float),
+            "volume_ml": np.array([c.volume_ml for c in found], float),
+        }
+        for n, c in enumerate(found):
+            arrays[f"mask_{n}"] = np.asarray(c.mask, bool)
+        with open(staging / "candidates.npz", "wb") as fh:
+            np.savez_compressed(fh, **arrays)
+    return found
+
+
+def _load_candidates(entry: Path) -> Any:
+    from dicomteach.ai import Candidate
+
+    found = []
+    with np.load(entry / "candidates.npz", allow_pickle=False) as stored:
+        for n in range(int(stored["count"])):
+            found.append(
+                Candidate(
+                    probability=float(stored["probability"][n]),
+                    centre_index=tuple(float(v) for v in stored["centre_index"][n]),  # type: ignore[arg-type]
+                    centre_mm=tuple(float(v) for v in stored["centre_mm"][n]),  # type: ignore[arg-type]
+                    box=tuple(slice(int(a), int(b)) for a, b in stored["box"][n]),  # type: ignore[arg-type]
+                    mask=stored[f"mask_{n}"],
+                    diameter_mm=float(stored["diameter_mm"][n]),
+                    volume_ml=float(stored["volume_ml"][n]),
+                )
+            )
+    return found
 
 
 def _version() -> str:

@@ -5,8 +5,11 @@ format (its keys, :data:`SPEC_VERSION`) and the one-line errors that name the
 file and the key (docs/decisions.md, decision 7). The keys every activity has:
 
 ``type``
-    ``hotspot``, ``labels``, ``delineate``, ``multiple-choice`` or
-    ``compare-findings``.
+    ``hotspot``, ``labels``, ``delineate``, ``multiple-choice``,
+    ``compare-findings``, ``second-reader``, ``second-reader-outline`` or
+    ``critique-ai`` (the last three
+    on the nodule model's marks, ``dicomteach/activities/ai_reading.py``,
+    with ``threshold``: the probability from which a mark is shown).
 ``study``
     The image: a path relative to the YAML file, or a study of the sample
     library, ``{sample: ct-chest, path: baseline/ct, size: 256, slices: 60}``

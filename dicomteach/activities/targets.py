@@ -165,6 +165,7 @@ def target_masks(reference: Location | Sequence[Region], volume: Volume) -> dict
         found = load_structures(reference.resolve(), image=volume)
         return {found.names.get(n, str(n)): np.asarray(m, bool) for n, m in found.masks.items()}
     masks: dict[str, np.ndarray] = {}
+    files: dict[Path, object] = {}  # one file's structures named by several regions: read once
     for region in reference:
         if region.slice > shape[0]:
             raise ValueError(f"{region.name}: slice {region.slice} is past the image's {shape[0]}")
@@ -175,7 +176,10 @@ def target_masks(reference: Location | Sequence[Region], volume: Volume) -> dict
             mask[region.slice - 1] = polygon_to_mask(np.array(region.coordinates), shape[1:])
         else:
             assert region.file is not None
-            found = load_structures(region.file.resolve(), image=volume)
+            path = region.file.resolve()
+            if path not in files:
+                files[path] = load_structures(path, image=volume)
+            found = files[path]
             chosen = [
                 m
                 for n, m in found.masks.items()

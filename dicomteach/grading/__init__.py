@@ -5,8 +5,11 @@ credit between a zero mark and a full mark, tied to an expert-vs-expert
 baseline when there is one); :func:`grade_against_experts` against several
 experts' outlines (their STAPLE consensus, full points inside their spread);
 :func:`grade_click` grades clicks on findings,
-:func:`grade_labels` labels dropped on structures, and :func:`grade_followup` a
-before/after reading (what changed, the lesion measured on both dates). Each returns a
+:func:`grade_labels` labels dropped on structures, :func:`grade_followup` a
+before/after reading (what changed, the lesion measured on both dates), and
+:func:`grade_second_reading` and :func:`grade_critique` a reading made beside
+an AI's marks (what the learner changed after seeing them, and which marks
+are findings). Each returns a
 :class:`Feedback`: points, scores, text in the learner's terms (mm, slices
 numbered from 1, anatomical directions) and PNG images. Graders never raise:
 a bad or missing answer gets 0 points and a line saying why.
@@ -17,6 +20,12 @@ deadline (docs/decisions.md, decision 4 keeps the reference itself out of releas
 
 from __future__ import annotations
 
+from dicomteach.grading.ai_reading import (
+    OtherMark,
+    grade_critique,
+    grade_second_outline,
+    grade_second_reading,
+)
 from dicomteach.grading.analysis import Run, SliceErrors
 from dicomteach.grading.delineation import (
     DEFAULT_FULL_MARKS,
@@ -34,6 +43,7 @@ __all__ = [
     "Feedback",
     "Finding",
     "Marks",
+    "OtherMark",
     "Run",
     "SliceErrors",
     "Status",
@@ -41,6 +51,9 @@ __all__ = [
     "prepare_experts",
     "PreparedExperts",
     "grade_click",
+    "grade_critique",
+    "grade_second_outline",
+    "grade_second_reading",
     "grade_delineation",
     "grade_followup",
     "grade_labels",

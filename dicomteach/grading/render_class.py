@@ -33,7 +33,7 @@ from dicomteach.grading.render import (
 from dicomteach.imaging import window_to_uint8
 from dicomteach.io.volume import Window
 
-__all__ = ["CLASS_PANEL_PX", "class_png"]
+__all__ = ["CLASS_PANEL_PX", "FOLLOWING_STATES", "class_png", "following_png"]
 
 CLASS_PANEL_PX = 180
 """Longest side of one person's panel, in pixels."""
@@ -145,4 +145,89 @@ def class_png(
             anchor="ma",
         )  # fmt: skip
         draw.text((centre, y + height + 19), note, fill=MUTED, font=small, anchor="ma")
+    return _png(canvas)
+
+
+#: What a learner did about one of the AI's errors, and its colour in :func:`following_png`.
+FOLLOWING_STATES = {
+    "followed": ("changed to agree with it", TOO_LARGE),
+    "agreed": ("agreed before seeing it", (230, 150, 40)),
+    "resisted": ("never agreed", REFERENCE),
+    "corrected": ("agreed, then changed", TOO_SMALL),
+    "": ("no second reading", (70, 72, 76)),
+}
+
+
+def following_png(
+    learners: Sequence[str],
+    errors: Sequence[str],
+    states: Sequence[Sequence[str]],
+    *,
+    title: str = "",
+) -> bytes:
+    """PNG: for each learner (rows) and each of the AI's errors (columns), what they did.
+
+    ``states[i][j]`` is a key of :data:`FOLLOWING_STATES`: ``"followed"`` (their
+    first reading disagreed with the AI's error, their revised one agreed:
+    automation bias), ``"agreed"`` (both agreed), ``"resisted"`` (neither),
+    ``"corrected"`` (the first agreed, the revised did not) or ``""``. Each row
+    and column ends with how often the AI was followed when it was wrong, out
+    of the chances to (the errors the first reading did not share).
+
+    >>> png = following_png(["ann", "bo"], ["false positive, slice 28", "miss: granuloma"],
+    ...                     [["followed", "resisted"], ["agreed", "followed"]])
+    >>> png[:4] == b"\\x89PNG"
+    True
+    """
+    if not learners or not errors:
+        raise ValueError("Argument 'learners' and 'errors' must each hold at least one.")
+    font, small, big = _font(13), _font(11), _font(15)
+    cell, gap, pad = 34, 2, 14
+    probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    names_w = min(220, max(int(probe.textlength(n, font=font)) for n in learners) + 12)
+    head_h = 210
+    top = 64
+    width = pad + names_w + len(errors) * (cell + gap) + 110 + pad
+    height = top + head_h + len(learners) * (cell + gap) + 40 + pad
+    canvas = Image.new("RGB", (max(width, 760), height), BACKGROUND)
+    draw = ImageDraw.Draw(canvas)
+    draw.text((pad, 8), title or "How often the class followed the AI when it was wrong",
+              fill=TEXT, font=big)  # fmt: skip
+    x = pad
+    for _key, (text, colour) in FOLLOWING_STATES.items():
+        draw.rectangle([x, 36, x + 14, 50], fill=colour)
+        draw.text((x + 20, 36), text, fill=TEXT, font=small)
+        x += 20 + int(draw.textlength(text, font=small)) + 16
+
+    def rate(values: Sequence[str]) -> str:
+        chances = [v for v in values if v in ("followed", "resisted")]
+        if not chances:
+            return "n/a"  # the bitmap font has no dash
+        return f"{sum(v == 'followed' for v in chances)}/{len(chances)}"
+
+    x0, y0 = pad + names_w, top + head_h
+    for j, error in enumerate(errors):
+        # the column's label, written upwards
+        label = Image.new("RGB", (head_h - 6, cell), BACKGROUND)
+        ImageDraw.Draw(label).text(
+            (2, cell // 2), _fitted(draw, error, small, head_h - 10), fill=TEXT, font=small,
+            anchor="lm",
+        )  # fmt: skip
+        canvas.paste(label.rotate(90, expand=True), (x0 + j * (cell + gap), top))
+    for i, name in enumerate(learners):
+        y = y0 + i * (cell + gap)
+        draw.text((pad, y + cell // 2), _fitted(draw, name, font, names_w - 8), fill=TEXT,
+                  font=font, anchor="lm")  # fmt: skip
+        for j, state in enumerate(states[i]):
+            colour = FOLLOWING_STATES.get(state, FOLLOWING_STATES[""])[1]
+            x = x0 + j * (cell + gap)
+            draw.rectangle([x, y, x + cell, y + cell], fill=colour)
+        draw.text((x0 + len(errors) * (cell + gap) + 8, y + cell // 2), rate(states[i]),
+                  fill=TEXT, font=font, anchor="lm")  # fmt: skip
+    y = y0 + len(learners) * (cell + gap) + 6
+    for j in range(len(errors)):
+        column = [states[i][j] for i in range(len(learners))]
+        draw.text((x0 + j * (cell + gap) + cell / 2, y), rate(column), fill=MUTED, font=small,
+                  anchor="ma")  # fmt: skip
+    draw.text((pad, y), "followed / chances", fill=MUTED, font=small)
     return _png(canvas)

@@ -15,6 +15,12 @@ Schema (version 1)::
 centre is a whole number); ``patient_mm`` is the same point in patient
 coordinates (LPS, mm), or ``null`` when the image has no geometry. Keys other
 than these are ignored when reading, so later versions can add some.
+
+A reading made with a second reader (the learner reads, then sees the AI's
+marks and may revise) also keeps the points as they were when the learner
+asked to see the AI, ``"first_points"`` (same form as ``points``, which hold
+the reading as revised); a reader that does not know the key reads the
+revised reading, as before.
 """
 
 from __future__ import annotations
@@ -66,23 +72,31 @@ class Answer:
     series_uid: str
     points: list[Point] = field(default_factory=list)
     activity: str = ""
+    first_points: list[Point] | None = None
+    """The reading before a second reader's marks were shown (None: not shown yet, or no
+    second reader); :attr:`points` is then the reading as revised."""
 
     def as_dict(self) -> dict:
-        return {
+        data = {
             "version": ANSWER_VERSION,
             "series_uid": self.series_uid,
             "activity": self.activity,
-            "points": [
-                {
-                    "label": p.label,
-                    "image": [float(x) for x in p.image],
-                    "patient_mm": None
-                    if p.patient_mm is None
-                    else [float(x) for x in p.patient_mm],
-                }
-                for p in self.points
-            ],
+            "points": _points_list(self.points),
         }
+        if self.first_points is not None:
+            data["first_points"] = _points_list(self.first_points)
+        return data
+
+
+def _points_list(points: Sequence[Point]) -> list[dict]:
+    return [
+        {
+            "label": p.label,
+            "image": [float(x) for x in p.image],
+            "patient_mm": None if p.patient_mm is None else [float(x) for x in p.patient_mm],
+        }
+        for p in points
+    ]
 
 
 def point_at(volume: Volume, frame: float, row: float, column: float, label: str = "") -> Point:
@@ -180,21 +194,27 @@ def load_answer(path: str | os.PathLike[str]) -> Answer:
     activity = data.get("activity", "")
     if not isinstance(activity, str):
         raise AnswerError("'activity' must be a string", name)
-    points_data = data.get("points")
+    points = _read_points(data.get("points"), "points", name)
+    first = data.get("first_points")
+    first_points = None if first is None else _read_points(first, "first_points", name)
+    return Answer(series_uid, points, activity, first_points)
+
+
+def _read_points(points_data: object, key: str, name: str) -> list[Point]:
     if not isinstance(points_data, list):
-        raise AnswerError("'points' must be a list", name)
+        raise AnswerError(f"'{key}' must be a list", name)
     points: list[Point] = []
     for n, item in enumerate(points_data):
         if not isinstance(item, dict):
-            raise AnswerError(f"points[{n}] must be an object", name)
+            raise AnswerError(f"{key}[{n}] must be an object", name)
         label = item.get("label", "")
         if not isinstance(label, str):
-            raise AnswerError(f"points[{n}].label must be a string", name)
-        image = _numbers(item.get("image"), f"points[{n}].image", name)
+            raise AnswerError(f"{key}[{n}].label must be a string", name)
+        image = _numbers(item.get("image"), f"{key}[{n}].image", name)
         mm = item.get("patient_mm")
-        patient = None if mm is None else _numbers(mm, f"points[{n}].patient_mm", name)
+        patient = None if mm is None else _numbers(mm, f"{key}[{n}].patient_mm", name)
         points.append(Point(image, patient, label))
-    return Answer(series_uid, points, activity)
+    return points
 
 
 def answer_from_points(

@@ -25,6 +25,9 @@ level 1. Only ``mask`` and ``spacing`` are required on reading.
 ``revision``    number of changes so far
 ``drawn``       rows ``(structure, axis, slice)``: the slices the learner drew
                 on, which interpolation starts from (int32)
+``first_mask``  labels as ``mask``, kept when the learner asked to see a second
+                reader's outline (an AI's): the outline before it (optional;
+                ``mask`` is then the outline as revised)
 ==============  ==================================================================
 
 Reading untrusted files
@@ -99,7 +102,7 @@ _METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflated"}
 dicomteach deflate. Other methods inflate without a bound on each step in zipfile."""
 
 _ROLES = ("mask", "spacing", "names", "colors", "series_uid", "shape", "origin")
-_ROLES += ("version", "revision", "drawn")
+_ROLES += ("version", "revision", "drawn", "first_mask")
 
 
 # ------------------------------------------------------------------ the answer
@@ -123,6 +126,9 @@ class DelineationAnswer:
     """Rows ``(structure, axis, slice)``."""
     version: int = DELINEATION_VERSION
     path: str = ""
+    first_mask: np.ndarray | None = None
+    """The labels as they were when a second reader's outline was shown (None: not shown);
+    ``mask`` is then the outline as revised."""
     """The file it was read from ('' when made in memory)."""
 
     def check_against(self, volume: Volume) -> None:
@@ -203,6 +209,8 @@ def save_delineation(answer: DelineationAnswer, path: str | os.PathLike[str]) ->
     arrays["version"] = np.array(DELINEATION_VERSION)
     arrays["revision"] = np.array(int(answer.revision))
     arrays["drawn"] = np.asarray(answer.drawn, dtype=np.int32).reshape(-1, 3)
+    if answer.first_mask is not None:
+        arrays["first_mask"] = np.asarray(answer.first_mask)
     return write_atomically(path, lambda fh: _write_members(fh, arrays))
 
 
@@ -407,9 +415,16 @@ def _check_declared(members: dict[str, _Member], shape: Sequence[int] | None, na
         )
     # every structure (255 fit in uint8) drawn on every slice of every axis
     drawn_limit = 255 * sum(mask.shape) * 3 * 8
+    first = members.get("first_mask")
+    if first is not None and (first.dtype.kind not in "biu" or first.shape != mask.shape):
+        raise RoiError(
+            f"holds a 'first_mask' of {_dims(first.shape)} {first.dtype}, not labels in the "
+            f"'mask''s {_dims(mask.shape)}",
+            name,
+        )
     for key, member in members.items():
         limit = drawn_limit if key == "drawn" else MAX_MEMBER_BYTES
-        if key in _ROLES and key != "mask" and member.nbytes > limit:
+        if key in _ROLES and key not in ("mask", "first_mask") and member.nbytes > limit:
             raise RoiError(
                 f"declares a {_size(member.nbytes)} '{key}', more than a delineation holds: "
                 "refusing it",
@@ -492,6 +507,7 @@ def _read(
     if origin is not None and origin.dtype.kind in "iuf" and origin.size == 3:
         answer.origin = tuple(float(x) for x in origin.ravel())
     answer.revision = _whole_number(arrays.get("revision")) or 0
+    answer.first_mask = arrays.get("first_mask")
     return answer
 
 

@@ -336,6 +336,9 @@ class Delineator(LiveWidget):
         self._undo: list[_Change] = []
         self._redo: list[_Change] = []
         self._drawn: set[tuple[int, int, int]] = set()
+        self.first_labels: np.ndarray | None = None
+        """The label map as it was when a second reader's outline was asked for
+        (:meth:`keep_first_outline`), saved in the answer as ``first_mask``; None before."""
         self._save_problem = ""
         self.answer_file = path.name if path else ""
         self.brush_mm = float(brush_mm)
@@ -645,7 +648,29 @@ class Delineator(LiveWidget):
             origin=tuple(float(x) for x in self.origin),
             revision=self.revision,
             drawn=np.array(sorted(self._drawn), dtype=np.int32).reshape(-1, 3),
+            first_mask=self.first_labels,
         )
+
+    def keep_first_outline(self) -> None:
+        """Keep the outline as it is now as the first reading, and save.
+
+        What a second reader's "Show me the AI" does before the AI's outline is
+        drawn (:meth:`set_other_reader`): the learner may revise after, and both
+        outlines are in the answer file. Kept once: a second call changes nothing.
+        """
+        if self.first_labels is None:
+            self.first_labels = self._require_image().copy()
+            self.save()
+
+    def set_other_reader(self, outline: Any) -> None:
+        """Show another reader's outline (an AI's: a mask, label map or dict of masks) in
+        cyan, apart from the reference and never part of the answer; ``None`` removes it."""
+        if outline is None:
+            self._set_layer("other", None)
+            return
+        self._require_image()
+        array, _names = _labels_array(outline, tuple(self.shape))
+        self._set_layer("other", array)
 
     def save(self) -> bool:
         """Write the answer file now (atomically); False, with a notice, if it failed."""
@@ -711,13 +736,15 @@ class Delineator(LiveWidget):
         if len(self._specs) > 255:
             self._move_aside(path, "holds more than 255 structures")
             return
+        lut = np.zeros(256, np.uint8)
+        for v, ours in mapping.items():
+            lut[v] = ours
         if all(v == ours for v, ours in mapping.items()):
             labels[...] = mask
         else:
-            lut = np.zeros(256, np.uint8)
-            for v, ours in mapping.items():
-                lut[v] = ours
             labels[...] = lut[mask]
+        if found.first_mask is not None:
+            self.first_labels = lut[np.asarray(found.first_mask).astype(np.uint8, copy=False)]
         self._drawn = {
             (mapping[int(v)], int(a), int(k))
             for v, a, k in found.drawn

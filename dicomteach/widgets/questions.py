@@ -134,7 +134,13 @@ class _Question(ImageWidget):
         if self.volume is None:
             return Answer("", [], self.activity)
         points = [point_at(self.volume, *m["image"], m.get("label", "")) for m in self.marks]
-        return Answer(self.volume.series_uid, points, self.activity)
+        first = getattr(self, "first_marks", None)
+        first_points = (
+            None
+            if first is None
+            else [point_at(self.volume, *m["image"], m.get("label", "")) for m in first]
+        )
+        return Answer(self.volume.series_uid, points, self.activity, first_points)
 
     @property
     def points(self) -> list[Point]:
@@ -188,7 +194,7 @@ class _Question(ImageWidget):
         if answer.activity and self.activity and answer.activity != self.activity:
             return f"it holds the answer of another activity ({answer.activity!r})"
         bounds = np.array(self.shape) - 0.5
-        for p in answer.points:
+        for p in [*answer.points, *(answer.first_points or [])]:
             if not np.all((np.array(p.image) >= -0.5) & (np.array(p.image) <= bounds)):
                 return "it holds points outside this image"
         return None
@@ -209,6 +215,10 @@ class _Question(ImageWidget):
                 self.marks = self._clean(
                     [{"image": list(p.image), "label": p.label} for p in answer.points]
                 )
+                if answer.first_points is not None:
+                    self.first_marks = self._clean(
+                        [{"image": list(p.image), "label": p.label} for p in answer.first_points]
+                    )
                 n = len(self.marks)
                 self.save_state = {
                     "n": 0,
@@ -298,6 +308,14 @@ class Hotspot(_Question):
     _TOOL = "hotspot"
 
     max_points = traitlets.Int(1).tag(sync=True)
+    first_marks = traitlets.List(traitlets.Dict(), default_value=None, allow_none=True)
+    """The reading as it was when the learner asked to see a second reader's marks
+    (:meth:`keep_first_reading`), saved in the answer as ``first_points``; None before."""
+    ai_marks = traitlets.List(traitlets.Dict()).tag(sync=True)
+    """Another reader's marks drawn beside the learner's, never part of the answer:
+    ``{"image": [frame, row, col], "box": [[f0, f1], [r0, r1], [c0, c1]], "radius_mm": r,
+    "text": "AI 97 %"}`` (array indices, ``box`` the slices, rows and columns it covers,
+    ends included). Empty until they are given: nothing of them reaches the browser before."""
 
     def __init__(
         self,
@@ -329,7 +347,23 @@ class Hotspot(_Question):
     def _limit(self, marks: list[dict]) -> list[dict]:
         return [{**m, "label": ""} for m in marks[: self.max_points]]
 
+    def keep_first_reading(self) -> None:
+        """Keep the markers as they are now as the first reading, and save.
+
+        What a second reader's "Show me the AI" does before the AI's marks are
+        drawn: the learner may revise after, and both readings are in the
+        answer file. Kept once: a second call changes nothing.
+        """
+        if self.first_marks is None:
+            self.first_marks = [dict(m) for m in self.marks]
+            self._save()
+
     def _mismatch(self, answer: Answer) -> str | None:
+        if len(answer.first_points or []) > self.max_points:
+            return (
+                f"it holds {len(answer.first_points or [])} first points and this question "
+                f"takes {self.max_points}"
+            )
         if len(answer.points) > self.max_points:
             return f"it holds {len(answer.points)} points and this question takes {self.max_points}"
         return super()._mismatch(answer)

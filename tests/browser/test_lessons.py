@@ -155,7 +155,18 @@ def _check_widgets_in_lab(page, name: str, artifacts: Path) -> int:
 def _check_widget_output(output, what: str, artifacts: Path) -> int:
     """Every viewport of ours (after it says it is rendered), or else every canvas, drawn."""
     stem = what.replace(" ", "-").replace(".ipynb", "")
-    output.locator(".dt-choice, .dt-viewport, canvas").first.wait_for(timeout=90_000)
+    output.locator(".dt-choice, .dt-viewport, canvas, .dt-critique").first.wait_for(timeout=90_000)
+    critique = output.locator(".dt-critique")
+    if critique.count() and not critique.locator("canvas").count():
+        # the AI's marks as tiles, each with its verdict buttons
+        tiles = critique.locator(".dt-critique-mark img")
+        tiles.first.wait_for(timeout=60_000)
+        assert critique.locator(".dt-critique-verdict button").count() == 2 * tiles.count()
+        for i in range(tiles.count()):
+            _assert_drawn(
+                tiles.nth(i), f"{what}, mark {i + 1}", artifacts / f"lesson-{stem}-mark-{i}.png"
+            )
+        return tiles.count()
     choice = output.locator(".dt-choice")
     if choice.count() and not choice.locator(".dt-viewport, canvas").count():
         # a question asked without an image: its options are what it draws
@@ -246,6 +257,14 @@ def _click_the_corner(page, activity) -> None:
         page.mouse.click(*pixel_centre(canvas, 10, 10))
 
 
+def _click_the_corner_then_show_the_ai(page, activity) -> None:
+    """A first reading (a click in the corner), then the AI's marks asked for."""
+    _click_the_corner(page, activity)
+    activity.locator(".dt-q-hotspot[data-marks='1']").wait_for(timeout=30_000)
+    activity.locator("button.dt-second-reader-show").click()
+    activity.locator(".dt-second-reader-status", has_text="cyan squares").wait_for(timeout=60_000)
+
+
 def _brush_the_middle(page, activity) -> None:
     """A short brush stroke across the middle of the image."""
     canvas = activity.locator("canvas.dt-viewer-canvas[data-rendered='1']")
@@ -295,12 +314,12 @@ FIRST_ANSWERS = {
         "Loaded your delineation from lesson-nodule.npz",
     ),
     "reading-with-the-machine": FirstAnswer(
-        "cad-true-marks",
+        "second-reader",
         ".json",
-        "marks are real findings?",
-        _choose("0"),
-        "0 / 1 points",
-        "Your answer was loaded from cad-true-marks.json.",
+        "Click each nodule you see.",
+        _click_the_corner_then_show_the_ai,
+        "0 / 5 points",
+        "Your answer was loaded from second-reader.json (1 point",
     ),
 }
 """Lessons answered by the generic tests; those with tests of their own are below."""

@@ -69,9 +69,12 @@ async function render({ model, el: root }) {
   // an instructor changing the key's radius sees the circles follow
   const redraw = () => viewport.draw();
   model.on("change:radius_mm", redraw);
+  // a second reader's marks arrive once the learner has read (Hotspot.ai_marks)
+  model.on("change:ai_marks", redraw);
 
   return () => {
     model.off("change:radius_mm", redraw);
+    model.off("change:ai_marks", redraw);
     controls.destroy();
     viewport.destroy();
     scene.destroy();

@@ -14,6 +14,8 @@ import { PAINT_TOOLS, dblclick } from "./tools.js";
 
 /** The reference outline's colour. */
 const REFERENCE_COLOR = [255, 255, 0];
+/** Another reader's outline (an AI's, Delineator.set_other_reader): as questions/panel.js draws its marks. */
+const OTHER_READER_COLOR = [0, 229, 255];
 
 export class DelineatorViewport extends Viewport {
   /**
@@ -25,6 +27,7 @@ export class DelineatorViewport extends Viewport {
     super(scene, options);
     this.editor = editor;
     this.addCanvas("reference", "dt-viewer-reference");
+    this.addCanvas("other", "dt-viewer-other");
     this.draftSvg = svg("svg", { class: "dt-viewer-annotations dt-delineator-draft" });
     this.root.append(this.draftSvg);
     this.root.addEventListener("dblclick", (event) => dblclick(editor, event));
@@ -54,6 +57,15 @@ export class DelineatorViewport extends Viewport {
    * @param {number} s
    */
   drawImageLayer(name, layout, s) {
+    if (name === "other") {
+      const other = this.scene.layers.get("other");
+      if (!other) return false;
+      /** @type {Map<number, number[]>} */
+      const colors = new Map();
+      for (let v = 1; v < 256; v++) colors.set(v, OTHER_READER_COLOR);
+      drawLabels(other, layout, s, colors, 0, "outline", this.pixels(name));
+      return true;
+    }
     if (name !== "reference") return super.drawImageLayer(name, layout, s);
     const reference = this.scene.layers.get("reference");
     if (!reference || !this.editor.state.show_reference) return false;

@@ -30,6 +30,7 @@ import { buildChips, showChips } from "./chips.js";
  *   side_title: string,
  *   radius_mm: number,
  *   max_points: number,
+ *   ai_marks: {image: number[], box?: number[][], radius_mm?: number, text?: string}[],
  *   choices: {name: string, color: number[]}[],
  *   max_per_label: number,
  * }} QuestionState

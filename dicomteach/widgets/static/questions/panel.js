@@ -25,6 +25,7 @@ export function rgb(c) {
  * @param {Viewport} vp
  */
 export function drawMarkers(a, vp) {
+  drawOtherReader(a, vp);
   const group = svg("g", { class: "dt-q-markers" });
   const reach = reachOnScreen(vp, a.model.get("radius_mm") || 0);
   a.marks.forEach((m, i) => {
@@ -47,6 +48,46 @@ export function drawMarkers(a, vp) {
     const node = marker(vp, p.x, p.y, p.label, a.colorOf(p.label));
     node.classList.add("dt-q-preview");
     group.append(node);
+  }
+  vp.svg.append(group);
+}
+
+/** The colour of another reader's marks (a second reader's): apart from the learner's. */
+export const OTHER_READER_COLOR = [0, 229, 255];
+
+/**
+ * Another reader's marks (Hotspot's `ai_marks`: an AI second reader's candidates), under
+ * the learner's own: a dashed square round each on the slices it covers, with its text.
+ * @param {Answering} a
+ * @param {Viewport} vp
+ */
+function drawOtherReader(a, vp) {
+  const marks = a.model.get("ai_marks") || [];
+  if (!marks.length) return;
+  const group = svg("g", { class: "dt-q-other" });
+  const stroke = rgb(OTHER_READER_COLOR);
+  for (const m of marks) {
+    const box = m.box || [[m.image[0], m.image[0]], [m.image[1], m.image[1]], [m.image[2], m.image[2]]];
+    // the slices of the plane on screen the mark's box covers
+    const slices = [];
+    for (const f of box[0]) for (const r of box[1]) for (const c of box[2]) slices.push(a.toDisplay([f, r, c]).slice);
+    const shown = a.scene.slice;
+    if (shown < Math.round(Math.min(...slices)) || shown > Math.round(Math.max(...slices))) continue;
+    const d = a.toDisplay(m.image);
+    const [sx, sy] = vp.toScreen(d.x, d.y);
+    const half = Math.max(10, reachOnScreen(vp, m.radius_mm || 0) + 4);
+    const g = svg("g", { class: "dt-q-other-mark" });
+    g.setAttribute("data-image", JSON.stringify(m.image));
+    g.append(
+      svg("rect", { class: "dt-q-other-halo", x: sx - half, y: sy - half, width: 2 * half, height: 2 * half }),
+      svg("rect", { class: "dt-q-other-box", x: sx - half, y: sy - half, width: 2 * half, height: 2 * half, style: `stroke: ${stroke}` }),
+    );
+    if (m.text) {
+      const t = svg("text", { x: sx - half, y: sy - half - 4, style: `fill: ${stroke}` });
+      t.textContent = m.text;
+      g.append(t);
+    }
+    group.append(g);
   }
   vp.svg.append(group);
 }
