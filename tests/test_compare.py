@@ -259,7 +259,9 @@ class TestErrors:
         def fails(*args, **kwargs):
             raise RuntimeError("Exception thrown in SimpleITK\nitk::ERROR: All samples map outside")
 
-        monkeypatch.setattr(compare_module, "register_rigid", fails)
+        from dicomteach.imaging import registration
+
+        monkeypatch.setattr(registration, "register_rigid", fails)
         message = self._raises("Could not register 'after' onto 'before'", *pair)
         assert "All samples map outside" in message and "register=False" in message
 
