@@ -147,7 +147,7 @@ class Change:
         v1, v2 = self.baseline.volume_ml, self.followup.volume_ml
         if v1 <= 0 or v2 <= v1:
             return None
-        return round(self.days * np.log(2.0) / np.log(v2 / v1), 0)
+        return round(float(self.days * np.log(2.0) / np.log(v2 / v1)), 0)
 
     def describe(self) -> str:
         """One line: ``"grown: mean diameter 12.1 → 15.9 mm (+3.8 mm, +31 %), volume …"``."""
@@ -382,11 +382,13 @@ def find_changes(
 
     Examples
     --------
+    The library's nodule study (tests/test_ai_changes.py runs this on it):
+
     >>> from dicomteach.samples.cache import lesson_study
-    >>> pair = lesson_study("ct-chest", seed=1, size=256, slices=60)
-    >>> changes = find_changes(pair / "baseline" / "ct", pair / "followup" / "ct")
-    >>> changes.days, max(changes.of("grown"), key=lambda c: c.followup.volume_ml).change
-    (182, 'grown')
+    >>> pair = lesson_study("ct-chest", seed=1, size=256, slices=60)  # doctest: +SKIP
+    >>> changes = find_changes(pair / "baseline/ct", pair / "followup/ct")  # doctest: +SKIP
+    >>> changes.changes[0].describe()  # doctest: +SKIP
+    'grown: mean diameter 19.5 → 23.6 mm (+4.1 mm, +21 %), volume 2.842 → 5.155 ml (+81 %), doubling time 212 days'
     """
     baseline, followup = _load(baseline), _load(followup)
     days = _check(baseline, followup)
