@@ -133,11 +133,21 @@ class TestBadInput:
             if getattr(followup, name) is not None and len(getattr(followup, name)) > 1
         }
         far = dataclasses.replace(followup, pixels=followup.pixels[top], **per_frame)
-        with pytest.raises(ModelInputError) as info:
+        with pytest.raises(ModelInputError, match=r"covers 1\d% of the baseline's lungs") as info:
             find_changes(baseline, far)
-        message = str(info.value)
-        assert "\n" not in message
-        assert "cannot align" in message or "of the baseline's lungs" in message
+        assert "\n" not in str(info.value)
+
+    def test_a_failed_registration(self, library, monkeypatch):
+        from dicomteach.imaging import registration
+
+        def fails(*args, **kwargs):
+            raise RuntimeError("Exception thrown in SimpleITK\nitk::ERROR: All samples map outside")
+
+        monkeypatch.setattr(registration, "register_rigid", fails)
+        _, baseline, followup, _ = library
+        with pytest.raises(ModelInputError, match="cannot align.*All samples map outside") as info:
+            find_changes(baseline, followup)
+        assert "\n" not in str(info.value)
 
 
 def test_growth_is_the_lung_rads_rule():
