@@ -13,7 +13,6 @@ from dicomteach.imaging import Rigid, modality_values, quantise, resample_to, wi
 from dicomteach.io.volume import Volume, Window
 from dicomteach.samples import ct_chest, phantoms
 from dicomteach.widgets import Compare
-from dicomteach.widgets import compare as compare_module
 from dicomteach.widgets.compare import (
     checkerboard_mask,
     difference_display,
@@ -180,7 +179,9 @@ class TestAlignment:
             seen.update(kwargs, shapes=(fixed.pixels.shape, moving.pixels.shape))
             return Rigid(np.eye(4), -1.0, 1)
 
-        monkeypatch.setattr(compare_module, "register_rigid", fake)
+        from dicomteach.imaging import registration
+
+        monkeypatch.setattr(registration, "register_rigid", fake)
         Compare(before, after)
         assert seen["initial"] == initial
         # registered on copies reduced to ~4 mm voxels: (3, 2.4, 2.4) mm → (3, 4.8, 4.8)
@@ -259,7 +260,9 @@ class TestErrors:
         def fails(*args, **kwargs):
             raise RuntimeError("Exception thrown in SimpleITK\nitk::ERROR: All samples map outside")
 
-        monkeypatch.setattr(compare_module, "register_rigid", fails)
+        from dicomteach.imaging import registration
+
+        monkeypatch.setattr(registration, "register_rigid", fails)
         message = self._raises("Could not register 'after' onto 'before'", *pair)
         assert "All samples map outside" in message and "register=False" in message
 

@@ -20,17 +20,20 @@ widget.
 from __future__ import annotations
 
 from dicomteach.ai.adapters import MonaiBundle
+from dicomteach.ai.changes import Changes, find_changes
 from dicomteach.ai.errors import MissingDependencyError, ModelError, ModelInputError
 from dicomteach.ai.nodules import Candidate, find_nodules
 from dicomteach.ai.runtime import Model, load_model
 
 __all__ = [
     "Candidate",
+    "Changes",
     "MissingDependencyError",
     "Model",
     "ModelError",
     "ModelInputError",
     "MonaiBundle",
+    "find_changes",
     "find_nodules",
     "load_model",
 ]

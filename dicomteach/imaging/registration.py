@@ -27,7 +27,7 @@ from dicomteach.imaging.modality import modality_values
 if TYPE_CHECKING:
     from dicomteach.io.volume import Volume
 
-__all__ = ["INITIALISATIONS", "Rigid", "register_rigid"]
+__all__ = ["INITIALISATIONS", "Rigid", "register_followup", "register_rigid"]
 
 #: How :func:`register_rigid` starts: image centres aligned, or patient coordinates trusted.
 INITIALISATIONS = ("geometry", "identity")
@@ -313,3 +313,78 @@ def register_rigid(
         to_lps[:3, 3] = origin
         matrix = to_lps @ local @ np.linalg.inv(to_lps)
     return Rigid(matrix, float(method.GetMetricValue()), int(count[0]))
+
+
+#: Voxel size (mm) :func:`register_followup` reduces copies to: volumes, single images.
+FOLLOWUP_REDUCED_MM = {3: 4.0, 2: 1.5}
+#: No axis of a reduced copy gets fewer voxels than this (small images stay as they are).
+FOLLOWUP_MIN_VOXELS = 32
+#: Resolution levels of :func:`register_followup`, on the reduced copies.
+FOLLOWUP_SHRINK = (2, 1)
+
+
+def reduced(volume: Volume, target_mm: float) -> Volume:
+    """A block-averaged copy with voxels of about ``target_mm``, for a quick registration.
+
+    >>> from dicomteach.io.volume import Volume
+    >>> v = Volume(np.ones((64, 256, 256), np.float32), (1.0, 0.5, 0.5), (0.0, 0.0, 0.0), np.eye(3))
+    >>> r = reduced(v, 4.0)  # no axis below 32 voxels: the slices are only paired
+    >>> r.pixels.shape, r.spacing
+    ((32, 32, 32), (2.0, 4.0, 4.0))
+    """
+    from dicomteach.io.volume import Volume
+
+    values = modality_values(volume)
+    factors = [
+        max(1, min(int(round(target_mm / float(s))), int(n) // FOLLOWUP_MIN_VOXELS))
+        for s, n in zip(volume.spacing, values.shape, strict=True)
+    ]
+    if factors == [1, 1, 1]:
+        return volume
+    shape = [n // f for n, f in zip(values.shape, factors, strict=True)]
+    blocks = values[: shape[0] * factors[0], : shape[1] * factors[1], : shape[2] * factors[2]]
+    blocks = blocks.reshape(shape[0], factors[0], shape[1], factors[1], shape[2], factors[2])
+    means = blocks.mean(axis=(1, 3, 5), dtype=np.float64).astype(np.float32)
+    direction = np.asarray(volume.direction, float)
+    spacing = np.asarray(volume.spacing, float)
+    # a block's centre: half a block minus half a voxel from its first voxel's centre
+    origin = np.asarray(volume.origin, float) + ((np.array(factors) - 1) / 2 * spacing) @ direction
+    return Volume(
+        means,
+        tuple(float(s) for s in spacing * factors),
+        tuple(float(x) for x in origin),
+        direction,
+        modality=volume.modality,
+    )
+
+
+def same_frame_of_reference(before: Volume, after: Volume) -> bool:
+    """Whether both headers name one Frame of Reference (their patient coordinates agree)."""
+    uid = str(before.header.get("FrameOfReferenceUID", "") or "")
+    return bool(uid) and uid == str(after.header.get("FrameOfReferenceUID", "") or "")
+
+
+def register_followup(before: Volume, after: Volume) -> Rigid:
+    """The rigid transform that aligns a follow-up (``after``) on its baseline (``before``).
+
+    What ``Compare`` (:mod:`dicomteach.widgets.compare`) and the change model
+    (:mod:`dicomteach.ai.changes`) both use: :func:`register_rigid` on copies
+    block-averaged to about 4 mm (1.5 mm for single images), two resolution
+    levels, started from the patient coordinates when both share a Frame of
+    Reference and from the image centres otherwise. SimpleITK's failures (no
+    overlap, too few samples) are a one-line ``ValueError``.
+    """
+    dims = 2 if before.n_frames == 1 else 3
+    target = FOLLOWUP_REDUCED_MM[dims]
+    try:
+        return register_rigid(
+            reduced(before, target),
+            reduced(after, target),
+            shrink=FOLLOWUP_SHRINK,
+            sampling=0.25 if dims == 2 else 0.1,
+            initial="identity" if same_frame_of_reference(before, after) else "geometry",
+        )
+    except RuntimeError as error:  # SimpleITK's, many lines long (e.g. no overlap)
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        reason = lines[-1] if lines else type(error).__name__
+        raise ValueError(f"Could not register 'after' onto 'before' ({reason})") from error

@@ -1,7 +1,7 @@
 """``Compare``: a baseline and its follow-up, aligned, side by side, swiped, flickered…
 
 The follow-up (``after``) is brought onto the baseline's (``before``) grid:
-a rigid registration (:func:`~dicomteach.imaging.register_rigid`, on copies
+a rigid registration (:func:`~dicomteach.imaging.registration.register_followup`, on copies
 reduced to a few millimetres per voxel so it takes a second or two), then
 trilinear resampling (:func:`~dicomteach.imaging.resample_to`). The result is
 sent once, as a second 16-bit layer with a power-of-two rescale slope, beside
@@ -26,7 +26,7 @@ import traitlets
 from dicomteach.errors import DicomTeachError
 from dicomteach.imaging.modality import modality_values
 from dicomteach.imaging.quantise import quantise
-from dicomteach.imaging.registration import Rigid, register_rigid
+from dicomteach.imaging.registration import Rigid, register_followup
 from dicomteach.imaging.resample import resample_to
 from dicomteach.imaging.voi import window_to_uint8
 from dicomteach.io.volume import Volume, Window
@@ -47,15 +47,6 @@ DIFFERENCE_STYLES = ("signed", "absolute")
 """``signed``: after − before in a diverging colour map; ``absolute``: |after − before|."""
 
 COMPARE_TOOLS = ["wl", "pan", "zoom", "ruler", "ellipse"]
-
-_REGISTRATION_MM = {3: 4.0, 2: 1.5}
-"""Voxel size (mm) the copies are reduced to before registering: volumes, single images."""
-
-_REGISTRATION_MIN_VOXELS = 32
-"""No axis of a reduced copy gets fewer voxels than this (small images stay as they are)."""
-
-_REGISTRATION_SHRINK = (2, 1)
-"""Resolution levels of the registration, on the reduced copies."""
 
 # Projection radiographs are comparable whatever the detector (a CR prior, a DX current).
 _MODALITY_FAMILIES = {"CR": "XR", "DX": "XR", "DR": "XR", "RG": "XR", "PX": "XR"}
@@ -141,32 +132,6 @@ def checkerboard_mask(
     return (sr[:, None] + sc[None, :]) % 2 == 1
 
 
-def _reduced(volume: Volume, target_mm: float) -> Volume:
-    """A block-averaged copy with voxels of about ``target_mm``, for a quick registration."""
-    values = modality_values(volume)
-    factors = [
-        max(1, min(int(round(target_mm / float(s))), int(n) // _REGISTRATION_MIN_VOXELS))
-        for s, n in zip(volume.spacing, values.shape, strict=True)
-    ]
-    if factors == [1, 1, 1]:
-        return volume
-    shape = [n // f for n, f in zip(values.shape, factors, strict=True)]
-    blocks = values[: shape[0] * factors[0], : shape[1] * factors[1], : shape[2] * factors[2]]
-    blocks = blocks.reshape(shape[0], factors[0], shape[1], factors[1], shape[2], factors[2])
-    means = blocks.mean(axis=(1, 3, 5), dtype=np.float64).astype(np.float32)
-    direction = np.asarray(volume.direction, float)
-    spacing = np.asarray(volume.spacing, float)
-    # a block's centre: half a block minus half a voxel from its first voxel's centre
-    origin = np.asarray(volume.origin, float) + ((np.array(factors) - 1) / 2 * spacing) @ direction
-    return Volume(
-        means,
-        tuple(float(s) for s in spacing * factors),
-        tuple(float(x) for x in origin),
-        direction,
-        modality=volume.modality,
-    )
-
-
 def _background(volume: Volume) -> float:
     """The median of a volume's outermost voxels: what lies beyond it (air on a CT).
 
@@ -178,11 +143,6 @@ def _background(volume: Volume) -> float:
     if values.shape[0] > 1:
         edges += [values[0], values[-1]]
     return float(np.median(np.concatenate([e.ravel() for e in edges])))
-
-
-def _same_frame_of_reference(before: Volume, after: Volume) -> bool:
-    uid = str(before.header.get("FrameOfReferenceUID", "") or "")
-    return bool(uid) and uid == str(after.header.get("FrameOfReferenceUID", "") or "")
 
 
 def _check_pair(before: Volume, after: Volume) -> None:
@@ -212,23 +172,10 @@ def _check_pair(before: Volume, after: Volume) -> None:
 def _transform(register: Any, before: Volume, after: Volume) -> Rigid | None:
     """The Rigid (fixed = before) to use, or None for the patient coordinates as they are."""
     if register is True:
-        dims = 2 if before.n_frames == 1 else 3
-        target = _REGISTRATION_MM[dims]
         try:
-            return register_rigid(
-                _reduced(before, target),
-                _reduced(after, target),
-                shrink=_REGISTRATION_SHRINK,
-                sampling=0.25 if dims == 2 else 0.1,
-                initial="identity" if _same_frame_of_reference(before, after) else "geometry",
-            )
-        except RuntimeError as error:  # SimpleITK's, many lines long (e.g. no overlap)
-            lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-            reason = lines[-1] if lines else type(error).__name__
-            raise ValueError(
-                f"Could not register 'after' onto 'before' ({reason}); "
-                "pass register=False or a 4×4 matrix"
-            ) from error
+            return register_followup(before, after)
+        except ValueError as error:
+            raise ValueError(f"{error}; pass register=False or a 4×4 matrix") from error
     if register is False or register is None:
         return None
     if isinstance(register, Rigid):
