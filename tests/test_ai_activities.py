@@ -260,7 +260,7 @@ class TestSecondReaderWithTheModel:
         assert "readings.png" in reading.feedback.images
 
 
-def test_the_class_view_says_who_followed_the_ai_when_it_was_wrong(teaching, tmp_path):
+def test_the_class_view_says_who_followed_the_ai_when_it_was_wrong(teaching, tmp_path, capsys):
     from dicomteach.course.following import follow_the_ai
     from dicomteach.roi import load_structures
 
@@ -299,6 +299,15 @@ def test_the_class_view_says_who_followed_the_ai_when_it_was_wrong(teaching, tmp
     assert list(following.by_error().values()) == [0.5, 1.0]
     picture = Image.open(io.BytesIO(following.png())).convert("RGB")
     assert picture.size[1] > 3 * 34  # a row per learner
+    # the instructor's one command after a class draws it beside the gradebook
+    from dicomteach.cli import main
+
+    (course / "nbgrader_config.py").write_text("c = get_config()\n")
+    assert main(["grade-class", "week-6", "--course", str(course), "--no-autograde"]) == 0
+    said = capsys.readouterr().out
+    assert "reader: the class followed the AI when it was wrong 2 times of 3 (67 %)" in said
+    drawn = Image.open(course / "week-6-following-reader.png").convert("RGB")
+    assert drawn.size == picture.size
 
 
 class TestSecondOutline:

@@ -16,7 +16,9 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> None:
         "answer files again against the keys in references/ASSIGNMENT/ and write one CSV row per "
         "learner, activity and structure: points, the points nbgrader recorded and whether they "
         "agree, Dice, surface Dice, HD95, mean surface distance, volume difference, how far each "
-        "click or label fell, and the reason for a zero.",
+        "click or label fell, and the reason for a zero. For each second-reader activity, a "
+        "picture of how often the class followed the AI when it was wrong "
+        "(COURSE/ASSIGNMENT-following-ACTIVITY.png).",
     )
     grade.add_argument("assignment", metavar="ASSIGNMENT")
     grade.add_argument(
@@ -74,4 +76,26 @@ def run(args: argparse.Namespace) -> int:
         print(
             "nbgrader recorded other points than the answer files earn for: " + ", ".join(disagree)
         )
+    _following(course, args.assignment, args.student)
     return 0
+
+
+def _following(course, assignment: str, students: list[str] | None) -> None:
+    """The class view of each second-reader activity: a picture, and a line saying where it is."""
+    from dicomteach.activities import SecondReader
+    from dicomteach.activities.spec import read_spec
+    from dicomteach.course.following import follow_the_ai
+
+    keys = sorted((course / "references" / assignment).glob("*.yaml"))
+    if not any(read_spec(k).get("type") == SecondReader.kind for k in keys):
+        return
+    for view in follow_the_ai(course, assignment, students=students):
+        out = course / f"{assignment}-following-{view.activity}.png"
+        out.write_bytes(view.png())
+        chances = [v for row in view.states for v in row if v in ("followed", "resisted")]
+        followed = sum(v == "followed" for v in chances)
+        share = f" ({100 * followed / len(chances):.0f} %)" if chances else ""
+        print(
+            f"{view.activity}: the class followed the AI when it was wrong {followed} times "
+            f"of {len(chances)}{share}; picture: {out}"
+        )

@@ -180,7 +180,7 @@ def grade_class(
             result = api.autograde(assignment, student)
             if not result.get("success"):
                 failed = "nbgrader could not autograde this submission: " + _last_line(result)
-        recorded = _recorded(config, assignment, student, cells) if not failed else {}
+        recorded = _recorded(config, course, assignment, student, cells) if not failed else {}
         folder = submitted / student / assignment
         for activity in activities:
             feedback = activity.grade(folder / f"{activity.name}{activity.suffix}")
@@ -197,13 +197,22 @@ def grade_class(
 
 
 def _recorded(
-    config: Any, assignment: str, student: str, cells: dict[str, tuple[str, str]]
+    config: Any, course: Path, assignment: str, student: str, cells: dict[str, tuple[str, str]]
 ) -> dict[str, float]:
-    """The points nbgrader's gradebook holds for each activity's grade cell."""
+    """The points nbgrader's gradebook holds for each activity's grade cell.
+
+    The gradebook is where the course's configuration says, else where nbgrader
+    puts it by default (``gradebook.db`` in the course folder); none: no points.
+    """
     from nbgrader.api import Gradebook, MissingEntry
 
     out: dict[str, float] = {}
-    with Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.course_id) as book:
+    directory = config.CourseDirectory
+    db_url = directory.db_url if "db_url" in directory else f"sqlite:///{course / 'gradebook.db'}"
+    if db_url.startswith("sqlite:///") and not Path(db_url[len("sqlite:///") :]).is_file():
+        return out  # never autograded here: nothing recorded (and no empty gradebook made)
+    course_id = directory.course_id if "course_id" in directory else ""
+    with Gradebook(db_url, course_id) as book:
         for name, (notebook, cell) in cells.items():
             try:
                 grade = book.find_grade(cell, notebook, assignment, student)
