@@ -1,6 +1,14 @@
-"""The nodule model's known errors as a picture for docs/ai.md.
+"""The AI models' errors as pictures for docs/ai.md.
 
     PYTHONPATH=. python scripts/ai_pictures.py docs/ai/known-errors.png
+    PYTHONPATH=. python scripts/ai_pictures.py --triage docs/ai/triage.png
+
+The triage picture (:func:`triage_picture`) shows three held-out films of
+``dicomteach/ai/models/triage-evaluation.json``'s examples: a true positive,
+a miss and a false positive, each made again from its patient's seed
+(:func:`dicomteach.ai.films.render_films`) and triaged again; the film in
+grey, the heat map over it where it reaches 0.2, each finding ringed and
+named (green a nodule or mass, blue a scar), the heat map's peak a cross.
 
 Each row is one entry of ``dicomteach/ai/models/nodule-known-errors.json``:
 its case written again from its seed (:func:`dicomteach.ai.known_errors.case_folder`,
@@ -29,7 +37,62 @@ ROWS = (
 HALF_MM = 24.0
 
 
+def triage_picture(out: Path) -> Path:
+    """The triage model's true positive, miss and false positive, with their heat maps."""
+    import json
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from dicomteach.ai import triage_radiograph
+    from dicomteach.ai.films import LESION_KINDS, film_specs, render_films
+    from dicomteach.ai.runtime import MODELS
+
+    summary = json.loads((MODELS / "triage-evaluation.json").read_text(encoding="utf-8"))
+    examples = summary["examples"]
+    shown = [
+        ("true positive", examples["true_positive"][0]),
+        ("missed", examples["missed"][0]),
+        ("false positive", examples["false_positive"][0]),
+    ]
+    fig, axes = plt.subplots(1, 3, figsize=(12.6, 5.2))
+    step = 4
+    for ax, (what, name) in zip(axes, shown, strict=True):
+        patient, _, kind = name.rpartition("-")
+        number = int(patient.rsplit("-", 1)[1])
+        spec = film_specs("held-out", number + 1)[number]
+        film = render_films(spec)[kind == "abnormal"]
+        found = triage_radiograph(film.pixels.astype(np.float32), pixel_mm=film.pixel_mm)
+        dense = film.pixels[::step, ::step].astype(np.float32)  # MONOCHROME2: dense is high
+        ax.imshow(dense, cmap="gray")
+        heat = np.ma.masked_less(found.heatmap[::step, ::step], 0.2)
+        ax.imshow(heat, cmap="inferno", vmin=0.0, vmax=1.0, alpha=0.55)
+        for finding in film.findings:
+            row, column = film.lesion_pixel(finding)
+            colour = "lime" if finding.kind in LESION_KINDS else "deepskyblue"
+            radius = (finding.radius + 6.0) / film.pixel_mm / step
+            ax.add_patch(plt.Circle((column / step, row / step), radius, fill=False, color=colour))
+            ax.text(column / step, row / step - radius - 8, finding.label, color=colour,
+                    fontsize=6.5, ha="center")  # fmt: skip
+        ax.plot(found.peak[1] / step, found.peak[0] / step, "x", color="red", markersize=9)
+        ax.set_title(
+            f"{what}: score {found.score:.2f}\n{name} ({spec.habits.modality})", fontsize=8
+        )
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=100)
+    return out
+
+
 def main(argv: list[str]) -> int:
+    if argv and argv[0] == "--triage":
+        out = Path(argv[1]) if len(argv) > 1 else ROOT / "docs" / "ai" / "triage.png"
+        print(triage_picture(out))
+        return 0
     import matplotlib
 
     matplotlib.use("Agg")
