@@ -422,7 +422,7 @@ def evaluate_film(film, model: Model, scratch: Path) -> dict:
         )
     return {
         "film": film.name,
-        "abnormal": film.abnormal,
+        "abnormal": film.holds_lesion,
         "score": round(result.score, 4),
         "peak": [round(v, 1) for v in result.peak],
         "dose": round(film.dose, 3),

@@ -197,6 +197,15 @@ class Film:
         """The findings that make the film abnormal (nodules and masses)."""
         return [f for f in self.findings if f.kind in LESION_KINDS]
 
+    @property
+    def holds_lesion(self) -> bool:
+        """The truth triage is judged against: a nodule or mass is in the film.
+
+        An ``abnormal`` film (one planned with lesions) whose lesions all found
+        no room in the patient's lungs holds none, and counts as normal.
+        """
+        return bool(self.lesions)
+
     def lesion_pixel(self, finding: Finding) -> tuple[float, float]:
         """(row, column) of the film where the finding's shadow is thickest."""
         thickness = self.lesion_maps[self.findings.index(finding)]
