@@ -8,7 +8,9 @@ The triage picture (:func:`triage_picture`) shows three held-out films of
 a miss and a false positive, each made again from its patient's seed
 (:func:`dicomteach.ai.films.render_films`) and triaged again; the film in
 grey, the heat map over it where it reaches 0.2, each finding ringed and
-named (green a nodule or mass, blue a scar), the heat map's peak a cross.
+named (green a nodule or mass, blue a scar), the heat map's peak a cross;
+below, 72 mm of the film at full resolution round the peak (or the missed
+lesion) with the heat map's 0.5 line.
 
 Each row is one entry of ``dicomteach/ai/models/nodule-known-errors.json``:
 its case written again from its seed (:func:`dicomteach.ai.known_errors.case_folder`,
@@ -57,31 +59,63 @@ def triage_picture(out: Path) -> Path:
         ("missed", examples["missed"][0]),
         ("false positive", examples["false_positive"][0]),
     ]
-    fig, axes = plt.subplots(1, 3, figsize=(12.6, 5.2))
+    fig, axes = plt.subplots(2, 3, figsize=(12.6, 9.6), gridspec_kw={"height_ratios": [1.2, 1]})
     step = 4
-    for ax, (what, name) in zip(axes, shown, strict=True):
+    for column, (what, name) in enumerate(shown):
         patient, _, kind = name.rpartition("-")
         number = int(patient.rsplit("-", 1)[1])
         spec = film_specs("held-out", number + 1)[number]
-        film = render_films(spec)[kind == "abnormal"]
+        film = render_films(spec)[1 if kind == "abnormal" else 0]
         found = triage_radiograph(film.pixels.astype(np.float32), pixel_mm=film.pixel_mm)
-        dense = film.pixels[::step, ::step].astype(np.float32)  # MONOCHROME2: dense is high
-        ax.imshow(dense, cmap="gray")
-        heat = np.ma.masked_less(found.heatmap[::step, ::step], 0.2)
-        ax.imshow(heat, cmap="inferno", vmin=0.0, vmax=1.0, alpha=0.55)
+        pixels = film.pixels.astype(np.float32)  # MONOCHROME2: dense is high
+        low, high = np.percentile(pixels[::8, ::8], [1.0, 99.5])
+        whole, zoom = axes[0, column], axes[1, column]
+        whole.imshow(pixels[::step, ::step], cmap="gray", vmin=low, vmax=high)
+        whole.imshow(
+            np.ma.masked_less(found.heatmap[::step, ::step], 0.1),
+            cmap="inferno", vmin=0.0, vmax=1.0, alpha=0.6,
+        )  # fmt: skip
         for finding in film.findings:
-            row, column = film.lesion_pixel(finding)
+            row, col = film.lesion_pixel(finding)
             colour = "lime" if finding.kind in LESION_KINDS else "deepskyblue"
             radius = (finding.radius + 6.0) / film.pixel_mm / step
-            ax.add_patch(plt.Circle((column / step, row / step), radius, fill=False, color=colour))
-            ax.text(column / step, row / step - radius - 8, finding.label, color=colour,
-                    fontsize=6.5, ha="center")  # fmt: skip
-        ax.plot(found.peak[1] / step, found.peak[0] / step, "x", color="red", markersize=9)
-        ax.set_title(
+            whole.add_patch(plt.Circle((col / step, row / step), radius, fill=False, color=colour))
+            whole.text(col / step, row / step - radius - 8, finding.label, color=colour,
+                       fontsize=6.5, ha="center")  # fmt: skip
+        whole.plot(found.peak[1] / step, found.peak[0] / step, "x", color="red", markersize=9)
+        whole.set_title(
             f"{what}: score {found.score:.2f}\n{name} ({spec.habits.modality})", fontsize=8
         )
-        ax.set_xticks([])
-        ax.set_yticks([])
+        # the zoom: 72 mm round the peak, or round the missed lesion
+        if what == "missed":
+            centre = film.lesion_pixel(film.lesions[0])
+            where = f"round the missed {film.lesions[0].label}"
+        else:
+            centre = found.peak
+            where = "round the heat map's peak"
+        half = int(36.0 / film.pixel_mm)
+        r0 = int(np.clip(centre[0] - half, 0, pixels.shape[0] - 2 * half))
+        c0 = int(np.clip(centre[1] - half, 0, pixels.shape[1] - 2 * half))
+        crop = (slice(r0, r0 + 2 * half), slice(c0, c0 + 2 * half))
+        zoom.imshow(pixels[crop], cmap="gray", vmin=low, vmax=high)
+        zoom.contour(found.heatmap[crop], levels=[0.5], colors=["orange"], linewidths=1.2)
+        for finding in film.findings:
+            row, col = film.lesion_pixel(finding)
+            reach = finding.radius / film.pixel_mm
+            if -reach <= row - r0 < 2 * half + reach and -reach <= col - c0 < 2 * half + reach:
+                colour = "lime" if finding.kind in LESION_KINDS else "deepskyblue"
+                radius = (finding.radius + 3.0) / film.pixel_mm
+                zoom.add_patch(
+                    plt.Circle((col - c0, row - r0), radius, fill=False, color=colour, ls="--")
+                )
+                zoom.text(col - c0, row - r0 + radius + 25, finding.label, color=colour,
+                          fontsize=7, ha="center", va="top", clip_on=True)  # fmt: skip
+        zoom.set_xlim(-0.5, 2 * half - 0.5)
+        zoom.set_ylim(2 * half - 0.5, -0.5)
+        zoom.set_title(f"72 mm {where}\norange: the heat map at 0.5", fontsize=8)
+        for ax in (whole, zoom):
+            ax.set_xticks([])
+            ax.set_yticks([])
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=100)

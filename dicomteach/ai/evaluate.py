@@ -342,7 +342,8 @@ def table(summary: dict) -> str:
 #: Resamples of the bootstrap confidence interval of the AUC.
 BOOTSTRAP = 2000
 #: A heat map marks a lesion when it reaches the model's threshold within this far (mm)
-#: beyond the lesion's projected radius.
+#: beyond the lesion's projected radius; its peak lies on a finding when the finding's
+#: shadow (a quarter of its thickest or more) comes this near.
 MARK_REACH_MM = 5.0
 
 
@@ -400,13 +401,18 @@ def evaluate_film(film, model: Model, scratch: Path) -> dict:
     path.unlink()
     heat = result.heatmap
     findings = []
-    for finding in film.findings:
+    for finding, thickness in zip(film.findings, film.lesion_maps, strict=True):
         row, column = film.lesion_pixel(finding)
         reach = (finding.radius * 1.1 + MARK_REACH_MM) / film.pixel_mm
         r0, c0 = max(int(row - reach), 0), max(int(column - reach), 0)
         window = heat[r0 : int(row + reach) + 1, c0 : int(column + reach) + 1]
         rr, cc = np.ogrid[: window.shape[0], : window.shape[1]]
         near = (rr + r0 - row) ** 2 + (cc + c0 - column) ** 2 <= reach**2
+        # the peak lies on the finding when its shadow reaches within MARK_REACH_MM of it
+        # (a scar is a band: its thickest point may be far from the peak on it)
+        i, j = (int(round(v)) for v in result.peak)
+        pad = int(np.ceil(MARK_REACH_MM / film.pixel_mm))
+        around = thickness[max(i - pad, 0) : i + pad + 1, max(j - pad, 0) : j + pad + 1]
         findings.append(
             {
                 "kind": finding.kind.value,
@@ -415,9 +421,7 @@ def evaluate_film(film, model: Model, scratch: Path) -> dict:
                 "lesion": finding.kind in LESION_KINDS,
                 "pixel": [round(row, 1), round(column, 1)],
                 "heat": round(float(window[near].max()), 4),
-                "under_peak": bool(
-                    np.hypot(result.peak[0] - row, result.peak[1] - column) <= reach
-                ),
+                "under_peak": bool(around.size and around.max() >= 0.25 * thickness.max()),
             }
         )
     return {

@@ -2,9 +2,10 @@
 
 :func:`triage_radiograph` reads a PA chest radiograph (a CR or DX ``Volume``,
 a file, or a 2D array with its pixel size) as the model was trained to read
-it (:func:`dicomteach.ai.grid.film_pixels`: dense parts bright whatever the
-photometric interpretation; :func:`~dicomteach.ai.grid.film_grid`: averaged
-down to 1.2 mm pixels, its grey levels scaled on the middle of the film),
+it (:func:`dicomteach.ai.grid.film_pixels` and
+:func:`~dicomteach.ai.grid.film_grid`: averaged down to 1.2 mm pixels, dense
+parts bright whatever the photometric interpretation, its grey levels scaled
+on the middle of the film),
 asks the network for the probability that each pixel lies on a nodule or a
 mass (:mod:`dicomteach.ai.runtime`, onnxruntime), and returns:
 
@@ -128,11 +129,13 @@ def triage_radiograph(
     if isinstance(film, np.ndarray):
         if pixel_mm is None:
             raise ModelInputError("an array without its pixel size: give pixel_mm= (mm)")
-        values = check_film(np.asarray(film, dtype=np.float32), float(pixel_mm))
+        values, dense_bright = check_film(np.asarray(film), float(pixel_mm)), True
     else:
-        values, pixel_mm = film_pixels(film)
+        values, pixel_mm, dense_bright = film_pixels(film)
     model = model or load_model("triage")
-    grid = film_grid(values, float(pixel_mm), float(model.description.spacing[-1]))
+    grid = film_grid(
+        values, float(pixel_mm), float(model.description.spacing[-1]), dense_bright=dense_bright
+    )
     rows, columns = grid.shape
     padded = np.pad(grid, ((0, -rows % 8), (0, -columns % 8)), mode="edge")
     logits = model.logits(padded[None, None])[0, 0, :rows, :columns]
