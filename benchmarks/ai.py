@@ -132,6 +132,8 @@ def radiograph(args: argparse.Namespace) -> None:
     ratio = min(whole["eager"]) / min(whole["onnxruntime"])
     ratio_network = min(network["eager"]) / min(network["onnxruntime"])
     print(f"onnxruntime faster than eager: ×{ratio:.2f} whole, ×{ratio_network:.2f} network")
+    gap = float(np.abs(results["onnxruntime"].coarse - results["eager"].coarse).max())
+    print(f"largest difference between the two probability maps: {gap:.1e}")
     print(
         f"scores: {results['onnxruntime'].score:.4f} (onnxruntime), "
         f"{results['eager'].score:.4f} (eager); peak at {results['onnxruntime'].peak}"

@@ -118,7 +118,7 @@ def triage_picture(out: Path) -> Path:
             ax.set_yticks([])
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=100)
+    fig.savefig(out, dpi=80)
     return out
 
 
