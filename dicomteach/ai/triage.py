@@ -49,8 +49,8 @@ class Triage:
     """The score is at or above the model's threshold (0.5)."""
     peak: tuple[float, float]
     """(row, column) of the film where the pooled map is highest."""
-    coarse: np.ndarray
-    shape: tuple[int, int]
+    coarse: np.ndarray = field(repr=False)
+    shape: tuple[int, int] = field(repr=False)
     _heatmap: list[np.ndarray] = field(default_factory=list, repr=False)
 
     @property
@@ -60,6 +60,8 @@ class Triage:
         >>> t = Triage(0.9, True, (1.0, 1.0), np.eye(4, dtype=np.float32), (8, 8))
         >>> t.heatmap.shape, float(t.heatmap[0, 0]) > float(t.heatmap[0, 7])
         ((8, 8), True)
+        >>> t
+        Triage(score=0.9, flagged=True, peak=(1.0, 1.0))
         """
         if not self._heatmap:
             self._heatmap.append(upsample(self.coarse, self.shape))
