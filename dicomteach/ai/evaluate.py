@@ -25,6 +25,22 @@ into the sample cache, read back through :func:`dicomteach.io.load` and
 
 It writes ``nodule-evaluation.json`` (the figures docs/ai.md shows) and
 ``nodule-known-errors.json`` beside the model, and prints the tables.
+
+``--task triage`` judges the radiograph triage model instead::
+
+    nice -n 10 python -m dicomteach.ai.evaluate --task triage --cases 100
+
+Each held-out patient of :mod:`dicomteach.ai.films` (other people, a
+flat-panel DX) gives a normal and an abnormal film; each is written as DICOM,
+read back by :func:`dicomteach.io.load` and given to
+:func:`~dicomteach.ai.triage.triage_radiograph`. The truth is whether a
+nodule or mass is in the film (:attr:`~dicomteach.ai.films.Film.holds_lesion`).
+Then: the AUC of the score (:func:`auc`) with a 95 % bootstrap interval
+(:func:`auc_interval`), sensitivity and specificity at the model's flag
+threshold, whether the heat map's peak lies on a lesion, which lesions the
+heat map marks by kind and size, and the films worth showing
+(:func:`film_examples`). It writes ``triage-evaluation.json`` (every film's
+score and findings too) and prints the table.
 """
 
 from __future__ import annotations
