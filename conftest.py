@@ -15,6 +15,7 @@ NEEDS = {
     "dicomteach/ai/network.py": "torch",
     "dicomteach/ai/runtime.py": "onnxruntime",
     "dicomteach/ai/nodules.py": "onnxruntime",
+    "dicomteach/ai/triage.py": "onnxruntime",
 }
 
 collect_ignore = [

@@ -1,4 +1,6 @@
-"""The nodule model (dicomteach/ai): trained here, shipped as ONNX, run by onnxruntime, honest.
+"""The AI models (dicomteach/ai): trained here, shipped as ONNX, run by onnxruntime, honest.
+
+The nodule model on chest CT, and the chest radiograph triage model.
 
 PyTorch is the ``ai-train`` extra: the tests that train or run the network in
 PyTorch skip without it; onnxruntime (the ``ai`` extra) runs the shipped model.
@@ -17,7 +19,7 @@ import numpy as np
 import pytest
 
 from dicomteach import io
-from dicomteach.ai import ModelError, ModelInputError, find_nodules, load_model
+from dicomteach.ai import ModelError, ModelInputError, find_nodules, load_model, triage_radiograph
 from dicomteach.ai import cases as generated
 from dicomteach.ai.froc import Mark, sensitivity_at
 from dicomteach.ai.known_errors import KNOWN_ERRORS, read_known_errors
@@ -263,3 +265,188 @@ class TestTrainedInPyTorch:
         assert difference < 1e-3
         trained = load_model("nodule", str(tmp_path / "model"))
         assert trained.description.width == 4 and trained.description.training["steps"] == 40
+
+
+# ---------------------------------------------------------------------------
+# the chest radiograph triage model
+
+
+class TestShippedTriageModel:
+    def test_its_files_are_shipped_and_named_by_digest(self):
+        files = model_paths("triage")
+        assert all(files[s].is_file() for s in ("onnx", "json", "npz", "log"))
+        description = read_description(files["json"])
+        assert digest(files["onnx"]) == description.onnx_sha256
+        assert digest(files["npz"]) == description.weights_sha256
+        assert description.slices == 1 and description.spacing == (1.2, 1.2)
+
+    def test_its_log_keeps_the_command_and_a_falling_loss(self):
+        log = model_paths("triage")["log"].read_text(encoding="utf-8").splitlines()
+        description = read_description(model_paths("triage")["json"])
+        assert log[0] == f"command: {description.training['command']}"
+        assert log[0].startswith("command: python -m dicomteach.ai.train --task triage ")
+        losses = [
+            float(m.group(1)) for m in map(re.compile(r"^step \d+ loss ([\d.]+)").match, log) if m
+        ]
+        assert len(losses) >= 10 and np.mean(losses[-5:]) < 0.7 * np.mean(losses[:5])
+
+    def test_its_evaluation_belongs_to_it_and_was_held_out(self):
+        from dicomteach.ai.films import film_specs
+
+        path = MODELS / "triage-evaluation.json"
+        data = json.loads(path.read_text(encoding="utf-8"))
+        assert data["model_sha256"] == digest(model_paths("triage")["onnx"])
+        low, high = data["auc_95ci"]
+        assert 0.0 <= low <= data["auc"] <= high <= 1.0
+        trained = set(read_description(model_paths("triage")["json"]).training["cases"])
+        judged = {r["film"].rsplit("-", 1)[0] for r in data["results"]}
+        assert judged and not judged & trained
+        assert judged <= {s.name for s in film_specs("held-out", len(judged))}
+
+
+@pytest.fixture(scope="module")
+def held_out_films():
+    """A held-out patient's normal film and abnormal film (flat-panel DX), one solid nodule in it."""
+    from dicomteach.ai.films import film_specs, render_films
+
+    return render_films(film_specs("held-out", 11)[10])
+
+
+class TestTriageRadiograph:
+    def test_the_film_with_the_nodule_scores_above_the_same_patient_without(self, held_out_films):
+        normal, abnormal = held_out_films
+        assert [f.label for f in abnormal.findings] == ["solid nodule LUL 24 mm"]
+        assert [f.label for f in normal.findings] == ["scar RLL 22 mm"]  # no nodule, a scar
+        scores = [
+            triage_radiograph(f.pixels.astype(np.float32), pixel_mm=f.pixel_mm).score
+            for f in held_out_films
+        ]
+        assert 0.0 <= scores[0] < 0.5 <= scores[1] <= 1.0
+
+    def test_the_heat_map_covers_the_film_and_peaks_on_the_nodule(self, held_out_films, tmp_path):
+        from dicomteach.ai.films import write_film
+
+        _, abnormal = held_out_films
+        volume = io.load(write_film(abnormal, tmp_path / "film.dcm"))  # DX, MONOCHROME2
+        found = triage_radiograph(volume)
+        heat = found.heatmap
+        assert heat.shape == volume.pixels.shape[1:] == abnormal.pixels.shape
+        row, column = abnormal.lesion_pixel(abnormal.findings[0])
+        distance_mm = np.hypot(found.peak[0] - row, found.peak[1] - column) * volume.spacing[1]
+        assert distance_mm < 15.0, f"peak {found.peak}, nodule at {(row, column)}"
+        assert heat[int(row), int(column)] > 0.5 > 0.05 > float(np.percentile(heat, 95))
+
+    def test_an_array_with_its_pixel_size_reads_as_the_volume(self, held_out_films, tmp_path):
+        from dataclasses import replace
+
+        from dicomteach.ai.films import AGFA_CR, write_film
+
+        normal, _ = held_out_films
+        as_cr = replace(normal, spec=replace(normal.spec, habits=AGFA_CR))
+        twelve_bits = normal.pixels // 4
+        as_cr.pixels = (4095 - twelve_bits).astype(np.uint16)  # stored MONOCHROME1, 12 bits
+        volume = io.load(write_film(as_cr, tmp_path / "film.dcm"))
+        assert (volume.modality, volume.photometric) == ("CR", "MONOCHROME1")
+        from_array = triage_radiograph(twelve_bits.astype(np.float32), pixel_mm=0.15)
+        assert from_array.score == pytest.approx(triage_radiograph(volume).score, abs=1e-5)
+
+
+class TestTriageBadInput:
+    def _film(self, pixels: np.ndarray, **changes) -> Volume:
+        base = dict(
+            pixels=pixels,
+            spacing=(1.0, 0.15, 0.15),
+            origin=(0.0, 0.0, 0.0),
+            direction=np.eye(3),
+            modality="CR",
+            photometric="MONOCHROME1",
+            sources=(("/data/cr/IM1.dcm", 0),),
+        )
+        return Volume(**{**base, **changes})
+
+    def test_a_ct_stack_is_refused_in_one_line(self):
+        ct = self._film(
+            np.ones((40, 256, 256), np.int16), modality="", spacing=(2.5, 0.7, 0.7),
+            frame_axis=FrameAxis.SLICE,
+        )  # fmt: skip
+        with pytest.raises(
+            ModelInputError,
+            match=r"^/data/cr/IM1\.dcm: 40 images: the triage model reads one radiograph at a time$",
+        ):
+            triage_radiograph(ct)
+
+    def test_another_modality_is_refused(self):
+        mr = self._film(np.ones((1, 1500, 1500), np.uint16), modality="MR")
+        with pytest.raises(
+            ModelInputError,
+            match=r": a MR image: the triage model reads chest radiographs \(CR or DX\)$",
+        ):
+            triage_radiograph(mr)
+
+    def test_an_empty_film_is_refused(self):
+        blank = self._film(np.zeros((1, 2000, 2000), np.uint16))
+        with pytest.raises(
+            ModelInputError, match=r"an empty image \(every pixel -?0\): nothing to read$"
+        ):
+            triage_radiograph(blank)
+
+    def test_an_array_needs_its_pixel_size_and_two_dimensions(self):
+        with pytest.raises(
+            ModelInputError, match=r"^an array without its pixel size: give pixel_mm="
+        ):
+            triage_radiograph(np.ones((2000, 2000), np.float32))
+        with pytest.raises(
+            ModelInputError,
+            match=r"pixels of shape \(3, 2000, 2000\): the triage model reads one 2D radiograph",
+        ):
+            triage_radiograph(np.ones((3, 2000, 2000), np.float32), pixel_mm=0.15)
+
+    def test_not_an_image_is_refused(self):
+        with pytest.raises(ModelInputError, match=r"reads a radiograph Volume .*not list$"):
+            triage_radiograph([[0, 1], [1, 0]])  # type: ignore[arg-type]
+
+
+@pytest.mark.skipif(torch is None, reason="needs PyTorch: pip install 'dicomteach[ai-train]'")
+class TestTriageTrainedInPyTorch:
+    def test_the_shipped_onnx_gives_the_outputs_of_the_weights_it_was_exported_from(
+        self, held_out_films
+    ):
+        from dicomteach.ai.grid import film_grid
+        from dicomteach.ai.network import from_arrays
+
+        model = load_model("triage")
+        with np.load(model_paths("triage")["npz"]) as weights:
+            net = from_arrays(dict(weights), 1, model.description.width)
+        _, abnormal = held_out_films
+        grid = film_grid(abnormal.pixels.astype(np.float32), abnormal.pixel_mm)
+        rows, cols = (n // 8 * 8 for n in grid.shape)
+        batch = np.ascontiguousarray(grid[None, None, :rows, :cols])
+        with torch.no_grad():
+            expected = net(torch.from_numpy(batch)).numpy()
+        got = model.logits(batch)
+        assert got.shape == expected.shape == (1, 1, rows, cols)
+        assert np.abs(got - expected).max() < 1e-3
+        assert np.abs(expected).max() > 1.0  # a trained network, not a constant
+
+    def test_training_runs_from_its_seed_the_loss_falls_and_the_export_matches(self, tmp_path):
+        command = [
+            sys.executable, "-m", "dicomteach.ai.train", "--task", "triage", "--seed", "5",
+            "--steps", "40", "--cases", "1", "--patch", "64", "--batch", "6", "--width", "4",
+            "--lr", "0.01", "--log-every", "4",
+            "--out", str(tmp_path / "model"), "--cache", str(tmp_path / "cache"),
+        ]  # fmt: skip
+        run = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=240)
+        assert run.returncode == 0, run.stderr[-2000:]
+        log = (tmp_path / "model" / "triage.log").read_text(encoding="utf-8").splitlines()
+        assert log[0].startswith("command: python -m dicomteach.ai.train --task triage --seed 5")
+        losses = [
+            float(m.group(1)) for m in map(re.compile(r"^step \d+ loss ([\d.]+)").match, log) if m
+        ]
+        assert len(losses) == 10
+        assert np.mean(losses[-3:]) < np.mean(losses[:3])
+        difference = float(
+            re.search(r"largest difference in logits ([\d.e+-]+)", "\n".join(log)).group(1)
+        )
+        assert difference < 1e-3
+        trained = load_model("triage", str(tmp_path / "model"))
+        assert trained.description.width == 4 and trained.description.training["films"] == 2

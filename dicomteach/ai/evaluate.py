@@ -25,6 +25,22 @@ into the sample cache, read back through :func:`dicomteach.io.load` and
 
 It writes ``nodule-evaluation.json`` (the figures docs/ai.md shows) and
 ``nodule-known-errors.json`` beside the model, and prints the tables.
+
+``--task triage`` judges the radiograph triage model instead::
+
+    nice -n 10 python -m dicomteach.ai.evaluate --task triage --cases 100
+
+Each held-out patient of :mod:`dicomteach.ai.films` (other people, a
+flat-panel DX) gives a normal and an abnormal film; each is written as DICOM,
+read back by :func:`dicomteach.io.load` and given to
+:func:`~dicomteach.ai.triage.triage_radiograph`. The truth is whether a
+nodule or mass is in the film (:attr:`~dicomteach.ai.films.Film.holds_lesion`).
+Then: the AUC of the score (:func:`auc`) with a 95 % bootstrap interval
+(:func:`auc_interval`), sensitivity and specificity at the model's flag
+threshold, whether the heat map's peak lies on a lesion, which lesions the
+heat map marks by kind and size, and the films worth showing
+(:func:`film_examples`). It writes ``triage-evaluation.json`` (every film's
+score and findings too) and prints the table.
 """
 
 from __future__ import annotations
@@ -336,15 +352,255 @@ def table(summary: dict) -> str:
     return "\n".join(lines)
 
 
+# ---------------------------------------------------------------------------
+# the chest radiograph triage model
+
+#: Resamples of the bootstrap confidence interval of the AUC.
+BOOTSTRAP = 2000
+#: A heat map marks a lesion when it reaches the model's threshold within this far (mm)
+#: beyond the lesion's projected radius; its peak lies on a finding when the finding's
+#: shadow (a quarter of its thickest or more) comes this near.
+MARK_REACH_MM = 5.0
+
+
+def auc(scores: np.ndarray, labels: np.ndarray) -> float:
+    """Area under the ROC curve: the chance an abnormal film scores above a normal one (ties ½).
+
+    >>> auc(np.array([0.1, 0.4, 0.35, 0.8]), np.array([0, 0, 1, 1]))
+    0.75
+    """
+    scores, labels = np.asarray(scores, float), np.asarray(labels, bool)
+    positive, negative = scores[labels], scores[~labels]
+    if not len(positive) or not len(negative):
+        return float("nan")
+    above = (positive[:, None] > negative[None, :]).sum()
+    ties = (positive[:, None] == negative[None, :]).sum()
+    return float((above + 0.5 * ties) / (len(positive) * len(negative)))
+
+
+def auc_interval(
+    scores: np.ndarray, labels: np.ndarray, resamples: int = BOOTSTRAP, seed: int = 0
+) -> tuple[float, float]:
+    """95 % bootstrap interval of :func:`auc`: films resampled with replacement within each class.
+
+    >>> low, high = auc_interval(np.array([0.1, 0.4, 0.35, 0.8, 0.9, 0.2]), np.array([0, 0, 1, 1, 1, 0]))
+    >>> 0.0 <= low <= high <= 1.0
+    True
+    """
+    rng = np.random.default_rng(seed)
+    scores, labels = np.asarray(scores, float), np.asarray(labels, bool)
+    positive, negative = scores[labels], scores[~labels]
+    values = [
+        auc(
+            np.concatenate(
+                [rng.choice(positive, len(positive)), rng.choice(negative, len(negative))]
+            ),
+            np.r_[np.ones(len(positive), bool), np.zeros(len(negative), bool)],
+        )
+        for _ in range(resamples)
+    ]
+    low, high = np.percentile(values, [2.5, 97.5])
+    return round(float(low), 4), round(float(high), 4)
+
+
+def evaluate_film(film, model: Model, scratch: Path) -> dict:
+    """Write ``film`` as DICOM, read it back as a learner's film, triage it, judge its heat map."""
+    from dicomteach import io
+    from dicomteach.ai.films import LESION_KINDS, write_film
+    from dicomteach.ai.triage import triage_radiograph
+
+    path = write_film(film, scratch / f"{film.name}.dcm")
+    volume = io.load(path)
+    started = time.perf_counter()
+    result = triage_radiograph(volume, model=model)
+    seconds = time.perf_counter() - started
+    path.unlink()
+    heat = result.heatmap
+    findings = []
+    for finding, thickness in zip(film.findings, film.lesion_maps, strict=True):
+        row, column = film.lesion_pixel(finding)
+        reach = (finding.radius * 1.1 + MARK_REACH_MM) / film.pixel_mm
+        r0, c0 = max(int(row - reach), 0), max(int(column - reach), 0)
+        window = heat[r0 : int(row + reach) + 1, c0 : int(column + reach) + 1]
+        rr, cc = np.ogrid[: window.shape[0], : window.shape[1]]
+        near = (rr + r0 - row) ** 2 + (cc + c0 - column) ** 2 <= reach**2
+        # the peak lies on the finding when its shadow reaches within MARK_REACH_MM of it
+        # (a scar is a band: its thickest point may be far from the peak on it)
+        i, j = (int(round(v)) for v in result.peak)
+        pad = int(np.ceil(MARK_REACH_MM / film.pixel_mm))
+        around = thickness[max(i - pad, 0) : i + pad + 1, max(j - pad, 0) : j + pad + 1]
+        findings.append(
+            {
+                "kind": finding.kind.value,
+                "label": finding.label,
+                "diameter_mm": finding.diameter_mm,
+                "lesion": finding.kind in LESION_KINDS,
+                "pixel": [round(row, 1), round(column, 1)],
+                "heat": round(float(window[near].max()), 4),
+                "under_peak": bool(around.size and around.max() >= 0.25 * thickness.max()),
+            }
+        )
+    return {
+        "film": film.name,
+        "abnormal": film.holds_lesion,
+        "score": round(result.score, 4),
+        "peak": [round(v, 1) for v in result.peak],
+        "dose": round(film.dose, 3),
+        "findings": findings,
+        "seconds": round(seconds, 3),
+    }
+
+
+def summarise_films(results: list[dict], threshold: float) -> dict:
+    """The triage model's figures: AUC with its interval, the operating point, lesions by kind."""
+    scores = np.array([r["score"] for r in results])
+    labels = np.array([r["abnormal"] for r in results])
+    flagged = scores >= threshold
+    lesions = [f | {"film": r["film"]} for r in results for f in r["findings"] if f["lesion"]]
+    kinds: dict[str, dict] = {}
+    for f in lesions:
+        entry = kinds.setdefault(f["kind"], {"lesions": 0, "marked": 0})
+        entry["lesions"] += 1
+        entry["marked"] += f["heat"] >= threshold
+    sizes: dict[str, dict] = {}
+    for f in lesions:
+        band = (
+            "< 10 mm"
+            if f["diameter_mm"] < 10
+            else "10-19 mm"
+            if f["diameter_mm"] < 20
+            else "20-29 mm"
+            if f["diameter_mm"] < 30
+            else ">= 30 mm (mass)"
+        )
+        entry = sizes.setdefault(band, {"lesions": 0, "marked": 0})
+        entry["lesions"] += 1
+        entry["marked"] += f["heat"] >= threshold
+    normal = [r for r in results if not r["abnormal"]]
+    abnormal = [r for r in results if r["abnormal"]]
+    return {
+        "films": len(results),
+        "abnormal": int(labels.sum()),
+        "auc": round(auc(scores, labels), 4),
+        "auc_95ci": list(auc_interval(scores, labels)),
+        "operating_point": {
+            "score": threshold,
+            "sensitivity": round(float(flagged[labels].mean()), 4),
+            "specificity": round(float((~flagged[~labels]).mean()), 4),
+            "flagged_abnormal_with_peak_on_a_lesion": sum(
+                1
+                for r in abnormal
+                if r["score"] >= threshold
+                and any(f["lesion"] and f["under_peak"] for f in r["findings"])
+            ),
+            "flagged_abnormal": int(flagged[labels].sum()),
+        },
+        "lesions_marked_by_kind": {
+            k: v | {"share": round(v["marked"] / v["lesions"], 3)} for k, v in sorted(kinds.items())
+        },
+        "lesions_marked_by_size": {
+            k: v | {"share": round(v["marked"] / v["lesions"], 3)} for k, v in sorted(sizes.items())
+        },
+        "false_positives_on_scars": sum(
+            1
+            for r in normal
+            if r["score"] >= threshold
+            and any(f["kind"] == "scar" and f["under_peak"] for f in r["findings"])
+        ),
+        "false_positives": int(flagged[~labels].sum()),
+        "seconds_per_film": round(float(np.mean([r["seconds"] for r in results])), 3),
+        "examples": film_examples(results, threshold),
+    }
+
+
+def film_examples(results: list[dict], threshold: float) -> dict[str, list[str]]:
+    """Films to show (docs/ai.md's picture, a lesson): sure true positives, misses, false positives.
+
+    True positives: flagged abnormal films whose peak lies on a lesion, the
+    lowest-scoring of them first (the instructive ones, not the 5 cm masses);
+    misses: abnormal films scored lowest; false positives: normal films scored highest.
+    """
+    hits = [
+        r
+        for r in results
+        if r["abnormal"]
+        and r["score"] >= threshold
+        and any(f["lesion"] and f["under_peak"] for f in r["findings"])
+    ]
+    misses = [r for r in results if r["abnormal"] and r["score"] < threshold]
+    false = [r for r in results if not r["abnormal"] and r["score"] >= threshold]
+    return {
+        "true_positive": [r["film"] for r in sorted(hits, key=lambda r: r["score"])][:KEEP],
+        "missed": [r["film"] for r in sorted(misses, key=lambda r: r["score"])][:KEEP],
+        "false_positive": [r["film"] for r in sorted(false, key=lambda r: -r["score"])][:KEEP],
+    }
+
+
+def film_table(summary: dict) -> str:
+    """The triage figures as the Markdown docs/ai.md shows."""
+    op = summary["operating_point"]
+    low, high = summary["auc_95ci"]
+    lines = [
+        f"Held-out: {summary['films']} films ({summary['abnormal']} with a nodule or mass).",
+        "",
+        f"AUC {summary['auc']:.3f} (95 % bootstrap interval {low:.3f}–{high:.3f}). "
+        f"At score {op['score']}: sensitivity {op['sensitivity']:.2f}, specificity "
+        f"{op['specificity']:.2f}; of the {op['flagged_abnormal']} abnormal films flagged, "
+        f"{op['flagged_abnormal_with_peak_on_a_lesion']} have the heat map's peak on a lesion.",
+        "",
+        "| lesion | lesions | heat map ≥ 0.5 on it | share |",
+        "|---|---|---|---|",
+    ]
+    for group in ("lesions_marked_by_kind", "lesions_marked_by_size"):
+        for k, v in summary[group].items():
+            lines.append(f"| {k} | {v['lesions']} | {v['marked']} | {v['share']:.2f} |")
+    return "\n".join(lines)
+
+
+def main_triage(args: argparse.Namespace) -> int:
+    """Triage the held-out films and write ``triage-evaluation.json``."""
+    import tempfile
+
+    from dicomteach.ai.films import film_specs, render_films
+
+    model = load_model("triage", args.model)
+    results = []
+    with tempfile.TemporaryDirectory() as scratch:
+        for spec in film_specs("held-out", args.cases):
+            for film in render_films(spec):
+                results.append(evaluate_film(film, model, Path(scratch)))
+                r = results[-1]
+                print(
+                    f"{r['film']}: score {r['score']:.3f} "
+                    f"{[f['label'] + (' marked' if f['heat'] >= 0.5 else '') for f in r['findings']]} "
+                    f"({r['seconds']:.2f} s)",
+                    flush=True,
+                )
+    summary = summarise_films(results, model.description.detection_threshold)
+    summary["model_sha256"] = model.description.onnx_sha256
+    summary["command"] = "python -m dicomteach.ai.evaluate " + " ".join(args.argv)
+    summary["results"] = results
+    out = Path(args.out)
+    (out / "triage-evaluation.json").write_text(json.dumps(summary, indent=1) + "\n", "utf-8")
+    print(film_table(summary))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m dicomteach.ai.evaluate", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "--task", choices=("nodule", "triage"), default="nodule", help="which model to evaluate"
     )
     parser.add_argument("--cases", type=int, default=24, help="held-out patients")
     parser.add_argument("--folder", default=None, help="where the held-out cases are written")
     parser.add_argument("--model", default=None, help="folder of the model (default: shipped)")
     parser.add_argument("--out", default=str(MODELS), help="where the results are written")
     args = parser.parse_args(argv)
+    args.argv = argv if argv is not None else sys.argv[1:]
+    if args.task == "triage":
+        return main_triage(args)
     model = load_model("nodule", args.model)
     results = []
     for spec in generated.case_specs("held-out", args.cases):

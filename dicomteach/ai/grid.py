@@ -234,3 +234,134 @@ def normalise(hu: np.ndarray) -> np.ndarray:
     dominate.
     """
     return ((np.clip(hu, -1100.0, 600.0) + 300.0) / 500.0).astype(np.float32)
+
+
+# ---------------------------------------------------------------------------
+# a chest radiograph as the triage model reads it
+
+#: The triage model's pixel (mm): a film's pixels are averaged down to it.
+FILM_PIXEL_MM = 1.2
+#: Modalities of a radiograph the triage model reads.
+FILM_MODALITIES = ("CR", "DX")
+#: The smallest film (mm on each side) that can hold a chest.
+FILM_MIN_MM = 150.0
+
+
+def film_pixels(volume: Volume) -> tuple[np.ndarray, float, bool]:
+    """A chest radiograph's stored pixels (2D, not copied), their size (mm), and their sense, checked.
+
+    The sense is True when dense parts (bone, soft tissue) are stored high
+    (MONOCHROME2), False for MONOCHROME1 films (the lowest value white):
+    :func:`film_grid` turns those round, so that the network sees the same
+    whatever the device. Raises :class:`ModelInputError` (one line, naming the
+    file) for what is not one grey radiograph: another modality, colour, a
+    stack or a cine loop, an image too small for a chest, or one with a single
+    value everywhere.
+
+    >>> film = Volume(np.full((1, 8, 8), 7, np.uint16), (1.0, 0.15, 0.15), (0.0, 0.0, 0.0),
+    ...               np.eye(3), modality="CR")
+    >>> film_pixels(film)
+    Traceback (most recent call last):
+    ...
+    dicomteach.ai.errors.ModelInputError: a film of 1.2 × 1.2 mm: too small for a chest radiograph
+    """
+    if not isinstance(volume, Volume):
+        raise ModelInputError(
+            "the triage model reads a radiograph Volume (dicomteach.io.load) or a 2D array, "
+            f"not {type(volume).__name__}"
+        )
+    where = volume.sources[0][0] if volume.sources else None
+    if volume.is_color:
+        raise ModelInputError("a colour image: the triage model reads grey radiographs", where)
+    if volume.modality and volume.modality not in FILM_MODALITIES:
+        raise ModelInputError(
+            f"a {volume.modality} image: the triage model reads chest radiographs (CR or DX)", where
+        )
+    if volume.n_frames != 1:
+        raise ModelInputError(
+            f"{volume.n_frames} images: the triage model reads one radiograph at a time", where
+        )
+    pixels = np.asarray(volume.pixels).reshape(volume.pixels.shape[-2:])
+    pixel_mm = float(volume.spacing[1])
+    return check_film(pixels, pixel_mm, where), pixel_mm, volume.photometric != "MONOCHROME1"
+
+
+def check_film(image: np.ndarray, pixel_mm: float, where=None) -> np.ndarray:
+    """``image`` if it can be a chest radiograph of ``pixel_mm`` pixels, else :class:`ModelInputError`.
+
+    >>> check_film(np.zeros((2000, 2000), np.float32), 0.15)
+    Traceback (most recent call last):
+    ...
+    dicomteach.ai.errors.ModelInputError: an empty image (every pixel 0): nothing to read
+    """
+    if image.ndim != 2:
+        raise ModelInputError(
+            f"pixels of shape {tuple(image.shape)}: the triage model reads one 2D radiograph", where
+        )
+    if not pixel_mm > 0:
+        raise ModelInputError(f"pixel size {pixel_mm!r} mm: give the film's pixel size", where)
+    rows, columns = image.shape
+    if min(rows, columns) * pixel_mm < FILM_MIN_MM:
+        raise ModelInputError(
+            f"a film of {rows * pixel_mm:.3g} × {columns * pixel_mm:.3g} mm: too small for a chest "
+            "radiograph",
+            where,
+        )
+    low, high = float(image.min()), float(image.max())
+    if not np.isfinite(low) or not np.isfinite(high):
+        raise ModelInputError("pixels that are not numbers (NaN or infinity)", where)
+    if low == high:
+        raise ModelInputError(f"an empty image (every pixel {low:g}): nothing to read", where)
+    return image
+
+
+def film_grid(
+    image: np.ndarray,
+    pixel_mm: float,
+    model_pixel: float = FILM_PIXEL_MM,
+    *,
+    dense_bright: bool = True,
+) -> np.ndarray:
+    """A film averaged down to ``model_pixel`` and scaled for the network, dense parts bright.
+
+    The film is averaged over blocks of whole pixels (summed in integers when
+    it is stored so: a 5-megapixel film in a few milliseconds), turned round
+    unless ``dense_bright``, then zoomed (bilinear) the rest of the way; its
+    values are scaled so that the 1st and 99th percentiles of the middle of
+    the film (where the chest is) become −2 and 2 (:func:`scale_film`).
+    Returns float32 rows × columns of the model's grid.
+
+    >>> film = np.tile(np.arange(16, dtype=np.uint16), (16, 1))
+    >>> grid = film_grid(film, 0.3, 1.2)
+    >>> grid.shape, bool(grid[0, 0] < grid[0, 3])
+    ((4, 4), True)
+    >>> bool(film_grid(film, 0.3, 1.2, dense_bright=False)[0, 0] > 0)
+    True
+    """
+    from scipy import ndimage
+
+    factor = model_pixel / pixel_mm
+    k = max(int(np.floor(factor + 1e-6)), 1)
+    rows, columns = (n // k * k for n in image.shape)
+    total = np.float32 if image.dtype.kind == "f" else np.int64
+    # rows of blocks first (contiguous), then the columns within them
+    small = image[:rows, :columns].reshape(rows // k, k, columns).sum(axis=1, dtype=total)
+    small = small.reshape(rows // k, columns // k, k).sum(axis=-1).astype(np.float32)
+    small *= np.float32((1.0 if dense_bright else -1.0) / (k * k))
+    rest = k / factor
+    if abs(rest - 1.0) > 1e-3:
+        small = ndimage.zoom(small, rest, order=1, mode="nearest", grid_mode=True)
+    return scale_film(small)
+
+
+def scale_film(image: np.ndarray) -> np.ndarray:
+    """Values scaled: the 1st and 99th percentiles of the middle three-quarters → −2 and 2.
+
+    >>> scaled = scale_film(np.linspace(0, 1, 10000, dtype=np.float32).reshape(100, 100))
+    >>> bool(abs(scaled[50, 50]) < 0.05), bool(scaled.min() < -2.0 < 2.0 < scaled.max())
+    (True, True)
+    """
+    rows, columns = image.shape
+    middle = image[rows // 8 : rows - rows // 8, columns // 8 : columns - columns // 8]
+    low, high = np.percentile(middle, [1.0, 99.0])
+    return ((image - low) / max(float(high - low), 1e-6) * 4.0 - 2.0).astype(np.float32)

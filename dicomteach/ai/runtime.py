@@ -38,7 +38,8 @@ class Description:
     """What ``<name>.json`` says of a model (written by :func:`describe`)."""
 
     name: str
-    spacing: tuple[float, float, float]
+    spacing: tuple[float, ...]
+    """The model's grid (mm): between slices, rows and columns (CT); between rows and columns (film)."""
     context: int
     width: int
     detection_threshold: float
@@ -110,7 +111,7 @@ class Model:
     """A network in onnxruntime with its :class:`Description`: :meth:`probabilities` of a grid."""
 
     def __init__(self, onnx_path: Path, description: Description) -> None:
-        ort = require("onnxruntime", "the nodule model", "ai")
+        ort = require("onnxruntime", "the AI models", "ai")
         self.path = onnx_path
         self.description = description
         options = ort.SessionOptions()  # type: ignore[attr-defined]

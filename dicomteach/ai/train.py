@@ -1,4 +1,4 @@
-"""Train the nodule model on generated patients and export it to ONNX.
+"""Train the nodule model or the radiograph triage model on generated patients; export to ONNX.
 
 The shipped model (``dicomteach/ai/models/nodule.*``) was made by the command
 its log begins with (``nodule.log``; docs/ai.md)::
@@ -23,6 +23,24 @@ What it does:
    files, how it was trained) and ``nodule.log`` (the command, then the loss
    every ``--log-every`` steps, then how far onnxruntime's outputs are from
    PyTorch's on a batch of training patches).
+
+``--task triage`` trains the chest radiograph triage model instead
+(``triage.*``, the command in ``triage.log``; docs/ai.md)::
+
+    nice -n 10 python -m dicomteach.ai.train --task triage --seed 0 --steps 3000 \\
+        --cases 160 --batch 12 --patch 128 --threads 1 --out dicomteach/ai/models
+
+1. makes the normal and the abnormal film of each of the first ``--cases``
+   training patients of :mod:`dicomteach.ai.films` (kept in ``--cache``,
+   default ``ai-films/`` in the sample cache), each read as a learner's film
+   is (:func:`~dicomteach.ai.grid.film_grid`: averaged down to 1.2 mm,
+   scaled), with the abnormal film's nodules and masses as the target
+   (:func:`film_arrays`);
+2. trains the same U-Net with one channel in on crops of the films
+   (:class:`FilmPatches`: two in five near a lesion, the rest anywhere, grey
+   levels bent by a random power), with the same loss, optimiser and schedule;
+3. writes ``triage.npz``, ``triage.onnx``, ``triage.json`` and ``triage.log``
+   as above (the check: a whole film through both).
 
 Needs PyTorch, onnx and onnxscript: ``pip install 'dicomteach[ai-train]'``.
 """
@@ -246,9 +264,185 @@ def train(args: argparse.Namespace, log) -> dict[str, object]:
     return {"final_loss": round(logged, 4), "difference": difference}
 
 
+# ---------------------------------------------------------------------------
+# the chest radiograph triage model
+
+#: Share of the triage model's patches centred near a nodule or mass of an abnormal film.
+LESION_SHARE = 0.4
+#: A lesion's target on the model's grid: where its shadow is at least this share of its thickest.
+LESION_LEVEL = 0.4
+#: Score at or above which a film is flagged, and the level of the heat map's outline.
+FLAG_THRESHOLD = 0.5
+
+
+def film_arrays(spec, cache: Path) -> dict[str, np.ndarray]:
+    """A patient's two training films on the triage model's grid, and the abnormal one's target.
+
+    ``normal``, ``abnormal``: the network's input (float16, :func:`~dicomteach.ai.grid.film_grid`
+    of the stored film, as a learner's film is read); ``target``: the abnormal film's lesions
+    (uint8 0/1), each where its projected thickness is at least :data:`LESION_LEVEL` of its
+    thickest.
+    """
+    from dicomteach.ai import films
+    from dicomteach.ai.grid import FILM_PIXEL_MM, film_grid
+
+    key = repr((spec, FILM_PIXEL_MM, LESION_LEVEL, DATA_VERSION)) + films.generator_digest()
+    path = cache / f"{spec.name}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.npz"
+    if path.is_file():
+        with np.load(path) as data:
+            return {key: data[key] for key in data.files}
+    normal, abnormal = films.render_films(spec)
+    arrays: dict[str, np.ndarray] = {}
+    for film in (normal, abnormal):
+        values = -film.pixels.astype(np.float32)  # MONOCHROME1: dense parts low
+        if film.spec.habits.photometric == "MONOCHROME2":
+            values = -values
+        grid = film_grid(values, film.pixel_mm)
+        arrays["abnormal" if film.abnormal else "normal"] = grid.astype(np.float16)
+    target = np.zeros(arrays["abnormal"].shape, dtype=np.uint8)
+    for finding, thickness in zip(abnormal.findings, abnormal.lesion_maps, strict=True):
+        if finding.kind in films.LESION_KINDS and thickness.max() > 0:
+            small = _block_mean(thickness, arrays["abnormal"].shape)
+            target |= (small >= LESION_LEVEL * small.max()).astype(np.uint8)
+    arrays["target"] = target
+    cache.mkdir(parents=True, exist_ok=True)
+    staging = path.with_suffix(f".{os.getpid()}.tmp.npz")
+    np.savez_compressed(staging, **arrays)
+    staging.replace(path)
+    return arrays
+
+
+def _block_mean(image: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """``image`` averaged down to ``shape`` as :func:`~dicomteach.ai.grid.film_grid` does (unscaled)."""
+    from scipy import ndimage
+
+    k = max(image.shape[0] // shape[0], 1)
+    rows, columns = (n // k * k for n in image.shape)
+    small = image[:rows, :columns].reshape(rows // k, k, columns // k, k).mean(axis=(1, 3))
+    if small.shape != tuple(shape):
+        small = ndimage.zoom(
+            small, (shape[0] / small.shape[0], shape[1] / small.shape[1]), order=1, grid_mode=True
+        )
+    return small[: shape[0], : shape[1]]
+
+
+class FilmPatches:
+    """Random crops of the training films: the film in, its lesions' target out.
+
+    A share (:data:`LESION_SHARE`) are centred near a lesion of an abnormal
+    film; the others lie anywhere on a normal or an abnormal film. Each crop's
+    grey levels are bent by a random power (0.7 to 1.4), as another device's
+    tone curve would.
+    """
+
+    def __init__(self, data: list[dict[str, np.ndarray]], patch: int, rng: np.random.Generator):
+        self.patch, self.rng = patch, rng
+        self.films = [
+            (d[name], d["target"] if name == "abnormal" else None)
+            for d in data
+            for name in ("normal", "abnormal")
+        ]
+        self.lesions = [
+            np.argwhere(t > 0) if t is not None else np.zeros((0, 2), int) for _, t in self.films
+        ]
+        self.with_lesion = [n for n, les in enumerate(self.lesions) if len(les)]
+
+    def batch(self, size: int) -> tuple[np.ndarray, np.ndarray]:
+        """``size`` crops: inputs ``(size, 1, p, p)``, targets ``(size, 1, p, p)``."""
+        p, rng = self.patch, self.rng
+        inputs = np.empty((size, 1, p, p), dtype=np.float32)
+        targets = np.zeros((size, 1, p, p), dtype=np.float32)
+        for n in range(size):
+            if self.with_lesion and rng.random() < LESION_SHARE:
+                which = self.with_lesion[int(rng.integers(len(self.with_lesion)))]
+                i, j = self.lesions[which][int(rng.integers(len(self.lesions[which])))]
+                i += int(rng.integers(-p // 3, p // 3 + 1))
+                j += int(rng.integers(-p // 3, p // 3 + 1))
+            else:
+                which = int(rng.integers(len(self.films)))
+                i, j = (int(rng.integers(m)) for m in self.films[which][0].shape)
+            image, target = self.films[which]
+            rows = np.clip(np.arange(i - p // 2, i - p // 2 + p), 0, image.shape[0] - 1)
+            cols = np.clip(np.arange(j - p // 2, j - p // 2 + p), 0, image.shape[1] - 1)
+            x = image[np.ix_(rows, cols)].astype(np.float32)
+            unit = np.clip((x + 2.5) / 5.0, 0.0, 1.0) ** rng.uniform(0.7, 1.4)
+            inputs[n, 0] = unit * 5.0 - 2.5
+            if target is not None:
+                targets[n, 0] = target[np.ix_(rows, cols)]
+        return inputs, targets
+
+
+def train_triage(args: argparse.Namespace, log) -> dict[str, object]:
+    """Train the triage model as ``args`` says, writing to ``log``; returns what the description keeps."""
+    from dicomteach.ai import films
+
+    torch = require("torch", "training the triage model", "ai-train")
+    from dicomteach.ai.network import NoduleNet, from_arrays, state_arrays
+
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    rng = np.random.default_rng(args.seed)
+    specs = films.film_specs("training", args.first_case + args.cases)[args.first_case :]
+    started = time.perf_counter()
+    data = []
+    for spec in specs:
+        data.append(film_arrays(spec, Path(args.cache)))
+        log(
+            f"patient {spec.name} ({spec.person_seed}) grid {data[-1]['normal'].shape} "
+            f"lesion pixels {int(data[-1]['target'].sum())}"
+        )
+    log(f"data ready in {time.perf_counter() - started:.0f} s")
+    patches = FilmPatches(data, args.patch, rng)
+    net = NoduleNet(slices=1, width=args.width)
+    optimiser = torch.optim.Adam(net.parameters(), lr=args.lr)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
+        optimiser, T_max=args.steps, eta_min=args.lr / 20
+    )
+    window: list[float] = []
+    logged = float("nan")
+    started = time.perf_counter()
+    for step in range(1, args.steps + 1):
+        x, y = patches.batch(args.batch)
+        net.train()
+        loss = _loss(torch, net(torch.from_numpy(x)), torch.from_numpy(y))
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        schedule.step()
+        window.append(float(loss.detach()))
+        if step % args.log_every == 0 or step == args.steps:
+            logged = float(np.mean(window))
+            log(f"step {step} loss {logged:.4f} ({time.perf_counter() - started:.0f} s)")
+            window = []
+
+    paths = model_paths(args.name, args.out)
+    weights = state_arrays(net)
+    np.savez(paths["npz"], **weights)
+    net = from_arrays(dict(np.load(paths["npz"])), 1, args.width)
+    example, _ = FilmPatches(data, 64, np.random.default_rng(args.seed + 1)).batch(2)
+    export_onnx(net, paths["onnx"], example)
+    ort = require("onnxruntime", "checking the exported model", "ai")
+    session = ort.InferenceSession(str(paths["onnx"]), providers=["CPUExecutionProvider"])
+    check = np.stack([data[0]["abnormal"].astype(np.float32)])[:, None]
+    rows, cols = (n // 8 * 8 for n in check.shape[2:])
+    check = np.ascontiguousarray(check[:, :, :rows, :cols])
+    with torch.no_grad():
+        expected = net(torch.from_numpy(check)).numpy()
+    got = session.run(None, {session.get_inputs()[0].name: check})[0]
+    difference = float(np.abs(got - expected).max())
+    log(f"onnxruntime vs PyTorch on a whole film: largest difference in logits {difference:.2e}")
+    return {"final_loss": round(logged, 4), "difference": difference}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m dicomteach.ai.train", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "--task",
+        choices=("nodule", "triage"),
+        default="nodule",
+        help="the nodule model on chest CT, or the chest radiograph triage model",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of weights and patches")
     parser.add_argument("--steps", type=int, default=3000)
@@ -263,17 +457,19 @@ def main(argv: list[str] | None = None) -> int:
     # one thread: on a machine shared with other work, two threads wait on each other
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--log-every", type=int, default=50)
-    parser.add_argument("--name", default="nodule", help="file names of the model")
+    parser.add_argument("--name", default=None, help="file names of the model (default: the task)")
     parser.add_argument("--out", default=str(Path(__file__).parent / "models"))
     parser.add_argument("--cache", default=None, help="folder for the generated cases")
     args = parser.parse_args(argv)
     if args.patch % 8:
         parser.error("--patch must be a multiple of 8")
+    args.name = args.name or args.task
     if args.cache is None:
         from dicomteach.samples.cache import cache_root
 
-        args.cache = str(cache_root() / "ai-training")
-    torch = require("torch", "training the nodule model", "ai-train")
+        folder = "ai-training" if args.task == "nodule" else "ai-films"
+        args.cache = str(cache_root() / folder)
+    torch = require("torch", f"training the {args.task} model", "ai-train")
     ort = require("onnxruntime", "checking the exported model", "ai")
 
     paths = model_paths(args.name, args.out)
@@ -293,36 +489,54 @@ def main(argv: list[str] | None = None) -> int:
             f"{args.threads} threads"
         )
         started = time.perf_counter()
-        outcome = train(args, log)
+        outcome = (train if args.task == "nodule" else train_triage)(args, log)
         log(f"done in {time.perf_counter() - started:.0f} s")
 
+    training: dict[str, object] = {"command": command, "seed": args.seed, "steps": args.steps}
+    if args.task == "nodule":
+        training |= {
+            "cases": [
+                s.name for s in generated.case_specs("training", args.first_case + args.cases)
+            ][args.first_case :],
+            "population_seed": generated.TRAINING_SEED,
+            "makers": list(generated.TRAINING_MAKERS),
+            "matrix": [args.slices, args.size, args.size],
+        }
+        spacing, context = MODEL_SPACING, CONTEXT
+        thresholds = DETECTION_THRESHOLD, CONTOUR_THRESHOLD
+    else:
+        from dicomteach.ai import films
+        from dicomteach.ai.grid import FILM_PIXEL_MM
+
+        specs = films.film_specs("training", args.first_case + args.cases)[args.first_case :]
+        training |= {
+            "cases": [s.name for s in specs],
+            "films": 2 * len(specs),
+            "population_seed": films.TRAINING_SEED,
+            "habits": films.AGFA_CR.name,
+            "matrix": [films.AGFA_CR.rows, films.AGFA_CR.columns],
+        }
+        spacing, context = (FILM_PIXEL_MM, FILM_PIXEL_MM), 0
+        thresholds = FLAG_THRESHOLD, FLAG_THRESHOLD
+    training |= {
+        "batch": args.batch,
+        "patch": args.patch,
+        "learning_rate": args.lr,
+        "torch": torch.__version__,
+        **outcome,
+    }
     describe(
         paths["json"],
         Description(
             name=args.name,
-            spacing=MODEL_SPACING,
-            context=CONTEXT,
+            spacing=spacing,  # type: ignore[arg-type]
+            context=context,
             width=args.width,
-            detection_threshold=DETECTION_THRESHOLD,
-            contour_threshold=CONTOUR_THRESHOLD,
+            detection_threshold=thresholds[0],
+            contour_threshold=thresholds[1],
             onnx_sha256=digest(paths["onnx"]),
             weights_sha256=digest(paths["npz"]),
-            training={
-                "command": command,
-                "seed": args.seed,
-                "steps": args.steps,
-                "cases": [
-                    s.name for s in generated.case_specs("training", args.first_case + args.cases)
-                ][args.first_case :],
-                "population_seed": generated.TRAINING_SEED,
-                "makers": list(generated.TRAINING_MAKERS),
-                "matrix": [args.slices, args.size, args.size],
-                "batch": args.batch,
-                "patch": args.patch,
-                "learning_rate": args.lr,
-                "torch": torch.__version__,
-                **outcome,
-            },
+            training=training,
         ),
     )
     print(json.dumps({"model": str(paths["onnx"]), **outcome}))
