@@ -188,6 +188,23 @@ def _request(
         raise LiveError(f"the live service did not answer at {url}: {exc}") from None
 
 
+def _running_session(
+    service: LiveService, course: str, title: str, study: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The live session ``service.user`` presents in ``course`` with this title and study,
+    the one made last if several; None when there is none (go_live then starts one)."""
+    found = [
+        s
+        for s in service.call("GET", "sessions").get("sessions") or []
+        if not s.get("ended")
+        and s.get("presenter") == service.user
+        and s.get("course") == course
+        and s.get("title") == title
+        and s.get("study") == study
+    ]
+    return max(found, key=lambda s: str(s.get("created") or ""), default=None)
+
+
 def study_of(volume: Any) -> dict[str, Any]:
     """The ``study`` a session names for the series ``volume`` was read from (docs/live.md).
 
@@ -278,6 +295,7 @@ class LiveWidget(ImageWidget):
         *,
         course: str | None = None,
         study: dict[str, Any] | None = None,
+        new: bool = False,
     ) -> LiveSession:
         """Start a live session on this image and join it as its presenter.
 
@@ -285,6 +303,11 @@ class LiveWidget(ImageWidget):
         *Join* button): they follow your slice, plane, window, zoom and pointer,
         draw on their own layers, and answer polls (docs/live.md). Paste the
         code in the class's videoconference.
+
+        If you already present a live session of the same title, course and
+        study (your kernel restarted, or you opened the notebook again), this
+        joins it again instead: the class keeps its code, its layers and its
+        polls, and follows you as before. ``new=True`` starts another one.
 
         Parameters
         ----------
@@ -296,6 +319,9 @@ class LiveWidget(ImageWidget):
             The series the session is on, as the service saves layers on it
             (``{"sample": ..., "seed": ..., "options": ...}`` or ``{"folder": ...}``);
             default: the folder this image was read from, and its series UID.
+
+        new : bool, optional
+            Start a new session even if you present one of this title on this study.
 
         Raises
         ------
@@ -328,6 +354,10 @@ class LiveWidget(ImageWidget):
             if self.volume is None:
                 raise LiveError("this widget shows no image to go live on")
             study = study_of(self.volume)
+        if not new:
+            running = _running_session(service, course, str(title)[:200], study)
+            if running is not None:
+                return self._enter(running, "instructor")
         described = service.call(
             "POST", "sessions", {"course": course, "title": str(title), "study": study}
         )

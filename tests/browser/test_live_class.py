@@ -644,6 +644,102 @@ def test_the_presenter_reads_the_scores_and_a_learner_cannot(
     assert service.state["consensus"]["made"] == made
 
 
+def _lab_menu(page, menu: str, item: str) -> None:
+    """Click ``item`` (its label, up to an ellipsis) in Lab's menu ``menu``."""
+    page.locator(f".lm-MenuBar-item:has-text('{menu}')").click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(f"^{re.escape(item)}")).click()
+
+
+def _lab_run_all(page) -> None:
+    """Run All Cells, as the presenter would; once more if the kernel was not wired up yet
+    (a Run All sent too early runs nothing, as tests/browser/test_hub_course.py found)."""
+    for _ in range(3):
+        _lab_menu(page, "Run", "Run All Cells")
+        try:
+            page.locator(".dt-delineator").first.wait_for(timeout=20_000)
+            return
+        except Exception:
+            continue
+
+
+def _leading(page) -> None:
+    """Wait until ``page``'s one widget is synced and leads, its picture drawn."""
+    wait_for(
+        page,
+        "() => { const w = document.querySelectorAll('.dt-delineator');"
+        " if (w.length !== 1) return false; const d = w[0].dataset;"
+        " return d.live === 'synced' && d.liveLead === 'teacher'"
+        " && w[0].querySelector('canvas.dt-viewer-canvas').dataset.rendered === '1'; }",
+        timeout=90_000,
+    )
+
+
+def test_the_presenters_kernel_restarting_does_not_end_the_session(hub, pages, service, artifacts):
+    """The presenter leaves the Voilà app for the notebook in Lab, restarts its kernel and
+    runs it again: the class stays where it was, and follows them as soon as they move."""
+    alice = pages["alice"]
+    code = service.session["code"]
+    frames = {n: _frame(pages[n]) for n in ("alice", "bob")}
+    drawn = canvas_rgba_and_data(widget(alice).locator("canvas.dt-live-agreement"))[0]
+    own = canvas_rgba_and_data(widget(alice).locator("canvas.dt-viewer-overlay"))[0]
+    context = pages["teacher"].context
+    pages["teacher"].close()  # the Voilà app, and its kernel, are gone
+    lab = pages["teacher"] = context.new_page()
+
+    def still_the_class() -> None:
+        service.settle()
+        assert service.state["session"]["ended"] is False
+        assert service.state["session"]["lead"] == "teacher"
+        for name in ("alice", "bob"):
+            page = pages[name]
+            assert widget(page).get_attribute("data-live") == "synced", name
+            assert _frame(page) == frames[name], f"{name} no longer sees the same slice"
+        seen = canvas_rgba_and_data(widget(alice).locator("canvas.dt-live-agreement"))[0]
+        assert np.array_equal(seen, drawn), "alice lost the class's agreement map"
+        mine = canvas_rgba_and_data(widget(alice).locator("canvas.dt-viewer-overlay"))[0]
+        assert np.array_equal(mine, own), "alice lost her own layer"
+
+    still_the_class()
+    lab.goto(f"{hub.url}/user/teacher/lab/tree/live.ipynb")
+    with screenshot_on_failure(lab, artifacts / "live-teacher-lab.png"):
+        lab.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000)
+        _lab_run_all(lab)  # go_live: the session they present, not a new one
+        _leading(lab)
+    assert widget(lab).locator(".dt-live-code").inner_text().strip() == code
+    assert _frame(lab) == frames["alice"]  # the class's slice, not the new widget's
+    _lab_menu(lab, "Kernel", "Restart Kernel and Run All Cells")
+    lab.locator(".jp-Dialog button.jp-mod-accept").click()
+    lab.wait_for_function(  # the restart: the widget lost its kernel, its output is cleared
+        "() => document.querySelectorAll('.dt-delineator').length !== 1"
+        " || document.querySelector('.dt-delineator').dataset.live !== 'synced'",
+        timeout=WAIT,
+    )
+    still_the_class()
+    with screenshot_on_failure(lab, artifacts / "live-teacher-lab-restart.png"):
+        _leading(lab)
+    assert widget(lab).locator(".dt-live-code").inner_text().strip() == code
+    canvas = image(lab)
+    canvas.scroll_into_view_if_needed()
+    lab.mouse.move(*pixel_centre(canvas, 32, 32))
+    lab.mouse.wheel(0, 100)
+    wait_for(lab, "() => document.querySelector('.dt-delineator canvas.dt-viewer-canvas')"
+             ".dataset.frame === '10' && document.querySelector('.dt-delineator canvas"
+             ".dt-viewer-canvas').dataset.rendered === '1'")  # fmt: skip
+    seen, shown = _shown(lab)
+    for name in ("alice", "bob"):
+        page = pages[name]
+        with screenshot_on_failure(page, artifacts / f"live-{name}-after-restart.png"):
+            wait_for(
+                page,
+                "(f) => { const d = document.querySelector("
+                "'.dt-delineator canvas.dt-viewer-canvas').dataset;"
+                " return d.frame === f && d.rendered === '1'; }",
+                shown["frame"],
+            )
+        assert np.array_equal(_shown(page)[0], seen), f"{name} sees other pixels than the presenter"
+    lab.screenshot(path=str(artifacts / "live-teacher-lab-restart.png"))
+
+
 def test_ending_the_session_saves_each_learners_layer_as_they_drew_it(hub, pages, service):
     from dicomteach.roi.npz import load_delineation
 

@@ -57,13 +57,21 @@ export class Follower {
       (view.pan || []).map(round)]);
   }
 
-  /** Who leads may have changed: write this view if it is ours now, else follow. */
+  /**
+   * Who leads may have changed: write this view if it is ours now, else follow. A lead
+   * who joins a session whose view is set (the presenter back after their kernel
+   * restarted, or in another tab) takes it first: the class stays where it was.
+   */
   sessionChanged() {
     const s = this.session;
+    const joining = !this.lastLead;
     const wasLeading = this.lastLead === s.me;
     this.lastLead = s.lead;
-    if (s.leading && !wasLeading) this.writeView(true);
-    else if (!s.leading && this.attached) this.viewChanged();
+    if (s.leading && !wasLeading) {
+      const shared = /** @type {SharedView} */ (s.doc ? s.map("view").toJSON() : {});
+      if (joining && shared.slice !== undefined) this.follow(shared);
+      this.writeView(true);
+    } else if (!s.leading && this.attached) this.viewChanged();
   }
 
   /** The document's view changed: follow it (attached, not leading); draw the pointer. */
