@@ -718,13 +718,19 @@ def test_the_presenters_kernel_restarting_does_not_end_the_session(hub, pages, s
     with screenshot_on_failure(lab, artifacts / "live-teacher-lab-restart.png"):
         _leading(lab)
     assert widget(lab).locator(".dt-live-code").inner_text().strip() == code
+    service.settle()
+    assert _frame(lab) == frames["alice"], (
+        f"lab {_frame(lab)}, alice {_frame(alice)}, document {service.state['view']},"
+        f" {lab.locator('.dt-delineator').count()} widget(s) in Lab"
+    )
     canvas = image(lab)
     canvas.scroll_into_view_if_needed()
     lab.mouse.move(*pixel_centre(canvas, 32, 32))
     lab.mouse.wheel(0, 100)
-    wait_for(lab, "() => document.querySelector('.dt-delineator canvas.dt-viewer-canvas')"
-             ".dataset.frame === '10' && document.querySelector('.dt-delineator canvas"
-             ".dt-viewer-canvas').dataset.rendered === '1'")  # fmt: skip
+    with screenshot_on_failure(lab, artifacts / "live-teacher-lab-wheel.png"):
+        wait_for(lab, "() => document.querySelector('.dt-delineator canvas.dt-viewer-canvas')"
+                 ".dataset.frame === '10' && document.querySelector('.dt-delineator canvas"
+                 ".dt-viewer-canvas').dataset.rendered === '1'")  # fmt: skip
     seen, shown = _shown(lab)
     for name in ("alice", "bob"):
         page = pages[name]
@@ -738,6 +744,111 @@ def test_the_presenters_kernel_restarting_does_not_end_the_session(hub, pages, s
             )
         assert np.array_equal(_shown(page)[0], seen), f"{name} sees other pixels than the presenter"
     lab.screenshot(path=str(artifacts / "live-teacher-lab-restart.png"))
+
+
+# Every output of the page 0 px wide, as Lab lays out an output area it has not sized yet.
+ZERO_WIDTH = """() => {
+  const style = document.createElement('style');
+  style.id = 'dt-zero-width';
+  style.textContent = `.jp-OutputArea-output { flex: 0 0 0 !important; width: 0 !important;
+    min-width: 0 !important; overflow: hidden !important; }`;
+  document.head.append(style);
+}"""
+# The widget's cell taken out of the page and put back, as Lab's windowed notebook does.
+DETACH_AND_BACK = """async () => {
+  const node = document.querySelector('.jp-Notebook .dt-delineator').closest('.jp-Cell');
+  const mark = document.createComment('taken out by test_live_class.py');
+  node.replaceWith(mark);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  mark.replaceWith(node);
+}"""
+LIVE_CANVASES = ("dt-viewer-canvas", "dt-viewer-overlay", "dt-live-agreement", "dt-live-consensus")
+
+
+def _canvases(root) -> dict[str, np.ndarray]:
+    """The pixels of a live widget's picture: the image, her labels, the class's maps."""
+    return {name: canvas_rgba_and_data(root.locator(f"canvas.{name}"))[0] for name in LIVE_CANVASES}
+
+
+def _same_as_voila(lab_widget, voila, step: str, artifacts, drawn: bool = True) -> None:
+    """``lab_widget`` draws what alice's Voilà app draws, canvas by canvas (a few looks:
+    a view redraws on the animation frame after a change)."""
+    for _ in range(20):
+        seen, expected = _canvases(lab_widget), _canvases(widget(voila))
+        if all(np.array_equal(seen[n], expected[n]) for n in LIVE_CANVASES):
+            break
+        lab_widget.page.wait_for_timeout(100)
+    lab_widget.page.screenshot(path=str(artifacts / f"live-alice-lab-{step}.png"))
+    for name in LIVE_CANVASES:
+        shown = [int((c[name][..., 3] > 0).sum()) for c in (seen, expected)]
+        assert np.array_equal(seen[name], expected[name]), f"{step}: {name} differs {shown}"
+    if drawn:  # on the slice the class drew on
+        assert seen["dt-live-agreement"][..., 3].any(), f"{step}: no agreement map"
+        assert seen["dt-viewer-overlay"][..., 3].any(), f"{step}: not her own layer"
+
+
+def _presenter_wheels(page, delta: int) -> str:
+    to = str(int(_frame(page)) + (1 if delta > 0 else -1))
+    canvas = image(page)
+    canvas.scroll_into_view_if_needed()
+    page.mouse.move(*pixel_centre(canvas, 32, 32))
+    page.mouse.wheel(0, delta)
+    return to
+
+
+def test_a_live_widget_in_lab_survives_width_0_and_re_attaching(
+    hub, people, pages, service, artifacts
+):
+    """alice opens her lesson in Lab too, where the output is laid out at width 0 at
+    first, then taken out of the page and put back, then shown in a new view: each time
+    she follows the presenter, with her layer and the class's map drawn."""
+    teacher, voila = pages["teacher"], pages["alice"]
+    join = f'd.join("{service.session["code"]}")'
+    put = people["alice"].server_api(
+        "PUT", "contents/live-lab.ipynb",
+        json={"type": "notebook", "format": "json", "content": _notebook(OPEN, join)},
+    )  # fmt: skip
+    assert put.status_code in (200, 201), put.text
+    lab = voila.context.new_page()
+    try:
+        lab.goto(f"{hub.url}/user/alice/lab/tree/live-lab.ipynb")
+        lab.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000)
+        lab.evaluate(ZERO_WIDTH)
+        with screenshot_on_failure(lab, artifacts / "live-alice-lab-zero-width.png"):
+            _lab_run_all(lab)
+            wait_for(lab, "() => document.querySelector('.dt-delineator').dataset.live === 'synced'",
+                     timeout=90_000)  # fmt: skip
+        pad = lab.locator(".jp-Notebook .dt-delineator")
+        assert pad.bounding_box()["width"] == 0
+        lab.evaluate("() => document.getElementById('dt-zero-width').remove()")
+        frame = _presenter_wheels(teacher, -100)  # back to the slice the class drew on
+        for page in (lab, voila):
+            wait_for(page, "(f) => document.querySelector('.dt-delineator canvas').dataset.frame"
+                     " === f", frame)  # fmt: skip
+        _same_as_voila(pad, voila, "revealed", artifacts)
+
+        lab.evaluate(DETACH_AND_BACK)
+        frame = _presenter_wheels(teacher, 100)
+        for page in (lab, voila):
+            wait_for(page, "(f) => document.querySelector('.dt-delineator canvas').dataset.frame"
+                     " === f", frame)  # fmt: skip
+        _same_as_voila(pad, voila, "re-attached", artifacts, drawn=False)
+
+        # Lab's "Create New View for Cell Output": a second view of the same widget
+        with screenshot_on_failure(lab, artifacts / "live-alice-lab-output-view.png"):
+            lab.locator(".jp-Cell:has(.dt-delineator) .jp-InputPrompt").first.click(button="right")
+            lab.locator(".lm-Menu-itemLabel", has_text="New View for Cell Output").click()
+            wait_for(lab, "() => document.querySelector('.jp-LinkedOutputView .dt-delineator')"
+                     "?.dataset.live === 'synced'", timeout=20_000)  # fmt: skip
+        view = lab.locator(".jp-LinkedOutputView .dt-delineator")
+        frame = _presenter_wheels(teacher, -100)
+        for page in (lab, voila):
+            wait_for(page, "(f) => [...document.querySelectorAll('.dt-delineator canvas."
+                     "dt-viewer-canvas')].every((c) => c.dataset.frame === f)", frame)  # fmt: skip
+        _same_as_voila(view, voila, "output-view", artifacts)
+        _same_as_voila(pad, voila, "beside-output-view", artifacts)
+    finally:
+        lab.close()
 
 
 def test_ending_the_session_saves_each_learners_layer_as_they_drew_it(hub, pages, service):
