@@ -249,3 +249,27 @@ def test_going_live_again_joins_the_session_one_presents(ct, on_hub, monkeypatch
     assert pad.go_live("Board", new=True).id == "s7"
     assert made == [{"course": "ct101", "title": "Board", "study": study}]
     assert pad.go_live("Fresh").id == "s7" and made[-1]["title"] == "Fresh"
+
+
+def test_a_viewer_of_a_study_joins_a_session_on_another_of_its_series(tmp_path, on_hub):
+    """The session is on the study's second series: a Viewer showing the first switches to
+    it (the browser then follows the presenter's series, docs/live.md)."""
+    from dicomteach.io.writer import StudyInfo
+
+    study = StudyInfo()
+    for number, name in ((2, "axial"), (3, "thin")):
+        write_ct_series(tmp_path / name, np.full((3, 8, 8), 10.0 * number), study=study,
+                        series_number=number, series_description=name)  # fmt: skip
+    viewer = Viewer(str(tmp_path))
+    uids = [s["uid"] for s in viewer.series]
+    assert len(set(uids)) == 2 and viewer.series_index == 0
+    second = uids[1]
+    described = {"id": "s1", "code": "QWERTY", "title": "Board", "course": "ct101",
+                 "presenter": "teacher", "study": {"series": second}}  # fmt: skip
+    viewer._enter(described, "learner")
+    assert viewer.series_index == 1 and viewer.volume.series_uid == second
+    assert viewer.live["series"] == second
+    described["study"]["series"] = "1.2.3"  # not in this study: refused, the series stays
+    with pytest.raises(LiveError, match="on series 1.2.3; this widget shows"):
+        viewer._enter(described, "learner")
+    assert viewer.series_index == 1

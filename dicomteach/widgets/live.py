@@ -252,6 +252,11 @@ class LiveWidget(ImageWidget):
 
     _live_service: LiveService | None = None
 
+    def _show_series(self, uid: str) -> bool:
+        """Show the series ``uid`` if this widget holds it among others (a Viewer of a
+        study); False when it cannot (the session is on another image)."""
+        return False
+
     def _service(self) -> LiveService:
         if self._live_service is None:
             self._live_service = LiveService.from_environment()
@@ -262,7 +267,7 @@ class LiveWidget(ImageWidget):
         study = described.get("study") or {}
         wanted = study.get("series") if isinstance(study, dict) else None
         shown = getattr(self.volume, "series_uid", "") if self.volume is not None else ""
-        if wanted and shown and wanted != shown:
+        if wanted and shown and wanted != shown and not self._show_series(str(wanted)):
             raise LiveError(
                 f"the session {described.get('title')!r} is on series {wanted}; "
                 f"this widget shows {shown}: open the session's image first"
@@ -285,6 +290,7 @@ class LiveWidget(ImageWidget):
             "role": role,
             "service": service.prefix,
             "sync": f"{service.prefix}api/sessions/{session.id}/sync",
+            "series": str(wanted or ""),
         }
         self.live_error = ""
         return session

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from pycrdt import Map
 
 from dicomteach.live.save import apply_edits
 from hubclient import Hub, Learner
@@ -762,6 +763,23 @@ DETACH_AND_BACK = """async () => {
   await new Promise((resolve) => setTimeout(resolve, 300));
   mark.replaceWith(node);
 }"""
+MIRRORED = "1.2.826.0.1.3680043.8.498.7707"
+# alice's Viewer of a study: the lesson's CT mirrored (another series) and the CT itself
+VIEWER_OF_A_STUDY = f"""import copy
+from dataclasses import replace
+from dicomteach.widgets import Viewer
+header = copy.deepcopy(ct.header)
+header.SeriesInstanceUID, header.SeriesDescription = "{MIRRORED}", "Mirrored"
+v = Viewer([replace(ct, pixels=ct.pixels[:, ::-1].copy(), header=header), ct])
+v.join("CODE")
+v"""
+# The Viewer of a study shows series i, drawn, in its session.
+SHOWS_SERIES = """(i) => {
+  const v = document.querySelector('.jp-Notebook .dt-viewer:not(.dt-delineator)');
+  return !!v && v.dataset.live === 'synced'
+    && v.querySelector(`button[data-series="${i}"]`)?.getAttribute('aria-pressed') === 'true'
+    && v.querySelector('canvas.dt-viewer-canvas').dataset.rendered === '1';
+}"""
 LIVE_CANVASES = ("dt-viewer-canvas", "dt-viewer-overlay", "dt-live-agreement", "dt-live-consensus")
 
 
@@ -770,29 +788,31 @@ def _canvases(root) -> dict[str, np.ndarray]:
     return {name: canvas_rgba_and_data(root.locator(f"canvas.{name}"))[0] for name in LIVE_CANVASES}
 
 
-def _same_as_voila(lab_widget, voila, step: str, artifacts, drawn: bool = True) -> None:
+def _same_as_voila(
+    lab_widget, voila, step: str, artifacts, drawn: bool = True, names=LIVE_CANVASES
+) -> None:
     """``lab_widget`` draws what alice's Voilà app draws, canvas by canvas (a few looks:
     a view redraws on the animation frame after a change)."""
     for _ in range(20):
         seen, expected = _canvases(lab_widget), _canvases(widget(voila))
-        if all(np.array_equal(seen[n], expected[n]) for n in LIVE_CANVASES):
+        if all(np.array_equal(seen[n], expected[n]) for n in names):
             break
         lab_widget.page.wait_for_timeout(100)
     lab_widget.page.screenshot(path=str(artifacts / f"live-alice-lab-{step}.png"))
-    for name in LIVE_CANVASES:
+    for name in names:
         shown = [int((c[name][..., 3] > 0).sum()) for c in (seen, expected)]
         assert np.array_equal(seen[name], expected[name]), f"{step}: {name} differs {shown}"
     if drawn:  # on the slice the class drew on
-        assert seen["dt-live-agreement"][..., 3].any(), f"{step}: no agreement map"
-        assert seen["dt-viewer-overlay"][..., 3].any(), f"{step}: not her own layer"
+        for name in set(names) & {"dt-live-agreement", "dt-viewer-overlay"}:
+            assert seen[name][..., 3].any(), f"{step}: {name} is empty"
 
 
 def _presenter_wheels(page, delta: int) -> str:
+    """The presenter's next (``delta`` > 0) or previous slice, by key; the frame awaited."""
     to = str(int(_frame(page)) + (1 if delta > 0 else -1))
-    canvas = image(page)
-    canvas.scroll_into_view_if_needed()
-    page.mouse.move(*pixel_centre(canvas, 32, 32))
-    page.mouse.wheel(0, delta)
+    widget(page).focus()
+    page.keyboard.press("ArrowDown" if delta > 0 else "ArrowUp")
+    wait_for(page, "(f) => document.querySelector('.dt-delineator canvas').dataset.frame === f", to)
     return to
 
 
@@ -804,9 +824,10 @@ def test_a_live_widget_in_lab_survives_width_0_and_re_attaching(
     she follows the presenter, with her layer and the class's map drawn."""
     teacher, voila = pages["teacher"], pages["alice"]
     join = f'd.join("{service.session["code"]}")'
+    study = VIEWER_OF_A_STUDY.replace("CODE", service.session["code"])
     put = people["alice"].server_api(
         "PUT", "contents/live-lab.ipynb",
-        json={"type": "notebook", "format": "json", "content": _notebook(OPEN, join)},
+        json={"type": "notebook", "format": "json", "content": _notebook(OPEN, join, study)},
     )  # fmt: skip
     assert put.status_code in (200, 201), put.text
     lab = voila.context.new_page()
@@ -847,6 +868,47 @@ def test_a_live_widget_in_lab_survives_width_0_and_re_attaching(
                      "dt-viewer-canvas')].every((c) => c.dataset.frame === f)", frame)  # fmt: skip
         _same_as_voila(view, voila, "output-view", artifacts)
         _same_as_voila(pad, voila, "beside-output-view", artifacts)
+
+        # her Viewer of a study of two series, joined on the session's (its second),
+        # follows the presenter to the other series and back; the class's map is drawn
+        # on the session's series only
+        viewer = lab.locator(".jp-Notebook .dt-viewer:not(.dt-delineator)")
+        image_and_map = ("dt-viewer-canvas", "dt-live-agreement", "dt-live-consensus")
+        wait_for(lab, SHOWS_SERIES, 1)
+        _same_as_voila(viewer, voila, "viewer", artifacts, names=image_and_map)
+
+        def presenter_shows(uid: str) -> None:  # as a presenter's Viewer of the study would
+            # afresh: the service closes a connection that answered no ping for 60 s
+            if service.ws is not None:
+                service.ws.close()
+            service.connect().settle()
+            service.change(lambda doc: doc.get("view", type=Map).__setitem__("series", uid))
+            service.settle()
+            assert service.state["view"]["series"] == uid, (service.refused, service.closed)
+
+        presenter_shows(MIRRORED)
+        with screenshot_on_failure(lab, artifacts / "live-alice-lab-series.png"):
+            try:
+                wait_for(lab, SHOWS_SERIES, 0, timeout=15_000)
+            except Exception:
+                print(
+                    lab.evaluate("""() => {
+                  const v = document.querySelector('.jp-Notebook .dt-viewer:not(.dt-delineator)');
+                  const l = v.dtLive;
+                  return JSON.stringify({ds: {...v.dataset}, series: l.model.get('series').map(s => [s.index, s.uid]),
+                    index: l.model.get('series_index'), view: l.doc && l.doc.getMap('view').toJSON(),
+                    attached: l.follower.attached, memory: l.follower.memory, info: l.info,
+                    buttons: [...v.querySelectorAll('button[data-series]')].map(b => b.getAttribute('aria-pressed'))});
+                }""")
+                )
+                raise
+        seen = _canvases(viewer)
+        assert not np.array_equal(seen["dt-viewer-canvas"], _shown(voila)[0])
+        assert not seen["dt-live-agreement"][..., 3].any(), "a map drawn on another series"
+        assert viewer.get_attribute("data-live-attached") == "1"
+        presenter_shows(service.session["study"]["series"])
+        wait_for(lab, SHOWS_SERIES, 1)
+        _same_as_voila(viewer, voila, "viewer-back", artifacts, names=image_and_map)
     finally:
         lab.close()
 
