@@ -66,8 +66,8 @@ TIMEOUT = 15.0
 """Seconds a request to the live service may take."""
 
 MEASURE_TIMEOUT = 120.0
-"""Seconds the consensus, the scores or their picture may take: one outline drawn far
-from the reference costs the service's scoring about 15 s (docs/live.md)."""
+"""Seconds the consensus, the scores or their picture may take: the first scores of a
+class of 30 read the series and measure every outline (docs/live.md)."""
 
 SERVICE = "live"
 """The hub service's name (dicomteach/hub/config.py)."""

@@ -654,10 +654,11 @@ def _lab_menu(page, menu: str, item: str) -> None:
 def _lab_run_all(page) -> None:
     """Run All Cells, as the presenter would; once more if the kernel was not wired up yet
     (a Run All sent too early runs nothing, as tests/browser/test_hub_course.py found)."""
-    for _ in range(3):
+    started = page.locator(".jp-InputPrompt", has_text=re.compile(r"\[(\*|\d+)\]")).first
+    for _ in range(4):
         _lab_menu(page, "Run", "Run All Cells")
         try:
-            page.locator(".dt-delineator").first.wait_for(timeout=20_000)
+            started.wait_for(state="attached", timeout=8_000)
             return
         except Exception:
             continue
@@ -837,7 +838,7 @@ def test_a_live_widget_in_lab_survives_width_0_and_re_attaching(
         lab.evaluate(ZERO_WIDTH)
         with screenshot_on_failure(lab, artifacts / "live-alice-lab-zero-width.png"):
             _lab_run_all(lab)
-            wait_for(lab, "() => document.querySelector('.dt-delineator').dataset.live === 'synced'",
+            wait_for(lab, "() => document.querySelector('.dt-delineator')?.dataset.live === 'synced'",
                      timeout=90_000)  # fmt: skip
         pad = lab.locator(".jp-Notebook .dt-delineator")
         assert pad.bounding_box()["width"] == 0
