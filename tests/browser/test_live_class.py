@@ -889,20 +889,7 @@ def test_a_live_widget_in_lab_survives_width_0_and_re_attaching(
 
         presenter_shows(MIRRORED)
         with screenshot_on_failure(lab, artifacts / "live-alice-lab-series.png"):
-            try:
-                wait_for(lab, SHOWS_SERIES, 0, timeout=15_000)
-            except Exception:
-                print(
-                    lab.evaluate("""() => {
-                  const v = document.querySelector('.jp-Notebook .dt-viewer:not(.dt-delineator)');
-                  const l = v.dtLive;
-                  return JSON.stringify({ds: {...v.dataset}, series: l.model.get('series').map(s => [s.index, s.uid]),
-                    index: l.model.get('series_index'), view: l.doc && l.doc.getMap('view').toJSON(),
-                    attached: l.follower.attached, memory: l.follower.memory, info: l.info,
-                    buttons: [...v.querySelectorAll('button[data-series]')].map(b => b.getAttribute('aria-pressed'))});
-                }""")
-                )
-                raise
+            wait_for(lab, SHOWS_SERIES, 0)
         seen = _canvases(viewer)
         assert not np.array_equal(seen["dt-viewer-canvas"], _shown(voila)[0])
         assert not seen["dt-live-agreement"][..., 3].any(), "a map drawn on another series"
