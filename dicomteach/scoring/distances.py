@@ -54,7 +54,7 @@ _NEAREST = 8
 """Nearest corners the k-d tree search takes at once for each point (far masks)."""
 
 _BALL_LIMIT = 4e6
-"""Largest box of offsets searched at once (short distances) rather than shell by shell."""
+"""Largest box of offsets searched at once (short distances); beyond it, the k-d tree."""
 
 _ONE_LENGTH_SHORTCUT = True
 """Take the length of a window holding one length without looking up (off in a test only)."""
