@@ -210,3 +210,66 @@ def test_the_bundles_updates_and_sync_messages_are_the_services(tmp_path):
     assert kind == "0"  # it read a step 1
     assert handle_sync_message(base64.b64decode(reply)[1:], service) is None
     assert service.get("view", type=Map).to_py() == {"window": [40.0, 400.0]}
+
+
+def test_going_live_again_joins_the_session_one_presents(ct, on_hub, monkeypatch):
+    """A presenter whose kernel restarted re-runs go_live: the same session, not a new one."""
+    from dicomteach.widgets.live import LiveService
+
+    made: list[dict] = []
+    study = study_of(ct)
+
+    def session(n: int, **changed) -> dict:
+        return {"id": f"s{n}", "code": f"CODE{'ABCDEFGH'[n]}", "title": "Board",
+                "course": "ct101", "presenter": "alice", "study": study,
+                "created": f"2026-12-04T10:0{n}:00Z", "ended": None} | changed  # fmt: skip
+
+    running = [
+        session(1),
+        session(2),  # made last: the one joined
+        session(3, title="Another"),
+        session(4, presenter="bob"),
+        session(5, ended="2026-12-04T11:00:00Z"),
+        session(6, study={"folder": "/elsewhere"}),
+    ]
+
+    def call(self, method, path, body=None, *, timeout=0):
+        if path == "me":
+            return {"name": "alice", "courses": {"ct101": "instructor"}}
+        if method == "GET" and path == "sessions":
+            return {"sessions": running}
+        assert (method, path) == ("POST", "sessions")
+        made.append(body)
+        return session(7) | body
+
+    monkeypatch.setattr(LiveService, "call", call)
+    pad = Delineator(ct, answer=None)
+    assert pad.go_live("Board").code == "CODEC" and made == []
+    assert pad.live["id"] == "s2" and pad.live["role"] == "instructor"
+    assert pad.go_live("Board", new=True).id == "s7"
+    assert made == [{"course": "ct101", "title": "Board", "study": study}]
+    assert pad.go_live("Fresh").id == "s7" and made[-1]["title"] == "Fresh"
+
+
+def test_a_viewer_of_a_study_joins_a_session_on_another_of_its_series(tmp_path, on_hub):
+    """The session is on the study's second series: a Viewer showing the first switches to
+    it (the browser then follows the presenter's series, docs/live.md)."""
+    from dicomteach.io.writer import StudyInfo
+
+    study = StudyInfo()
+    for number, name in ((2, "axial"), (3, "thin")):
+        write_ct_series(tmp_path / name, np.full((3, 8, 8), 10.0 * number), study=study,
+                        series_number=number, series_description=name)  # fmt: skip
+    viewer = Viewer(str(tmp_path))
+    uids = [s["uid"] for s in viewer.series]
+    assert len(set(uids)) == 2 and viewer.series_index == 0
+    second = uids[1]
+    described = {"id": "s1", "code": "QWERTY", "title": "Board", "course": "ct101",
+                 "presenter": "teacher", "study": {"series": second}}  # fmt: skip
+    viewer._enter(described, "learner")
+    assert viewer.series_index == 1 and viewer.volume.series_uid == second
+    assert viewer.live["series"] == second
+    described["study"]["series"] = "1.2.3"  # not in this study: refused, the series stays
+    with pytest.raises(LiveError, match="on series 1.2.3; this widget shows"):
+        viewer._enter(described, "learner")
+    assert viewer.series_index == 1

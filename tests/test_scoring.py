@@ -544,45 +544,39 @@ class TestSignedDistanceMapByDefinition:
             signed_distance_map(masks["answer"], masks["reference"], (1, 1))
 
 
-@pytest.mark.parametrize(
-    "spacing", [(1.0, 1.0, 1.0), (0.7, 0.7, 2.5), (2.5, 0.7, 0.7), (1.3, 0.2, 4.1), (0.6, 1.7)]
-)
-def test_shell_offsets_are_every_lattice_offset_in_the_window(spacing):
-    """The exact search's shells hold every offset whose length is in the window, no other."""
-    from dicomteach.scoring.distances import _shell
-
-    spacing = np.array(spacing)
-    reach = 7.0
-    axes = [np.arange(-int(reach / s) - 1, int(reach / s) + 2) for s in spacing]
-    every = np.stack([g.ravel() for g in np.meshgrid(*axes, indexing="ij")], axis=1)
-    squared = ((every * spacing) ** 2).sum(axis=1)
-    rng = np.random.default_rng(0)
-    # windows around lattice lengths (as the search uses them) and wider random ones
-    centres = rng.choice(squared[(squared > 0) & (squared < 30)], 8, replace=False)
-    windows = [(c * (1 - 1e-5), c * (1 + 1e-5)) for c in centres]
-    windows += [tuple(sorted(rng.uniform(0.5, 40, 2))) for _ in range(4)] + [(0.0, 2.0)]
-    for low, high in windows:
-        offsets, lengths = _shell(low, high, spacing)
-        wanted = (squared >= low) & (squared <= high)
-        assert sorted(map(tuple, offsets.tolist())) == sorted(map(tuple, every[wanted].tolist()))
-        assert np.all(np.diff(lengths) >= 0)  # shortest first
-        np.testing.assert_allclose(lengths, np.sqrt(((offsets * spacing) ** 2).sum(axis=1)))
-
-
-def test_shell_search_for_far_apart_masks_is_exact_too(monkeypatch):
-    """Masks far apart take the shell-by-shell search instead of one ball of offsets."""
+@pytest.mark.parametrize("nearest", [1, 8])
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_tree_search_for_far_apart_masks_is_exact_too(monkeypatch, name, nearest):
+    """Masks far apart take the k-d tree search instead of one ball of offsets: forced on
+    every case, it gives surface-distance's distances bitwise (with one nearest corner at
+    a time, every tie goes through the search of all corners within reach)."""
     import dicomteach.scoring.distances as distances
 
     monkeypatch.setattr(distances, "_BALL_LIMIT", 0)
-    reference, prediction, spacing = CASES["far_apart"]
+    monkeypatch.setattr(distances, "_NEAREST", nearest)
+    reference, prediction, spacing = CASES[name]
     theirs = sd.compute_surface_distances(reference, prediction, spacing)
     ours = surface_distances(reference, prediction, spacing)
-    np.testing.assert_allclose(
-        ours.reference_to_prediction, theirs["distances_gt_to_pred"], rtol=0, atol=1e-12
-    )
-    np.testing.assert_allclose(
-        ours.prediction_to_reference, theirs["distances_pred_to_gt"], rtol=0, atol=1e-12
-    )
+    np.testing.assert_array_equal(ours.reference_to_prediction, theirs["distances_gt_to_pred"])
+    np.testing.assert_array_equal(ours.prediction_to_reference, theirs["distances_pred_to_gt"])
+
+
+def test_an_outline_10_cm_from_the_reference_is_scored_as_the_lattice_search_scores_it(
+    monkeypatch,
+):
+    """A learner's outline far from the reference (a live class's scores): the k-d tree's
+    distances are bitwise those of the search over every lattice offset within reach."""
+    import dicomteach.scoring.distances as distances
+
+    spacing = (2.5, 0.7, 0.7)
+    reference = ellipsoid((16, 60, 200), (8, 30, 30), (5, 20, 20))
+    prediction = ellipsoid((16, 60, 200), (8, 30, 172), (4, 16, 16))  # 10 cm to the side
+    tree = surface_distances(reference, prediction, spacing)
+    monkeypatch.setattr(distances, "_BALL_LIMIT", np.inf)
+    lattice = surface_distances(reference, prediction, spacing)
+    assert tree.reference_to_prediction.min() > 70  # the centres 10 cm apart
+    for field in ("reference_to_prediction", "prediction_to_reference"):
+        np.testing.assert_array_equal(getattr(tree, field), getattr(lattice, field))
 
 
 def test_shipped_area_vectors_are_the_derivation():

@@ -22,8 +22,10 @@ How it is fast and still exact:
   rounds them): when every offset in the window has the same length, which is
   nearly always, that length is the distance; otherwise the offsets are tried,
   shortest first, and the first that lands on a surfel of the other mask gives
-  it. For masks far apart, where this search would take too long, the farthest
-  surfels keep the float32 value (relative error below 1e-6).
+  it. For masks far apart, where the offsets to try would be too many (a
+  sphere's surface of them), a k-d tree of the other mask's surfels (scipy)
+  gives each surfel its few nearest candidates instead, whose lengths are
+  computed the same way: exact at any distance.
 
 The distances are therefore bitwise those of ``surface-distance`` (tested);
 surfel areas agree to 1e-12 relative but not always bitwise, the area table
@@ -48,11 +50,11 @@ __all__ = ["SurfaceDistances", "surface_distances"]
 _WINDOW = 1e-5
 """Relative half-width, on squared distances, of the float32 rounding window."""
 
-_REFINE_BUDGET = 2e8
-"""Lattice offsets the exact refinement may enumerate before it stops."""
+_NEAREST = 8
+"""Nearest corners the k-d tree search takes at once for each point (far masks)."""
 
 _BALL_LIMIT = 4e6
-"""Largest box of offsets searched at once (short distances) rather than shell by shell."""
+"""Largest box of offsets searched at once (short distances); beyond it, the k-d tree."""
 
 _ONE_LENGTH_SHORTCUT = True
 """Take the length of a window holding one length without looking up (off in a test only)."""
@@ -141,34 +143,6 @@ def _scipy_lengths(offsets: np.ndarray, spacing: np.ndarray) -> np.ndarray:
     return np.sqrt(total)
 
 
-def _shell(low: float, high: float, spacing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Integer offsets whose squared length (mm²) is in ``[low, high]``, shortest first."""
-    radius = np.sqrt(high)
-    ranges = [np.arange(-int(radius / s), int(radius / s) + 1) for s in spacing[:-1]]
-    grids = np.meshgrid(*ranges, indexing="ij")
-    heads = np.stack([g.ravel() for g in grids], axis=1)
-    partial = ((heads * spacing[:-1]) ** 2).sum(axis=1)
-    last_low = np.sqrt(np.maximum(low - partial, 0.0)) / spacing[-1]
-    last_high = np.sqrt(np.maximum(high - partial, 0.0)) / spacing[-1]
-    first = np.ceil(last_low - 1e-9).astype(np.int64)
-    last = np.floor(last_high + 1e-9).astype(np.int64)
-    keep = (high - partial >= 0) & (last >= first)
-    pieces = []
-    for step in range(int((last - first)[keep].max(initial=-1)) + 1):
-        rows = keep & (first + step <= last)
-        tail = (first + step)[rows]
-        pieces.append(np.column_stack([heads[rows], tail]))
-        positive = tail > 0
-        pieces.append(np.column_stack([heads[rows][positive], -tail[positive]]))
-    if not pieces:
-        return np.empty((0, spacing.size), np.int64), np.empty(0)
-    offsets = np.concatenate(pieces)
-    lengths = _scipy_lengths(offsets, spacing)
-    inside = (lengths**2 >= low * (1 - 1e-12)) & (lengths**2 <= high * (1 + 1e-12))
-    order = np.argsort(lengths[inside], kind="stable")
-    return offsets[inside][order], lengths[inside][order]
-
-
 def _ball(radius: float, spacing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Integer offsets no longer than `radius` mm, shortest first, with their lengths."""
     ranges = [np.arange(-int(radius / s), int(radius / s) + 1) for s in spacing]
@@ -223,6 +197,44 @@ def _exact_in_ball(
     return exact
 
 
+def _exact_by_tree(
+    points: np.ndarray, approx: np.ndarray, target: np.ndarray, spacing: np.ndarray
+) -> np.ndarray:
+    """:func:`_exact` for long distances (masks far apart): a k-d tree of `target`'s corners.
+
+    The tree (in mm) gives each point its nearest corner of `target` up to a few
+    rounding errors; every corner within a hair (1e-9 relative) of that one is a
+    candidate, and the distance is the shortest of their lengths computed as
+    scipy rounds them: the same number the lattice search gives, for any
+    distance, at the cost of a tree over the target's surfels rather than of
+    every lattice offset in a shell (as many as a sphere's surface, 10 cm away).
+    """
+    from scipy.spatial import cKDTree  # a dependency of the package; only for masks far apart
+
+    exact = approx.astype(np.float64)
+    todo = np.flatnonzero(approx > 0)
+    if todo.size == 0:
+        return exact
+    corners = np.argwhere(target)
+    tree = cKDTree(corners * spacing)
+    where = points[todo] * spacing
+    k = min(_NEAREST, corners.shape[0])
+    near, index = tree.query(where, k=k, workers=_threads())
+    near, index = near.reshape(todo.size, k), index.reshape(todo.size, k)
+    reach = near[:, 0] * (1 + 1e-9) + 1e-12
+    lengths = _scipy_lengths(
+        (points[todo][:, None, :] - corners[index]).reshape(-1, spacing.size), spacing
+    ).reshape(todo.size, k)
+    lengths[near > reach[:, None]] = np.inf
+    exact[todo] = lengths.min(axis=1)
+    # a point whose k nearest are all within reach may have more: take them all
+    crowded = np.flatnonzero(near[:, -1] <= reach) if k < corners.shape[0] else []
+    for row in crowded:
+        found = np.array(tree.query_ball_point(where[row], reach[row]))
+        exact[todo[row]] = _scipy_lengths(points[todo[row]] - corners[found], spacing).min()
+    return exact
+
+
 def _exact(
     points: np.ndarray, approx: np.ndarray, target: np.ndarray, spacing: np.ndarray
 ) -> np.ndarray:
@@ -232,36 +244,7 @@ def _exact(
     radius = float(approx.max())
     if np.prod(2 * radius / spacing + 1) <= _BALL_LIMIT:
         return _exact_in_ball(points, approx, target, spacing)
-    exact = approx.astype(np.float64)
-    values, inverse = np.unique(approx, return_inverse=True)
-    costs = np.ones(values.size)
-    for s in spacing[:-1]:
-        costs *= 2 * values.astype(np.float64) * (1 + _WINDOW) / s + 1
-    # cheapest (nearest) first, the farthest (the Hausdorff distance) always
-    order = np.argsort(costs, kind="stable")
-    within = np.cumsum(costs[order]) <= _REFINE_BUDGET
-    chosen = set(order[within].tolist()) | {values.size - 1}
-    shape = np.array(target.shape)
-    members = np.argsort(inverse, kind="stable")
-    starts = np.searchsorted(inverse[members], np.arange(values.size + 1))
-    for group in sorted(chosen):
-        value = float(values[group])
-        if value == 0.0:
-            continue
-        rows = members[starts[group] : starts[group + 1]]
-        squared = value * value
-        offsets, lengths = _shell(squared * (1 - _WINDOW), squared * (1 + _WINDOW), spacing)
-        pending = rows
-        for offset, length in zip(offsets, lengths, strict=True):
-            moved = points[pending] + offset
-            valid = np.all((moved >= 0) & (moved < shape), axis=1)
-            hit = np.zeros(pending.size, dtype=bool)
-            hit[valid] = target[tuple(moved[valid].T)]
-            exact[pending[hit]] = length
-            pending = pending[~hit]
-            if pending.size == 0:
-                break
-    return exact
+    return _exact_by_tree(points, approx, target, spacing)
 
 
 def _surfels(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

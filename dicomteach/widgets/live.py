@@ -66,8 +66,8 @@ TIMEOUT = 15.0
 """Seconds a request to the live service may take."""
 
 MEASURE_TIMEOUT = 120.0
-"""Seconds the consensus, the scores or their picture may take: one outline drawn far
-from the reference costs the service's scoring about 15 s (docs/live.md)."""
+"""Seconds the consensus, the scores or their picture may take: the first scores of a
+class of 30 read the series and measure every outline (docs/live.md)."""
 
 SERVICE = "live"
 """The hub service's name (dicomteach/hub/config.py)."""
@@ -188,6 +188,23 @@ def _request(
         raise LiveError(f"the live service did not answer at {url}: {exc}") from None
 
 
+def _running_session(
+    service: LiveService, course: str, title: str, study: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The live session ``service.user`` presents in ``course`` with this title and study,
+    the one made last if several; None when there is none (go_live then starts one)."""
+    found = [
+        s
+        for s in service.call("GET", "sessions").get("sessions") or []
+        if not s.get("ended")
+        and s.get("presenter") == service.user
+        and s.get("course") == course
+        and s.get("title") == title
+        and s.get("study") == study
+    ]
+    return max(found, key=lambda s: str(s.get("created") or ""), default=None)
+
+
 def study_of(volume: Any) -> dict[str, Any]:
     """The ``study`` a session names for the series ``volume`` was read from (docs/live.md).
 
@@ -235,6 +252,11 @@ class LiveWidget(ImageWidget):
 
     _live_service: LiveService | None = None
 
+    def _show_series(self, uid: str) -> bool:
+        """Show the series ``uid`` if this widget holds it among others (a Viewer of a
+        study); False when it cannot (the session is on another image)."""
+        return False
+
     def _service(self) -> LiveService:
         if self._live_service is None:
             self._live_service = LiveService.from_environment()
@@ -245,7 +267,7 @@ class LiveWidget(ImageWidget):
         study = described.get("study") or {}
         wanted = study.get("series") if isinstance(study, dict) else None
         shown = getattr(self.volume, "series_uid", "") if self.volume is not None else ""
-        if wanted and shown and wanted != shown:
+        if wanted and shown and wanted != shown and not self._show_series(str(wanted)):
             raise LiveError(
                 f"the session {described.get('title')!r} is on series {wanted}; "
                 f"this widget shows {shown}: open the session's image first"
@@ -268,6 +290,7 @@ class LiveWidget(ImageWidget):
             "role": role,
             "service": service.prefix,
             "sync": f"{service.prefix}api/sessions/{session.id}/sync",
+            "series": str(wanted or ""),
         }
         self.live_error = ""
         return session
@@ -278,6 +301,7 @@ class LiveWidget(ImageWidget):
         *,
         course: str | None = None,
         study: dict[str, Any] | None = None,
+        new: bool = False,
     ) -> LiveSession:
         """Start a live session on this image and join it as its presenter.
 
@@ -285,6 +309,11 @@ class LiveWidget(ImageWidget):
         *Join* button): they follow your slice, plane, window, zoom and pointer,
         draw on their own layers, and answer polls (docs/live.md). Paste the
         code in the class's videoconference.
+
+        If you already present a live session of the same title, course and
+        study (your kernel restarted, or you opened the notebook again), this
+        joins it again instead: the class keeps its code, its layers and its
+        polls, and follows you as before. ``new=True`` starts another one.
 
         Parameters
         ----------
@@ -296,6 +325,9 @@ class LiveWidget(ImageWidget):
             The series the session is on, as the service saves layers on it
             (``{"sample": ..., "seed": ..., "options": ...}`` or ``{"folder": ...}``);
             default: the folder this image was read from, and its series UID.
+
+        new : bool, optional
+            Start a new session even if you present one of this title on this study.
 
         Raises
         ------
@@ -328,6 +360,10 @@ class LiveWidget(ImageWidget):
             if self.volume is None:
                 raise LiveError("this widget shows no image to go live on")
             study = study_of(self.volume)
+        if not new:
+            running = _running_session(service, course, str(title)[:200], study)
+            if running is not None:
+                return self._enter(running, "instructor")
         described = service.call(
             "POST", "sessions", {"course": course, "title": str(title), "study": study}
         )

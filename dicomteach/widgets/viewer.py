@@ -164,7 +164,7 @@ class Viewer(LiveWidget):
             return
         if len(self._volumes) > 1:
             self.series = [
-                {"index": i, "label": _label(v), "thumbnail": _thumbnail(v)}
+                {"index": i, "label": _label(v), "thumbnail": _thumbnail(v), "uid": v.series_uid}
                 for i, v in enumerate(self._volumes)
             ]
         first = self._volumes[0] if self._volumes else volume_or_path
@@ -240,6 +240,14 @@ class Viewer(LiveWidget):
                 except (DicomTeachError, ValueError) as exc:
                     log.warning("%s", exc)
                 return
+
+    def _show_series(self, uid: str) -> bool:
+        """Show the series ``uid`` of this study (a live session is on it); False if absent."""
+        for index, volume in enumerate(self._volumes):
+            if uid and volume.series_uid == uid:
+                self.series_index = index
+                return True
+        return False
 
     def _on_series_index(self, change: dict) -> None:
         index = int(change["new"])

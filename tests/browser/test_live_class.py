@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from pycrdt import Map
 
 from dicomteach.live.save import apply_edits
 from hubclient import Hub, Learner
@@ -642,6 +643,262 @@ def test_the_presenter_reads_the_scores_and_a_learner_cannot(
     assert "alice is not an instructor of ct101" in forced[2]
     service.settle()
     assert service.state["consensus"]["made"] == made
+
+
+def _lab_menu(page, menu: str, item: str) -> None:
+    """Click ``item`` (its label, up to an ellipsis) in Lab's menu ``menu``."""
+    page.locator(f".lm-MenuBar-item:has-text('{menu}')").click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(f"^{re.escape(item)}")).click()
+
+
+def _lab_run_all(page) -> None:
+    """Run All Cells, as the presenter would; once more if the kernel was not wired up yet
+    (a Run All sent too early runs nothing, as tests/browser/test_hub_course.py found)."""
+    started = page.locator(".jp-InputPrompt", has_text=re.compile(r"\[(\*|\d+)\]")).first
+    for _ in range(4):
+        _lab_menu(page, "Run", "Run All Cells")
+        try:
+            started.wait_for(state="attached", timeout=8_000)
+            return
+        except Exception:
+            continue
+
+
+def _leading(page) -> None:
+    """Wait until ``page``'s one widget is synced and leads, its picture drawn."""
+    wait_for(
+        page,
+        "() => { const w = document.querySelectorAll('.dt-delineator');"
+        " if (w.length !== 1) return false; const d = w[0].dataset;"
+        " return d.live === 'synced' && d.liveLead === 'teacher'"
+        " && w[0].querySelector('canvas.dt-viewer-canvas').dataset.rendered === '1'; }",
+        timeout=90_000,
+    )
+
+
+def test_the_presenters_kernel_restarting_does_not_end_the_session(hub, pages, service, artifacts):
+    """The presenter leaves the Voilà app for the notebook in Lab, restarts its kernel and
+    runs it again: the class stays where it was, and follows them as soon as they move."""
+    alice = pages["alice"]
+    code = service.session["code"]
+    frames = {n: _frame(pages[n]) for n in ("alice", "bob")}
+    drawn = canvas_rgba_and_data(widget(alice).locator("canvas.dt-live-agreement"))[0]
+    own = canvas_rgba_and_data(widget(alice).locator("canvas.dt-viewer-overlay"))[0]
+    context = pages["teacher"].context
+    pages["teacher"].close()  # the Voilà app, and its kernel, are gone
+    lab = pages["teacher"] = context.new_page()
+
+    def still_the_class() -> None:
+        service.settle()
+        assert service.state["session"]["ended"] is False
+        assert service.state["session"]["lead"] == "teacher"
+        for name in ("alice", "bob"):
+            page = pages[name]
+            assert widget(page).get_attribute("data-live") == "synced", name
+            assert _frame(page) == frames[name], f"{name} no longer sees the same slice"
+        seen = canvas_rgba_and_data(widget(alice).locator("canvas.dt-live-agreement"))[0]
+        assert np.array_equal(seen, drawn), "alice lost the class's agreement map"
+        mine = canvas_rgba_and_data(widget(alice).locator("canvas.dt-viewer-overlay"))[0]
+        assert np.array_equal(mine, own), "alice lost her own layer"
+
+    still_the_class()
+    lab.goto(f"{hub.url}/user/teacher/lab/tree/live.ipynb")
+    with screenshot_on_failure(lab, artifacts / "live-teacher-lab.png"):
+        lab.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000)
+        _lab_run_all(lab)  # go_live: the session they present, not a new one
+        _leading(lab)
+    assert widget(lab).locator(".dt-live-code").inner_text().strip() == code
+    assert _frame(lab) == frames["alice"]  # the class's slice, not the new widget's
+    _lab_menu(lab, "Kernel", "Restart Kernel and Run All Cells")
+    lab.locator(".jp-Dialog button.jp-mod-accept").click()
+    lab.wait_for_function(  # the restart: the widget lost its kernel, its output is cleared
+        "() => document.querySelectorAll('.dt-delineator').length !== 1"
+        " || document.querySelector('.dt-delineator').dataset.live !== 'synced'",
+        timeout=WAIT,
+    )
+    still_the_class()
+    with screenshot_on_failure(lab, artifacts / "live-teacher-lab-restart.png"):
+        _leading(lab)
+    assert widget(lab).locator(".dt-live-code").inner_text().strip() == code
+    service.settle()
+    assert _frame(lab) == frames["alice"], (
+        f"lab {_frame(lab)}, alice {_frame(alice)}, document {service.state['view']},"
+        f" {lab.locator('.dt-delineator').count()} widget(s) in Lab"
+    )
+    canvas = image(lab)
+    canvas.scroll_into_view_if_needed()
+    lab.mouse.move(*pixel_centre(canvas, 32, 32))
+    lab.mouse.wheel(0, 100)
+    with screenshot_on_failure(lab, artifacts / "live-teacher-lab-wheel.png"):
+        wait_for(lab, "() => document.querySelector('.dt-delineator canvas.dt-viewer-canvas')"
+                 ".dataset.frame === '10' && document.querySelector('.dt-delineator canvas"
+                 ".dt-viewer-canvas').dataset.rendered === '1'")  # fmt: skip
+    seen, shown = _shown(lab)
+    for name in ("alice", "bob"):
+        page = pages[name]
+        with screenshot_on_failure(page, artifacts / f"live-{name}-after-restart.png"):
+            wait_for(
+                page,
+                "(f) => { const d = document.querySelector("
+                "'.dt-delineator canvas.dt-viewer-canvas').dataset;"
+                " return d.frame === f && d.rendered === '1'; }",
+                shown["frame"],
+            )
+        assert np.array_equal(_shown(page)[0], seen), f"{name} sees other pixels than the presenter"
+    lab.screenshot(path=str(artifacts / "live-teacher-lab-restart.png"))
+
+
+# Every output of the page 0 px wide, as Lab lays out an output area it has not sized yet.
+ZERO_WIDTH = """() => {
+  const style = document.createElement('style');
+  style.id = 'dt-zero-width';
+  style.textContent = `.jp-OutputArea-output { flex: 0 0 0 !important; width: 0 !important;
+    min-width: 0 !important; overflow: hidden !important; }`;
+  document.head.append(style);
+}"""
+# The widget's cell taken out of the page and put back, as Lab's windowed notebook does.
+DETACH_AND_BACK = """async () => {
+  const node = document.querySelector('.jp-Notebook .dt-delineator').closest('.jp-Cell');
+  const mark = document.createComment('taken out by test_live_class.py');
+  node.replaceWith(mark);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  mark.replaceWith(node);
+}"""
+MIRRORED = "1.2.826.0.1.3680043.8.498.7707"
+# alice's Viewer of a study: the lesson's CT mirrored (another series) and the CT itself
+VIEWER_OF_A_STUDY = f"""import copy
+from dataclasses import replace
+from dicomteach.widgets import Viewer
+header = copy.deepcopy(ct.header)
+header.SeriesInstanceUID, header.SeriesDescription = "{MIRRORED}", "Mirrored"
+v = Viewer([replace(ct, pixels=ct.pixels[:, ::-1].copy(), header=header), ct])
+v.join("CODE")
+v"""
+# The Viewer of a study shows series i, drawn, in its session.
+SHOWS_SERIES = """(i) => {
+  const v = document.querySelector('.jp-Notebook .dt-viewer:not(.dt-delineator)');
+  return !!v && v.dataset.live === 'synced'
+    && v.querySelector(`button[data-series="${i}"]`)?.getAttribute('aria-pressed') === 'true'
+    && v.querySelector('canvas.dt-viewer-canvas').dataset.rendered === '1';
+}"""
+LIVE_CANVASES = ("dt-viewer-canvas", "dt-viewer-overlay", "dt-live-agreement", "dt-live-consensus")
+
+
+def _canvases(root) -> dict[str, np.ndarray]:
+    """The pixels of a live widget's picture: the image, her labels, the class's maps."""
+    return {name: canvas_rgba_and_data(root.locator(f"canvas.{name}"))[0] for name in LIVE_CANVASES}
+
+
+def _same_as_voila(
+    lab_widget, voila, step: str, artifacts, drawn: bool = True, names=LIVE_CANVASES
+) -> None:
+    """``lab_widget`` draws what alice's Voilà app draws, canvas by canvas (a few looks:
+    a view redraws on the animation frame after a change)."""
+    for _ in range(20):
+        seen, expected = _canvases(lab_widget), _canvases(widget(voila))
+        if all(np.array_equal(seen[n], expected[n]) for n in names):
+            break
+        lab_widget.page.wait_for_timeout(100)
+    lab_widget.page.screenshot(path=str(artifacts / f"live-alice-lab-{step}.png"))
+    for name in names:
+        shown = [int((c[name][..., 3] > 0).sum()) for c in (seen, expected)]
+        assert np.array_equal(seen[name], expected[name]), f"{step}: {name} differs {shown}"
+    if drawn:  # on the slice the class drew on
+        for name in set(names) & {"dt-live-agreement", "dt-viewer-overlay"}:
+            assert seen[name][..., 3].any(), f"{step}: {name} is empty"
+
+
+def _presenter_wheels(page, delta: int) -> str:
+    """The presenter's next (``delta`` > 0) or previous slice, by key; the frame awaited."""
+    to = str(int(_frame(page)) + (1 if delta > 0 else -1))
+    widget(page).focus()
+    page.keyboard.press("ArrowDown" if delta > 0 else "ArrowUp")
+    wait_for(page, "(f) => document.querySelector('.dt-delineator canvas').dataset.frame === f", to)
+    return to
+
+
+def test_a_live_widget_in_lab_survives_width_0_and_re_attaching(
+    hub, people, pages, service, artifacts
+):
+    """alice opens her lesson in Lab too, where the output is laid out at width 0 at
+    first, then taken out of the page and put back, then shown in a new view: each time
+    she follows the presenter, with her layer and the class's map drawn."""
+    teacher, voila = pages["teacher"], pages["alice"]
+    join = f'd.join("{service.session["code"]}")'
+    study = VIEWER_OF_A_STUDY.replace("CODE", service.session["code"])
+    put = people["alice"].server_api(
+        "PUT", "contents/live-lab.ipynb",
+        json={"type": "notebook", "format": "json", "content": _notebook(OPEN, join, study)},
+    )  # fmt: skip
+    assert put.status_code in (200, 201), put.text
+    lab = voila.context.new_page()
+    try:
+        lab.goto(f"{hub.url}/user/alice/lab/tree/live-lab.ipynb")
+        lab.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000)
+        lab.evaluate(ZERO_WIDTH)
+        with screenshot_on_failure(lab, artifacts / "live-alice-lab-zero-width.png"):
+            _lab_run_all(lab)
+            wait_for(lab, "() => document.querySelector('.dt-delineator')?.dataset.live === 'synced'",
+                     timeout=90_000)  # fmt: skip
+        pad = lab.locator(".jp-Notebook .dt-delineator")
+        assert pad.bounding_box()["width"] == 0
+        lab.evaluate("() => document.getElementById('dt-zero-width').remove()")
+        frame = _presenter_wheels(teacher, -100)  # back to the slice the class drew on
+        for page in (lab, voila):
+            wait_for(page, "(f) => document.querySelector('.dt-delineator canvas').dataset.frame"
+                     " === f", frame)  # fmt: skip
+        _same_as_voila(pad, voila, "revealed", artifacts)
+
+        lab.evaluate(DETACH_AND_BACK)
+        frame = _presenter_wheels(teacher, 100)
+        for page in (lab, voila):
+            wait_for(page, "(f) => document.querySelector('.dt-delineator canvas').dataset.frame"
+                     " === f", frame)  # fmt: skip
+        _same_as_voila(pad, voila, "re-attached", artifacts, drawn=False)
+
+        # Lab's "Create New View for Cell Output": a second view of the same widget
+        with screenshot_on_failure(lab, artifacts / "live-alice-lab-output-view.png"):
+            lab.locator(".jp-Cell:has(.dt-delineator) .jp-InputPrompt").first.click(button="right")
+            lab.locator(".lm-Menu-itemLabel", has_text="New View for Cell Output").click()
+            wait_for(lab, "() => document.querySelector('.jp-LinkedOutputView .dt-delineator')"
+                     "?.dataset.live === 'synced'", timeout=20_000)  # fmt: skip
+        view = lab.locator(".jp-LinkedOutputView .dt-delineator")
+        frame = _presenter_wheels(teacher, -100)
+        for page in (lab, voila):
+            wait_for(page, "(f) => [...document.querySelectorAll('.dt-delineator canvas."
+                     "dt-viewer-canvas')].every((c) => c.dataset.frame === f)", frame)  # fmt: skip
+        _same_as_voila(view, voila, "output-view", artifacts)
+        _same_as_voila(pad, voila, "beside-output-view", artifacts)
+
+        # her Viewer of a study of two series, joined on the session's (its second),
+        # follows the presenter to the other series and back; the class's map is drawn
+        # on the session's series only
+        viewer = lab.locator(".jp-Notebook .dt-viewer:not(.dt-delineator)")
+        image_and_map = ("dt-viewer-canvas", "dt-live-agreement", "dt-live-consensus")
+        wait_for(lab, SHOWS_SERIES, 1)
+        _same_as_voila(viewer, voila, "viewer", artifacts, names=image_and_map)
+
+        def presenter_shows(uid: str) -> None:  # as a presenter's Viewer of the study would
+            # afresh: the service closes a connection that answered no ping for 60 s
+            if service.ws is not None:
+                service.ws.close()
+            service.connect().settle()
+            service.change(lambda doc: doc.get("view", type=Map).__setitem__("series", uid))
+            service.settle()
+            assert service.state["view"]["series"] == uid, (service.refused, service.closed)
+
+        presenter_shows(MIRRORED)
+        with screenshot_on_failure(lab, artifacts / "live-alice-lab-series.png"):
+            wait_for(lab, SHOWS_SERIES, 0)
+        seen = _canvases(viewer)
+        assert not np.array_equal(seen["dt-viewer-canvas"], _shown(voila)[0])
+        assert not seen["dt-live-agreement"][..., 3].any(), "a map drawn on another series"
+        assert viewer.get_attribute("data-live-attached") == "1"
+        presenter_shows(service.session["study"]["series"])
+        wait_for(lab, SHOWS_SERIES, 1)
+        _same_as_voila(viewer, voila, "viewer-back", artifacts, names=image_and_map)
+    finally:
+        lab.close()
 
 
 def test_ending_the_session_saves_each_learners_layer_as_they_drew_it(hub, pages, service):

@@ -15,7 +15,7 @@ import { LiveSession } from "./live/session.js";
  * Viewer's own synced traits: the series of a study, the one on screen, and a token
  * that changes when another series' volume is in.
  * @typedef {LiveTraits & {
- *   series: {index: number, label: string, thumbnail: string}[],
+ *   series: {index: number, label: string, thumbnail: string, uid?: string}[],
  *   series_index: number,
  *   volume_token: number,
  * }} ViewerState
@@ -24,8 +24,9 @@ import { LiveSession } from "./live/session.js";
 /**
  * The series buttons: a thumbnail and a label each; the one on screen pressed.
  * @param {AnyModel<ViewerState>} model
+ * @param {() => void} [onPick] called before another series is asked for
  */
-function seriesGroup(model) {
+function seriesGroup(model, onPick = () => {}) {
   const list = model.get("series");
   if (list.length < 2) return null;
   // the count says how many there are when the list scrolls
@@ -33,6 +34,7 @@ function seriesGroup(model) {
   for (const item of list) {
     const b = button("", `Show ${item.label}`, () => {
       if (model.get("series_index") === item.index) return;
+      onPick();
       model.set("series_index", item.index);
       model.save_changes();
     });
@@ -120,7 +122,7 @@ async function render({ model, el: root }) {
       cursorLine: controls.cursorLine,
       onStatus: (vp) => controls.update(vp),
     });
-    const series = seriesGroup(model);
+    const series = seriesGroup(model, () => live.ownMove()); // a follower looks around alone
     const legend = overlayGroup(model);
     live.attach(viewport);
     widgetLayout(root, {

@@ -17,13 +17,50 @@
 /** Least time between two writes of the lead's view or pointer (ms). */
 const VIEW_MS = 40;
 
+/**
+ * What a widget's followers remember across its views' rebuilds (a Viewer builds its view
+ * again for another series of its study): for the session `session`, whether the person
+ * looks around alone, who led last, and whether a lead who joined still has to take the
+ * class's view.
+ * @typedef {{session: string, detached: boolean, lastLead: string, adopting: boolean}} Memory
+ */
+
+/** @type {WeakMap<object, Memory>} */
+const memories = new WeakMap();
+
+/**
+ * @param {object} model
+ * @param {string} session
+ * @returns {Memory}
+ */
+function memoryOf(model, session) {
+  let memory = memories.get(model);
+  if (!memory || memory.session !== session) {
+    memory = { session, detached: false, lastLead: "", adopting: false };
+    memories.set(model, memory);
+  }
+  return memory;
+}
+
+/**
+ * The series a Viewer of a study shows (its UID), "" for a widget of one series.
+ * @param {any} model
+ */
+export function shownSeries(model) {
+  const list = model.get("series");
+  if (!Array.isArray(list) || !list.length) return "";
+  const item = list.find((/** @type {any} */ s) => s.index === model.get("series_index"));
+  return String(item?.uid || "");
+}
+
 export class Follower {
   /** @param {LiveSession} session */
   constructor(session) {
     this.session = session;
     /** @type {Scene} */
     this.scene = session.scene;
-    this.attached = true;
+    this.memory = memoryOf(session.model, String(session.info.id || ""));
+    this.attached = !this.memory.detached;
     /** True while the document's view is being applied: the scene's changes are not ours. */
     this.applying = false;
     /** The view as last applied or written (Follower.key). */
@@ -37,17 +74,21 @@ export class Follower {
     this.pointerAt = null;
     /** @type {ReturnType<typeof setTimeout> | undefined} */
     this.pointerTimer = undefined;
-    /** Who led when the session last changed. */
+    /** Who led when the session last changed ("" before this view saw it). */
     this.lastLead = "";
   }
 
   /** This view's state as the document holds a view. @returns {SharedView} */
   ownView() {
     const s = this.scene;
-    return {
+    /** @type {SharedView} */
+    const view = {
       plane: s.plane, slice: s.slice, window: [s.center, s.width], zoom: s.zoom,
       pan: s.pan.slice(),
     };
+    const series = shownSeries(this.session.model);
+    if (series) view.series = series;
+    return view;
   }
 
   /** @param {SharedView} view */
@@ -57,13 +98,56 @@ export class Follower {
       (view.pan || []).map(round)]);
   }
 
-  /** Who leads may have changed: write this view if it is ours now, else follow. */
+  /**
+   * Who leads may have changed: write this view if it is ours now, else follow. A lead
+   * who joins a session whose view is set (the presenter back after their kernel
+   * restarted, or in another tab) takes it first: the class stays where it was.
+   */
   sessionChanged() {
     const s = this.session;
+    // a view built again (another series) goes on as its widget was: no new join
+    const joining = !this.memory.lastLead;
     const wasLeading = this.lastLead === s.me;
     this.lastLead = s.lead;
-    if (s.leading && !wasLeading) this.writeView(true);
-    else if (!s.leading && this.attached) this.viewChanged();
+    this.memory.lastLead = s.lead || this.memory.lastLead;
+    if (s.leading && !wasLeading) {
+      if (joining) this.memory.adopting = true;
+      this.lead();
+    } else if (!s.leading && this.attached) this.viewChanged();
+  }
+
+  /**
+   * Lead: write this view; but a lead who just joined takes the class's view first, once
+   * this view is laid out (so the class stays where it was), and its series first of all.
+   */
+  lead() {
+    const s = this.session;
+    if (!s.leading || !s.doc) return;
+    if (this.memory.adopting) {
+      if (!this.scene.layout) return; // sceneChanged calls again once laid out
+      const shared = /** @type {SharedView} */ (s.map("view").toJSON());
+      if (shared.slice !== undefined && this.switchSeries(shared)) return; // built again
+      this.memory.adopting = false;
+      if (shared.slice !== undefined) this.follow(shared);
+    }
+    this.writeView(true);
+  }
+
+  /**
+   * Show the shared view's series if this widget shows another of its study's series
+   * (a Viewer of a study); true when asked for (the view is built again with it).
+   * @param {SharedView} view
+   */
+  switchSeries(view) {
+    const model = /** @type {any} */ (this.session.model);
+    const shown = shownSeries(model);
+    if (!view.series || !shown || view.series === shown) return false;
+    const list = /** @type {any[]} */ (model.get("series"));
+    const item = list.find((s) => s.uid === view.series);
+    if (!item) return false; // not in this study: stay on the series shown
+    model.set("series_index", item.index);
+    model.save_changes();
+    return true;
   }
 
   /** The document's view changed: follow it (attached, not leading); draw the pointer. */
@@ -78,6 +162,7 @@ export class Follower {
   follow(view) {
     const s = this.scene;
     if (view.slice === undefined || !s.layout) return;
+    if (this.switchSeries(view)) return; // the view built again follows the rest
     if (Follower.key(view) === Follower.key(this.ownView())) {
       this.lastApplied = Follower.key(view);
       return;
@@ -106,7 +191,8 @@ export class Follower {
     if (this.applying || !session.doc || session.state === "off" || !this.scene.layout) return;
     const key = Follower.key(this.ownView());
     if (session.leading) {
-      if (key !== this.lastWritten) this.writeView(false);
+      if (this.memory.adopting) this.lead();
+      else if (key !== this.lastWritten) this.writeView(false);
     } else if (this.attached && this.lastApplied && key !== this.lastApplied) {
       session.setAttached(false);
     }
@@ -115,6 +201,7 @@ export class Follower {
   /** @param {boolean} attached */
   setAttached(attached) {
     this.attached = attached;
+    this.memory.detached = !attached;
     if (attached) this.viewChanged();
   }
 

@@ -29,7 +29,7 @@ import { loadYjs, LiveProvider } from "./provider.js";
 import { LiveLayers, drawLayers, editFromBox, editFromIndices, rgbOf } from "./layers.js";
 import { livePanel } from "./panel.js";
 import { LiveMarks } from "./marks.js";
-import { Follower } from "./follow.js";
+import { Follower, shownSeries } from "./follow.js";
 import { ClassAgreement, drawAgreement, drawConsensus } from "./agreement.js";
 
 /** @import * as Y from "../vendor/yjs.js" */
@@ -43,7 +43,7 @@ import { ClassAgreement, drawAgreement, drawConsensus } from "./agreement.js";
 /**
  * The session as the kernel put it in the `live` trait (widgets/live.py LiveWidget.live).
  * @typedef {{id?: string, code?: string, title?: string, course?: string, presenter?: string,
- *   me?: string, role?: string, service?: string, sync?: string}} LiveInfo
+ *   me?: string, role?: string, service?: string, sync?: string, series?: string}} LiveInfo
  */
 
 /**
@@ -147,6 +147,23 @@ export class LiveSession {
 
   get leading() {
     return !!this.me && this.lead === this.me && this.state !== "ended";
+  }
+
+  /**
+   * Whether this view shows the session's series, the one the layers and the class's
+   * agreement are drawn on (a Viewer of a study may show another of its series).
+   */
+  get onSessionSeries() {
+    const shown = shownSeries(this.model);
+    return !this.info.series || !shown || shown === this.info.series;
+  }
+
+  /**
+   * The person moved on their own (another series of their study): they look around
+   * alone, unless they lead.
+   */
+  ownMove() {
+    if (this.state !== "off" && !this.leading && this.attached) this.setAttached(false);
   }
 
   /** @param {string} flag */
@@ -405,7 +422,7 @@ export class LiveSession {
 
   /** Whose layers this view draws, with their colours. */
   others() {
-    if (!this.doc || !(this.instructor || this.revealed("layers"))) return [];
+    if (!this.doc || !this.onSessionSeries || !(this.instructor || this.revealed("layers"))) return [];
     return this.people()
       .filter((p) => !(this.ownLayer && p.username === this.me))
       .map((p) => ({ name: p.username, color: rgbOf(p.colour) }));
@@ -485,7 +502,7 @@ export class LiveSession {
    */
   sees(part) {
     return !!this.doc && !!this.agreement.structures.length && this.showing[part] &&
-      (this.instructor || this.revealed(part));
+      this.onSessionSeries && (this.instructor || this.revealed(part));
   }
 
   /**
