@@ -272,7 +272,7 @@ class Worklist(Activity):
 
     kind = "worklist"
     suffix = ".json"
-    shows_prompt = False
+    shows_prompt = True  # the worklist's widget writes it above the table
     own_keys = {"cases", "order"}
 
     def _study(self, value: Any, base: Path | None) -> Location | None:
