@@ -342,7 +342,10 @@ def worklist_png(
             x = timeline_x + read.at * scale
             draw.ellipse([x - 5, mid - 5, x + 5, mid + 5], fill=colour)
             if first is not None and first[0] == case.label:
-                draw.text((x - 30, mid - 26), "first true positive", fill=REFERENCE, font=small)
+                note = "first true positive"
+                right = draw.textbbox((0, 0), note, font=small)[2]
+                at = min(max(x - right / 2, timeline_x), width - 4 - right)
+                draw.text((at, mid - 26), note, fill=REFERENCE, font=small)
     axis = 30 + ROW_PX * len(shown) + 4
     draw.text((timeline_x, axis), "0 s", fill=MUTED, font=small)
     label = _clock(end)
