@@ -292,6 +292,7 @@ class Worklist(Activity):
             raise SpecProblem("order", f"must be 'ai' or 'arrival', not {order!r:.40}")
         self.order = order
         self._volumes: dict[int, Volume] = {}
+        self._case_facts: list[tuple[float, bool, np.ndarray]] | None = None
 
     def _options_dict(self) -> dict[str, Any]:
         return {"cases": [c.as_yaml() for c in self.cases], "order": self.order}
@@ -332,12 +333,23 @@ class Worklist(Activity):
         return self.case_volume(0)
 
     def case_volume(self, n: int) -> Volume:
-        """Case ``n``'s image (in the order listed), read on first use."""
+        """Case ``n``'s image (in the order listed); only the last one asked for is kept."""
         if n not in self._volumes:
             from dicomteach import io
 
+            self._volumes.clear()  # a film is 12 MB: a worklist holds the one being read
             self._volumes[n] = io.load(self.cases[n].resolve())
         return self._volumes[n]
+
+    def _facts(self) -> list[tuple[float, bool, np.ndarray]]:
+        """Each case's score, flag and thumbnail, from one reading of each study (kept)."""
+        if self._case_facts is None:
+            facts = []
+            for n in range(len(self.cases)):
+                volume = self.case_volume(n)
+                facts.append((*case_score(volume), thumbnail(volume)))
+            self._case_facts = facts
+        return self._case_facts
 
     def scores(self) -> list[tuple[float, bool]]:
         """The AI's score and flag of each case, in the order listed.
@@ -348,14 +360,14 @@ class Worklist(Activity):
         found = getattr(self, "_prepared_scores", None)
         if found is not None:
             return [(float(s), bool(f)) for s, f in found]
-        return [case_score(self.case_volume(n)) for n in range(len(self.cases))]
+        return [(score, flagged) for score, flagged, _ in self._facts()]
 
     def thumbnails(self) -> list[np.ndarray]:
         """Each case's thumbnail (gray uint8), in the order listed."""
         found = getattr(self, "_prepared_thumbnails", None)
         if found is not None:
             return list(found)
-        return [thumbnail(self.case_volume(n)) for n in range(len(self.cases))]
+        return [thumb for _, _, thumb in self._facts()]
 
     def shown(self, scores: Sequence[tuple[float, bool]] | None = None) -> list[int]:
         """The cases' indices in the order the worklist lists them."""
