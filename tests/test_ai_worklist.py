@@ -324,3 +324,32 @@ class TestWorklist:
         with pytest.raises(ActivityError) as raised:
             Activity.load(key)
         assert str(raised.value) == f"{key}: {problem}"
+
+
+def test_a_ct_is_scored_by_its_most_probable_nodule_candidate():
+    """Two CTs made in memory (no series UID: each is scored on its own), lungs in soft tissue,
+    one with a 9 mm ball in the left of them."""
+    pytest.importorskip("onnxruntime")
+    from dicomteach.activities.worklist import case_score, thumbnail
+    from dicomteach.io.volume import FrameAxis, Volume
+
+    def ct(ball: bool) -> Volume:
+        pixels = np.full((20, 128, 128), 40, np.int16)
+        pixels[:, 20:108, 15:60] = pixels[:, 20:108, 68:113] = -850
+        z, y, x = np.mgrid[:20, :128, :128]
+        if ball:
+            pixels[(z - 10) ** 2 * 6.25 + (y - 60) ** 2 * 4 + (x - 40) ** 2 * 4 < 81] = 30
+        pixels += np.random.default_rng(0).normal(0, 15, pixels.shape).astype(np.int16)
+        axial = np.array([[0, 0, 1.0], [1, 0, 0], [0, 1, 0]])
+        return Volume(
+            pixels,
+            (2.5, 2.0, 2.0),
+            (0.0, 0.0, 0.0),
+            axial,
+            modality="CT",
+            frame_axis=FrameAxis.SLICE,
+        )
+
+    clear, nodule = case_score(ct(False)), case_score(ct(True))
+    assert clear[1] is False and nodule[1] is True and nodule[0] > clear[0]
+    assert thumbnail(ct(True)).shape == (96, 96)

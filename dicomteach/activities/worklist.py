@@ -188,12 +188,18 @@ def case_score(volume: Volume) -> tuple[float, bool]:
     :data:`CT_FLAG`. Anything else: :class:`~dicomteach.ai.ModelInputError`,
     one line. Run once per study in a kernel.
     """
-    key = (volume.series_uid, tuple(volume.pixels.shape), volume.modality)
+    import hashlib
+
+    pixels = np.asarray(volume.pixels)
+    sample = hashlib.sha256(np.ascontiguousarray(pixels.ravel()[:: 1 + pixels.size // 4096]))
+    key = (volume.series_uid, pixels.shape, volume.modality, sample.hexdigest())
     if key not in _SCORES:
         if volume.modality == "CT":
             from dicomteach.activities.ai_reading import model_candidates
+            from dicomteach.ai import find_nodules
 
-            found = model_candidates(volume)
+            # model_candidates keeps its runs by series: a Volume made in memory has none
+            found = model_candidates(volume) if volume.series_uid else find_nodules(volume)
             best = float(found[0].probability) if found else 0.0
             _SCORES[key] = (best, best >= CT_FLAG)
         else:
