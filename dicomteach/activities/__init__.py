@@ -4,8 +4,9 @@
 :class:`Delineate` (outline structures), :class:`MultipleChoice` (one answer,
 beside the image), :class:`CompareFindings` (what changed between a
 baseline and its follow-up, the lesion measured on both), :class:`SecondReader`
-(read, then see the AI's marks and revise) and :class:`CritiqueAI` (say which
-of the AI's marks are findings) are built in a few lines of Python or read from a small YAML
+(read, then see the AI's marks and revise), :class:`CritiqueAI` (say which
+of the AI's marks are findings) and :class:`Worklist` (triage several studies,
+in the AI's order or as they came) are built in a few lines of Python or read from a small YAML
 file with :meth:`Activity.load` (format: :mod:`dicomteach.activities.spec`).
 Each shows the widget of :mod:`dicomteach.widgets` the learner answers in,
 which saves the answer beside the notebook on every change, and grades it
@@ -27,6 +28,7 @@ from dicomteach.activities.compare import CompareFindings
 from dicomteach.activities.delineate import Delineate
 from dicomteach.activities.questions import Hotspot, LabelDrop
 from dicomteach.activities.spec import ActivityError, Location
+from dicomteach.activities.worklist import Worklist
 
 __all__ = [
     "REFERENCES_ENV",
@@ -42,6 +44,7 @@ __all__ = [
     "MultipleChoice",
     "SecondReader",
     "SecondReaderOutline",
+    "Worklist",
     "grade",
     "reference_file",
 ]

@@ -22,7 +22,12 @@ folder, where only the instructor's processes look
 * ``<key folder>/.prepared/<name>-<digest>/experts.npz``: for one outlined by
   several experts, each expert's masks and their spread (STAPLE consensus and
   scores, :func:`dicomteach.grading.prepare_experts`), per structure: no
-  expert's SEG is decoded, and no STAPLE run, per learner.
+  expert's SEG is decoded, and no STAPLE run, per learner;
+* ``<key folder>/.prepared/<name>-<digest>/worklist.npz``: for a
+  :class:`~dicomteach.activities.Worklist`, each case's AI score and flag
+  (the triage model on a radiograph, the nodule model on a CT) and its
+  thumbnail, the digest covering the studies and both models' ONNX files: no
+  study is read, and no model run, per learner.
 
 A digest covers what the entry was made from: the formats' versions,
 dicomteach's version, the key file's bytes, and the path, size and
@@ -65,6 +70,8 @@ def prepare(activity: Activity, folder: str | os.PathLike[str]) -> bool:
     could not be read (grading then reads them and says what is wrong).
     Never raises for a folder it cannot write.
     """
+    if activity.source is not None and _is_worklist(activity):
+        return _prepare_worklist(activity, Path(folder))
     if activity.source is None or activity.study is None:
         return False
     folder = Path(folder)
@@ -98,6 +105,52 @@ def prepare(activity: Activity, folder: str | os.PathLike[str]) -> bool:
     setattr(activity, attribute, found)
     _remove_older(folder, activity.name, entry)
     return True
+
+
+def _is_worklist(activity: Activity) -> bool:
+    from dicomteach.activities.worklist import Worklist
+
+    return isinstance(activity, Worklist)
+
+
+def _prepare_worklist(activity: Any, folder: Path) -> bool:
+    """A worklist's AI scores and thumbnails, made once per set of studies and models."""
+    from dicomteach.ai import load_model
+
+    shas = " ".join(load_model(name).description.onnx_sha256 for name in ("nodule", "triage"))
+    studies = [c.resolve() for c in activity.cases]
+    digest = _digest(f"{_version()} {shas} worklist", studies)
+    entry = folder / f"{activity.name}-{digest}"
+    found = _load_or_make(entry, lambda staging: _save_worklist(activity, staging), _load_worklist)
+    if found is None:
+        return False
+    activity._prepared_scores, activity._prepared_thumbnails = found
+    _remove_older(folder, activity.name, entry)
+    return True
+
+
+def _save_worklist(activity: Any, staging: Path | None) -> Any:
+    scores = activity.scores()
+    thumbnails = activity.thumbnails()
+    if staging is not None:
+        arrays = {f"thumbnail_{n}": t for n, t in enumerate(thumbnails)}
+        with open(staging / "worklist.npz", "wb") as fh:
+            np.savez_compressed(
+                fh,
+                score=np.array([s for s, _ in scores], float),
+                flagged=np.array([f for _, f in scores], bool),
+                **arrays,
+            )
+    return scores, thumbnails
+
+
+def _load_worklist(entry: Path) -> Any:
+    with np.load(entry / "worklist.npz", allow_pickle=False) as stored:
+        scores = [
+            (float(s), bool(f)) for s, f in zip(stored["score"], stored["flagged"], strict=True)
+        ]
+        thumbnails = [stored[f"thumbnail_{n}"] for n in range(len(scores))]
+    return scores, thumbnails
 
 
 def _reads_with_the_model(activity: Activity) -> bool:

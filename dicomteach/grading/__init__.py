@@ -9,7 +9,8 @@ experts' outlines (their STAPLE consensus, full points inside their spread);
 before/after reading (what changed, the lesion measured on both dates), and
 :func:`grade_second_reading` and :func:`grade_critique` a reading made beside
 an AI's marks (what the learner changed after seeing them, and which marks
-are findings). Each returns a
+are findings), :func:`grade_worklist` a triage worklist (misses, false
+alarms, how soon the first positive was read). Each returns a
 :class:`Feedback`: points, scores, text in the learner's terms (mm, slices
 numbered from 1, anatomical directions) and PNG images. Graders never raise:
 a bad or missing answer gets 0 points and a line saying why.
@@ -37,6 +38,7 @@ from dicomteach.grading.experts import PreparedExperts, grade_against_experts, p
 from dicomteach.grading.feedback import Feedback, Status
 from dicomteach.grading.followup import Finding, grade_followup, recist_response
 from dicomteach.grading.points import grade_click, grade_labels, point_distance
+from dicomteach.grading.worklist import grade_worklist
 
 __all__ = [
     "DEFAULT_FULL_MARKS",
@@ -57,6 +59,7 @@ __all__ = [
     "grade_delineation",
     "grade_followup",
     "grade_labels",
+    "grade_worklist",
     "partial_credit",
     "point_distance",
     "recist_response",
