@@ -48,3 +48,18 @@ def test_widget_modules_type_check():
         [str(TSC), "-p", "tsconfig.json"], cwd=ROOT, capture_output=True, text=True, timeout=300
     )
     assert run.returncode == 0, f"tsc -p tsconfig.json found problems:\n{run.stdout}{run.stderr}"
+
+
+def test_the_repository_tracks_no_symbolic_link():
+    # a link to a folder of this machine (a worktree's .venv pointing at another checkout's)
+    # would replace that folder in every checkout it is merged into
+    import shutil
+    import subprocess
+
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    listed = subprocess.run(
+        ["git", "ls-files", "-s"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    links = [line.split("\t", 1)[1] for line in listed if line.startswith("120000 ")]
+    assert links == [], f"symbolic links tracked: {links}"
