@@ -24,7 +24,7 @@ from .lab import (
     Lab,
     free_port,
     isolated_env,
-    stop_server,
+    stop_servers,
     wait_ready,
 )
 from .lab import write_notebook as _write_notebook
@@ -87,8 +87,7 @@ def start_voila(sync_playwright_module, tmp_path_factory):
     try:
         yield start
     finally:
-        for proc in procs:
-            stop_server(proc)
+        stop_servers(procs)
 
 
 @pytest.fixture(scope="session")
