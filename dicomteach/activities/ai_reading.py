@@ -47,7 +47,7 @@ from typing import Any
 
 import numpy as np
 
-from dicomteach.activities.base import Activity
+from dicomteach.activities.base import Activity, read_answer_or_problem
 from dicomteach.activities.delineate import Delineate
 from dicomteach.activities.questions import Hotspot, _checked_answer_or_problem, _regions_dict
 from dicomteach.activities.spec import SpecProblem, check_number
@@ -615,21 +615,7 @@ class CritiqueAI(_ModelMarks, Activity):
         return out
 
     def _grade(self, answer: Path) -> Feedback:
-        from dicomteach.grading._inputs import Problem
-
-        if not answer.exists():
-            raise Problem(
-                f"No answer was found: judge the AI's marks (your answer file '{answer.name}' "
-                "was not found)."
-            )
-        try:
-            verdicts = self.verdicts_for(answer)
-        except (AnswerError, ValueError) as exc:
-            detail = exc.problem if isinstance(exc, AnswerError) else str(exc)
-            raise Problem(
-                f"Your answer file '{answer.name}' could not be used ({detail}): answer again "
-                "in the activity."
-            ) from None
+        verdicts = read_answer_or_problem(answer, self.verdicts_for, "judge the AI's marks")
         targets = target_masks(self.reference, self.volume)
         picture = self._picture()
         return grade_critique(

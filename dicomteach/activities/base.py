@@ -20,7 +20,7 @@ import io as _io
 import logging
 import os
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -434,6 +434,30 @@ class Activity:
         except Exception as exc:  # docs/decisions.md, decision 15: never stop an autograde
             log.debug("grading %s failed", self.name, exc_info=True)
             return internal_error(exc, self.points)
+
+
+def read_answer_or_problem(answer: Path, read: Callable[[Path], Any], asked: str) -> Any:
+    """``read(answer)``, or a grading :class:`Problem` saying the file is missing or unusable.
+
+    ``asked`` completes "No answer was found: ..." (what the learner should do);
+    ``read`` may raise :class:`~dicomteach.roi.errors.AnswerError` or
+    :class:`ValueError`, whose text is quoted to the learner.
+    """
+    from dicomteach.grading._inputs import Problem
+    from dicomteach.roi.errors import AnswerError
+
+    if not answer.exists():
+        raise Problem(
+            f"No answer was found: {asked} (your answer file '{answer.name}' was not found)."
+        )
+    try:
+        return read(answer)
+    except (AnswerError, ValueError) as exc:
+        detail = exc.problem if isinstance(exc, AnswerError) else str(exc)
+        raise Problem(
+            f"Your answer file '{answer.name}' could not be used ({detail}): answer again "
+            "in the activity."
+        ) from None
 
 
 def _refuse_renamed(answer: Path) -> None:

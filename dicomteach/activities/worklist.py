@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from dicomteach.activities.base import Activity
+from dicomteach.activities.base import Activity, read_answer_or_problem
 from dicomteach.activities.spec import SPEC_VERSION, Location, SpecProblem
 from dicomteach.grading import Feedback
 from dicomteach.grading.worklist import Read, WorklistCase, grade_worklist
@@ -399,21 +399,7 @@ class Worklist(Activity):
         return found
 
     def _grade(self, answer: Path) -> Feedback:
-        from dicomteach.grading._inputs import Problem
-
-        if not answer.exists():
-            raise Problem(
-                f"No answer was found: read the worklist (your answer file '{answer.name}' "
-                "was not found)."
-            )
-        try:
-            found = self.answer_for(answer)
-        except (AnswerError, ValueError) as exc:
-            detail = exc.problem if isinstance(exc, AnswerError) else str(exc)
-            raise Problem(
-                f"Your answer file '{answer.name}' could not be used ({detail}): answer again "
-                "in the activity."
-            ) from None
+        found = read_answer_or_problem(answer, self.answer_for, "read the worklist")
         scores = self.scores()
         try:
             thumbs: list[np.ndarray | None] = list(self.thumbnails())
