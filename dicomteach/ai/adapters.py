@@ -281,8 +281,11 @@ class TotalSegmentator:
     Raises
     ------
     MissingDependencyError
-        TotalSegmentator is not installed (``pip install TotalSegmentator``,
-        with PyTorch; not an extra of dicomteach's: it brings VTK and dipy).
+        TotalSegmentator is not installed: the ``ai-totalseg`` extra, then
+        TotalSegmentator, nnU-Net, dynamic-network-architectures and
+        dicom2nifti with ``--no-deps`` (what they declare brings PyTorch's
+        CUDA build, VTK and dipy; docs/ai.md), or a module nnU-Net imports
+        as it runs is missing.
     ModelError
         The task is unknown, the structure is not one of its classes, or its
         weights (and those of the task it crops with) are not in
@@ -300,7 +303,9 @@ class TotalSegmentator:
 
             raise MissingDependencyError(
                 f"TotalSegmentator's {task} needs the totalsegmentator package: "
-                "pip install TotalSegmentator (with its weights copied in; nothing is downloaded)"
+                "pip install 'dicomteach[ai-totalseg]' && pip install --no-deps TotalSegmentator "
+                "nnunetv2 dynamic-network-architectures dicom2nifti (docs/ai.md), its weights "
+                "copied in: nothing is downloaded"
             ) from None
         if task not in TASK_CONFIGS or task not in class_map:
             raise ModelError(f"TotalSegmentator has no task {task!r}")
