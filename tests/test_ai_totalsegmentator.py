@@ -31,7 +31,7 @@ import pytest
 
 from dicomteach import io
 from dicomteach.ai import find_nodules
-from dicomteach.ai.errors import ModelError
+from dicomteach.ai.errors import MissingDependencyError, ModelError
 from dicomteach.ai.grid import hounsfield
 from dicomteach.samples.cache import lesson_study
 
@@ -181,7 +181,9 @@ def make_model(
     return model
 
 
-def make_weights(home: Path, *, nodules: bool = True, crop: bool = True) -> Path:
+def make_weights(
+    home: Path, *, nodules: bool = True, crop: bool = True, crop_trained_by: str = CROP_TRAINED_BY
+) -> Path:
     """TotalSegmentator's home with the lung_nodules task's two models."""
     results = home / "nnunet" / "results"
     results.mkdir(parents=True)
@@ -194,7 +196,7 @@ def make_weights(home: Path, *, nodules: bool = True, crop: bool = True) -> Path
         make_model(results, "Dataset298_TotalSegmentator_total_6mm_1559subj",
                    "nnUNetTrainer_4000epochs_NoMirroring", class_map["total"],
                    {"lung_upper_lobe_left": ("below", LUNG_BELOW_HU)}, spacing=6.0,
-                   patch=[32, 64, 64], trained_by=CROP_TRAINED_BY)  # fmt: skip
+                   patch=[32, 64, 64], trained_by=crop_trained_by)  # fmt: skip
     if nodules:
         make_model(results, "Dataset913_lung_nodules",
                    "nnUNetTrainer_MOSAIC_1k_QuarterLR_NoMirroring", class_map["lung_nodules"],
@@ -320,3 +322,18 @@ def test_totalsegmentator_without_its_weights_says_so_in_one_line(tmp_path, monk
         TotalSegmentator("lung_nodules", structure="liver")
     with pytest.raises(ModelError, match="needs a licence"):
         TotalSegmentator("heartchambers_highres", structure="heart_myocardium")
+
+
+def test_a_trainer_nnunet_cannot_import_is_named_in_one_line(tmp_path, monkeypatch, phantom):
+    import importlib.util
+
+    if importlib.util.find_spec("timm") is not None:
+        pytest.skip("timm is installed here: nnU-Net finds every trainer")
+    # the crop model as TotalSegmentator ships it: trained by nnUNetTrainer_4000epochs_NoMirroring
+    real = "nnUNetTrainer_4000epochs_NoMirroring"
+    home = make_weights(tmp_path / ".totalsegmentator", crop_trained_by=real)
+    monkeypatch.setenv("TOTALSEG_HOME_DIR", str(home))
+    with pytest.raises(MissingDependencyError) as error:
+        TotalSegmentator("lung_nodules").probability_map(phantom, hounsfield(phantom))
+    assert "needs timm" in str(error.value) and "pip install timm" in str(error.value)
+    assert "\n" not in str(error.value)

@@ -359,8 +359,8 @@ class TotalSegmentator:
             from dicomteach.ai.errors import MissingDependencyError
 
             raise MissingDependencyError(
-                f"TotalSegmentator's {self.task} needs {error.name}: "
-                f"pip install {error.name} (it is one of nnU-Net's, which TotalSegmentator runs)"
+                f"TotalSegmentator's {self.task} needs {error.name}, which nnU-Net imports as it "
+                f"loads the model: pip install {error.name} (built for this PyTorch; docs/ai.md)"
             ) from None
         finally:
             python_api.send_usage_stats = send_usage_stats
