@@ -6,18 +6,21 @@ the place TotalSegmentator looks for them (``$TOTALSEG_HOME_DIR/nnunet/results``
 
 - ``Dataset298`` (the ``total`` task at 6 mm, which TotalSegmentator runs
   first to crop the CT to the lungs): here a lung is air, below -500 HU;
-- ``Dataset913_lung_nodules``: here a nodule is anything denser than 0 HU.
+- ``Dataset913_lung_nodules``: here the lung is air too, and a nodule
+  anything denser than -75 HU (halfway from the phantom's lungs, -850 HU, to
+  its calcified nodules, 700 HU: resampling blurs an edge evenly both ways).
 
 Each is a PlainConvUNet of nnU-Net's plans, two stages of two features, with
 its weights set by hand so that what it finds is known exactly: the
-encoder's first stage computes ``relu(x - t)`` and ``relu(t - x)`` of the CT
-(normalised by the plans' intensity properties), the decoder passes them on
-and the segmentation layer makes the structure's logit their difference.
-TotalSegmentator's own code does everything else — the crop to the lungs,
-resampling to 6 and 1.5 mm, nnU-Net's preprocessing and sliding window, the
-way back to the CT's grid — so the test checks what the adapter does on either
-side and what a user would notice: the nodules found where they are in the
-patient, nothing found outside the lungs' crop, no network used.
+encoder's first stage computes ``relu(x - t_above)`` and ``relu(t_below - x)``
+of the CT (normalised by the plans' intensity properties), the decoder passes
+them on, and the segmentation layer makes each a structure's logit against a
+small one for the background. TotalSegmentator's own code does everything
+else (the crop to the lungs, resampling to 6 and 1.5 mm, nnU-Net's
+preprocessing and sliding window, the way back to the CT's grid), so the test
+checks what the adapter does on either side and what a user would notice: the
+nodules found where they are in the patient, nothing found outside the lungs'
+crop, nothing sent to the network.
 """
 
 from __future__ import annotations
