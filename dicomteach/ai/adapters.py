@@ -17,7 +17,8 @@ one that saves probabilities) and an outline.
 
 :class:`TotalSegmentator` does the same with TotalSegmentator's own Python
 API, for a task whose structures include what is to be found (by default
-``lung_nodules``, structure ``lung_nodules``).
+``lung_nodules``, structure ``lung_nodules``), with its usage statistics off
+(docs/ai.md: installing it without PyTorch's CUDA build).
 
 Nothing is downloaded (docs/decisions.md, decisions 9 and 40): the bundle's
 weights must already be in its folder, TotalSegmentator's in its weights
