@@ -45,6 +45,13 @@ if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ]; then
         fi
     fi
     "$VENV/bin/python" -m pip install -q -e ".[test]" 2>&1 | grep -v "is ignored" || true
+    # TotalSegmentator and nnU-Net (tests/test_ai_totalsegmentator.py) without what they declare:
+    # PyTorch's CUDA build (through timm and torchvision), VTK, dipy, fury and GDCM, which a run
+    # from a NIfTI in memory never imports; the ai-totalseg extra above holds what it does import
+    # (docs/decisions.md, decision 46)
+    "$VENV/bin/python" -m pip install -q --no-deps "TotalSegmentator==2.18.0" "nnunetv2==2.8.1" \
+        "dynamic-network-architectures==0.4.4" "dicom2nifti==2.6.2" 2>&1 \
+        | grep -v -e "is ignored" -e "which is not installed" -e "resolver does not currently" || true
     "$VENV/bin/python" -c "import dicomteach, pydicom, pytest, onnxruntime" 
     touch "$STAMP"
 fi

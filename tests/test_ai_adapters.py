@@ -231,8 +231,13 @@ def test_totalsegmentator_missing_says_what_to_install(monkeypatch):
 
     from dicomteach.ai.adapters import TotalSegmentator
 
-    monkeypatch.setitem(sys.modules, "totalsegmentator", None)
+    # its modules too: another test may have imported them (tests/test_ai_totalsegmentator.py)
+    for name in [n for n in sys.modules if n.startswith("totalsegmentator.")] + [
+        "totalsegmentator"
+    ]:
+        monkeypatch.setitem(sys.modules, name, None)
     with pytest.raises(MissingDependencyError) as error:
         TotalSegmentator("lung_nodules")
-    assert "pip install TotalSegmentator" in str(error.value)
+    assert "pip install 'dicomteach[ai-totalseg]'" in str(error.value)
+    assert "pip install --no-deps TotalSegmentator nnunetv2" in str(error.value)
     assert "nothing is downloaded" in str(error.value)

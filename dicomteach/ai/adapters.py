@@ -17,7 +17,8 @@ one that saves probabilities) and an outline.
 
 :class:`TotalSegmentator` does the same with TotalSegmentator's own Python
 API, for a task whose structures include what is to be found (by default
-``lung_nodules``, structure ``lung_nodules``).
+``lung_nodules``, structure ``lung_nodules``), with its usage statistics off
+(docs/ai.md: installing it without PyTorch's CUDA build).
 
 Nothing is downloaded (docs/decisions.md, decisions 9 and 40): the bundle's
 weights must already be in its folder, TotalSegmentator's in its weights
@@ -225,11 +226,47 @@ class MonaiBundle:
         return (labels == self.label).astype(np.float32)
 
 
-def _task_ids(configs: dict, task: str) -> list[int]:
-    """The nnU-Net datasets a TotalSegmentator task runs (its default mode)."""
-    config = configs[task]
-    ids = config.get("task_id", config.get("sub_modes", {}).get("default", {}).get("task_id"))
-    return [int(i) for i in (ids if isinstance(ids, list) else [ids])]
+def _no_stats(*args, **kwargs) -> None:
+    """In place of TotalSegmentator's ``send_usage_stats`` while it runs for dicomteach."""
+
+
+def _task_ids(configs: dict, task: str) -> list:
+    """The nnU-Net datasets a TotalSegmentator task runs (its default mode), in the order it runs
+    them: first the model it crops with, as TotalSegmentator's Python API chooses it."""
+    raw = configs[task]
+    config = {**raw, **raw.get("sub_modes", {}).get("default", {})}
+    ids = config["task_id"] if isinstance(config["task_id"], list) else [config["task_id"]]
+    crop = config.get("crop")
+    before = []
+    if crop is not None or config.get("cascade"):
+        if config.get("crop_model"):
+            before = _task_ids(configs, config["crop_model"])
+        elif crop is not None and {"body_trunc", "body_extremities"} & set(crop):
+            before = [300]  # the body task at 6 mm
+        elif task.endswith("_mr"):
+            before = [852]  # total_mr at 3 mm
+        else:
+            before = [297 if config.get("robust_crop") else 298]  # total at 3 or 6 mm
+    after = [305] if task == "vertebrae_pp_refined" else []
+    return [*before, *ids, *after]
+
+
+def _download_commands(folders: list[str], task: str) -> str:
+    """What fetches ``folders`` on a machine with network: TotalSegmentator's own command, with
+    for each the smallest of its download tasks that holds it (lung_nodules crops with
+    ``total_fast``'s 6 mm model, which ``-t lung_nodules`` leaves out)."""
+    try:
+        from totalsegmentator.bin.totalseg_download_weights import TASK_TO_ID
+        from totalsegmentator.map_tasks_config import TASK_ID_WEIGHTS_CONFIGS
+    except ImportError:
+        return f"totalseg_download_weights -t {task}"
+    tasks: list[str] = []
+    for i, config in TASK_ID_WEIGHTS_CONFIGS.items():
+        if config.get("foldername") in {Path(f).name for f in folders}:
+            holding = [t for t, ids in TASK_TO_ID.items() if i in ids]
+            best = min(holding, key=lambda t: (t != task, len(TASK_TO_ID[t])), default=task)
+            tasks += [] if best in tasks else [best]
+    return ", then ".join(f"totalseg_download_weights -t {t}" for t in tasks or [task])
 
 
 class TotalSegmentator:
@@ -245,8 +282,11 @@ class TotalSegmentator:
     Raises
     ------
     MissingDependencyError
-        TotalSegmentator is not installed (``pip install TotalSegmentator``,
-        with PyTorch; not an extra of dicomteach's: it brings VTK and dipy).
+        TotalSegmentator is not installed: the ``ai-totalseg`` extra, then
+        TotalSegmentator, nnU-Net, dynamic-network-architectures and
+        dicom2nifti with ``--no-deps`` (what they declare brings PyTorch's
+        CUDA build, VTK and dipy; docs/ai.md), or a module nnU-Net imports
+        as it runs is missing.
     ModelError
         The task is unknown, the structure is not one of its classes, or its
         weights (and those of the task it crops with) are not in
@@ -256,7 +296,7 @@ class TotalSegmentator:
     def __init__(self, task: str = "lung_nodules", structure: str = "lung_nodules"):
         self.task, self.structure = task, structure
         try:
-            from totalsegmentator.config import get_weights_dir
+            from totalsegmentator.config import get_weights_dir, has_valid_license_offline
             from totalsegmentator.map_tasks_config import TASK_CONFIGS, TASK_ID_WEIGHTS_CONFIGS
             from totalsegmentator.map_to_binary import class_map
         except ImportError:
@@ -264,7 +304,9 @@ class TotalSegmentator:
 
             raise MissingDependencyError(
                 f"TotalSegmentator's {task} needs the totalsegmentator package: "
-                "pip install TotalSegmentator (with its weights copied in; nothing is downloaded)"
+                "pip install 'dicomteach[ai-totalseg]' && pip install --no-deps TotalSegmentator "
+                "nnunetv2 dynamic-network-architectures dicom2nifti (docs/ai.md), its weights "
+                "copied in: nothing is downloaded"
             ) from None
         if task not in TASK_CONFIGS or task not in class_map:
             raise ModelError(f"TotalSegmentator has no task {task!r}")
@@ -272,20 +314,24 @@ class TotalSegmentator:
         if structure not in labels:
             raise ModelError(f"TotalSegmentator's {task} has no structure {structure!r}")
         self.label = int(labels[structure])
-        ids = _task_ids(TASK_CONFIGS, task)
-        if TASK_CONFIGS[task].get("crop"):  # cropped to organs the total task finds first
-            ids += _task_ids(TASK_CONFIGS, "total")
+        if TASK_CONFIGS[task].get("commercial") and has_valid_license_offline()[0] != "yes":
+            raise ModelError(  # else TotalSegmentator prints where to get one and exits Python
+                f"TotalSegmentator's {task} needs a licence: set its number with "
+                "totalseg_set_license -l <number>"
+            )
         weights = Path(get_weights_dir())
-        missing = [
-            TASK_ID_WEIGHTS_CONFIGS.get(i, {}).get("foldername", f"Dataset{i:03d}")
-            for i in ids
-            if not (weights / TASK_ID_WEIGHTS_CONFIGS.get(i, {}).get("foldername", "?")).is_dir()
-        ]
+
+        def folder(i) -> Path:
+            config = TASK_ID_WEIGHTS_CONFIGS.get(i, {})
+            return Path(config.get("rel_path", ""), config.get("foldername", f"Dataset{i}"))
+
+        missing = [str(folder(i)) for i in _task_ids(TASK_CONFIGS, task)]
+        missing = [name for name in missing if not (weights / name).is_dir()]
         if missing:
             raise ModelError(
                 f"TotalSegmentator's weights for {task} are not here ({', '.join(missing)}); "
-                f"copy them in from a machine with network (totalseg_download_weights -t {task}): "
-                "they cannot be downloaded here",
+                f"copy them in from a machine with network ({_download_commands(missing, task)}"
+                "): they cannot be downloaded here",
                 weights,
             )
         self.name = f"TotalSegmentator {task}"
@@ -296,13 +342,29 @@ class TotalSegmentator:
     def probability_map(self, volume: Volume, values: np.ndarray) -> np.ndarray:
         """TotalSegmentator's ``structure`` on ``volume``'s voxels (1.0 inside, 0.0 outside)."""
         nib = require("nibabel", "TotalSegmentator", "ai-monai")
-        from totalsegmentator.python_api import totalsegmentator
+        from totalsegmentator import python_api
 
         image = nib.Nifti1Image(
             np.ascontiguousarray(np.transpose(values.astype(np.float32), (2, 1, 0))),
             nifti_affine(volume),
         )
-        result = totalsegmentator(image, None, task=self.task, ml=True, device="cpu", quiet=True)
+        # nothing leaves the machine (docs/decisions.md, decision 9): TotalSegmentator posts each
+        # run's task and options to its authors' server unless its config.json says not to
+        send_usage_stats, python_api.send_usage_stats = python_api.send_usage_stats, _no_stats
+        try:  # one process each to resample and to save (the default is six): a shared CPU
+            result = python_api.totalsegmentator(
+                image, None, task=self.task, ml=True, device="cpu", quiet=True,
+                nr_thr_resamp=1, nr_thr_saving=1,
+            )  # fmt: skip
+        except ModuleNotFoundError as error:  # nnU-Net imports some of its own only now
+            from dicomteach.ai.errors import MissingDependencyError
+
+            raise MissingDependencyError(
+                f"TotalSegmentator's {self.task} needs {error.name}, which nnU-Net imports as it "
+                f"loads the model: pip install {error.name} (built for this PyTorch; docs/ai.md)"
+            ) from None
+        finally:
+            python_api.send_usage_stats = send_usage_stats
         data = np.asarray(result.dataobj)
         labels = on_volume_grid(np.rint(data).astype(np.int32), result.affine, volume)
         return (labels == self.label).astype(np.float32)
