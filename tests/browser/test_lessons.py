@@ -443,7 +443,7 @@ def test_lesson_runs_whole_in_lab_and_every_widget_draws(lesson, gl_browser, lab
 
 def _every_app_widget_drawn(page, lesson: Path, artifacts: Path) -> int:
     """Scroll to each widget of a Voilà app and check what it draws; returns how many."""
-    outputs = page.locator(".jp-OutputArea-output:has(.widget-subarea, .dt-viewer)")
+    outputs = page.locator(".jp-OutputArea-output:has(.widget-subarea, .dt-viewer, .dt-worklist)")
     checked = 0
     for i in range(outputs.count()):
         output = outputs.nth(i)
