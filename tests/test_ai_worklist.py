@@ -163,19 +163,43 @@ class TestAnswerFile:
 
 @pytest.fixture(scope="module")
 def films(tmp_path_factory):
-    """Four held-out films as DICOM (two patients, each normal and abnormal), and their truth."""
+    """Four held-out films as DICOM (two patients, each normal and abnormal), and their truth,
+    written by ``film_folder`` as the lessons' are."""
     pytest.importorskip("onnxruntime")
-    from dicomteach.ai.films import film_specs, render_films, write_film
+    from dicomteach.ai.film_cases import film_folder, read_truth
 
     folder = tmp_path_factory.mktemp("worklist-films")
     made = []
-    for spec in film_specs("held-out", 2):
-        for film in render_films(spec):
-            write_film(film, folder / f"{film.name}.dcm")
-            made.append((f"{film.name}.dcm", film.holds_lesion))
+    for number in (0, 1):
+        patient = film_folder(number, root=folder)
+        for film in read_truth(patient)["films"].values():
+            made.append((f"{patient.name}/{film['file']}", film["holds_lesion"]))
     # arrival: patient 0 normal, patient 1 abnormal, patient 1 normal, patient 0 abnormal
     order = [made[0], made[3], made[2], made[1]]
     return folder, [name for name, _ in order], ["abnormal" if a else "normal" for _, a in order]
+
+
+def test_film_folder_writes_a_patients_films_once_with_what_each_holds(films):
+    from dicomteach import io
+    from dicomteach.ai.film_cases import film_folder, read_truth
+
+    source, cases, _ = films
+    patient = source / cases[0].split("/")[0]
+    written = {p.name: p.stat().st_mtime_ns for p in patient.iterdir()}
+    assert film_folder(0, root=source) == patient  # found again, not written again
+    assert {p.name: p.stat().st_mtime_ns for p in patient.iterdir()} == written
+    truth = read_truth(patient)
+    assert truth["patient"] == "held-out-000"
+    normal, abnormal = truth["films"]["normal"], truth["films"]["abnormal"]
+    assert not normal["holds_lesion"] and normal["lesions"] == []
+    assert abnormal["holds_lesion"] and abnormal["lesions"]
+    film = io.load(patient / abnormal["file"])
+    assert film.modality == "DX" and film.pixels.shape[-2:] == (2600, 2330)
+    for lesion in abnormal["lesions"]:
+        row, col = lesion["pixel"]
+        assert 0 <= row < 2600 and 0 <= col < 2330 and lesion["diameter_mm"] > 0
+    with pytest.raises(ValueError, match="Argument 'number' must be a whole number"):
+        film_folder(-1, root=source)
 
 
 def _yaml(folder, films, name="triage", order="ai"):

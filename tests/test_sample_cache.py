@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -49,3 +50,14 @@ def test_two_kernels_at_once_end_with_one_complete_copy(root):
 def test_an_unknown_study_is_refused(root):
     with pytest.raises(ValueError, match="Argument 'study' must be one of .*'ct-chest'"):
         lesson_study("ct-head")
+
+
+def test_the_hub_writes_the_ai_cases_lessons_open_and_the_studies_they_ask_for():
+    """Learners never write the hub's cache: what the lessons open is found in their code."""
+    from dicomteach.hub.install import course_ai_cases, course_samples
+
+    project = Path(__file__).resolve().parents[1]
+    cases = course_ai_cases(project)
+    assert ("lesson_pair", (4,), {}) in cases
+    assert {args for name, args, _ in cases if name == "film_folder"} >= {(0,), (1,), (2,), (16,)}
+    assert ("ct-chest-findings", {}) in course_samples(project)

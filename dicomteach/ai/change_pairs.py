@@ -83,35 +83,52 @@ def pair_specs(n: int, *, slices: int = generated.SLICES) -> list[PairSpec]:
     >>> spec.name, 0.0 in spec.growth  # every other pair has a new nodule
     ('pair-00', True)
     """
-    out = []
-    for case in generated.case_specs("held-out", n):
-        rng = np.random.default_rng([case.person_seed, 0xC4A])
-        person = case.person()
-        z_mm, _ = ct_findings.axes(
-            generated.SIZE, slices, field_of_view=case.examination.field_of_view
-        )
-        plan = generated.fitted_plan(case, person, z_mm)
-        growth = []
-        for kind, _, diameter in plan:
-            low = max(1.25, diameter / (diameter - LEAST_GROWTH_MM)) if diameter > 3 else 9.0
-            if (
-                kind in GROWING
-                and rng.random() < 0.65
-                and low <= min(1.6, diameter / SMALLEST_BASELINE_MM)
-            ):
-                growth.append(
-                    round(float(rng.uniform(low, min(1.6, diameter / SMALLEST_BASELINE_MM))), 2)
-                )
-            else:
-                growth.append(1.0)
-        growing = [i for i, (kind, _, _) in enumerate(plan) if kind in GROWING]
-        if case.number % 2 == 0 and growing:
-            growth[growing[int(rng.integers(len(growing)))]] = 0.0  # new at follow-up
-        rotation = (float(rng.uniform(-2.5, 2.5)), float(rng.uniform(-2.0, 2.0)))
-        shift = (float(rng.uniform(-8, 8)), float(rng.uniform(-8, 8)), float(rng.uniform(-4, 4)))
-        days = int(rng.choice([90, 180, 365]))
-        out.append(PairSpec(case, rotation, tuple(round(v, 1) for v in shift), tuple(growth), days))  # type: ignore[arg-type]
-    return out
+    return [pair_spec(case, slices=slices) for case in generated.case_specs("held-out", n)]
+
+
+def pair_spec(case: generated.CaseSpec, *, slices: int = generated.SLICES) -> PairSpec:
+    """One held-out case's pair: how the patient lay at follow-up, and each finding's fate.
+
+    Drawn from the patient's seed alone, so a pair is the same whichever
+    others are made with it; ``slices`` is the number of 2.5 mm slices the
+    findings are fitted into (as :func:`write_pair` is given it).
+    """
+    rng = np.random.default_rng([case.person_seed, 0xC4A])
+    person = case.person()
+    z_mm, _ = ct_findings.axes(generated.SIZE, slices, field_of_view=case.examination.field_of_view)
+    plan = generated.fitted_plan(case, person, z_mm)
+    growth = []
+    for kind, _, diameter in plan:
+        low = max(1.25, diameter / (diameter - LEAST_GROWTH_MM)) if diameter > 3 else 9.0
+        if (
+            kind in GROWING
+            and rng.random() < 0.65
+            and low <= min(1.6, diameter / SMALLEST_BASELINE_MM)
+        ):
+            growth.append(
+                round(float(rng.uniform(low, min(1.6, diameter / SMALLEST_BASELINE_MM))), 2)
+            )
+        else:
+            growth.append(1.0)
+    growing = [i for i, (kind, _, _) in enumerate(plan) if kind in GROWING]
+    if case.number % 2 == 0 and growing:
+        growth[growing[int(rng.integers(len(growing)))]] = 0.0  # new at follow-up
+    rotation = (float(rng.uniform(-2.5, 2.5)), float(rng.uniform(-2.0, 2.0)))
+    shift = (float(rng.uniform(-8, 8)), float(rng.uniform(-8, 8)), float(rng.uniform(-4, 4)))
+    days = int(rng.choice([90, 180, 365]))
+    return PairSpec(case, rotation, tuple(round(v, 1) for v in shift), tuple(growth), days)  # type: ignore[arg-type]
+
+
+def lesson_pair(number: int, *, slices: int = 60) -> Path:
+    """Held-out pair ``number`` written at ``slices`` slices of 512 × 512 (in the sample cache).
+
+    What a lesson opens: ``baseline/ct``, ``followup/ct`` and ``truth.json``,
+    written the first time (10 to 30 s for 60 slices) and reused after.
+    Fewer slices than the evaluation's 100 cover less of the chest (from
+    the middle), so the findings are fitted into that slab.
+    """
+    case = generated.case_specs("held-out", number + 1)[number]
+    return pair_folder(pair_spec(case, slices=slices), slices=slices)
 
 
 def moved(finding: Finding, scale: float, rotation: np.ndarray, shift: np.ndarray) -> Finding:

@@ -18,10 +18,13 @@ from dicomteach.hub.roster import Account, Roster
 from dicomteach.hub.settings import HubSettings
 
 __all__ = [
+    "AI_CASES",
+    "course_ai_cases",
     "course_samples",
     "SetupResult",
     "check_python",
     "course_owner",
+    "prepare_ai_cases",
     "prepare_samples",
     "setup_hub",
 ]
@@ -37,6 +40,41 @@ def course_samples(project: Path, course_source: Path | None = None) -> list[tup
     notebooks = sorted((project / "notebooks").glob("*.ipynb"))
     notebooks += sorted((source / "source").glob("*/*.ipynb"))
     return studies_opened_by(notebooks)
+
+
+#: The functions lessons call to write a generated AI case into the sample cache, by name.
+AI_CASES = {
+    "film_folder": "dicomteach.ai.film_cases",
+    "lesson_pair": "dicomteach.ai.change_pairs",
+}
+
+
+def course_ai_cases(project: Path) -> list[tuple[str, tuple, dict]]:
+    """The generated AI cases the lessons open (``film_folder(2)``, ``lesson_pair(4)``, each
+    with literal arguments): written with the samples, as learners never write the cache."""
+    from dicomteach.samples.cache import calls_in
+
+    return calls_in(sorted((project / "notebooks").glob("*.ipynb")), AI_CASES)
+
+
+def prepare_ai_cases(cache: Path, cases: Iterable[tuple[str, tuple, dict]]) -> list[Path]:
+    """Write ``cases`` (from :func:`course_ai_cases`) into the sample cache ``cache`` once."""
+    import importlib
+
+    before = os.environ.get("DICOMTEACH_CACHE")
+    os.environ["DICOMTEACH_CACHE"] = str(cache)
+    try:
+        folders = [
+            getattr(importlib.import_module(AI_CASES[name]), name)(*args, **options)
+            for name, args, options in cases
+        ]
+    finally:
+        if before is None:
+            os.environ.pop("DICOMTEACH_CACHE", None)
+        else:
+            os.environ["DICOMTEACH_CACHE"] = before
+    _open_to_learners(cache)
+    return folders
 
 
 @dataclass(frozen=True)
@@ -64,12 +102,16 @@ def prepare_samples(cache: Path, studies: Iterable[tuple[str, dict]]) -> list[Pa
             os.environ.pop("DICOMTEACH_CACHE", None)
         else:
             os.environ["DICOMTEACH_CACHE"] = before
+    _open_to_learners(cache)
+    return folders
+
+
+def _open_to_learners(cache: Path) -> None:
     # a study is written into a private temporary folder and renamed: open it to learners
     for folder, _dirs, files in os.walk(cache):
         os.chmod(folder, 0o755)
         for name in files:
             os.chmod(os.path.join(folder, name), 0o644)
-    return folders
 
 
 def course_owner(settings: HubSettings, course: str) -> tuple[int, int] | None:
@@ -133,6 +175,7 @@ def setup_hub(
     state = settings.state.prepare()
     if samples:
         prepare_samples(state.cache, course_samples(settings.project, course_source))
+        prepare_ai_cases(state.cache, course_ai_cases(settings.project))
     course = settings.course
     owner = course_owner(settings, course)
     if owner is not None:

@@ -110,9 +110,30 @@ def studies_opened_by(notebooks: Iterable[str | os.PathLike[str]]) -> list[tuple
     >>> studies_opened_by([nb])
     [('ct-chest', {'seed': 1, 'size': 256})]
     """
+    return [
+        (args[0], options)
+        for _, args, options in calls_in(notebooks, ("lesson_study",))
+        if len(args) == 1 and isinstance(args[0], str)
+    ]
+
+
+def calls_in(
+    notebooks: Iterable[str | os.PathLike[str]], names: Iterable[str]
+) -> list[tuple[str, tuple, dict]]:
+    """Every distinct call of a function named in ``names`` whose arguments are all literals,
+    in the code cells of ``notebooks``: ``(name, args, keywords)``, in the order found.
+
+    >>> import json, tempfile, pathlib
+    >>> cell = {"cell_type": "code", "source": ["a = film_folder(2); b = film_folder(n)"]}
+    >>> nb = pathlib.Path(tempfile.mkdtemp()) / "lesson.ipynb"
+    >>> _ = nb.write_text(json.dumps({"cells": [cell]}))
+    >>> calls_in([nb], ["film_folder", "lesson_pair"])
+    [('film_folder', (2,), {})]
+    """
     import ast
 
-    found: list[tuple[str, dict]] = []
+    wanted = set(names)
+    found: list[tuple[str, tuple, dict]] = []
     for path in notebooks:
         cells = json.loads(Path(path).read_text(encoding="utf-8")).get("cells", [])
         for cell in cells:
@@ -126,13 +147,13 @@ def studies_opened_by(notebooks: Iterable[str | os.PathLike[str]]) -> list[tuple
             for node in ast.walk(tree):
                 func = node.func if isinstance(node, ast.Call) else None
                 name = getattr(func, "id", None) or getattr(func, "attr", None)
-                if name != "lesson_study":
+                if name not in wanted:
                     continue
                 try:
-                    args = [ast.literal_eval(a) for a in node.args]
-                    options = {k.arg: ast.literal_eval(k.value) for k in node.keywords if k.arg}
+                    args = tuple(ast.literal_eval(a) for a in node.args)  # type: ignore[union-attr]
+                    options = {k.arg: ast.literal_eval(k.value) for k in node.keywords if k.arg}  # type: ignore[union-attr]
                 except ValueError:
                     continue
-                if len(args) == 1 and isinstance(args[0], str) and (args[0], options) not in found:
-                    found.append((args[0], options))
+                if (name, args, options) not in found:
+                    found.append((name, args, options))
     return found

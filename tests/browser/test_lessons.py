@@ -155,7 +155,20 @@ def _check_widgets_in_lab(page, name: str, artifacts: Path) -> int:
 def _check_widget_output(output, what: str, artifacts: Path) -> int:
     """Every viewport of ours (after it says it is rendered), or else every canvas, drawn."""
     stem = what.replace(" ", "-").replace(".ipynb", "")
-    output.locator(".dt-choice, .dt-viewport, canvas, .dt-critique").first.wait_for(timeout=90_000)
+    output.locator(".dt-choice, .dt-viewport, canvas, .dt-critique, .dt-worklist").first.wait_for(
+        timeout=90_000
+    )
+    worklist = output.locator(".dt-worklist")
+    if worklist.count() and not worklist.locator("canvas").count():
+        # a worklist before a case is opened: a thumbnail a row, each with Open and a verdict
+        thumbs = worklist.locator("img.dt-worklist-thumbnail")
+        thumbs.first.wait_for(timeout=60_000)
+        assert worklist.locator("button.dt-worklist-open").count() == thumbs.count()
+        for i in range(thumbs.count()):
+            _assert_drawn(
+                thumbs.nth(i), f"{what}, case {i + 1}", artifacts / f"lesson-{stem}-case-{i}.png"
+            )
+        return thumbs.count()
     critique = output.locator(".dt-critique")
     if critique.count() and not critique.locator("canvas").count():
         # the AI's marks as tiles, each with its verdict buttons
@@ -265,6 +278,13 @@ def _click_the_corner_then_show_the_ai(page, activity) -> None:
     activity.locator(".dt-second-reader-status", has_text="cyan squares").wait_for(timeout=60_000)
 
 
+def _open_the_first_case_and_call_it_abnormal(page, activity) -> None:
+    """Open the worklist's first case (the viewer draws it), then the verdict Abnormal."""
+    activity.locator("button.dt-worklist-open").first.click()
+    activity.locator("canvas.dt-viewer-canvas[data-rendered='1']").wait_for(timeout=60_000)
+    activity.locator(".dt-worklist-verdict").first.locator("button", has_text="Abnormal").click()
+
+
 def _brush_the_middle(page, activity) -> None:
     """A short brush stroke across the middle of the image."""
     canvas = activity.locator("canvas.dt-viewer-canvas[data-rendered='1']")
@@ -321,6 +341,14 @@ FIRST_ANSWERS = {
         "0 / 5 points",
         "Your answer was loaded from second-reader.json (1 point",
     ),
+    "triage-and-two-dates": FirstAnswer(
+        "triage-arrival",
+        ".json",
+        "Worklist 1, as the films arrived",
+        _open_the_first_case_and_call_it_abnormal,
+        "0 / 4 points",  # its first case is a normal film: a false alarm
+        "Your answer was loaded from triage-arrival.json.",
+    ),
 }
 """Lessons answered by the generic tests; those with tests of their own are below."""
 OWN_TESTS = ("following-a-lesion", "for-instructors")
@@ -359,6 +387,11 @@ def _found_again(page, activity, spec: FirstAnswer, before: str, shot: Path) -> 
             assert crowded == [], f"options whose text hides their button: {crowded}"
         elif activity.locator(".dt-q-hotspot").count():
             activity.locator(".dt-q-marker").first.wait_for(timeout=30_000)
+        elif activity.locator(".dt-worklist").count():
+            # the verdict given is shown pressed again
+            activity.locator(".dt-worklist-verdict button.mod-active").first.wait_for(
+                timeout=30_000
+            )
         activity.locator("button.dt-check-button").click()
         feedback = activity.locator(".dt-check-feedback", has_text=spec.points)
         feedback.wait_for(timeout=60_000)
@@ -410,12 +443,12 @@ def test_lesson_runs_whole_in_lab_and_every_widget_draws(lesson, gl_browser, lab
 
 def _every_app_widget_drawn(page, lesson: Path, artifacts: Path) -> int:
     """Scroll to each widget of a Voilà app and check what it draws; returns how many."""
-    outputs = page.locator(".jp-OutputArea-output:has(.widget-subarea, .dt-viewer)")
+    outputs = page.locator(".jp-OutputArea-output:has(.widget-subarea, .dt-viewer, .dt-worklist)")
     checked = 0
     for i in range(outputs.count()):
         output = outputs.nth(i)
         output.scroll_into_view_if_needed()
-        if output.locator("canvas").count():
+        if output.locator("canvas, .dt-worklist").count():
             checked += _check_widget_output(output, f"{lesson.stem} app widget {i + 1}", artifacts)
     return checked
 
