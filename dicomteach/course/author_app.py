@@ -262,12 +262,12 @@ class AuthoringApp(ipywidgets.VBox):
         study = self.studies[key]
         try:
             picture.value = thumbnail_png(study)
-            # what a study list says of it: patient, date, modality
-            line = study_facts(study).line()
-            card.children[2].value = (
-                f'<span class="dt-author-detail">{html.escape(study.detail)}<br>'
-                f"{html.escape(line)}</span>"
-            )
+            if study.is_sample:  # what a study list says of it (an import's detail says it)
+                line = study_facts(study).line()
+                card.children[2].value = (
+                    f'<span class="dt-author-detail">{html.escape(study.detail)}<br>'
+                    f"{html.escape(line)}</span>"
+                )
             card.add_class("dt-author-drawn")  # a marker to wait on
         except Exception:  # noqa: BLE001 - a study that cannot be drawn is still offered
             card.children[2].value = '<span class="dt-author-detail">no picture</span>'
