@@ -57,7 +57,7 @@ _STYLE = """<style>
   border-color: #1a73e8; background: #e8f0fe; }
 .dt-author-card .dt-author-case-badge { font-weight: 600; color: #1a73e8; min-height: 1.2em; }
 .dt-author-case { border-bottom: 1px solid #ddd; padding: 4px 0; }
-.dt-author-case-picture img { width: 64px; height: 64px; object-fit: contain; background: #000; }
+img.dt-author-case-picture { object-fit: contain; background: #000; }
 .dt-author-card .dt-author-detail { font-size: 11px; color: #555; }
 .dt-author-report { max-height: 14em; overflow-y: auto; }
 .dt-author-report table { border-collapse: collapse; font-size: 12px; }
