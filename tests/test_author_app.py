@@ -343,6 +343,7 @@ def test_a_worklist_picks_several_studies_in_the_order_they_arrived_and_keeps_th
     app.kind.value = "worklist"
     editor = app.editor
     assert "Choose the worklist's studies" in app.study_heading.value
+    assert app.window.layout.display == app.tolerance.layout.display == "none"  # not asked
     assert [c.key for c in editor.cases] == [second.key]
     app.choose(first.key)
     assert _message(app) == ("ok", f"{first.title} is Case B.")

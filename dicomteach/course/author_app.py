@@ -371,6 +371,9 @@ class AuthoringApp(ipywidgets.VBox):
         cls = Activity.types.get(self.kind.value)
         if cls is not None:
             self.tolerance.value = cls.default_tolerance_mm
+        # a worklist's cases open at their own windows and take no tolerance
+        shown = "none" if self.kind.value == WorklistKey.kind else ""
+        self.tolerance.layout.display = self.window.layout.display = shown
         self._show_editor()
 
     def _show_editor(self) -> None:
