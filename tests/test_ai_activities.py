@@ -233,6 +233,9 @@ class TestSecondReaderWithTheModel:
         critique = Activity.load(key, study=teaching["volume"]).public()
         question = critique.question
         assert len(question.pickers) == len(critique.candidates())
+        # what a notebook shows: the marks and their verdicts, with no "Show me the AI"
+        # (the marks are there from the start)
+        assert critique.view().children[1] is question
         for n in range(len(question.pickers)):
             question.judge(n + 1, "true")  # every mark called a finding: the false one is wrong
         monkeypatch.setenv(REFERENCES_ENV, str(tmp_path / "references"))

@@ -74,7 +74,7 @@ def test_the_library_shows_every_sample_and_the_types_come_from_the_activities(a
 
 
 def _order(kind: str) -> tuple:
-    built_in = ["hotspot", "labels", "delineate", "multiple-choice"]
+    built_in = ["hotspot", "labels", "delineate", "multiple-choice", "worklist"]
     return (built_in.index(kind) if kind in built_in else len(built_in), kind)
 
 
@@ -308,3 +308,98 @@ def test_a_seg_imported_with_its_study_is_offered_as_the_key_and_still_fits_it(
     answer = DelineationAnswer(ball.astype(np.uint8), key.volume.spacing, ("Tumour",))
     save_delineation(answer, tmp_path / "tumour.npz")
     assert key.grade(tmp_path / "tumour.npz").points == 2
+
+
+def _two_ct_studies(course: Path, tmp_path: Path) -> list:
+    """pydicom's CT_small imported as two studies of one patient, a week apart."""
+    import pydicom
+    from pydicom.data import get_testdata_file
+
+    from dicomteach.course.library import import_study
+
+    ds = pydicom.dcmread(get_testdata_file("CT_small.dcm", download=False))
+    studies = []
+    for n, date in enumerate(("20240301", "20240308")):
+        ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.SOPInstanceUID = (
+            pydicom.uid.generate_uid() for _ in range(3)
+        )
+        ds.StudyDate = date
+        folder = tmp_path / f"export-{n}"
+        folder.mkdir()
+        ds.save_as(folder / "ct.dcm")
+        (study,) = import_study(course, folder).studies
+        studies.append(study)
+    return studies
+
+
+def test_a_worklist_picks_several_studies_in_the_order_they_arrived_and_keeps_them(
+    course, tmp_path
+):
+    first, second = _two_ct_studies(course, tmp_path)
+    session = tmp_path / "session"
+    app = AuthoringApp(course, session=session, thumbnails=False)
+    assert app.study_heading.value == "<h3>1. Choose a study</h3>"
+    app.choose(second.key)  # chosen before the type: the worklist's first case
+    app.kind.value = "worklist"
+    editor = app.editor
+    assert "Choose the worklist's studies" in app.study_heading.value
+    assert app.window.layout.display == app.tolerance.layout.display == "none"  # not asked
+    assert [c.key for c in editor.cases] == [second.key]
+    app.choose(first.key)
+    assert _message(app) == ("ok", f"{first.title} is Case B.")
+    fundus = next(s for s in SAMPLE_STUDIES if s.location.sample == "op-fundus")
+    app.choose(fundus.key)  # a photograph: not a study the AI scores
+    kind, text = _message(app)
+    assert kind == "error" and text.startswith("Fundus photograph is OP: the worklist's AI scores")
+
+    def badges() -> dict:
+        return {
+            k: c.children[3].value
+            for k, c in app.card_of.items()
+            if "dt-author-in-worklist" in c._dom_classes
+        }
+
+    assert badges() == {second.key: "Case A", first.key: "Case B"}
+    # each row: its label, its picture, patient · date · modality, the truth's buttons
+    rows = editor.rows.children
+    assert [r.children[0].value for r in rows] == [
+        '<b class="dt-author-case-label">Case A</b>',
+        '<b class="dt-author-case-label">Case B</b>',
+    ]
+    assert rows[0].children[1].value[:4] == b"\x89PNG"
+    from datetime import date
+
+    from dicomteach.course.library import study_facts
+
+    facts = [study_facts(s) for s in (second, first)]
+    assert [f.line() in r.children[2].value for f, r in zip(facts, rows, strict=True)] == [True] * 2
+    # the dates as de-identified: shifted, a week apart still
+    later, earlier = (date.fromisoformat(f.date) for f in facts)
+    assert (later - earlier).days == 7 and facts[0].modality == "CT"
+    editor.move(first.key, -1)  # it arrived first after all
+    assert badges() == {first.key: "Case A", second.key: "Case B"}
+    editor.truths[first.key].value = "normal"
+    editor.truths[second.key].value = "abnormal"
+    editor.order.value = "arrival"
+    _fill(app)
+    app.name.value = "triage"
+    app.save_button.click()
+    assert _message(app)[0] == "ok", _message(app)
+    key = Activity.load(course / "references" / "week-1" / "triage.yaml")
+    assert key.order == "arrival" and key.reference == [False, True]
+    assert [Path(c.path).name for c in key.cases] == [
+        Path(first.location.path).name,
+        Path(second.location.path).name,
+    ]
+    # a page reloaded: a new app on the same session has the worklist as it was
+    again = AuthoringApp(course, session=session, thumbnails=False)
+    again.kind.value = "worklist"
+    assert [c.key for c in again.editor.cases] == [first.key, second.key]
+    assert [again.editor.truths[k].value for k in (first.key, second.key)] == [
+        "normal",
+        "abnormal",
+    ]
+    assert again.editor.order.value == "arrival"
+    again.choose(first.key)  # a click on a case's picture takes it out
+    assert [c.key for c in again.editor.cases] == [second.key]
+    assert "dt-author-in-worklist" not in again.card_of[first.key]._dom_classes

@@ -443,3 +443,126 @@ def test_a_key_written_as_yaml_is_checked_before_anything_is_written(tmp_path, y
     with pytest.raises(AuthoringError, match=message):
         draft.save()
     assert not course.root.exists()
+
+
+# ---------------------------------------------------------------------- a worklist: several studies
+
+
+@pytest.fixture(scope="module")
+def films(tmp_path_factory):
+    """Two held-out films of one patient of ``ai/films.py``, without and with findings, as an
+    instructor's PACS export (a folder each)."""
+    pytest.importorskip("onnxruntime")
+    from dicomteach.ai.films import film_specs, render_films, write_film
+
+    export = tmp_path_factory.mktemp("pacs-export")
+    made = {}
+    for film in render_films(film_specs("held-out", 1)[0], rows=1400, columns=1300):
+        truth = "abnormal" if film.holds_lesion else "normal"
+        (export / truth).mkdir()
+        made[truth] = write_film(film, export / truth / "film.dcm").parent
+    return made
+
+
+def _worklist(course: Course, films: dict[str, Path]) -> Draft:
+    """Three cases in arrival order: the normal film, the sample CT with its nodule, the
+    abnormal film; the films imported (de-identified) as the app imports them."""
+    # the films carry no text in their pixels: looked at, as the app asks
+    (normal,) = import_study(course.root, films["normal"], accept_burned_in=True).studies
+    (abnormal,) = import_study(course.root, films["abnormal"], accept_burned_in=True).studies
+    draft = Draft(course)
+    draft.kind, draft.assignment, draft.name = "worklist", "triage-week", "triage"
+    draft.prompt, draft.points = "Read the worklist: which studies hold a lesion?", 3
+    draft.cases = [normal, CT, abnormal]
+    draft.case_truths = ["normal", "abnormal", "abnormal"]
+    return draft
+
+
+class TestWorklist:
+    def test_saved_with_its_cases_in_arrival_order_and_graded_by_name(
+        self, tmp_path, films, monkeypatch
+    ):
+        from dicomteach.activities import Worklist, grade
+        from dicomteach.activities.worklist import Event, WorklistAnswer, save_worklist_answer
+
+        course = Course(tmp_path / "course")
+        draft = _worklist(course, films)
+        draft.order = "arrival"
+        saved = draft.save()
+        # the key: the cases as they arrived, each said abnormal or normal, under references/
+        key = Activity.load(saved.key)
+        assert isinstance(key, Worklist) and key.order == "arrival" and key.points == 3
+        assert key.reference == [False, True, True]
+        assert [c.resolve().resolve() for c in key.cases][1] == CT.resolve().resolve()
+        # the imported films travel with the assignment; the key finds them there
+        copied = [course.source / "triage-week" / Path(s.location.path).name for s in draft.cases]
+        assert saved.files == [copied[0], copied[2]]
+        assert [key.cases[n].resolve().resolve() for n in (0, 2)] == [
+            p.resolve() for p in (copied[0], copied[2])
+        ]
+        # the learner's cell: the same worklist, with no key
+        cells = json.loads(saved.notebook.read_text())["cells"]
+        (show,) = [c["source"] for c in cells if c["id"] == "show-triage"]
+        assert "reference" not in show and "abnormal" not in show and "normal" not in show
+        learner = tmp_path / "learner" / "triage-week"
+        shutil.copytree(course.source / "triage-week", learner)
+        monkeypatch.chdir(learner)
+        namespace: dict = {}
+        exec(show, namespace)  # noqa: S102 - the cell nbgrader runs
+        public = namespace["triage"]
+        assert public.reference is None and public.labels == key.labels
+        assert [c.resolve().resolve() for c in public.cases] == [
+            learner / copied[0].name,
+            CT.resolve().resolve(),
+            learner / copied[2].name,
+        ]
+        # graded by name, as the autograder cell does: B and C right, A never read
+        save_worklist_answer(
+            learner / "triage.json",
+            WorklistAnswer(
+                "triage",
+                "arrival",
+                ["Case A", "Case B", "Case C"],
+                [
+                    Event(0.0, "Case C", "open"),
+                    Event(6.0, "Case C", "abnormal"),
+                    Event(7.0, "Case B", "open"),
+                    Event(15.0, "Case B", "abnormal"),
+                ],
+            ),
+        )
+        monkeypatch.setenv(REFERENCES_ENV, str(course.references))
+        result = grade("triage")
+        assert result.points == 2.0
+        assert result.feedback.details["misses"] == []
+        assert result.feedback.details["first_true_positive"]["case"] == "Case C"
+
+    @pytest.mark.parametrize(
+        ("change", "message"),
+        [
+            ({"cases": "first"}, r"^Choose 2 to 26 studies for the worklist \(it has 1\)"),
+            (
+                {"case_truths": ["normal", None, "abnormal"]},
+                r"^Say whether Case B \(Chest CT, lung nodule\) is abnormal or normal\.$",
+            ),
+            ({"cases": "twice"}, r"^Case C \(.*\) is the same study as Case A: take one"),
+            ({"cases": "fundus"}, r"^Case B \(Fundus photograph\) is OP: the worklist's AI"),
+        ],
+    )
+    def test_what_to_fix_is_one_line_and_nothing_is_written(self, tmp_path, films, change, message):
+        course = Course(tmp_path / "course")
+        draft = _worklist(course, films)
+        cases = {
+            "first": draft.cases[:1],
+            "twice": [draft.cases[0], draft.cases[1], draft.cases[0]],
+            "fundus": [
+                draft.cases[0],
+                next(s for s in SAMPLE_STUDIES if s.title == "Fundus photograph"),
+            ],
+        }
+        for key, value in change.items():
+            setattr(draft, key, cases[value] if key == "cases" else value)
+        with pytest.raises(AuthoringError, match=message) as caught:
+            draft.save()
+        assert "\n" not in str(caught.value)
+        assert not course.source.exists() and not course.references.exists()

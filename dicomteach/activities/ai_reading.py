@@ -590,6 +590,9 @@ class CritiqueAI(_ModelMarks, Activity):
     def _reference_dict(self) -> Any:
         return _regions_dict(self.reference)
 
+    def _beside_question(self) -> list[Any]:
+        return []  # the AI's marks are the question: no "Show me the AI" under it
+
     def _build_question(self) -> Any:
         from dicomteach.activities.critique_view import CritiqueQuestion
 

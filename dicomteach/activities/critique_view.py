@@ -6,7 +6,6 @@ shown, not where one is graded (an autograde builds no widget).
 
 from __future__ import annotations
 
-import html
 import logging
 import os
 import time
@@ -16,6 +15,7 @@ import ipywidgets
 import traitlets
 
 from dicomteach.activities.ai_reading import Verdict, save_verdicts
+from dicomteach.activities.verdict_view import say, status_line, verdict_buttons
 from dicomteach.grading import OtherMark
 from dicomteach.roi.errors import AnswerError
 
@@ -55,18 +55,14 @@ class CritiqueQuestion(ipywidgets.VBox):
             tile = ipywidgets.Image(
                 value=marks_png([mark], [f"mark {n + 1}"], spacing, **picture), format="png"
             )
-            picker = ipywidgets.ToggleButtons(
-                options=_CHOICES, value=None, style={"button_width": "auto"}
-            )
-            picker.add_class("dt-critique-verdict")
+            picker = verdict_buttons(_CHOICES, "dt-critique-verdict")
             self.pickers.append(picker)
             row = ipywidgets.VBox([tile, picker])
             row.add_class("dt-critique-mark")
             rows.append(row)
         if not rows:
             rows.append(ipywidgets.HTML("<p>The AI marked nothing on this image.</p>"))
-        self.status = ipywidgets.HTML()
-        self.status.add_class("dt-critique-status")
+        self.status = status_line("dt-critique-status")
         super().__init__(
             [
                 ipywidgets.GridBox(
@@ -97,8 +93,7 @@ class CritiqueQuestion(ipywidgets.VBox):
         self.pickers[number - 1].value = verdict
 
     def _say(self, text: str, error: bool = False) -> None:
-        colour = "#b00020" if error else "inherit"
-        self.status.value = f'<small style="color:{colour}">{html.escape(text)}</small>'
+        say(self.status, text, error)
 
     def _load_existing(self) -> None:
         from dicomteach.widgets._answers import move_aside

@@ -51,6 +51,7 @@ from dicomteach.roi.errors import AnswerError
 
 __all__ = [
     "EVENTS",
+    "SCORED_MODALITIES",
     "WORKLIST_VERSION",
     "Event",
     "Worklist",
@@ -70,6 +71,8 @@ THUMBNAIL_PX = 96
 """Height of a case's thumbnail in the worklist (pixels)."""
 CT_FLAG = 0.5
 """A CT is flagged when its most probable nodule candidate reaches this (the model's operating point)."""
+SCORED_MODALITIES = ("CR", "DX", "CT")
+"""The modalities :func:`case_score` scores: radiographs by the triage model, CTs by the nodule model."""
 
 
 @dataclass(frozen=True)

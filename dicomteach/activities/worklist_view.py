@@ -17,6 +17,7 @@ import ipywidgets
 import numpy as np
 import traitlets
 
+from dicomteach.activities.verdict_view import say, status_line, verdict_buttons
 from dicomteach.activities.worklist import (
     Event,
     WorklistAnswer,
@@ -89,10 +90,7 @@ class WorklistQuestion(ipywidgets.VBox):
             opener = ipywidgets.Button(description="Open", icon="folder-open")
             opener.add_class("dt-worklist-open")
             opener.on_click(lambda _b, label=label: self.open_case(label))
-            picker = ipywidgets.ToggleButtons(
-                options=_CHOICES, value=None, disabled=True, style={"button_width": "auto"}
-            )
-            picker.add_class("dt-worklist-verdict")
+            picker = verdict_buttons(_CHOICES, "dt-worklist-verdict", disabled=True)
             picker.observe(lambda change, label=label: self._picked(label, change), names="value")
             self.openers[label], self.pickers[label] = opener, picker
             row += [opener, picker]
@@ -111,8 +109,7 @@ class WorklistQuestion(ipywidgets.VBox):
         self.heading.add_class("dt-worklist-heading")
         self.viewer_box = ipywidgets.Box()
         self.viewer: Any = None
-        self.status = ipywidgets.HTML()
-        self.status.add_class("dt-worklist-status")
+        self.status = status_line("dt-worklist-status")
         super().__init__([prompt, table, self.status, self.heading, self.viewer_box])
         self.add_class("dt-worklist")
         self._loading = True
@@ -170,8 +167,7 @@ class WorklistQuestion(ipywidgets.VBox):
         )
 
     def _say(self, text: str, error: bool = False) -> None:
-        colour = "#b00020" if error else "inherit"
-        self.status.value = f'<small style="color:{colour}">{html.escape(text)}</small>'
+        say(self.status, text, error)
 
     def _save(self) -> None:
         try:

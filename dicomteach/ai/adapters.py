@@ -31,13 +31,24 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from dicomteach.ai.errors import ModelError, ModelInputError, require
 from dicomteach.io.volume import Volume
 
-__all__ = ["MonaiBundle", "TotalSegmentator", "nifti_affine", "on_volume_grid", "write_nifti"]
+if TYPE_CHECKING:
+    import nibabel
+
+__all__ = [
+    "MonaiBundle",
+    "TotalSegmentator",
+    "nifti_affine",
+    "nifti_image",
+    "on_volume_grid",
+    "write_nifti",
+]
 
 # NIfTI's world is RAS, DICOM's LPS: the first two axes change sign
 _LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
@@ -59,15 +70,29 @@ def nifti_affine(volume: Volume) -> np.ndarray:
     return _LPS_TO_RAS @ index_to_lps @ reverse
 
 
-def write_nifti(volume: Volume, values: np.ndarray, path: str | os.PathLike[str]) -> Path:
-    """Write ``values`` (on ``volume``'s voxels) as a NIfTI file with ``volume``'s geometry."""
-    nib = require("nibabel", "writing NIfTI for another model", "ai-monai")
-    path = Path(path)
+def nifti_image(volume: Volume, values: np.ndarray) -> nibabel.Nifti1Image:
+    """``values`` (on ``volume``'s voxels) as an in-memory NIfTI image with ``volume``'s geometry.
+
+    >>> vol = Volume(np.zeros((3, 4, 5), np.int16), (2.5, 0.5, 0.7), (10.0, 20.0, 30.0), np.eye(3))
+    >>> image = nifti_image(vol, np.zeros((3, 4, 5), np.float32))
+    >>> image.shape, image.header.get_xyzt_units()[0]
+    ((5, 4, 3), 'mm')
+    """
+    import nibabel as nib  # a dependency, imported when a model is run: `dicomteach.ai` stays light
+
     image = nib.Nifti1Image(
         np.ascontiguousarray(np.transpose(values, (2, 1, 0))), nifti_affine(volume)
     )
     image.header.set_xyzt_units("mm")
-    nib.save(image, str(path))
+    return image
+
+
+def write_nifti(volume: Volume, values: np.ndarray, path: str | os.PathLike[str]) -> Path:
+    """Write ``values`` (on ``volume``'s voxels) as a NIfTI file with ``volume``'s geometry."""
+    import nibabel as nib
+
+    path = Path(path)
+    nib.save(nifti_image(volume, values), str(path))
     return path
 
 
@@ -176,7 +201,7 @@ class MonaiBundle:
         """
         require("monai", "a MONAI bundle", "ai-monai")
         require("ignite", "a MONAI bundle's inference workflow", "ai-monai")
-        nib = require("nibabel", "a MONAI bundle", "ai-monai")
+        import nibabel as nib
         from monai.bundle import ConfigWorkflow
 
         with tempfile.TemporaryDirectory(prefix="dicomteach-monai-") as work:
@@ -341,13 +366,9 @@ class TotalSegmentator:
 
     def probability_map(self, volume: Volume, values: np.ndarray) -> np.ndarray:
         """TotalSegmentator's ``structure`` on ``volume``'s voxels (1.0 inside, 0.0 outside)."""
-        nib = require("nibabel", "TotalSegmentator", "ai-monai")
         from totalsegmentator import python_api
 
-        image = nib.Nifti1Image(
-            np.ascontiguousarray(np.transpose(values.astype(np.float32), (2, 1, 0))),
-            nifti_affine(volume),
-        )
+        image = nifti_image(volume, values.astype(np.float32))
         # nothing leaves the machine (docs/decisions.md, decision 9): TotalSegmentator posts each
         # run's task and options to its authors' server unless its config.json says not to
         send_usage_stats, python_api.send_usage_stats = python_api.send_usage_stats, _no_stats

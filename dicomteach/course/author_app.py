@@ -1,5 +1,8 @@
 """The authoring app: pick a study, choose a type, place the key, preview, save — no code.
 
+A worklist is asked on several studies: with its type chosen, the study list
+picks several, in the order they arrived (:class:`~dicomteach.course.author_editors.WorklistKey`).
+
 ``dicomteach author`` serves ``author.ipynb`` (beside this module) as a Voilà
 app; the notebook only shows :class:`AuthoringApp`. The app drives a
 :class:`~dicomteach.course.authoring.Draft`: every button reads the widgets
@@ -21,13 +24,14 @@ from typing import Any
 import ipywidgets
 
 from dicomteach.activities import Activity
-from dicomteach.course.author_editors import KeyEditor, _tag, editor_for
+from dicomteach.course.author_editors import EDITORS, KeyEditor, WorklistKey, _tag, editor_for
 from dicomteach.course.authoring import Course, Draft, activity_kinds
 from dicomteach.course.library import (
     SAMPLE_STUDIES,
     LibraryStudy,
     course_studies,
     import_study,
+    study_facts,
     thumbnail_png,
 )
 from dicomteach.errors import DicomTeachError
@@ -49,7 +53,11 @@ _STYLE = """<style>
   border-radius: 6px; background: #f4f4f4; }
 .dt-author-card img { width: 160px; height: 160px; object-fit: contain; background: #000; }
 .dt-author-card button { width: 160px; white-space: normal; height: auto; min-height: 32px; }
-.dt-author-card.dt-author-picked { border-color: #1a73e8; background: #e8f0fe; }
+.dt-author-card.dt-author-picked, .dt-author-card.dt-author-in-worklist {
+  border-color: #1a73e8; background: #e8f0fe; }
+.dt-author-card .dt-author-case-badge { font-weight: 600; color: #1a73e8; min-height: 1.2em; }
+.dt-author-case { border-bottom: 1px solid #ddd; padding: 4px 0; }
+img.dt-author-case-picture { object-fit: contain; background: #000; }
 .dt-author-card .dt-author-detail { font-size: 11px; color: #555; }
 .dt-author-report { max-height: 14em; overflow-y: auto; }
 .dt-author-report table { border-collapse: collapse; font-size: 12px; }
@@ -112,7 +120,8 @@ class AuthoringApp(ipywidgets.VBox):
 
         self.message = ipywidgets.HTML()
         self.message.add_class("dt-author-messages")
-        # 1. the study
+        # 1. the study (the studies of a worklist)
+        self.study_heading = ipywidgets.HTML()
         self.cards = ipywidgets.Box(layout=ipywidgets.Layout(flex_flow="row wrap"))
         self.card_of: dict[str, ipywidgets.VBox] = {}
         self.studies: dict[str, LibraryStudy] = {}
@@ -179,7 +188,7 @@ class AuthoringApp(ipywidgets.VBox):
         super().__init__(
             [
                 header,
-                ipywidgets.HTML("<h3>1. Choose a study</h3>"),
+                self.study_heading,
                 self.cards,
                 ipywidgets.HBox([self.import_path, self.import_button, self.upload]),
                 self.no_burned_in,
@@ -234,7 +243,9 @@ class AuthoringApp(ipywidgets.VBox):
         detail = ipywidgets.HTML(
             f'<span class="dt-author-detail">{html.escape(study.detail)}</span>'
         )
-        card = ipywidgets.VBox([picture, button, detail])
+        badge = ipywidgets.HTML()  # its case's label, when the study is in the worklist
+        badge.add_class("dt-author-case-badge")
+        card = ipywidgets.VBox([picture, button, detail, badge])
         card.add_class("dt-author-card")
         self.card_of[study.key] = card
         cards = list(self.cards.children)
@@ -248,14 +259,27 @@ class AuthoringApp(ipywidgets.VBox):
         picture = card.children[0]
         if picture.value != _WAITING:
             return
+        study = self.studies[key]
         try:
-            picture.value = thumbnail_png(self.studies[key])
+            picture.value = thumbnail_png(study)
+            if study.is_sample:  # what a study list says of it (an import's detail says it)
+                line = study_facts(study).line()
+                card.children[2].value = (
+                    f'<span class="dt-author-detail">{html.escape(study.detail)}<br>'
+                    f"{html.escape(line)}</span>"
+                )
             card.add_class("dt-author-drawn")  # a marker to wait on
         except Exception:  # noqa: BLE001 - a study that cannot be drawn is still offered
             card.children[2].value = '<span class="dt-author-detail">no picture</span>'
 
     def choose(self, key: str) -> None:
-        """Author on the study ``key`` (a card's button)."""
+        """Author on the study ``key`` (a card's button); for a worklist, add it as the next
+        case or take it out."""
+        if isinstance(self.editor, WorklistKey):
+            added = self.editor.toggle(self.studies[key])
+            if added:
+                self.say(f"{self.studies[key].title} is {self.editor.label_of(key)}.")
+            return
         study = self.studies[key]
         self.say(f"Opening {study.title}…")
         previous = self.draft.study
@@ -266,11 +290,27 @@ class AuthoringApp(ipywidgets.VBox):
             self.draft.study = previous
             self.say(str(exc), True)
             return
-        for k, card in self.card_of.items():
-            (card.add_class if k == key else card.remove_class)("dt-author-picked")
+        self._mark_cards()
         self._windows(volume)
         self._show_editor()
         self.say(f"{study.title}: now place the answer key below.")
+
+    def _mark_cards(self) -> None:
+        """The chosen study's card picked; for a worklist, each case's card with its label."""
+        worklist = self.editor if isinstance(self.editor, WorklistKey) else None
+        chosen = self.draft.study.key if self.draft.study is not None else None
+        for key, card in self.card_of.items():
+            label = worklist.label_of(key) if worklist is not None else None
+            picked = worklist is None and key == chosen
+            (card.add_class if picked else card.remove_class)("dt-author-picked")
+            (card.add_class if label else card.remove_class)("dt-author-in-worklist")
+            card.children[3].value = html.escape(label or "")
+        self.study_heading.value = (
+            "<h3>1. Choose the worklist's studies</h3><p class='dt-author-help'>Click each "
+            "in the order they arrived; click again to take it out.</p>"
+            if worklist is not None
+            else "<h3>1. Choose a study</h3>"
+        )
 
     def _windows(self, volume: Any) -> None:
         from dicomteach.imaging import presets_for
@@ -331,11 +371,19 @@ class AuthoringApp(ipywidgets.VBox):
         cls = Activity.types.get(self.kind.value)
         if cls is not None:
             self.tolerance.value = cls.default_tolerance_mm
+        # a worklist's cases open at their own windows and take no tolerance
+        shown = "none" if self.kind.value == WorklistKey.kind else ""
+        self.tolerance.layout.display = self.window.layout.display = shown
         self._show_editor()
 
     def _show_editor(self) -> None:
+        self._open_editor()
+        self._mark_cards()
+
+    def _open_editor(self) -> None:
         kind, study = self.kind.value, self.draft.study
-        key = (kind, study.key if study is not None else "")
+        one_per_study = EDITORS[kind].one_per_study if kind in EDITORS else True
+        key = (kind, study.key if study is not None and one_per_study else "")
         editor = self.editors.get(key)
         if editor is None:
             needs_image = kind in ("hotspot", "labels", "delineate")
@@ -345,16 +393,20 @@ class AuthoringApp(ipywidgets.VBox):
                     ipywidgets.HTML('<p class="dt-author-help">Choose a study first.</p>')
                 ]
                 return
-            volume = self.draft.volume if study is not None else None
+            volume = self.draft.volume if study is not None and one_per_study else None
             folder = self.session / "keys" / _tag(key[1] or "none")
             try:
-                editor = editor_for(kind, volume, folder, self.say)
+                editor = editor_for(
+                    kind, volume, folder, self.say, studies=self.studies, changed=self._mark_cards
+                )
             except (DicomTeachError, ValueError) as exc:
                 self.editor = None
                 self.key_area.children = []
                 self.say(str(exc).removeprefix("Argument "), True)
                 return
             self.editors[key] = editor
+            if isinstance(editor, WorklistKey) and not editor.cases and study is not None:
+                editor.toggle(study)  # the study chosen first is the worklist's first case
         self.editor = editor
         self.key_area.children = [editor.widget]
 

@@ -8,7 +8,11 @@ for the findings, a :class:`~dicomteach.widgets.LabelDrop` for where each
 label goes, a :class:`~dicomteach.widgets.Delineator` for the reference
 outline. Their state is written on every change into the app's session folder
 (one file per study), so a reloaded page or a switch of type or study loses
-nothing. A type without an editor of its own gets :class:`YamlKey`.
+nothing. A worklist's editor, :class:`WorklistKey`, is one for all studies: it
+lists the cases picked in the app's study list in the order they arrived, each
+with its truth (the verdict buttons learners judge cases with), and the order
+the learner gets them in. A type without an editor of its own gets
+:class:`YamlKey`.
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ from __future__ import annotations
 import hashlib
 import html
 import inspect
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -24,8 +29,9 @@ import ipywidgets
 
 from dicomteach.activities import Activity
 from dicomteach.course.authoring import DEFAULT_RADIUS_MM, Draft, Target
+from dicomteach.course.library import LibraryStudy
 
-__all__ = ["EDITORS", "KeyEditor", "editor_for"]
+__all__ = ["EDITORS", "KeyEditor", "WorklistKey", "editor_for"]
 
 
 def _tag(text: str) -> str:
@@ -46,6 +52,8 @@ class KeyEditor:
 
     kind: ClassVar[str] = ""
     needs_image: ClassVar[bool] = True
+    one_per_study: ClassVar[bool] = True
+    """False: one editor whichever study is chosen (a worklist picks several)."""
 
     def __init__(self, volume: Any, folder: Path, say: Callable[[str, bool], None]) -> None:
         self.volume = volume
@@ -366,15 +374,239 @@ class YamlKey(KeyEditor):
         draft.extra = self.text.value
 
 
-#: The editor of each activity type the app draws on the image.
+class WorklistKey(KeyEditor):
+    """The worklist's cases in the order they arrived, each said abnormal or normal.
+
+    The cases are picked in the app's study list (:meth:`toggle`, a click on a
+    study's picture); each row shows its case label, picture, patient, date
+    and modality, the truth buttons, and buttons to move it up, down or out.
+    The state is kept in ``worklist-key.json`` in the session folder.
+    """
+
+    kind = "worklist"
+    needs_image = False
+    one_per_study = False
+    TRUTHS = (("Abnormal", "abnormal"), ("Normal", "normal"))
+    ORDERS = (("By the AI's score", "ai"), ("As they arrived", "arrival"))
+
+    def __init__(
+        self,
+        volume: Any,
+        folder: Path,
+        say: Callable[[str, bool], None],
+        *,
+        studies: Mapping[str, LibraryStudy] | None = None,
+        changed: Callable[[], None] | None = None,
+    ) -> None:
+        super().__init__(volume, folder, say)
+        self.studies = studies if studies is not None else {}
+        """The app's studies by key: what a saved state's keys are found in."""
+        self.changed = changed
+        self.cases: list[LibraryStudy] = []
+        self.truths: dict[str, ipywidgets.ToggleButtons] = {}
+        self.order = ipywidgets.ToggleButtons(options=list(self.ORDERS), value="ai")
+        self.order.add_class("dt-author-order")
+        self.order.observe(lambda _: self._keep(), "value")
+        self.rows = ipywidgets.VBox()
+        self.rows.add_class("dt-author-cases")
+        self.state = folder / "worklist-key.json"
+        self.widget.children = [
+            _help(
+                "Click the pictures of the worklist's studies above, in the order they "
+                "arrived (click again to take one out): they become Case A, Case B, … "
+                "Say of each whether it is abnormal or normal: that is the key."
+            ),
+            ipywidgets.HBox([ipywidgets.HTML("<b>The learner gets them</b>&nbsp;"), self.order]),
+            self.rows,
+        ]
+        self._restore()
+        self._show()
+
+    # ------------------------------------------------------------------ what the instructor does
+
+    def toggle(self, study: LibraryStudy) -> bool:
+        """Add ``study`` as the next case, or take it out if it is one; True when added.
+
+        A study the AI cannot score is refused with one line, and not added.
+        """
+        from dicomteach.activities.worklist import MAX_CASES, SCORED_MODALITIES
+        from dicomteach.course.library import study_facts
+        from dicomteach.errors import DicomTeachError
+
+        if any(c.key == study.key for c in self.cases):
+            self.remove(study.key)
+            return False
+        try:
+            modality = study_facts(study).modality
+        except DicomTeachError as exc:
+            self.say(str(exc), True)
+            return False
+        if modality not in SCORED_MODALITIES:
+            self.say(
+                f"{study.title} is {modality or 'of no modality'}: the worklist's AI scores chest "
+                f"radiographs and CTs ({', '.join(SCORED_MODALITIES)}).",
+                True,
+            )
+            return False
+        if len(self.cases) >= MAX_CASES:
+            self.say(f"A worklist holds at most {MAX_CASES} studies.", True)
+            return False
+        self.cases.append(study)
+        self._changed()
+        return True
+
+    def remove(self, key: str) -> None:
+        """Take the case of study ``key`` out of the worklist."""
+        self.cases = [c for c in self.cases if c.key != key]
+        self._changed()
+
+    def move(self, key: str, step: int) -> None:
+        """Move the case of study ``key`` ``step`` places (−1: it arrived earlier)."""
+        keys = [c.key for c in self.cases]
+        at = keys.index(key)
+        to = min(max(at + step, 0), len(keys) - 1)
+        self.cases.insert(to, self.cases.pop(at))
+        self._changed()
+
+    def label_of(self, key: str) -> str | None:
+        """``Case A``… of study ``key``, or None when it is not in the worklist."""
+        from dicomteach.activities.worklist import case_label
+
+        keys = [c.key for c in self.cases]
+        return case_label(keys.index(key)) if key in keys else None
+
+    def collect(self, draft: Draft) -> None:
+        draft.cases = list(self.cases)
+        draft.case_truths = [self._truth(c.key).value for c in self.cases]
+        draft.order = self.order.value
+
+    # ------------------------------------------------------------------ rows and state
+
+    def _truth(self, key: str) -> ipywidgets.ToggleButtons:
+        from dicomteach.activities.verdict_view import verdict_buttons
+
+        if key not in self.truths:
+            buttons = verdict_buttons(self.TRUTHS, "dt-author-truth")
+            buttons.observe(lambda _: self._keep(), "value")
+            self.truths[key] = buttons
+        return self.truths[key]
+
+    def _changed(self) -> None:
+        self._show()
+        self._keep()
+        if self.changed is not None:
+            self.changed()
+
+    def _show(self) -> None:
+        from dicomteach.activities.worklist import case_label
+
+        if not self.cases:
+            self.rows.children = [_help("<em>No study in the worklist yet.</em>")]
+            return
+        rows = []
+        for n, study in enumerate(self.cases):
+            up = ipywidgets.Button(
+                icon="arrow-up", tooltip="Arrived earlier", layout={"width": "36px"}
+            )
+            down = ipywidgets.Button(
+                icon="arrow-down", tooltip="Arrived later", layout={"width": "36px"}
+            )
+            out = ipywidgets.Button(icon="times", tooltip="Take it out", layout={"width": "36px"})
+            up.on_click(lambda _b, k=study.key: self.move(k, -1))
+            down.on_click(lambda _b, k=study.key: self.move(k, 1))
+            out.on_click(lambda _b, k=study.key: self.remove(k))
+            up.disabled, down.disabled = n == 0, n == len(self.cases) - 1
+            row = ipywidgets.HBox(
+                [
+                    ipywidgets.HTML(f'<b class="dt-author-case-label">{case_label(n)}</b>'),
+                    self._picture(study),
+                    ipywidgets.HTML(self._describe(study), layout={"width": "22em"}),
+                    self._truth(study.key),
+                    up,
+                    down,
+                    out,
+                ],
+                layout={"align_items": "center", "grid_gap": "8px"},
+            )
+            row.add_class("dt-author-case")
+            rows.append(row)
+        self.rows.children = rows
+
+    @staticmethod
+    def _picture(study: LibraryStudy) -> ipywidgets.Image:
+        from dicomteach.course.library import thumbnail_png
+
+        try:
+            png = thumbnail_png(study)  # the study list's own picture, kept in the cache
+        except Exception:  # noqa: BLE001 - a study without a picture is still listed
+            png = b""
+        picture = ipywidgets.Image(
+            value=png, format="png", layout={"width": "64px", "height": "64px"}
+        )
+        picture.add_class("dt-author-case-picture")
+        return picture
+
+    @staticmethod
+    def _describe(study: LibraryStudy) -> str:
+        from dicomteach.course.library import study_facts
+
+        try:
+            line = study_facts(study).line()
+        except Exception:  # noqa: BLE001 - the title is enough to know it
+            line = study.detail
+        return (
+            f"<b>{html.escape(study.title)}</b><br>"
+            f'<span class="dt-author-detail">{html.escape(line)}</span>'
+        )
+
+    def _keep(self) -> None:
+        from dicomteach.io.atomic import write_atomically
+
+        state = {
+            "cases": [c.key for c in self.cases],
+            "truths": {c.key: self._truth(c.key).value for c in self.cases},
+            "order": self.order.value,
+        }
+        text = json.dumps(state).encode()
+        try:
+            write_atomically(self.state, lambda fh: fh.write(text))
+        except OSError as exc:
+            self.say(f"The worklist could not be kept in {self.state} ({exc})", True)
+
+    def _restore(self) -> None:
+        try:
+            state = json.loads(self.state.read_text(encoding="utf-8"))
+            cases, truths, order = state["cases"], state["truths"], state["order"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return  # nothing kept yet (or not usable): start empty
+        self.cases = [self.studies[k] for k in cases if isinstance(k, str) and k in self.studies]
+        for study in self.cases:
+            if truths.get(study.key) in ("abnormal", "normal"):
+                self._truth(study.key).value = truths[study.key]
+        if order in ("ai", "arrival"):
+            self.order.value = order
+
+
+#: The editor of each activity type the app has one for.
 EDITORS: dict[str, type[KeyEditor]] = {
-    e.kind: e for e in (HotspotKey, LabelsKey, DelineateKey, ChoiceKey)
+    e.kind: e for e in (HotspotKey, LabelsKey, DelineateKey, ChoiceKey, WorklistKey)
 }
 
 
-def editor_for(kind: str, volume: Any, folder: Path, say: Callable[[str, bool], None]) -> KeyEditor:
-    """The editor of ``kind`` on ``volume`` (:class:`YamlKey` for a type without its own)."""
+def editor_for(
+    kind: str,
+    volume: Any,
+    folder: Path,
+    say: Callable[[str, bool], None],
+    *,
+    studies: Mapping[str, LibraryStudy] | None = None,
+    changed: Callable[[], None] | None = None,
+) -> KeyEditor:
+    """The editor of ``kind`` on ``volume`` (:class:`YamlKey` for a type without its own);
+    a worklist's finds its cases in ``studies`` and calls ``changed`` when they change."""
     folder.mkdir(parents=True, exist_ok=True)
+    if kind == WorklistKey.kind:
+        return WorklistKey(volume, folder, say, studies=studies, changed=changed)
     if kind in EDITORS:
         return EDITORS[kind](volume, folder, say)
     return YamlKey(volume, folder, say, kind)

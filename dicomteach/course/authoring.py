@@ -4,7 +4,8 @@ A :class:`Draft` holds what an instructor has authored so far in the
 authoring app (``dicomteach author``): the study, the activity's type, name
 and assignment, the prompt and points, and the answer key in the form each
 type needs (targets clicked on the image, labels placed, a drawn or imported
-delineation, the options and the right one). Nothing is checked while it is
+delineation, the options and the right one; a worklist's studies in the order
+they arrived, each said abnormal or normal). Nothing is checked while it is
 edited; :meth:`Draft.check`, :meth:`Draft.preview` and :meth:`Draft.save`
 raise :class:`AuthoringError`, one line saying what to fix, and change
 nothing of the draft, so a mistake never loses what was authored.
@@ -18,7 +19,8 @@ nothing of the draft, so a mistake never loses what was authored.
   decisions 4 and 28);
 * the assignment, ``source/<assignment>/<assignment>.ipynb``: the activity's
   cells appended (:mod:`dicomteach.course.assignment`), and an imported study
-  copied beside the notebook so that learners receive it with the release.
+  (each imported case of a worklist) copied beside the notebook so that
+  learners receive it with the release.
 
 Types this module does not know (added to :mod:`dicomteach.activities` later)
 are authored too: their own keys and reference are written as YAML
@@ -44,7 +46,7 @@ from dicomteach.course.assignment import (
     read_notebook,
     write_notebook,
 )
-from dicomteach.course.library import STUDIES_FOLDER, LibraryStudy
+from dicomteach.course.library import STUDIES_FOLDER, LibraryStudy, study_facts
 from dicomteach.errors import DicomTeachError
 
 __all__ = [
@@ -57,8 +59,10 @@ __all__ = [
     "activity_kinds",
 ]
 
-#: The types whose answer key the app draws on the image, in the order it lists them.
-BUILT_IN_KINDS = ("hotspot", "labels", "delineate", "multiple-choice")
+#: The types whose answer key the app has an editor for, in the order it lists them.
+BUILT_IN_KINDS = ("hotspot", "labels", "delineate", "multiple-choice", "worklist")
+#: The types asked on no single study of their own (a worklist lists its cases).
+NO_STUDY_KINDS = ("multiple-choice", "worklist")
 
 DEFAULT_RADIUS_MM = 10.0
 """The radius a new target gets: a finding of about two centimetres."""
@@ -71,8 +75,8 @@ class AuthoringError(DicomTeachError):
 def activity_kinds() -> list[str]:
     """Every activity type of :mod:`dicomteach.activities`, the ones drawn on the image first.
 
-    >>> activity_kinds()[:4]
-    ['hotspot', 'labels', 'delineate', 'multiple-choice']
+    >>> activity_kinds()[:5]
+    ['hotspot', 'labels', 'delineate', 'multiple-choice', 'worklist']
     """
     known = [k for k in BUILT_IN_KINDS if k in Activity.types]
     return known + sorted(set(Activity.types) - set(known))
@@ -206,6 +210,12 @@ class Draft:
         """An imported SEG, RTSTRUCT or ``.npz`` (used instead of :attr:`mask`)."""
         self.reference_structure: str | None = None
         """Which structure of :attr:`reference_file` is the answer, when it holds several."""
+        self.cases: list[LibraryStudy] = []
+        """A worklist's studies, in the order they arrived (``Case A``, ``Case B``, …)."""
+        self.case_truths: list[str | None] = []
+        """A worklist's key: ``"abnormal"`` or ``"normal"`` for each of :attr:`cases`."""
+        self.order = "ai"
+        """A worklist's order: ``"ai"`` (by the AI's score) or ``"arrival"``."""
         self.extra = ""
         """YAML of the type's own keys and ``reference``, for types without a drawn key."""
         self._volume: Any = None
@@ -239,7 +249,7 @@ class Draft:
 
     def check(self) -> None:
         """Raise :class:`AuthoringError` for the first thing to fix before saving."""
-        if self.study is None and self.kind != "multiple-choice":
+        if self.study is None and self.kind not in NO_STUDY_KINDS:
             raise AuthoringError(
                 "Choose a study first: click a picture of the library, or import one."
             )
@@ -289,6 +299,8 @@ class Draft:
         elif kind == "multiple-choice":
             if self.right_option not in self.options:
                 raise AuthoringError("Choose which option is right.")
+        elif kind == "worklist":
+            self._check_cases()
         elif kind == "delineate":
             if self.reference_file is None:
                 mask = self.mask
@@ -299,6 +311,31 @@ class Draft:
                         )
         elif "reference" not in self._extra():
             raise AuthoringError("Write the answer key under 'reference:' in the YAML box.")
+
+    def _check_cases(self) -> None:
+        """Each case a study the AI scores, listed once, and said abnormal or normal."""
+        from dicomteach.activities.worklist import SCORED_MODALITIES, case_label
+
+        seen: dict[str, str] = {}
+        for n, study in enumerate(self.cases):
+            label = f"{case_label(n)} ({study.title})"
+            if study.key in seen:
+                raise AuthoringError(
+                    f"{label} is the same study as {seen[study.key]}: take one of them out."
+                )
+            seen[study.key] = case_label(n)
+            modality = study_facts(study).modality
+            if modality not in SCORED_MODALITIES:
+                raise AuthoringError(
+                    f"{label} is {modality or 'of no modality'}: the worklist's AI scores chest "
+                    f"radiographs and CTs ({', '.join(SCORED_MODALITIES)}); take it out."
+                )
+        truths = list(self.case_truths) + [None] * (len(self.cases) - len(self.case_truths))
+        for n, (study, truth) in enumerate(zip(self.cases, truths, strict=False)):
+            if truth not in ("abnormal", "normal"):
+                raise AuthoringError(
+                    f"Say whether {case_label(n)} ({study.title}) is abnormal or normal."
+                )
 
     # ------------------------------------------------------------------ the activity's keys
 
@@ -315,8 +352,9 @@ class Draft:
             raise AuthoringError("The YAML box must hold keys and values (key: value).")
         return {str(k): v for k, v in data.items()}
 
-    def _own_keys(self) -> dict[str, Any]:
-        """The type's own keys of the activity file (what a learner's activity needs too)."""
+    def _own_keys(self, cases: list[Any] | None = None) -> dict[str, Any]:
+        """The type's own keys of the activity file (what a learner's activity needs too);
+        ``cases``: where a worklist's studies are (default: where the library has them)."""
         kind = self.kind
         if kind == "hotspot":
             return {"clicks": max(1, len(self.targets))}
@@ -330,6 +368,21 @@ class Draft:
             if len(options) < 2:
                 raise AuthoringError("Write at least two options, one per line.")
             return {"options": options}
+        if kind == "worklist":
+            from dicomteach.activities.worklist import MAX_CASES
+
+            if not 2 <= len(self.cases) <= MAX_CASES:
+                raise AuthoringError(
+                    f"Choose 2 to {MAX_CASES} studies for the worklist (it has "
+                    f"{len(self.cases)}): click their pictures in the order they arrived."
+                )
+            if self.order not in ("ai", "arrival"):
+                raise AuthoringError(
+                    "Choose the worklist's order: by the AI's score, or as they arrived."
+                )
+            if cases is None:
+                cases = [study.location for study in self.cases]
+            return {"cases": cases, "order": self.order}
         if kind == "delineate":
             structures = _names(self.structures)
             if not structures:
@@ -364,6 +417,8 @@ class Draft:
             return {label: by_name[label.casefold()].region() for label in _names(self.labels)}
         if kind == "multiple-choice":
             return self.right_option
+        if kind == "worklist":
+            return list(self.case_truths[: len(self.cases)])
         if kind == "delineate":
             assert folder is not None
             written = self._write_delineation(folder)
@@ -429,11 +484,12 @@ class Draft:
         reference: Any = None,
         answer: Path | None = None,
         source: Path | None = None,
+        cases: list[Any] | None = None,
     ) -> Activity:
         options: dict[str, Any] = {}
-        if self.tolerance_mm is not None:
+        if self.tolerance_mm is not None and self.kind != "worklist":
             options["tolerance_mm"] = float(self.tolerance_mm)
-        if self.window:
+        if self.window and self.kind != "worklist":  # each case opens at its own window
             options["window"] = self.window
         try:
             return self.activity_class(
@@ -445,14 +501,16 @@ class Draft:
                 answer=answer,
                 source=source,
                 **options,
-                **self._own_keys(),
+                **self._own_keys(cases),
             )
         except (ValueError, DicomTeachError) as exc:
             text = exc.problem if isinstance(exc, DicomTeachError) else str(exc)
             raise AuthoringError(text.removeprefix("Argument ")) from None
 
     def _study_location(self) -> Any:
-        return None if self.study is None else self.study.location
+        if self.study is None or self.kind == "worklist":
+            return None
+        return self.study.location
 
     # ------------------------------------------------------------------ preview
 
@@ -499,32 +557,44 @@ class Draft:
                 "or tick 'Replace' to overwrite it."
             )
         learner_study, key_study = self._study_location(), self._study_location()
-        imported = self.study is not None and not self.study.is_sample
+        imported = [] if learner_study is None or self.study is None else [self.study]
+        if self.kind == "worklist":
+            imported = self.cases
+        imported = [study for study in imported if not study.is_sample]
+        learner_cases = key_cases = [study.location for study in self.cases]
         if imported:
-            assert self.study is not None
-            copied = course.source / assignment / self.study.resolve().name
-            learner_study, key_study = copied.name, os.path.relpath(copied, keys)
+            copied = {s.key: course.source / assignment / s.resolve().name for s in imported}
+            if learner_study is not None:
+                assert self.study is not None
+                there = copied[self.study.key]
+                learner_study, key_study = there.name, os.path.relpath(there, keys)
+            learner_cases = [
+                copied[s.key].name if s.key in copied else s.location for s in self.cases
+            ]
+            key_cases = [
+                os.path.relpath(copied[s.key], keys) if s.key in copied else s.location
+                for s in self.cases
+            ]
         # everything is checked before anything is written
         planned = self._delineation_name() if self.kind == "delineate" else self._reference(None)
-        self._build(key_study, reference=planned, source=key_path)
+        self._build(key_study, reference=planned, source=key_path, cases=key_cases)
         try:
-            updated = add_activity(notebook, self._build(learner_study), replace=replace)
+            learner = self._build(learner_study, cases=learner_cases)
+            updated = add_activity(notebook, learner, replace=replace)
         except ValueError as exc:
             raise AuthoringError(f"{notebook_path}: {exc}") from None
-        files: list[Path] = []
-        if imported:
-            files.append(self._copy_study(course.source / assignment))
+        files = [self._copy_study(study, course.source / assignment) for study in imported]
         reference = self._reference(keys)
         if self.kind == "delineate":
             files.append(keys / reference)
-        self._build(key_study, reference=reference, source=key_path).save(key_path, reference=True)
+        keyed = self._build(key_study, reference=reference, source=key_path, cases=key_cases)
+        keyed.save(key_path, reference=True)
         write_notebook(notebook_path, updated)
         return Saved(notebook_path, key_path, files, replaced=exists)
 
-    def _copy_study(self, folder: Path) -> Path:
+    def _copy_study(self, study: LibraryStudy, folder: Path) -> Path:
         """An imported series beside the notebook (released with it); once per assignment."""
-        assert self.study is not None
-        source = self.study.resolve()
+        source = study.resolve()
         target = folder / source.name
         if not target.exists():
             staging = folder / f".{source.name}.part"

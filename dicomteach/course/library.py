@@ -34,9 +34,11 @@ __all__ = [
     "SAMPLE_STUDIES",
     "ImportReport",
     "LibraryStudy",
+    "StudyFacts",
     "course_key",
     "course_studies",
     "import_study",
+    "study_facts",
     "thumbnail_png",
 ]
 
@@ -81,6 +83,7 @@ def _sample(title: str, study: str, path: str, detail: str, **options: int) -> L
 
 SAMPLE_STUDIES: tuple[LibraryStudy, ...] = (
     _sample("Chest radiograph", "cr-chest", "current", "CR · PA chest"),
+    _sample("Chest radiograph, a year earlier", "cr-chest", "prior", "CR · PA chest, the prior"),
     # the size of the CT nodule assignment's study: one cache entry for both
     _sample(
         "Chest CT, lung nodule", "ct-chest", "baseline/ct", "CT · 60 slices", size=256, slices=60
@@ -100,6 +103,57 @@ SAMPLE_STUDIES: tuple[LibraryStudy, ...] = (
 
 def _first_dicom(folder: Path) -> Path | None:
     return next((p for p in sorted(folder.iterdir()) if p.suffix.lower() == ".dcm"), None)
+
+
+@dataclass(frozen=True)
+class StudyFacts:
+    """What a study list shows of a series, from its first file's header."""
+
+    patient: str
+    """The patient's name as stored (a pseudonym for an import), or the Patient ID."""
+    date: str
+    """The study date as ``YYYY-MM-DD`` (shifted for an import), or ``""``."""
+    modality: str
+    description: str
+
+    def line(self) -> str:
+        """One line of a study list: patient · date · modality.
+
+        >>> StudyFacts("Doe^Jane", "2024-03-01", "CR", "PA chest").line()
+        'Doe^Jane · 2024-03-01 · CR'
+        """
+        return " · ".join(v for v in (self.patient, self.date, self.modality) if v)
+
+
+def study_facts(study: LibraryStudy) -> StudyFacts:
+    """The patient, date, modality and description of ``study`` (a sample is written on
+    first use). Raises ``DicomTeachError`` when the series holds no readable DICOM file.
+
+    >>> import os, tempfile
+    >>> os.environ["DICOMTEACH_CACHE"] = tempfile.mkdtemp()
+    >>> fundus = next(s for s in SAMPLE_STUDIES if s.location.sample == "op-fundus")
+    >>> study_facts(fundus).modality
+    'OP'
+    >>> del os.environ["DICOMTEACH_CACHE"]
+    """
+    import pydicom
+
+    path = study.resolve()
+    first = _first_dicom(path) if path.is_dir() else path
+    if first is None:
+        raise DicomTeachError("holds no DICOM file", path)
+    try:
+        ds = pydicom.dcmread(first, stop_before_pixels=True)
+    except Exception as exc:  # noqa: BLE001 - any damage: one line
+        raise DicomTeachError(f"cannot be read as DICOM ({exc})", first) from None
+    raw = str(ds.get("StudyDate", "") or "")
+    date = f"{raw[:4]}-{raw[4:6]}-{raw[6:8]}" if len(raw) == 8 and raw.isdigit() else ""
+    return StudyFacts(
+        str(ds.get("PatientName", "") or ds.get("PatientID", "") or ""),
+        date,
+        str(ds.get("Modality", "") or ""),
+        str(ds.get("SeriesDescription", "") or ds.get("StudyDescription", "") or ""),
+    )
 
 
 def course_studies(course: str | os.PathLike[str]) -> list[LibraryStudy]:

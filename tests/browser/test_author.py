@@ -214,3 +214,217 @@ def test_the_app_authors_a_hotspot_with_the_mouse_and_the_key_grades_a_learner(
     assert key.grade(learner).points == 3
     save_answer(answer_from_points(volume, [(frame, 40, 200, "")], "nodule"), learner)
     assert key.grade(learner).points == 0
+
+
+# ---------------------------------------------------------------------- a worklist, several studies
+
+PRIOR = next(
+    s for s in SAMPLE_STUDIES if s.location.sample == "cr-chest" and s.location.path == "prior"
+)
+BLUE = (26, 115, 232)  # a picked card's border (#1a73e8, the app's style)
+
+
+@pytest.fixture(scope="module")
+def film(app, tmp_path_factory):
+    """A held-out film with a lesion (``ai/films.py``), imported into the app's course as an
+    instructor imports a PACS export; its study in the library."""
+    pytest.importorskip("onnxruntime")
+    from dicomteach.ai.films import film_specs, render_films, write_film
+    from dicomteach.course.library import import_study
+
+    _, course = app
+    export = tmp_path_factory.mktemp("pacs-export")
+    abnormal = next(
+        f
+        for f in render_films(film_specs("held-out", 1)[0], rows=1400, columns=1300)
+        if f.holds_lesion
+    )
+    write_film(abnormal, export / "film.dcm")
+    (study,) = import_study(course, export, accept_burned_in=True).studies
+    return study
+
+
+def _picture_matches(locator, png: bytes) -> float:
+    """How far (mean grey levels) what the browser drew in ``locator`` is from ``png``, at the
+    best of a pixel's shift either way."""
+    from PIL import Image
+
+    expected = np.asarray(Image.open(_io.BytesIO(png)).convert("L")).astype(int)
+    shot = np.asarray(Image.open(_io.BytesIO(locator.screenshot())).convert("L")).astype(int)
+    h, w = expected.shape
+    assert shot.shape[0] >= h and shot.shape[1] >= w, (shot.shape, expected.shape)
+    return min(
+        np.abs(shot[dy : dy + h, dx : dx + w] - expected).mean()
+        for dy in range(min(3, shot.shape[0] - h + 1))
+        for dx in range(min(3, shot.shape[1] - w + 1))
+    )
+
+
+def test_the_app_authors_a_worklist_of_several_studies_with_the_mouse_and_it_grades(
+    app, film, page, artifacts, tmp_path, monkeypatch
+):
+    from PIL import Image
+
+    from dicomteach.activities import REFERENCES_ENV, Worklist, grade
+    from dicomteach.activities.worklist import (
+        Event,
+        WorklistAnswer,
+        save_worklist_answer,
+        thumbnail,
+    )
+
+    url, course = app
+    page.set_viewport_size({"width": 1280, "height": 1000})
+    page.goto(url)
+    cards = {
+        s.title: page.locator(
+            ".dt-author-card", has=page.get_by_role("button", name=s.title, exact=True)
+        )
+        for s in (film, PRIOR, CT)
+    }
+    with screenshot_on_failure(page, artifacts / "author-worklist-timeout.png"):
+        for title in cards:  # each card's picture drawn (in the background)
+            button = page.get_by_role("button", name=title, exact=True)
+            drawn = page.locator(".dt-author-card.dt-author-drawn", has=button)
+            drawn.wait_for(timeout=180_000)
+        # the type first: the study list then picks several
+        page.locator(".dt-author-kind").get_by_role("button", name="worklist").click()
+        page.locator("h3", has_text="1. Choose the worklist's studies").wait_for(timeout=30_000)
+        # in the order they arrived: the film, the prior radiograph, the CT
+        rows = page.locator(".dt-author-key .dt-author-case")
+        for n, title in enumerate((film.title, PRIOR.title, CT.title)):
+            cards[title].get_by_role("button", name=title, exact=True).click()
+            rows.nth(n).wait_for(timeout=60_000)
+            cards[title].locator(".dt-author-case-badge", has_text=f"Case {'ABC'[n]}").wait_for()
+    assert rows.count() == 3
+    # the cards picked look picked: the blue border round each, its case under it
+    for n, title in enumerate((film.title, PRIOR.title, CT.title)):
+        card = cards[title]
+        assert card.locator(".dt-author-case-badge").text_content() == f"Case {'ABC'[n]}"
+        shot = np.asarray(Image.open(_io.BytesIO(card.screenshot())).convert("RGB")).astype(int)
+        edge = shot[shot.shape[0] // 2, :3]  # the left border, half way down
+        assert min(np.abs(edge - BLUE).sum(axis=1)) < 40, f"{title}: no blue border ({edge})"
+    # the patient, date and modality under each picture, as a study list says them
+    from dicomteach.course.library import study_facts
+
+    said = cards[PRIOR.title].locator(".dt-author-detail").inner_text()
+    assert study_facts(PRIOR).line() in said and "2024-02-26 · CR" in said
+    page.locator(".dt-author-card").first.evaluate("(c) => c.scrollIntoView({block: 'start'})")
+    page.screenshot(path=str(artifacts / "author-worklist-cards.png"))
+    # the key: each case's row with the study's own picture, and its truth clicked
+    for n, (study, truth) in enumerate(((film, "Abnormal"), (PRIOR, "Normal"), (CT, "Abnormal"))):
+        row = rows.nth(n)
+        assert row.locator(".dt-author-case-label").inner_text() == f"Case {'ABC'[n]}"
+        picture = row.locator(".dt-author-case-picture")
+        page.wait_for_function(
+            "(img) => img.complete && img.naturalWidth > 0", arg=picture.element_handle()
+        )
+        from dicomteach.course.library import thumbnail_png
+
+        # the 160-pixel picture shown at 64: compared with it scaled down the same way
+        small = Image.open(_io.BytesIO(thumbnail_png(study))).convert("L")
+        box = picture.bounding_box()
+        small.thumbnail((round(box["width"]), round(box["height"])), Image.Resampling.LANCZOS)
+        canvas = Image.new("L", (round(box["width"]), round(box["height"])), 0)
+        canvas.paste(
+            small, ((canvas.width - small.width) // 2, (canvas.height - small.height) // 2)
+        )
+        buffer = _io.BytesIO()
+        canvas.save(buffer, format="PNG")
+        difference = _picture_matches(picture, buffer.getvalue())
+        assert difference < 12, f"case {'ABC'[n]}'s picture is not its study's ({difference:.1f})"
+        row.locator(".dt-author-truth").get_by_role("button", name=truth, exact=True).click()
+    page.locator(".dt-author-key").screenshot(path=str(artifacts / "author-worklist-key.png"))
+
+    page.locator(".dt-author-assignment input").fill("week-2")
+    page.locator(".dt-author-name input").fill("triage")
+    page.locator(".dt-author-prompt textarea").fill(
+        "Read the worklist: which studies hold a lesion?"
+    )
+    page.locator(".dt-author-points input").fill("3")
+    page.locator(".dt-author-points input").press("Tab")
+
+    # the preview: the learner's worklist, in the AI's order, each thumbnail the case's own
+    page.get_by_role("button", name="Preview as a learner").click()
+    preview = page.locator(".dt-author-preview .dt-worklist")
+    thumbs = preview.locator("img.dt-worklist-thumbnail")
+    with screenshot_on_failure(page, artifacts / "author-worklist-preview-timeout.png"):
+        preview.wait_for(timeout=120_000)
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.dt-author-preview img.dt-worklist-thumbnail')]"
+            ".filter(i => i.complete && i.naturalWidth > 0).length === 3",
+            timeout=60_000,
+        )
+    labels = [t.strip() for t in preview.locator(".dt-worklist-label").all_text_contents()]
+    scores = [
+        float(t.split("%")[0]) for t in preview.locator(".dt-worklist-score").all_text_contents()
+    ]
+    assert sorted(labels) == ["Case A", "Case B", "Case C"] and scores == sorted(
+        scores, reverse=True
+    )
+    assert labels[-1] == "Case B", "the normal prior film is the AI's lowest"
+    from dicomteach import io
+
+    for n, label in enumerate(labels):
+        study = (film, PRIOR, CT)["ABC".index(label[-1])]
+        difference = _picture_matches(thumbs.nth(n), _png(thumbnail(io.load(study.resolve()))))
+        assert difference < 3, f"{label}'s thumbnail is not its study's ({difference:.1f})"
+    # answered as a learner: the first case opened and called abnormal, the preview graded
+    preview.locator("button.dt-worklist-open").first.click()
+    page.wait_for_selector(
+        ".dt-author-preview canvas.dt-viewer-canvas[data-rendered='1']", timeout=60_000
+    )
+    preview.locator(".dt-worklist-verdict").first.get_by_role("button", name="Abnormal").click()
+    page.get_by_role("button", name="Grade my preview answer").click()
+    feedback = page.locator(".dt-author-feedback")
+    feedback.locator("text=Misses").wait_for(timeout=60_000)
+    assert feedback.locator("img").count() >= 1
+    # Voilà scrolls inside the page: a viewport as tall as the preview, to see it whole
+    height = page.evaluate(
+        "document.querySelector('.dt-author-preview').getBoundingClientRect().height"
+    )
+    page.set_viewport_size({"width": 1280, "height": int(height + 100)})
+    page.locator(".dt-author-preview").evaluate("(p) => p.scrollIntoView({block: 'start'})")
+    page.screenshot(path=str(artifacts / "author-worklist-preview.png"))
+    page.set_viewport_size({"width": 1280, "height": 1000})
+
+    page.get_by_role("button", name="Save to the course").click()
+    message = page.locator('.dt-author-message[data-kind="ok"]', has_text="Saved")
+    with screenshot_on_failure(page, artifacts / "author-worklist-save-timeout.png"):
+        message.wait_for(timeout=30_000)
+
+    # in Python: the saved key is the worklist authored, and grade("triage") grades a learner
+    key = Activity.load(course / "references" / "week-2" / "triage.yaml")
+    assert isinstance(key, Worklist) and key.points == 3 and key.order == "ai"
+    assert key.reference == [True, False, True]
+    assert key.cases[1].sample == "cr-chest" and key.cases[2].sample == "ct-chest"
+    learner = tmp_path / "week-2"
+    shutil.copytree(course / "source" / "week-2", learner)
+    save_worklist_answer(
+        learner / "triage.json",
+        WorklistAnswer(
+            "triage",
+            "ai",
+            labels,
+            [
+                Event(0.0, "Case A", "open"),
+                Event(5.0, "Case A", "abnormal"),
+                Event(6.0, "Case B", "open"),
+                Event(9.0, "Case B", "abnormal"),
+            ],
+        ),
+    )
+    monkeypatch.chdir(learner)
+    monkeypatch.setenv(REFERENCES_ENV, str(course / "references"))
+    result = grade("triage")
+    assert result.points == 1.0  # A right; B a false alarm; C never read: a miss
+    assert result.feedback.details["misses"] == ["Case C"]
+    assert result.feedback.details["false_alarms"] == ["Case B"]
+
+
+def _png(gray: np.ndarray) -> bytes:
+    from PIL import Image
+
+    buffer = _io.BytesIO()
+    Image.fromarray(gray).save(buffer, format="PNG")
+    return buffer.getvalue()
