@@ -291,7 +291,7 @@ class Model {
   send(msg) { this.kernel.inbox.push({ custom: msg }); }
 }
 
-async function rejoin(answer, python) {
+async function rejoin(answer, python, me = "teacher") {
   const kernel = new Kernel({
     state_complete: true, own_model_id: "m1", state_reply: "", shape: [12, 8, 8],
     layouts: { axial: { slice_axis: 0, n_slices: 12 } }, planes: ["axial"], plane: "axial",
@@ -303,12 +303,13 @@ async function rejoin(answer, python) {
   const scene = new Scene(model);
   const doc = new Y.Doc();
   const session = {
-    scene, model, doc, info: { id: "s1" }, me: "teacher", state: "synced",
+    scene, model, doc, info: { id: "s1" }, me, state: "synced",
     get lead() { return String(doc.getMap("session").get("lead") || ""); },
     get leading() { return this.lead === this.me; },
     map: (name) => doc.getMap(name),
     provider: { change: (f) => doc.transact(f) },
     marks: { draw() {} },
+    setAttached: (attached) => follower.setAttached(attached),
   };
   const follower = new Follower(session);
   scene.on("changed", () => follower.sceneChanged());
@@ -331,12 +332,18 @@ async function rejoin(answer, python) {
     kernel.change({ position: [3, 4, 4] });
     await pause(100);
   }
-  return { document: doc.getMap("view").get("slice"), scene: scene.slice, kernel: kernel.state.position[0] };
+  return {
+    document: doc.getMap("view").get("slice"), scene: scene.slice, kernel: kernel.state.position[0],
+    attached: follower.attached,
+  };
 }
 
 const results = {};
-for (const [name, answer, python] of [["after", "after", false], ["before", "before", false], ["python", "after", true]]) {
-  results[name] = await rejoin(answer, python);
+for (const [name, answer, python, me] of [
+  ["after", "after", false], ["before", "before", false], ["python", "after", true],
+  ["learner", "after", false, "alice"],
+]) {
+  results[name] = await rejoin(answer, python, me);
 }
 console.log(JSON.stringify(results));
 """
@@ -348,7 +355,8 @@ def test_a_rejoining_lead_takes_the_class_view_whatever_the_kernel_answers_first
     whole state (static/core/sync.js, stateComplete); the kernel answers late, after the
     view took the class's slice from the document: that answer, older than the slice the
     view took, neither moves the view nor the class, and the kernel ends on the class's
-    slice. A slice set in Python afterwards moves the class (the presenter leads)."""
+    slice. A slice set in Python afterwards moves the class (the presenter leads). A
+    learner's view in the same case keeps following."""
     static = ROOT / "dicomteach" / "widgets" / "static"
     modules = {
         "yjs": YJS_MODULE.as_uri(),
@@ -357,9 +365,13 @@ def test_a_rejoining_lead_takes_the_class_view_whatever_the_kernel_answers_first
         "follow": (static / "live" / "follow.js").as_uri(),
     }
     found = json.loads(_node(f"const MODULES = {json.dumps(modules)};\n" + REJOIN))
+    kept = {"document": 9, "scene": 9, "kernel": 9, "attached": True}
     for order in ("after", "before"):
-        assert found[order] == {"document": 9, "scene": 9, "kernel": 9}, (order, found)
-    assert found["python"] == {"document": 3, "scene": 3, "kernel": 3}, found
+        assert found[order] == kept, (order, found)
+    assert found["python"] == {"document": 3, "scene": 3, "kernel": 3, "attached": True}, found
+    # a learner's view built while her kernel runs the lesson's cells: following, not
+    # detached by the kernel's late answer
+    assert found["learner"] == kept, found
 
 
 def test_going_live_again_joins_the_session_one_presents(ct, on_hub, monkeypatch):
