@@ -291,7 +291,7 @@ class Model {
   send(msg) { this.kernel.inbox.push({ custom: msg }); }
 }
 
-async function rejoin(answer, python, me = "teacher") {
+async function rejoin({ answer = "after", python = false, me = "teacher", partial = false }) {
   const kernel = new Kernel({
     state_complete: true, own_model_id: "m1", state_reply: "", shape: [12, 8, 8],
     layouts: { axial: { slice_axis: 0, n_slices: 12 } }, planes: ["axial"], plane: "axial",
@@ -303,7 +303,7 @@ async function rejoin(answer, python, me = "teacher") {
   const scene = new Scene(model);
   const doc = new Y.Doc();
   const session = {
-    scene, model, doc, info: { id: "s1" }, me, state: "synced",
+    scene, model, doc, info: { id: "s1" }, me, state: "connecting",
     get lead() { return String(doc.getMap("session").get("lead") || ""); },
     get leading() { return this.lead === this.me; },
     map: (name) => doc.getMap(name),
@@ -315,15 +315,22 @@ async function rejoin(answer, python, me = "teacher") {
   scene.on("changed", () => follower.sceneChanged());
   doc.getMap("session").observeDeep(() => follower.sessionChanged());
   doc.getMap("view").observeDeep((_e, t) => { if (!t.local) follower.viewChanged(); });
+  let early = 0;  // what this view wrote before the whole document arrived
+  doc.on("update", (_u, _o, _d, t) => { if (t.local && session.state !== "synced") early += 1; });
   if (answer === "before") kernel.run();
   const service = new Y.Doc();  // the class is on slice 9; the presenter leads
+  service.getMap("session").set("lead", "teacher");
+  // `partial`: who leads arrives before the view (the service sends the whole document
+  // in one update; a page must not count on it)
+  if (partial) Y.applyUpdate(doc, Y.encodeStateAsUpdate(service));
   service.transact(() => {
-    service.getMap("session").set("lead", "teacher");
     const view = service.getMap("view");
     view.set("plane", "axial"); view.set("slice", 9); view.set("window", [40, 400]);
     view.set("zoom", 1); view.set("pan", [0, 0]);
   });
   Y.applyUpdate(doc, Y.encodeStateAsUpdate(service));  // the service's sync step 2
+  session.state = "synced";  // session.js stateChanged
+  follower.sessionChanged();
   await pause(150);  // the view's send goes out with an animation frame
   kernel.run();
   await pause(150);
@@ -334,16 +341,16 @@ async function rejoin(answer, python, me = "teacher") {
   }
   return {
     document: doc.getMap("view").get("slice"), scene: scene.slice, kernel: kernel.state.position[0],
-    attached: follower.attached,
+    attached: follower.attached, early,
   };
 }
 
 const results = {};
-for (const [name, answer, python, me] of [
-  ["after", "after", false], ["before", "before", false], ["python", "after", true],
-  ["learner", "after", false, "alice"],
-]) {
-  results[name] = await rejoin(answer, python, me);
+for (const [name, options] of Object.entries({
+  after: {}, before: { answer: "before" }, python: { python: true }, learner: { me: "alice" },
+  partial: { partial: true },
+})) {
+  results[name] = await rejoin(options);
 }
 console.log(JSON.stringify(results));
 """
@@ -355,8 +362,9 @@ def test_a_rejoining_lead_takes_the_class_view_whatever_the_kernel_answers_first
     whole state (static/core/sync.js, stateComplete); the kernel answers late, after the
     view took the class's slice from the document: that answer, older than the slice the
     view took, neither moves the view nor the class, and the kernel ends on the class's
-    slice. A slice set in Python afterwards moves the class (the presenter leads). A
-    learner's view in the same case keeps following."""
+    slice. Nor does the view write before the whole document arrived, should who leads
+    come before the view. A slice set in Python afterwards moves the class (the presenter
+    leads). A learner's view in the same case keeps following."""
     static = ROOT / "dicomteach" / "widgets" / "static"
     modules = {
         "yjs": YJS_MODULE.as_uri(),
@@ -365,10 +373,10 @@ def test_a_rejoining_lead_takes_the_class_view_whatever_the_kernel_answers_first
         "follow": (static / "live" / "follow.js").as_uri(),
     }
     found = json.loads(_node(f"const MODULES = {json.dumps(modules)};\n" + REJOIN))
-    kept = {"document": 9, "scene": 9, "kernel": 9, "attached": True}
-    for order in ("after", "before"):
+    kept = {"document": 9, "scene": 9, "kernel": 9, "attached": True, "early": 0}
+    for order in ("after", "before", "partial"):
         assert found[order] == kept, (order, found)
-    assert found["python"] == {"document": 3, "scene": 3, "kernel": 3, "attached": True}, found
+    assert found["python"] == kept | {"document": 3, "scene": 3, "kernel": 3}, found
     # a learner's view built while her kernel runs the lesson's cells: following, not
     # detached by the kernel's late answer
     assert found["learner"] == kept, found
