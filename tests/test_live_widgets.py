@@ -4,7 +4,9 @@ The browser side and the service are exercised together in
 ``tests/browser/test_live_class.py`` (a real hub, three people in Chromium).
 Here: what the kernel does without a hub (a one-line reason, in Python and on
 the widget, and a reply to the presenter's *Agreement* and *Scores*), the series check on joining, what a session names as its study,
-the Delineator's patches naming the view whose undo they are, and the
+the Delineator's patches naming the view whose undo they are, a presenter's
+view built again after a kernel restart taking the class's slice whatever the
+kernel answers first (in Node), and the
 vendored Yjs bundle: rebuilt from the pinned packages it is the same file, and
 its sync messages and updates are the ones the service's pycrdt reads and writes.
 """
@@ -210,6 +212,174 @@ def test_the_bundles_updates_and_sync_messages_are_the_services(tmp_path):
     assert kind == "0"  # it read a step 1
     assert handle_sync_message(base64.b64decode(reply)[1:], service) is None
     assert service.get("view", type=Map).to_py() == {"window": [40.0, 400.0]}
+
+
+# A presenter's view built again after a kernel restart, in Node: the real scene, its
+# sync with the model and the Follower (static/core/scene.js, core/sync.js,
+# live/follow.js), a model that announces its changes as Backbone does, a kernel that
+# answers the page's messages in order (the whole state when asked: _base.py,
+# _handle_state) and a document the service filled. `answer` says when the kernel
+# answers the view's ask for its whole state: after the view took the class's view
+# (Run All queues the ask behind the cells after go_live), or before the document
+# synced; `python` moves the slice from Python afterwards.
+REJOIN = """
+const Y = await import(MODULES.yjs);
+const { Scene } = await import(MODULES.scene);
+const { stateComplete } = await import(MODULES.sync);
+const { Follower } = await import(MODULES.follow);
+globalThis.requestAnimationFrame = (f) => setTimeout(() => f(performance.now()), 16);
+const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+class Kernel {
+  constructor(state) { this.state = structuredClone(state); this.inbox = []; this.model = null; }
+  /** Handle the page's messages in order, each answer reaching the model in order. */
+  run() {
+    for (const msg of this.inbox.splice(0)) {
+      if (msg.update) {
+        Object.assign(this.state, structuredClone(msg.update));
+        this.model.receive(msg.update);  // ipywidgets' echo
+      } else if (msg.custom.type === "state") {
+        this.model.receive(this.state);
+        if (msg.custom.reply) {
+          this.state.state_reply = msg.custom.reply;
+          this.model.receive({ state_reply: msg.custom.reply });
+        }
+      }
+    }
+  }
+  /** A change made in Python. */
+  change(values) {
+    Object.assign(this.state, values);
+    this.model.receive(values);
+  }
+}
+
+class Model {
+  constructor(kernel) {
+    this.kernel = kernel;
+    kernel.model = this;
+    this.attributes = structuredClone(kernel.state);  // the comm opened with all of it
+    this.handlers = new Map();
+    this.unsaved = {};
+    // hearKernel finds anywidget's override of the comm's handler: it asks for the state
+    class Base { _handle_comm_msg() {} }
+    class Override extends Base { _handle_comm_msg() {} }
+    const real = Object.assign(new Override(), { comm: { on_msg() {} } });
+    this.widget_manager = { get_model: async () => real };
+  }
+  get(name) { return this.attributes[name]; }
+  on(event, fn) {
+    if (!this.handlers.has(event)) this.handlers.set(event, new Set());
+    this.handlers.get(event).add(fn);
+  }
+  off(event, fn) { this.handlers.get(event)?.delete(fn); }
+  /** Backbone: store every value, then announce those that changed. */
+  receive(values) {
+    const changed = Object.keys(values).filter((k) => !same(this.attributes[k], values[k]));
+    Object.assign(this.attributes, structuredClone(values));
+    for (const k of changed) for (const fn of [...(this.handlers.get(`change:${k}`) || [])]) fn(this);
+  }
+  set(name, value) {
+    this.unsaved[name] = value;
+    this.receive({ [name]: value });
+  }
+  save_changes() {
+    this.kernel.inbox.push({ update: this.unsaved });
+    this.unsaved = {};
+  }
+  send(msg) { this.kernel.inbox.push({ custom: msg }); }
+}
+
+async function rejoin({ answer = "after", python = false, me = "teacher", partial = false }) {
+  const kernel = new Kernel({
+    state_complete: true, own_model_id: "m1", state_reply: "", shape: [12, 8, 8],
+    layouts: { axial: { slice_axis: 0, n_slices: 12 } }, planes: ["axial"], plane: "axial",
+    position: [6, 4, 4], window_center: 40, window_width: 400, voi_function: "LINEAR",
+    voi_table: null, zoom: 1, pan: [0, 0], tool: "", measurements: [], layers: {},
+  });
+  const model = new Model(kernel);
+  await stateComplete(model);
+  const scene = new Scene(model);
+  const doc = new Y.Doc();
+  const session = {
+    scene, model, doc, info: { id: "s1" }, me, state: "connecting",
+    get lead() { return String(doc.getMap("session").get("lead") || ""); },
+    get leading() { return this.lead === this.me; },
+    map: (name) => doc.getMap(name),
+    provider: { change: (f) => doc.transact(f) },
+    marks: { draw() {} },
+    setAttached: (attached) => follower.setAttached(attached),
+  };
+  const follower = new Follower(session);
+  scene.on("changed", () => follower.sceneChanged());
+  doc.getMap("session").observeDeep(() => follower.sessionChanged());
+  doc.getMap("view").observeDeep((_e, t) => { if (!t.local) follower.viewChanged(); });
+  let early = 0;  // what this view wrote before the whole document arrived
+  doc.on("update", (_u, _o, _d, t) => { if (t.local && session.state !== "synced") early += 1; });
+  if (answer === "before") kernel.run();
+  const service = new Y.Doc();  // the class is on slice 9; the presenter leads
+  service.getMap("session").set("lead", "teacher");
+  // `partial`: who leads arrives before the view (the service sends the whole document
+  // in one update; a page must not count on it)
+  if (partial) Y.applyUpdate(doc, Y.encodeStateAsUpdate(service));
+  service.transact(() => {
+    const view = service.getMap("view");
+    view.set("plane", "axial"); view.set("slice", 9); view.set("window", [40, 400]);
+    view.set("zoom", 1); view.set("pan", [0, 0]);
+  });
+  Y.applyUpdate(doc, Y.encodeStateAsUpdate(service));  // the service's sync step 2
+  session.state = "synced";  // session.js stateChanged
+  follower.sessionChanged();
+  await pause(150);  // the view's send goes out with an animation frame
+  kernel.run();
+  await pause(150);
+  kernel.run();
+  if (python) {
+    kernel.change({ position: [3, 4, 4] });
+    await pause(100);
+  }
+  return {
+    document: doc.getMap("view").get("slice"), scene: scene.slice, kernel: kernel.state.position[0],
+    attached: follower.attached, early,
+  };
+}
+
+const results = {};
+for (const [name, options] of Object.entries({
+  after: {}, before: { answer: "before" }, python: { python: true }, learner: { me: "alice" },
+  partial: { partial: true },
+})) {
+  results[name] = await rejoin(options);
+}
+console.log(JSON.stringify(results));
+"""
+
+
+@needs_node
+def test_a_rejoining_lead_takes_the_class_view_whatever_the_kernel_answers_first():
+    """The presenter's view built again after a kernel restart asks the kernel for its
+    whole state (static/core/sync.js, stateComplete); the kernel answers late, after the
+    view took the class's slice from the document: that answer, older than the slice the
+    view took, neither moves the view nor the class, and the kernel ends on the class's
+    slice. Nor does the view write before the whole document arrived, should who leads
+    come before the view. A slice set in Python afterwards moves the class (the presenter
+    leads). A learner's view in the same case keeps following."""
+    static = ROOT / "dicomteach" / "widgets" / "static"
+    modules = {
+        "yjs": YJS_MODULE.as_uri(),
+        "scene": (static / "core" / "scene.js").as_uri(),
+        "sync": (static / "core" / "sync.js").as_uri(),
+        "follow": (static / "live" / "follow.js").as_uri(),
+    }
+    found = json.loads(_node(f"const MODULES = {json.dumps(modules)};\n" + REJOIN))
+    kept = {"document": 9, "scene": 9, "kernel": 9, "attached": True, "early": 0}
+    for order in ("after", "before", "partial"):
+        assert found[order] == kept, (order, found)
+    assert found["python"] == kept | {"document": 3, "scene": 3, "kernel": 3}, found
+    # a learner's view built while her kernel runs the lesson's cells: following, not
+    # detached by the kernel's late answer
+    assert found["learner"] == kept, found
 
 
 def test_going_live_again_joins_the_session_one_presents(ct, on_hub, monkeypatch):

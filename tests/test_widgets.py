@@ -422,7 +422,8 @@ def test_the_comm_opens_after_init_with_the_whole_state(monkeypatch):
 
 
 def test_a_view_that_lost_updates_gets_the_whole_state_again():
-    """A view built while its updates were lost asks for the state; the kernel sends all of it."""
+    """A view built while its updates were lost asks for the state; the kernel sends all of
+    it, then names the ask."""
     from dicomteach.io.volume import Volume
     from dicomteach.widgets import Viewer
 
@@ -439,6 +440,14 @@ def test_a_view_that_lost_updates_gets_the_whole_state_again():
     assert update["method"] == "update"
     assert update["state"]["state_complete"] is True
     assert update["state"]["layouts"] == viewer.layouts and viewer.layouts
+
+    # a named ask: the whole state, then the ask's name, which tells the view it arrived
+    # (until then its own changes are newer: static/core/sync.js, askState)
+    sent.clear()
+    viewer._on_message(viewer, {"type": "state", "reply": "state-1"}, [])
+    whole, named = sent
+    assert whole["state"]["position"] == viewer.position and whole["state"]["state_reply"] == ""
+    assert named == {"method": "update", "state": {"state_reply": "state-1"}, "buffer_paths": []}
 
 
 def test_the_3d_view_loads_its_libraries_only_when_a_lesson_uses_it():

@@ -295,6 +295,8 @@ class ImageWidget(anywidget.AnyWidget, metaclass=_StateCompleteAfterInit):
     """True once the widget's ``__init__`` has set everything (the view waits for it)."""
     own_model_id = traitlets.Unicode("").tag(sync=True)
     """The id the browser's widget manager knows this widget's model by (its comm's id)."""
+    state_reply = traitlets.Unicode("").tag(sync=True)
+    """The last view's ask for the whole state that was answered (``_handle_state``)."""
 
     chunk_bytes: int = CHUNK_BYTES
     """Bytes per streamed message (whole frames, at least one); set before display."""
@@ -569,9 +571,15 @@ class ImageWidget(anywidget.AnyWidget, metaclass=_StateCompleteAfterInit):
             return
         handler(content, buffers)
 
-    def _handle_state(self, _content: dict, _buffers: list) -> None:
-        """A view found the state incomplete (updates lost in a race): send all of it again."""
+    def _handle_state(self, content: dict, _buffers: list) -> None:
+        """A view found the state incomplete, or may have missed updates (lost in a race):
+        send all of it again, then the ask's name (``reply``) in ``state_reply``, so that
+        the view knows when this state has arrived: until then, what it changed itself is
+        newer than the values it receives (``askState`` in static/core/sync.js)."""
         self.send_state()
+        reply = content.get("reply")
+        if isinstance(reply, str):
+            self.state_reply = reply[:100]
 
     def _handle_ready(self, content: dict, _buffers: list) -> None:
         """A view wants arrays: stream them, nearest the slice on screen first.

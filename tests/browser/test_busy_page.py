@@ -106,8 +106,8 @@ def test_a_slice_chosen_while_the_kernel_is_busy_is_not_undone_by_its_late_state
     """Run All: the view asks for the kernel's state (core/sync.js, stateComplete) while a
     later cell still runs; the learner goes to the last slice meanwhile. The state the
     kernel sends when it is free again is older than that choice and must not take the
-    learner back: ipywidgets' own handler, which hearKernel hands messages to, drops an
-    update for a value whose echo it still awaits."""
+    learner back: the view sends nothing until that state has arrived, and keeps its own
+    changes against it (askState)."""
     cells = [
         CELLS[0],
         "from dicomteach.widgets import Viewer\nviewer = Viewer(phantom(), window=Window(40, 400))\n"

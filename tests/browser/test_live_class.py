@@ -56,6 +56,10 @@ OPEN = (
     "d"
 )
 GO_LIVE = 'd.go_live("Tumour board 3 Dec")'
+# The presenter's lesson goes on after go_live: a cell that keeps the kernel busy a
+# while, so that the kernel answers the widget's first messages late (Run All queues
+# them behind every cell), after the browser joined the session.
+NEXT = "import time\ntime.sleep(1.5)"
 PEOPLE = ("teacher", "alice", "bob")
 WAIT = 60_000
 
@@ -108,7 +112,7 @@ def people(hub) -> dict[str, Learner]:
         assert answer.status_code in (201, 202), answer.text
     for name, person in found.items():
         person.start_server()  # waits for the server, then opens it once (OAuth)
-        sources = (OPEN, GO_LIVE) if name == "teacher" else (OPEN,)
+        sources = (OPEN, GO_LIVE, NEXT) if name == "teacher" else (OPEN,)
         put = person.server_api(
             "PUT", "contents/live.ipynb",
             json={"type": "notebook", "format": "json", "content": _notebook(*sources)},

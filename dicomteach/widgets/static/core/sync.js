@@ -4,7 +4,9 @@
 // the model; the kernel's echoes of values
 // this view sent in the last seconds are ignored, so an old value arriving late cannot
 // undo the learner's newer gesture; every other change is handed on. And a view waits
-// for the kernel's whole state before building itself (stateComplete).
+// for the kernel's whole state before building itself (stateComplete); when it asked
+// for that state again, what it changes meanwhile waits for the answer, which holds
+// the kernel's values from before it heard of those changes (askState).
 
 /** @import { AnyModel, BackboneModel } from "../anywidget" */
 /** @import { ImageState } from "./traits" */
@@ -22,10 +24,10 @@ export async function stateComplete(model) {
   const rescued = await hearKernel(model);
   if (model.get("state_complete")) {
     // Messages the kernel sent before the rescue may have been dropped: ask again.
-    if (rescued) model.send({ type: "state" });
+    if (rescued) askState(model);
     return;
   }
-  model.send({ type: "state" });
+  askState(model);
   return new Promise((resolve) => {
     const check = () => {
       if (!model.get("state_complete")) return;
@@ -34,6 +36,47 @@ export async function stateComplete(model) {
     };
     model.on("change:state_complete", check);
   });
+}
+
+/**
+ * The kernel's answers this page awaits, by model: the whole state a view asked for
+ * (askState), resolved once it arrived.
+ * @type {WeakMap<object, Promise<void>>}
+ */
+const answers = new WeakMap();
+
+/**
+ * Ask the kernel for the model's whole state (_base.py, _handle_state). It sends every
+ * synced value, then names this ask in `state_reply`: the promise resolves then. The
+ * kernel answers a page's messages in order, so that state predates whatever a view
+ * sends after asking; a view built meanwhile (ModelSync) keeps its changes until the
+ * answer is in, so that the answer does not undo them (a live session's lead taking the
+ * class's slice, a learner's first turn of the wheel).
+ * @param {AnyModel<any>} model
+ * @returns {Promise<void>}
+ */
+export function askState(model) {
+  if (model.get("state_reply") === undefined) {
+    // a kernel that does not name its answer: nothing to wait for
+    model.send({ type: "state" });
+    return Promise.resolve();
+  }
+  const ask = `state-${Math.random().toString(36).slice(2, 10)}`;
+  const answer = new Promise((resolve) => {
+    const heard = () => {
+      if (model.get("state_reply") !== ask) return;
+      model.off("change:state_reply", heard);
+      resolve(undefined);
+    };
+    model.on("change:state_reply", heard);
+  });
+  // The kernel answers asks in order: the last one's answer comes after the others'.
+  answers.set(model, answer);
+  answer.then(() => {
+    if (answers.get(model) === answer) answers.delete(model);
+  });
+  model.send({ type: "state", reply: ask });
+  return answer;
 }
 
 /**
@@ -103,10 +146,34 @@ export class ModelSync {
     this.sending = false;
     /** What was sent recently, by attribute. @type {Record<string, {json: string, t: number}[]>} */
     this.sent = {};
+    /**
+     * The whole state this page asked for (askState), while it has not arrived: what the
+     * view changes meanwhile waits (nothing is sent), and the answer's values do not undo
+     * it. @type {Promise<void> | null}
+     */
+    this.awaiting = answers.get(model) || null;
+    /** The model's values (JSON) when the view first changed something while awaiting. @type {Record<string, string> | null} */
+    this.before = null;
+    if (this.awaiting) {
+      this.awaiting.then(() => {
+        this.awaiting = null;
+        const changed = this.before !== null;
+        this.before = null;
+        if (changed) this.schedule();
+      });
+    }
   }
 
   /** Send the view's values with the next animation frame, SEND_MS after the last send at the earliest. */
   schedule() {
+    if (this.awaiting) {
+      // sent once the kernel's answer is in; until then, the view's changes are those
+      // that differ from what the model holds now
+      this.before ||= Object.fromEntries(
+        Object.keys(this.outgoing()).map((name) => [name, JSON.stringify(this.model.get(name))]),
+      );
+      return;
+    }
     if (this.scheduled) return;
     this.scheduled = true;
     const send = () => requestAnimationFrame(() => {
@@ -146,6 +213,13 @@ export class ModelSync {
     if ((this.sent[name] || []).some((e) => e.json === json && now - e.t < ECHO_MS)) return;
     const local = this.outgoing();
     if (name in local && JSON.stringify(local[name]) === json) return;
+    const before = this.before;
+    if (before && name in before && name in local) {
+      // The kernel's state from before it heard of this view's change: the change wins
+      // (it goes out once the answer is in).
+      if (JSON.stringify(local[name]) !== before[name]) return;
+      before[name] = json;
+    }
     this.incoming(name, structuredClone(value));
   }
 }

@@ -21,6 +21,8 @@ export interface ImageState {
   state_complete: boolean;
   /** the comm's id: how the page's widget manager knows this model (hearKernel) */
   own_model_id: string;
+  /** the view's ask for the whole state the kernel answered last (askState) */
+  state_reply: string;
   /** [frames, rows, cols] */
   shape: number[];
   /** mm along each array axis */

@@ -110,7 +110,7 @@ export class Follower {
     const wasLeading = this.lastLead === s.me;
     this.lastLead = s.lead;
     this.memory.lastLead = s.lead || this.memory.lastLead;
-    if (s.leading && !wasLeading) {
+    if (s.leading && (!wasLeading || this.memory.adopting)) {
       if (joining) this.memory.adopting = true;
       this.lead();
     } else if (!s.leading && this.attached) this.viewChanged();
@@ -118,7 +118,8 @@ export class Follower {
 
   /**
    * Lead: write this view; but a lead who just joined takes the class's view first, once
-   * this view is laid out (so the class stays where it was), and its series first of all.
+   * this view is laid out and the document has arrived (so the class stays where it
+   * was), and its series first of all. Nothing is written before.
    */
   lead() {
     const s = this.session;
@@ -126,6 +127,8 @@ export class Follower {
     if (this.memory.adopting) {
       if (!this.scene.layout) return; // sceneChanged calls again once laid out
       const shared = /** @type {SharedView} */ (s.map("view").toJSON());
+      // not all of the document yet: "synced" calls again once it is
+      if (shared.slice === undefined && s.state !== "synced") return;
       if (shared.slice !== undefined && this.switchSeries(shared)) return; // built again
       this.memory.adopting = false;
       if (shared.slice !== undefined) this.follow(shared);
