@@ -159,6 +159,37 @@ class Patches:
         return inputs, targets
 
 
+def _fit(torch, net, patches, args: argparse.Namespace, log) -> float:
+    """Train ``net`` for ``args.steps`` batches of ``patches``; returns the last logged mean loss.
+
+    Either model's loop: Adam at ``args.lr``, the learning rate falling along a
+    cosine to a twentieth of it, loss :func:`_loss`; every ``args.log_every``
+    steps (and at the last) the mean loss since the previous line is logged.
+    ``patches`` is anything with ``batch(size) -> (inputs, targets)``.
+    """
+    optimiser = torch.optim.Adam(net.parameters(), lr=args.lr)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
+        optimiser, T_max=args.steps, eta_min=args.lr / 20
+    )
+    window: list[float] = []
+    logged = float("nan")
+    started = time.perf_counter()
+    for step in range(1, args.steps + 1):
+        x, y = patches.batch(args.batch)
+        net.train()
+        loss = _loss(torch, net(torch.from_numpy(x)), torch.from_numpy(y))
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        schedule.step()
+        window.append(float(loss.detach()))
+        if step % args.log_every == 0 or step == args.steps:
+            logged = float(np.mean(window))
+            log(f"step {step} loss {logged:.4f} ({time.perf_counter() - started:.0f} s)")
+            window = []
+    return logged
+
+
 def _loss(torch, logits, target):
     bce = torch.nn.functional.binary_cross_entropy_with_logits(logits, target)
     p = torch.sigmoid(logits)
@@ -221,29 +252,8 @@ def train(args: argparse.Namespace, log) -> dict[str, object]:
             f"grid {data[-1]['hu'].shape} nodule voxels {positives}"
         )
     log(f"data ready in {time.perf_counter() - started:.0f} s")
-    patches = Patches(data, args.patch, rng)
     net = NoduleNet(slices=2 * CONTEXT + 1, width=args.width)
-    optimiser = torch.optim.Adam(net.parameters(), lr=args.lr)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
-        optimiser, T_max=args.steps, eta_min=args.lr / 20
-    )
-    window: list[float] = []
-    logged = float("nan")
-    started = time.perf_counter()
-    for step in range(1, args.steps + 1):
-        x, y = patches.batch(args.batch)
-        net.train()
-        loss = _loss(torch, net(torch.from_numpy(x)), torch.from_numpy(y))
-        optimiser.zero_grad()
-        loss.backward()
-        optimiser.step()
-        schedule.step()
-        window.append(float(loss.detach()))
-        if step % args.log_every == 0 or step == args.steps:
-            elapsed = time.perf_counter() - started
-            logged = float(np.mean(window))
-            log(f"step {step} loss {logged:.4f} ({elapsed:.0f} s)")
-            window = []
+    logged = _fit(torch, net, Patches(data, args.patch, rng), args, log)
 
     paths = model_paths(args.name, args.out)
     Path(args.out).mkdir(parents=True, exist_ok=True)
@@ -392,28 +402,8 @@ def train_triage(args: argparse.Namespace, log) -> dict[str, object]:
             f"lesion pixels {int(data[-1]['target'].sum())}"
         )
     log(f"data ready in {time.perf_counter() - started:.0f} s")
-    patches = FilmPatches(data, args.patch, rng)
     net = NoduleNet(slices=1, width=args.width)
-    optimiser = torch.optim.Adam(net.parameters(), lr=args.lr)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
-        optimiser, T_max=args.steps, eta_min=args.lr / 20
-    )
-    window: list[float] = []
-    logged = float("nan")
-    started = time.perf_counter()
-    for step in range(1, args.steps + 1):
-        x, y = patches.batch(args.batch)
-        net.train()
-        loss = _loss(torch, net(torch.from_numpy(x)), torch.from_numpy(y))
-        optimiser.zero_grad()
-        loss.backward()
-        optimiser.step()
-        schedule.step()
-        window.append(float(loss.detach()))
-        if step % args.log_every == 0 or step == args.steps:
-            logged = float(np.mean(window))
-            log(f"step {step} loss {logged:.4f} ({time.perf_counter() - started:.0f} s)")
-            window = []
+    logged = _fit(torch, net, FilmPatches(data, args.patch, rng), args, log)
 
     paths = model_paths(args.name, args.out)
     weights = state_arrays(net)
