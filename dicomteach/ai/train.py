@@ -4,14 +4,15 @@ The shipped model (``dicomteach/ai/models/nodule.*``) was made by the command
 its log begins with (``nodule.log``; docs/ai.md)::
 
     nice -n 10 python -m dicomteach.ai.train --seed 0 --steps 3000 --cases 64 \\
-        --threads 1 --out dicomteach/ai/models
+        --size 512 256 --threads 1 --out dicomteach/ai/models
 
 What it does:
 
 1. makes the first ``--cases`` training patients of :mod:`dicomteach.ai.cases`
-   (each once: they are kept in a cache folder, ``--cache``), each as its
-   scanner stores it, and puts each on the model's grid round its lungs
-   (:mod:`dicomteach.ai.grid`), with the nodules' SEG rule as the target;
+   at each matrix of ``--size`` (each once: they are kept in a cache folder,
+   ``--cache``), each as its scanner stores it, and puts each on the model's
+   grid round its lungs (:mod:`dicomteach.ai.grid`), with the nodules' SEG
+   rule as the target;
 2. trains :class:`~dicomteach.ai.network.NoduleNet` on patches of five
    slices: three in ten centred near a nodule, three on dense tissue beside
    lung that is no nodule (vessels, airway walls, scars, the pleura), the
@@ -245,12 +246,13 @@ def train(args: argparse.Namespace, log) -> dict[str, object]:
     started = time.perf_counter()
     data = []
     for spec in specs:
-        data.append(training_arrays(spec, args.size, args.slices, Path(args.cache)))
-        positives = int((data[-1]["target"] >= 128).sum())
-        log(
-            f"case {spec.name} {spec.maker} {spec.examination.kernel} "
-            f"grid {data[-1]['hu'].shape} nodule voxels {positives}"
-        )
+        for size in args.size:
+            data.append(training_arrays(spec, size, args.slices, Path(args.cache)))
+            positives = int((data[-1]["target"] >= 128).sum())
+            log(
+                f"case {spec.name} {spec.maker} {spec.examination.kernel} {size}×{size} "
+                f"grid {data[-1]['hu'].shape} nodule voxels {positives}"
+            )
     log(f"data ready in {time.perf_counter() - started:.0f} s")
     net = NoduleNet(slices=2 * CONTEXT + 1, width=args.width)
     logged = _fit(torch, net, Patches(data, args.patch, rng), args, log)
@@ -438,7 +440,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--cases", type=int, default=64, help="training patients")
     parser.add_argument("--first-case", type=int, default=0, help="skip this many patients")
-    parser.add_argument("--size", type=int, default=generated.SIZE, help="matrix of each CT")
+    parser.add_argument(
+        "--size",
+        type=int,
+        nargs="+",
+        default=list(generated.SIZES),
+        help="matrices each patient's CT is made at",
+    )
     parser.add_argument("--slices", type=int, default=generated.SLICES, help="slices of each CT")
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--patch", type=int, default=96, help="patch rows and columns (÷8)")
@@ -490,7 +498,7 @@ def main(argv: list[str] | None = None) -> int:
             ][args.first_case :],
             "population_seed": generated.TRAINING_SEED,
             "makers": list(generated.TRAINING_MAKERS),
-            "matrix": [args.slices, args.size, args.size],
+            "matrices": [[args.slices, size, size] for size in args.size],
         }
         spacing, context = MODEL_SPACING, CONTEXT
         thresholds = DETECTION_THRESHOLD, CONTOUR_THRESHOLD
