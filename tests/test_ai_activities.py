@@ -170,15 +170,25 @@ def _yaml(folder: Path, teaching, kind: str, name: str) -> Path:
     return path
 
 
-def _centre(teaching, what: str) -> list[float]:
-    """Where the model put a mark on a finding (``what`` in its structure's name), or a false one."""
+def _judged(teaching) -> tuple[list, list]:
+    """The model's marks at 0.5 on the teaching CT, and each judged against its findings."""
     from dicomteach.activities.ai_reading import judge_marks
     from dicomteach.roi import load_structures
 
     found = load_structures(teaching["folder"] / "seg-findings.dcm", teaching["volume"])
     targets = {found.names[n]: m for n, m in found.masks.items() if found.names[n] in NODULES}
     shown = [c for c in teaching["candidates"] if c.probability >= 0.5]
-    marks = judge_marks(shown, targets, teaching["volume"].spacing)
+    return shown, judge_marks(shown, targets, teaching["volume"].spacing)
+
+
+def _false_marks(teaching) -> int:
+    """How many of the model's marks at 0.5 on the teaching CT are on no finding."""
+    return sum(mark.finding is None for mark in _judged(teaching)[1])
+
+
+def _centre(teaching, what: str) -> list[float]:
+    """Where the model put a mark on a finding (``what`` in its structure's name), or a false one."""
+    shown, marks = _judged(teaching)
     for candidate, mark in zip(shown, marks, strict=True):
         if (mark.finding is None and what == "false") or (mark.finding and what in mark.finding):
             return list(candidate.centre_index)
@@ -237,10 +247,11 @@ class TestSecondReaderWithTheModel:
         # (the marks are there from the start)
         assert critique.view().children[1] is question
         for n in range(len(question.pickers)):
-            question.judge(n + 1, "true")  # every mark called a finding: the false one is wrong
+            question.judge(n + 1, "true")  # every mark called a finding: the false ones are wrong
         monkeypatch.setenv(REFERENCES_ENV, str(tmp_path / "references"))
         first = grade("critique")
-        right = len(critique.candidates()) - 1
+        right = len(critique.candidates()) - _false_marks(teaching)
+        assert 0 < right < len(critique.candidates())
         assert first.points == round(5 * right / len(critique.candidates()), 2)
         assert "wrong-marks.png" in first.feedback.images
         assert list((references / ".prepared").glob("model.candidates-*/candidates.npz"))
@@ -291,15 +302,25 @@ def test_the_class_view_says_who_followed_the_ai_when_it_was_wrong(teaching, tmp
         )
     (following,) = follow_the_ai(course, "week-6")
     assert following.learners == ["ann", "bo", "cy"]
-    assert following.errors[0].startswith("false positive, slice")
-    assert following.errors[1] == "missed: calcified-RML"  # the key names its regions
+    # the AI's errors on this CT: its false marks, the first the one clicked above, then the
+    # granuloma it missed (the key names its regions)
+    false_marks = _false_marks(teaching)
+    assert false_marks >= 1
+    assert all(e.startswith("false positive, slice") for e in following.errors[:false_marks])
+    assert following.errors[false_marks:] == ["missed: calcified-RML"]
+    others = ["resisted"] * (false_marks - 1)  # its other false marks: nobody clicked them
     assert following.states == [
-        ["followed", "agreed"],
-        ["agreed", "agreed"],
-        ["resisted", "followed"],
+        ["followed", *others, "agreed"],
+        ["agreed", *others, "agreed"],
+        ["resisted", *others, "followed"],
     ]
-    assert following.by_learner() == {"ann": 1.0, "bo": None, "cy": 0.5}
-    assert list(following.by_error().values()) == [0.5, 1.0]
+    k = len(others)
+    assert following.by_learner() == {
+        "ann": 1 / (1 + k),
+        "bo": 0.0 if k else None,
+        "cy": 1 / (2 + k),
+    }
+    assert list(following.by_error().values()) == [0.5, *[0.0] * k, 1.0]
     picture = Image.open(io.BytesIO(following.png())).convert("RGB")
     assert picture.size[1] > 3 * 34  # a row per learner
     # the instructor's one command after a class draws it beside the gradebook
@@ -308,7 +329,12 @@ def test_the_class_view_says_who_followed_the_ai_when_it_was_wrong(teaching, tmp
     (course / "nbgrader_config.py").write_text("c = get_config()\n")
     assert main(["grade-class", "week-6", "--course", str(course), "--no-autograde"]) == 0
     said = capsys.readouterr().out
-    assert "reader: the class followed the AI when it was wrong 2 times of 3 (67 %)" in said
+    chances = 3 + 3 * k  # ann 1 + k, bo k, cy 2 + k
+    share = f"{100 * 2 / chances:.0f} %"
+    assert (
+        f"reader: the class followed the AI when it was wrong 2 times of {chances} ({share})"
+        in said
+    )
     drawn = Image.open(course / "week-6-following-reader.png").convert("RGB")
     assert drawn.size == picture.size
 

@@ -20,7 +20,8 @@ Two groups never share a patient:
   Philips or Canon scanners (:data:`HELD_OUT_MAKERS`): other people, other
   makers' storage and kernels' names and fields of view.
 
-Training cases are made in memory (:func:`render_case`: the very values
+Each case can be made at any matrix (:data:`SIZES`: the same patient,
+findings and field of view, larger pixels). Training cases are made in memory (:func:`render_case`: the very values
 :func:`~dicomteach.samples.ct_chest.acquire` stores, without files);
 held-out cases are written as DICOM with their SEG and manifest
 (:func:`write_case`, through :func:`dicomteach.samples.ct_findings.write`) and
@@ -73,6 +74,11 @@ KIND_MIX: dict[Kind, tuple[float, tuple[float, float]]] = {
 #: Slices (2.5 mm) and matrix of a generated case: the teaching file's (apex to bases).
 SLICES = ct_findings.SLICES
 SIZE = 512
+#: The matrices a CT of the sample library comes in: the teaching file's 512 (pixels of
+#: 0.6 to 0.9 mm) and the lessons' 256 (1.2 to 1.9 mm, ``size=256``). Every patient is
+#: learnt from and judged at both: a model shown only 512 reads the smoother vessels of a
+#: 256 CT, put back on its 1.25 mm grid, as dozens of nodules (docs/ai.md).
+SIZES = (512, 256)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -2,11 +2,12 @@
 
 Run::
 
-    nice -n 10 python -m dicomteach.ai.evaluate --cases 24
+    nice -n 10 python -m dicomteach.ai.evaluate --cases 24 --size 512 256
 
 Each held-out case (:mod:`dicomteach.ai.cases`: other patients, Philips and
-Canon scanners) is written as a teaching file (DICOM CT, SEG, manifest) once
-into the sample cache, read back through :func:`dicomteach.io.load` and
+Canon scanners) is written at each matrix of ``--size`` as a teaching file
+(DICOM CT, SEG, manifest) once into the sample cache, read back through
+:func:`dicomteach.io.load` and
 :func:`dicomteach.roi.load.load_structures`, and given to
 :func:`~dicomteach.ai.nodules.find_nodules` as a learner's CT would be. Then:
 
@@ -21,9 +22,11 @@ into the sample cache, read back through :func:`dicomteach.io.load` and
   patient model the case was made of (a scar's segment, a vessel or airway
   of the patient's trees and how steeply it runs, the tissue);
 * the known-error list (:mod:`dicomteach.ai.known_errors`): the most probable
-  false positives on vessels seen end-on and on scars, and the missed nodules.
+  false positives on vessels seen end-on and on scars, and the missed nodules,
+  at the first matrix (the teaching file's 512, which lesson 6 reads).
 
-It writes ``nodule-evaluation.json`` (the figures docs/ai.md shows) and
+It writes ``nodule-evaluation.json`` (the figures docs/ai.md shows: those of
+the first matrix, and each other's apart under ``other_matrices``) and
 ``nodule-known-errors.json`` beside the model, and prints the tables.
 
 ``--task triage`` judges the radiograph triage model instead::
@@ -323,7 +326,9 @@ def known_errors(results: list[CaseResult]) -> list[KnownError]:
 def table(summary: dict) -> str:
     """The figures as the Markdown docs/ai.md shows."""
     lines = [
-        f"Held-out: {summary['scans']} scans ({', '.join(summary['makers'])}), "
+        f"Held-out: {summary['scans']} scans"
+        + (f" of {summary['matrix']}×{summary['matrix']}" if "matrix" in summary else "")
+        + f" ({', '.join(summary['makers'])}), "
         f"{summary['nodules']} nodules.",
         "",
         "| false positives per scan | sensitivity | probability threshold |",
@@ -594,6 +599,13 @@ def main(argv: list[str] | None = None) -> int:
         "--task", choices=("nodule", "triage"), default="nodule", help="which model to evaluate"
     )
     parser.add_argument("--cases", type=int, default=24, help="held-out patients")
+    parser.add_argument(
+        "--size",
+        type=int,
+        nargs="+",
+        default=list(generated.SIZES),
+        help="matrices each held-out CT is written at, each judged apart (the first: known errors)",
+    )
     parser.add_argument("--folder", default=None, help="where the held-out cases are written")
     parser.add_argument("--model", default=None, help="folder of the model (default: shipped)")
     parser.add_argument("--out", default=str(MODELS), help="where the results are written")
@@ -602,20 +614,25 @@ def main(argv: list[str] | None = None) -> int:
     if args.task == "triage":
         return main_triage(args)
     model = load_model("nodule", args.model)
-    results = []
-    for spec in generated.case_specs("held-out", args.cases):
-        folder = held_out_folder(spec, args.folder)
-        result = evaluate_case(spec, folder, model)
-        results.append(result)
-        hits = sum(1 for m in result.marks if m.nodule not in (None, "duplicate"))
-        print(
-            f"{spec.name} {spec.maker} {spec.examination.kernel}: {len(result.nodules)} nodules, "
-            f"{len(result.marks)} candidates, {hits} on nodules, "
-            f"{len(result.false_positives)} false positives at {OPERATING_POINT} "
-            f"({result.seconds:.1f} s)",
-            flush=True,
-        )
-    summary = summarise(results)
+    summaries, first = {}, []
+    for size in args.size:
+        results = []
+        for spec in generated.case_specs("held-out", args.cases):
+            folder = held_out_folder(spec, args.folder, size)
+            result = evaluate_case(spec, folder, model)
+            results.append(result)
+            hits = sum(1 for m in result.marks if m.nodule not in (None, "duplicate"))
+            print(
+                f"{spec.name} {size}×{size} {spec.maker} {spec.examination.kernel}: "
+                f"{len(result.nodules)} nodules, {len(result.marks)} candidates, {hits} on "
+                f"nodules, {len(result.false_positives)} false positives at {OPERATING_POINT} "
+                f"({result.seconds:.1f} s)",
+                flush=True,
+            )
+        summaries[size] = {"matrix": size} | summarise(results)
+        first = first or results
+    summary = summaries[args.size[0]]
+    summary["other_matrices"] = {f"{k}": v for k, v in summaries.items() if k != args.size[0]}
     summary["model_sha256"] = model.description.onnx_sha256
     summary["command"] = "python -m dicomteach.ai.evaluate " + " ".join(
         argv if argv is not None else sys.argv[1:]
@@ -623,9 +640,10 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     (out / "nodule-evaluation.json").write_text(json.dumps(summary, indent=1) + "\n", "utf-8")
     write_known_errors(
-        out / "nodule-known-errors.json", known_errors(results), model.description.onnx_sha256
+        out / "nodule-known-errors.json", known_errors(first), model.description.onnx_sha256
     )
-    print(table(summary))
+    for each in summaries.values():
+        print(f"\n{each['matrix']}×{each['matrix']}:\n" + table(each))
     return 0
 
 

@@ -116,8 +116,8 @@ def case_folder(error: KnownError, root: str | os.PathLike[str] | None = None) -
     return held_out_folder(spec, root)
 
 
-def held_out_folder(spec, root: str | os.PathLike[str] | None = None) -> Path:
-    """Where a generated case is written as DICOM (writing it the first time)."""
+def held_out_folder(spec, root: str | os.PathLike[str] | None = None, size: int = 512) -> Path:
+    """Where a generated case is written as DICOM at matrix ``size`` (writing it the first time)."""
     import shutil
     import tempfile
 
@@ -125,13 +125,13 @@ def held_out_folder(spec, root: str | os.PathLike[str] | None = None) -> Path:
     from dicomteach.samples.cache import cache_root
 
     base = Path(root) if root is not None else cache_root() / "ai-held-out"
-    target = base / f"{spec.name}-{spec.person_seed}-{generator_digest()}"
+    target = base / f"{spec.name}-{size}-{spec.person_seed}-{generator_digest()}"
     if target.is_dir():
         return target
     base.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{spec.name}-", dir=base))
     try:
-        write_case(spec, staging)
+        write_case(spec, staging, size=size)
         staging.rename(target)
     except OSError:
         if not target.is_dir():

@@ -4,14 +4,15 @@ The shipped model (``dicomteach/ai/models/nodule.*``) was made by the command
 its log begins with (``nodule.log``; docs/ai.md)::
 
     nice -n 10 python -m dicomteach.ai.train --seed 0 --steps 3000 --cases 64 \\
-        --threads 1 --out dicomteach/ai/models
+        --size 512 256 --threads 1 --out dicomteach/ai/models
 
 What it does:
 
 1. makes the first ``--cases`` training patients of :mod:`dicomteach.ai.cases`
-   (each once: they are kept in a cache folder, ``--cache``), each as its
-   scanner stores it, and puts each on the model's grid round its lungs
-   (:mod:`dicomteach.ai.grid`), with the nodules' SEG rule as the target;
+   at each matrix of ``--size`` (each once: they are kept in a cache folder,
+   ``--cache``), each as its scanner stores it, and puts each on the model's
+   grid round its lungs (:mod:`dicomteach.ai.grid`), with the nodules' SEG
+   rule as the target;
 2. trains :class:`~dicomteach.ai.network.NoduleNet` on patches of five
    slices: three in ten centred near a nodule, three on dense tissue beside
    lung that is no nodule (vessels, airway walls, scars, the pleura), the
@@ -159,6 +160,37 @@ class Patches:
         return inputs, targets
 
 
+def _fit(torch, net, patches, args: argparse.Namespace, log) -> float:
+    """Train ``net`` for ``args.steps`` batches of ``patches``; returns the last logged mean loss.
+
+    Either model's loop: Adam at ``args.lr``, the learning rate falling along a
+    cosine to a twentieth of it, loss :func:`_loss`; every ``args.log_every``
+    steps (and at the last) the mean loss since the previous line is logged.
+    ``patches`` is anything with ``batch(size) -> (inputs, targets)``.
+    """
+    optimiser = torch.optim.Adam(net.parameters(), lr=args.lr)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
+        optimiser, T_max=args.steps, eta_min=args.lr / 20
+    )
+    window: list[float] = []
+    logged = float("nan")
+    started = time.perf_counter()
+    for step in range(1, args.steps + 1):
+        x, y = patches.batch(args.batch)
+        net.train()
+        loss = _loss(torch, net(torch.from_numpy(x)), torch.from_numpy(y))
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        schedule.step()
+        window.append(float(loss.detach()))
+        if step % args.log_every == 0 or step == args.steps:
+            logged = float(np.mean(window))
+            log(f"step {step} loss {logged:.4f} ({time.perf_counter() - started:.0f} s)")
+            window = []
+    return logged
+
+
 def _loss(torch, logits, target):
     bce = torch.nn.functional.binary_cross_entropy_with_logits(logits, target)
     p = torch.sigmoid(logits)
@@ -214,36 +246,16 @@ def train(args: argparse.Namespace, log) -> dict[str, object]:
     started = time.perf_counter()
     data = []
     for spec in specs:
-        data.append(training_arrays(spec, args.size, args.slices, Path(args.cache)))
-        positives = int((data[-1]["target"] >= 128).sum())
-        log(
-            f"case {spec.name} {spec.maker} {spec.examination.kernel} "
-            f"grid {data[-1]['hu'].shape} nodule voxels {positives}"
-        )
+        for size in args.size:
+            data.append(training_arrays(spec, size, args.slices, Path(args.cache)))
+            positives = int((data[-1]["target"] >= 128).sum())
+            log(
+                f"case {spec.name} {spec.maker} {spec.examination.kernel} {size}×{size} "
+                f"grid {data[-1]['hu'].shape} nodule voxels {positives}"
+            )
     log(f"data ready in {time.perf_counter() - started:.0f} s")
-    patches = Patches(data, args.patch, rng)
     net = NoduleNet(slices=2 * CONTEXT + 1, width=args.width)
-    optimiser = torch.optim.Adam(net.parameters(), lr=args.lr)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
-        optimiser, T_max=args.steps, eta_min=args.lr / 20
-    )
-    window: list[float] = []
-    logged = float("nan")
-    started = time.perf_counter()
-    for step in range(1, args.steps + 1):
-        x, y = patches.batch(args.batch)
-        net.train()
-        loss = _loss(torch, net(torch.from_numpy(x)), torch.from_numpy(y))
-        optimiser.zero_grad()
-        loss.backward()
-        optimiser.step()
-        schedule.step()
-        window.append(float(loss.detach()))
-        if step % args.log_every == 0 or step == args.steps:
-            elapsed = time.perf_counter() - started
-            logged = float(np.mean(window))
-            log(f"step {step} loss {logged:.4f} ({elapsed:.0f} s)")
-            window = []
+    logged = _fit(torch, net, Patches(data, args.patch, rng), args, log)
 
     paths = model_paths(args.name, args.out)
     Path(args.out).mkdir(parents=True, exist_ok=True)
@@ -392,28 +404,8 @@ def train_triage(args: argparse.Namespace, log) -> dict[str, object]:
             f"lesion pixels {int(data[-1]['target'].sum())}"
         )
     log(f"data ready in {time.perf_counter() - started:.0f} s")
-    patches = FilmPatches(data, args.patch, rng)
     net = NoduleNet(slices=1, width=args.width)
-    optimiser = torch.optim.Adam(net.parameters(), lr=args.lr)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
-        optimiser, T_max=args.steps, eta_min=args.lr / 20
-    )
-    window: list[float] = []
-    logged = float("nan")
-    started = time.perf_counter()
-    for step in range(1, args.steps + 1):
-        x, y = patches.batch(args.batch)
-        net.train()
-        loss = _loss(torch, net(torch.from_numpy(x)), torch.from_numpy(y))
-        optimiser.zero_grad()
-        loss.backward()
-        optimiser.step()
-        schedule.step()
-        window.append(float(loss.detach()))
-        if step % args.log_every == 0 or step == args.steps:
-            logged = float(np.mean(window))
-            log(f"step {step} loss {logged:.4f} ({time.perf_counter() - started:.0f} s)")
-            window = []
+    logged = _fit(torch, net, FilmPatches(data, args.patch, rng), args, log)
 
     paths = model_paths(args.name, args.out)
     weights = state_arrays(net)
@@ -448,7 +440,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--cases", type=int, default=64, help="training patients")
     parser.add_argument("--first-case", type=int, default=0, help="skip this many patients")
-    parser.add_argument("--size", type=int, default=generated.SIZE, help="matrix of each CT")
+    parser.add_argument(
+        "--size",
+        type=int,
+        nargs="+",
+        default=list(generated.SIZES),
+        help="matrices each patient's CT is made at",
+    )
     parser.add_argument("--slices", type=int, default=generated.SLICES, help="slices of each CT")
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--patch", type=int, default=96, help="patch rows and columns (÷8)")
@@ -500,7 +498,7 @@ def main(argv: list[str] | None = None) -> int:
             ][args.first_case :],
             "population_seed": generated.TRAINING_SEED,
             "makers": list(generated.TRAINING_MAKERS),
-            "matrix": [args.slices, args.size, args.size],
+            "matrices": [[args.slices, size, size] for size in args.size],
         }
         spacing, context = MODEL_SPACING, CONTEXT
         thresholds = DETECTION_THRESHOLD, CONTOUR_THRESHOLD
