@@ -61,3 +61,36 @@ def test_the_hub_writes_the_ai_cases_lessons_open_and_the_studies_they_ask_for()
     assert ("lesson_pair", (4,), {}) in cases
     assert {args for name, args, _ in cases if name == "film_folder"} >= {(0,), (1,), (2,), (16,)}
     assert ("ct-chest-findings", {}) in course_samples(project)
+
+
+def test_every_study_a_lesson_writes_is_found_by_the_hub_setup():
+    """A lesson that writes a study or an AI case with a computed argument, or through a
+    function setup does not know, would write the hub's sample cache as the learner,
+    who may not: every such call in the lessons and assignments has literal arguments."""
+    import ast
+    import json
+
+    from dicomteach.hub.install import AI_CASES
+
+    project = Path(__file__).resolve().parents[1]
+    found = {"lesson_study"} | set(AI_CASES)
+    writers = {"case_folder", "held_out_folder", "write_case", "write_pair", "pair_folder"}
+    notebooks = sorted((project / "notebooks").glob("*.ipynb"))
+    notebooks += sorted((project / "graders" / "source").glob("*/*.ipynb"))
+    calls = []
+    for notebook in notebooks:
+        for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"]:
+            if cell["cell_type"] != "code":
+                continue
+            for node in ast.walk(ast.parse("".join(cell["source"]))):
+                if not isinstance(node, ast.Call):
+                    continue
+                name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+                where = f"{notebook.name}: {ast.unparse(node)}"
+                assert name not in writers, f"{where} writes the cache where setup cannot see it"
+                if name in found:
+                    calls.append(where)
+                    for arg in [*node.args, *(k.value for k in node.keywords)]:
+                        ast.literal_eval(arg)  # ValueError: setup would not find this call
+    assert any("known_error_case(" in call for call in calls), calls
+    assert any("film_folder(" in call for call in calls), calls

@@ -116,6 +116,35 @@ def case_folder(error: KnownError, root: str | os.PathLike[str] | None = None) -
     return held_out_folder(spec, root)
 
 
+def known_error(what: str, path: str | os.PathLike[str] = KNOWN_ERRORS) -> KnownError:
+    """The first known error of the list whose ``what`` is ``what`` (``"vessel seen end-on"``,
+    ``"ground-glass nodule"``, …): the list is in the order the evaluation selected them.
+
+    >>> known_error("vessel seen end-on").kind
+    'false positive'
+    >>> known_error("a unicorn")
+    Traceback (most recent call last):
+    ...
+    dicomteach.ai.errors.ModelError: no known error is a unicorn; the list has ...
+    """
+    known = read_known_errors(path)
+    for error in known:
+        if error.what == what:
+            return error
+    kinds = ", ".join(sorted({e.what for e in known}))
+    raise ModelError(f"no known error is {what}; the list has {kinds}")
+
+
+def known_error_case(what: str) -> Path:
+    """The case folder of :func:`known_error` ``(what)`` in the sample cache, written once.
+
+    A lesson calls it with the kind written out (``known_error_case("ground-glass
+    nodule")``) so that ``dicomteach hub setup`` finds the call in the notebook and writes
+    the case before a class opens it: learners never write the hub's sample cache.
+    """
+    return case_folder(known_error(what))
+
+
 def held_out_folder(spec, root: str | os.PathLike[str] | None = None, size: int = 512) -> Path:
     """Where a generated case is written as DICOM at matrix ``size`` (writing it the first time)."""
     import shutil

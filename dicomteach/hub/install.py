@@ -46,11 +46,13 @@ def course_samples(project: Path, course_source: Path | None = None) -> list[tup
 AI_CASES = {
     "film_folder": "dicomteach.ai.film_cases",
     "lesson_pair": "dicomteach.ai.change_pairs",
+    "known_error_case": "dicomteach.ai.known_errors",
 }
 
 
 def course_ai_cases(project: Path) -> list[tuple[str, tuple, dict]]:
-    """The generated AI cases the lessons open (``film_folder(2)``, ``lesson_pair(4)``, each
+    """The generated AI cases the lessons open (``film_folder(2)``, ``lesson_pair(4)``,
+    ``known_error_case("ground-glass nodule")``, each
     with literal arguments): written with the samples, as learners never write the cache."""
     from dicomteach.samples.cache import calls_in
 
