@@ -94,3 +94,28 @@ def test_every_study_a_lesson_writes_is_found_by_the_hub_setup():
                         ast.literal_eval(arg)  # ValueError: setup would not find this call
     assert any("known_error_case(" in call for call in calls), calls
     assert any("film_folder(" in call for call in calls), calls
+
+
+def test_hub_setup_writes_a_lessons_ai_case_into_the_class_cache_open_to_learners(
+    tmp_path, monkeypatch
+):
+    """What `dicomteach hub setup` does with the cases a lesson opens: each is written
+    once into the class's cache, every learner can read it, and the setup's own cache
+    setting is left as it was."""
+    import os
+    import stat
+
+    from dicomteach.ai.film_cases import film_folder
+    from dicomteach.hub.install import prepare_ai_cases
+
+    mine = tmp_path / "mine"
+    monkeypatch.setenv("DICOMTEACH_CACHE", str(mine))
+    cls = tmp_path / "class"
+    (folder,) = prepare_ai_cases(cls, [("film_folder", (0,), {})])
+    assert folder.parent.parent == cls and any(folder.rglob("*.dcm"))
+    assert os.environ["DICOMTEACH_CACHE"] == str(mine) and not mine.exists()
+    for path in [folder, *folder.rglob("*")]:
+        others = stat.S_IMODE(path.stat().st_mode) & 0o005
+        assert others == (0o005 if path.is_dir() else 0o004), path
+    monkeypatch.setenv("DICOMTEACH_CACHE", str(cls))
+    assert film_folder(0) == folder  # a learner's kernel finds it, writes nothing

@@ -33,9 +33,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import shutil
 import sys
-import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -257,7 +255,7 @@ def write_pair(
 
 def pair_folder(spec: PairSpec, root: str | Path | None = None, **options) -> Path:
     """Where a pair is written (the first time) in the sample cache (``ai-change-pairs/``)."""
-    from dicomteach.samples.cache import cache_root
+    from dicomteach.samples.cache import cache_root, written_once
 
     base = Path(root) if root is not None else cache_root() / "ai-change-pairs"
     import hashlib
@@ -269,21 +267,7 @@ def pair_folder(spec: PairSpec, root: str | Path | None = None, **options) -> Pa
     key = f"{spec.name}-{spec.case.person_seed}-{generated.generator_digest()}-{what[:8]}"
     if options:
         key += "-" + "-".join(f"{k}{v}" for k, v in sorted(options.items()))
-    target = base / key
-    if target.is_dir():
-        return target
-    base.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{spec.name}-", dir=base))
-    try:
-        write_pair(spec, staging, **options)
-        staging.rename(target)
-    except OSError:
-        if not target.is_dir():
-            raise
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
-    return target
+    return written_once(base / key, lambda staging: write_pair(spec, staging, **options))
 
 
 def judge(changes: Changes, truth: list[dict]) -> dict:

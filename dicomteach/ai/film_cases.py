@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 __all__ = ["film_folder", "read_truth"]
@@ -41,27 +39,14 @@ def film_folder(
     generator never serves stale films. Making them takes 5 to 15 s.
     """
     from dicomteach.ai.films import film_specs, generator_digest
-    from dicomteach.samples.cache import cache_root
+    from dicomteach.samples.cache import cache_root, written_once
 
     if isinstance(number, bool) or not isinstance(number, int) or number < 0:
         raise ValueError(f"Argument 'number' must be a whole number from 0, not {number!r}")
     spec = film_specs(group, number + 1)[number]
     base = Path(root) if root is not None else cache_root() / "ai-film-cases"
     target = base / f"{spec.name}-{spec.person_seed}-{generator_digest()}"
-    if target.is_dir():
-        return target
-    base.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{spec.name}-", dir=base))
-    try:
-        _write(spec, staging)
-        staging.rename(target)
-    except OSError:
-        if not target.is_dir():  # not another kernel's finished copy: a real failure
-            raise
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
-    return target
+    return written_once(target, lambda staging: _write(spec, staging))
 
 
 def read_truth(folder: str | os.PathLike[str]) -> dict:

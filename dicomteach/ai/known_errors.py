@@ -147,25 +147,9 @@ def known_error_case(what: str) -> Path:
 
 def held_out_folder(spec, root: str | os.PathLike[str] | None = None, size: int = 512) -> Path:
     """Where a generated case is written as DICOM at matrix ``size`` (writing it the first time)."""
-    import shutil
-    import tempfile
-
     from dicomteach.ai.cases import generator_digest, write_case
-    from dicomteach.samples.cache import cache_root
+    from dicomteach.samples.cache import cache_root, written_once
 
     base = Path(root) if root is not None else cache_root() / "ai-held-out"
     target = base / f"{spec.name}-{size}-{spec.person_seed}-{generator_digest()}"
-    if target.is_dir():
-        return target
-    base.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{spec.name}-", dir=base))
-    try:
-        write_case(spec, staging, size=size)
-        staging.rename(target)
-    except OSError:
-        if not target.is_dir():
-            raise
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
-    return target
+    return written_once(target, lambda staging: write_case(spec, staging, size=size))

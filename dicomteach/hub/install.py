@@ -7,8 +7,9 @@ there, and a restart keeps users, submissions and grades.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,19 +64,11 @@ def prepare_ai_cases(cache: Path, cases: Iterable[tuple[str, tuple, dict]]) -> l
     """Write ``cases`` (from :func:`course_ai_cases`) into the sample cache ``cache`` once."""
     import importlib
 
-    before = os.environ.get("DICOMTEACH_CACHE")
-    os.environ["DICOMTEACH_CACHE"] = str(cache)
-    try:
+    with _writing_into(cache):
         folders = [
             getattr(importlib.import_module(AI_CASES[name]), name)(*args, **options)
             for name, args, options in cases
         ]
-    finally:
-        if before is None:
-            os.environ.pop("DICOMTEACH_CACHE", None)
-        else:
-            os.environ["DICOMTEACH_CACHE"] = before
-    _open_to_learners(cache)
     return folders
 
 
@@ -95,17 +88,25 @@ def prepare_samples(cache: Path, studies: Iterable[tuple[str, dict]]) -> list[Pa
     """
     from dicomteach.samples.cache import lesson_study
 
+    with _writing_into(cache):
+        folders = [lesson_study(name, **options) for name, options in studies]
+    return folders
+
+
+@contextlib.contextmanager
+def _writing_into(cache: Path) -> Iterator[None]:
+    """The sample cache is ``cache`` while the block writes into it; then it is opened to
+    learners, and ``DICOMTEACH_CACHE`` is as it was."""
     before = os.environ.get("DICOMTEACH_CACHE")
     os.environ["DICOMTEACH_CACHE"] = str(cache)
     try:
-        folders = [lesson_study(name, **options) for name, options in studies]
+        yield
     finally:
         if before is None:
             os.environ.pop("DICOMTEACH_CACHE", None)
         else:
             os.environ["DICOMTEACH_CACHE"] = before
     _open_to_learners(cache)
-    return folders
 
 
 def _open_to_learners(cache: Path) -> None:

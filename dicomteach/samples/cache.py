@@ -22,7 +22,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from dicomteach.samples import STUDIES
@@ -80,16 +80,39 @@ def lesson_study(study: str, *, seed: int = 0, **options: object) -> Path:
     key = json.dumps({"seed": seed, **options}, sort_keys=True, default=str)
     tag = hashlib.sha256((_generator_digest() + key).encode()).hexdigest()[:16]
     target = cache_root() / "samples" / f"{study}-{tag}"
+    writer = importlib.import_module(modules[study]).write
+    return written_once(target, lambda staging: writer(staging, seed=seed, **options))
+
+
+def written_once(target: Path, write: Callable[[Path], object]) -> Path:
+    """``target``, a folder that ``write(folder)`` fills, written only when it is not there.
+
+    ``write`` fills a hidden folder beside ``target``, which is then renamed into
+    place: a reader never sees half a folder, and when two processes write at
+    once, both end with one complete copy (the second rename finds the first's
+    folder there). The hidden folder is removed whatever happens.
+
+    >>> import tempfile
+    >>> calls = []
+    >>> def write(folder):
+    ...     calls.append(folder.name)
+    ...     (folder / "a.txt").write_text("A")
+    >>> target = Path(tempfile.mkdtemp()) / "entry"
+    >>> written_once(target, write) == written_once(target, write) == target
+    True
+    >>> len(calls), sorted(p.name for p in target.parent.iterdir())
+    (1, ['entry'])
+    """
     if target.is_dir():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{study}-", dir=target.parent))
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name[:40]}-", dir=target.parent))
     try:
-        importlib.import_module(modules[study]).write(staging, seed=seed, **options)
+        write(staging)
         try:
             staging.rename(target)
         except OSError:
-            if not target.is_dir():  # not another kernel's finished copy: a real failure
+            if not target.is_dir():  # not another process's finished copy: a real failure
                 raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
