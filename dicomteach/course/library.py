@@ -125,6 +125,21 @@ class StudyFacts:
         return " · ".join(v for v in (self.patient, self.date, self.modality) if v)
 
 
+def _shown_name(name) -> str:
+    """A DICOM person name as a study list shows it: family name, given names.
+
+    >>> from pydicom.valuerep import PersonName
+    >>> _shown_name(PersonName("TEACHING^NODULE")), _shown_name(PersonName("Anonymous"))
+    ('TEACHING, NODULE', 'Anonymous')
+    >>> _shown_name(None)
+    ''
+    """
+    if not name:
+        return ""
+    parts = [name.family_name, " ".join(p for p in (name.given_name, name.middle_name) if p)]
+    return ", ".join(p for p in parts if p) or str(name)
+
+
 def study_facts(study: LibraryStudy) -> StudyFacts:
     """The patient, date, modality and description of ``study`` (a sample is written on
     first use). Raises ``DicomTeachError`` when the series holds no readable DICOM file.
@@ -149,7 +164,7 @@ def study_facts(study: LibraryStudy) -> StudyFacts:
     raw = str(ds.get("StudyDate", "") or "")
     date = f"{raw[:4]}-{raw[4:6]}-{raw[6:8]}" if len(raw) == 8 and raw.isdigit() else ""
     return StudyFacts(
-        str(ds.get("PatientName", "") or ds.get("PatientID", "") or ""),
+        _shown_name(ds.get("PatientName")) or str(ds.get("PatientID", "") or ""),
         date,
         str(ds.get("Modality", "") or ""),
         str(ds.get("SeriesDescription", "") or ds.get("StudyDescription", "") or ""),
