@@ -8,6 +8,7 @@ an independent reference (the uncompressed series, or pydicom's own decode).
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import signal
@@ -52,7 +53,16 @@ def _load_both(monkeypatch, load):
 
 
 def _own_children() -> set[int]:
-    return {p.pid for p in psutil.Process().children(recursive=True)}
+    """This process's forked copies (the decoding workers: same command line), not the
+    servers, kernels or Chromium that other tests of this pytest worker left running,
+    which start helpers of their own at any time and must never be killed here."""
+    me = psutil.Process()
+    found = set()
+    for child in me.children():
+        with contextlib.suppress(psutil.Error):
+            if child.cmdline() == me.cmdline():
+                found.add(child.pid)
+    return found
 
 
 def _corrupt_tile(path: Path) -> None:
