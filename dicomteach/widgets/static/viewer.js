@@ -36,7 +36,7 @@ function seriesGroup(model, sync, onPick = () => {}) {
     const b = button("", `Show ${item.label}`, () => {
       if (sync.get("series_index") === item.index) return;
       onPick();
-      sync.set({ series_index: item.index });
+      sync.set({ series_index: item.index }, false);
     });
     b.classList.add("dt-series-button");
     b.dataset.series = String(item.index);

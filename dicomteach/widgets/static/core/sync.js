@@ -160,6 +160,8 @@ export class ModelSync {
      * @type {Record<string, unknown>}
      */
     this.held = {};
+    /** Held attributes this view shows at once, and keeps against the answer's values. */
+    this.guards = new Map();
     /** True once the view is gone (destroy): its scene's values are no longer sent. */
     this.destroyed = false;
     if (this.awaiting) {
@@ -167,6 +169,8 @@ export class ModelSync {
         this.awaiting = null;
         const changed = this.before !== null;
         this.before = null;
+        for (const [name, guard] of this.guards) model.off(`change:${name}`, guard);
+        this.guards.clear();
         // in the order the learner made them: the scene's changes, then the view's own
         if (changed) this.send();
         const held = this.held;
@@ -190,10 +194,30 @@ export class ModelSync {
    * changes made before them, and while the kernel's answer to askState is awaited,
    * held until it is in, so that this older state does not undo them.
    * @param {Record<string, unknown>} values
+   * @param {boolean} [show] set in this view at once, even while held (the legend; not a
+   *   series, which the kernel sends: a series held and shown would go out with the
+   *   scene's held changes, in one message, before the kernel has them in order)
    */
-  set(values) {
-    if (this.awaiting) Object.assign(this.held, values);
-    else this.setNow(values);
+  set(values, show = true) {
+    if (!this.awaiting) {
+      this.setNow(values);
+      return;
+    }
+    Object.assign(this.held, values);
+    if (!show) return;
+    const m = this.model;
+    for (const [name, value] of Object.entries(values)) {
+      if (!this.guards.has(name)) {
+        // the answer's older value, put back before anything is drawn with it
+        const guard = () => {
+          const held = this.held[name];
+          if (JSON.stringify(m.get(name)) !== JSON.stringify(held)) m.set(name, structuredClone(held));
+        };
+        this.guards.set(name, guard);
+        m.on(`change:${name}`, guard);
+      }
+      m.set(name, structuredClone(value));
+    }
   }
 
   /** @param {Record<string, unknown>} values */
