@@ -134,14 +134,27 @@ def test_a_slice_chosen_while_the_kernel_is_busy_is_not_undone_by_its_late_state
             assert page.locator(VIEWER).get_attribute("data-slice") == "23"
 
 
+LEGEND_FRAMES = """() => {
+  window.__legend = [];
+  const box = (selector) => document.querySelector(`.dt-viewer ${selector}`)?.checked ?? null;
+  const frame = () => {
+    window.__legend.push([box("input[data-legend='nodule']"), box("input[data-action='outline']")]);
+    requestAnimationFrame(frame);
+  };
+  frame();
+}"""
+
+
 def test_a_series_chosen_while_the_kernel_is_busy_is_not_undone_by_its_late_state(
     browser, lab_server, write_notebook, kernel, artifacts
 ):
-    """The same with a study's series buttons (viewer.js): the learner goes to the last
-    slice, then picks the second series, both before the kernel answered the view's ask.
-    Each goes out after that answer, in the learner's order, so the second series opens
-    at its own middle slice: not at the first series' last one (past its end), as when
-    the pick went out at once and the held slice after it."""
+    """The same with what the Viewer sets in the model itself (viewer.js): the learner
+    hides the SEG's structure and outlines it, goes to the last slice, then picks the
+    second series, all before the kernel answered the view's ask. The boxes stay as
+    ticked in every frame drawn (the answer showed them as they were), and each change
+    goes out after that answer, in the learner's order, so the second series opens at
+    its own middle slice: not at the first series' last one (past its end), as when the
+    pick went out at once and the held slice after it."""
     cells = [
         *STUDY_CELLS,
         "import time\ntime.sleep(6)  # a slow cell: the kernel answers nothing meanwhile",
@@ -152,6 +165,10 @@ def test_a_series_chosen_while_the_kernel_is_busy_is_not_undone_by_its_late_stat
         root = page.locator(".dt-viewer")
         buttons = root.locator("button.dt-series-button")
         buttons.nth(1).wait_for(timeout=60_000)
+        # the legend's boxes in every frame drawn: [structure shown, outline]
+        page.evaluate(LEGEND_FRAMES)
+        root.locator("input[data-legend='nodule']").uncheck()
+        root.locator("input[data-action='outline']").check()
         root.focus()
         page.keyboard.press("End")
         page.wait_for_selector('.dt-viewer canvas.dt-viewer-canvas[data-frame="5"]')
@@ -166,6 +183,12 @@ def test_a_series_chosen_while_the_kernel_is_busy_is_not_undone_by_its_late_stat
         with screenshot_on_failure(page, artifacts / "busy-late-series.png"):
             # printed after every answer to the view's requests went out (one kernel, in order)
             assert kernel.json(page, "[viewer.series_index, viewer.position[0]]") == [1, 2]
+            assert kernel.json(page, "viewer.overlay_mode") == "outline"
+            frames = page.evaluate("window.__legend")
+            unticked = frames.index([False, False])
+            assert [True, False] not in frames[unticked:], frames  # shown again: undone
+            outlined = frames.index([False, True])
+            assert [False, False] not in frames[outlined:], frames
             page.wait_for_selector(
                 '.dt-viewer canvas.dt-viewer-canvas[data-rendered="1"][data-frame="2"]',
                 timeout=20_000,
