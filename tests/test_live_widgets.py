@@ -410,7 +410,10 @@ async function built(state = {}) {
   const model = new Model(kernel);
   await stateComplete(model);
   const scene = new Scene(model);
-  model.on("change:volume_token", () => scene.destroy());  // viewer.js builds the view again
+  model.on("change:volume_token", () => {  // viewer.js builds the view again
+    scene.sync.discard();
+    scene.destroy();
+  });
   return { kernel, model, scene };
 }
 
@@ -448,7 +451,11 @@ async function series(answer) {
   if (answer === "before") kernel.run();
   const follower = new Follower({ scene, model, info: { id: "s1" } });
   scene.setSlice(11);
-  follower.follow({ series: "B", slice: 1, plane: "axial" });
+  if (answer === "python") {  // a cell sets viewer.series_index before the answer
+    kernel.change({ series_index: 1 });
+    kernel.onUpdate({ series_index: 1 });
+  }
+  else follower.follow({ series: "B", slice: 1, plane: "axial" });
   for (let i = 0; i < 3; i++) {
     kernel.run();
     await pause(150);
@@ -458,6 +465,7 @@ async function series(answer) {
 
 console.log(JSON.stringify({
   legend: await legend(), late: await series("after"), early: await series("before"),
+  python: await series("python"),
 }));
 """
 )
@@ -470,7 +478,8 @@ def test_what_a_view_sets_itself_is_not_undone_by_the_kernels_late_answer():
     kernel has not yet answered the view's ask for its whole state, they show at once
     and the answer, older, does not show the old ones again (after any of the kernel's
     messages); a series goes to the kernel after the slice the learner chose before it,
-    so the new series opens at its own slice, not at one of the old series past its end."""
+    so the new series opens at its own slice, not at one of the old series past its end;
+    nor does a slice held on a series the kernel has since replaced go to the new one."""
     found = json.loads(_node(f"const MODULES = {json.dumps(_scene_modules())};\n" + LATE_SETS))
     legend = found["legend"]
     assert legend["atOnce"] == legend["now"] == [False, "outline"], legend
@@ -479,6 +488,8 @@ def test_what_a_view_sets_itself_is_not_undone_by_the_kernels_late_answer():
     # the slice (11, on the first series) went first, then the series, at its slice 2
     assert found["late"] == {"series": 1, "slice": 2}, found
     assert found["early"] == {"series": 1, "slice": 2}, found
+    # a series switched in Python before the answer: the slice held on the first is dropped
+    assert found["python"] == {"series": 1, "slice": 2}, found
 
 
 def test_going_live_again_joins_the_session_one_presents(ct, on_hub, monkeypatch):

@@ -145,8 +145,10 @@ async function render({ model, el: root }) {
     root.replaceChildren();
   }
 
-  // Another series of the study: new geometry, presets and planes, so new controls.
+  // Another series of the study: new geometry, presets and planes, so new controls;
+  // what the view changed on the series before is not sent onto this one.
   const rebuild = () => {
+    parts?.scene.sync.discard();
     teardown();
     build();
   };

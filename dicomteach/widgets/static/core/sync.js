@@ -162,8 +162,8 @@ export class ModelSync {
     this.held = {};
     /** Held attributes this view shows at once, and keeps against the answer's values. */
     this.guards = new Map();
-    /** True once the view is gone (destroy): its scene's values are no longer sent. */
-    this.destroyed = false;
+    /** True once the scene's values are of a volume since replaced (discard): not sent. */
+    this.discarded = false;
     if (this.awaiting) {
       this.awaiting.then(() => {
         this.awaiting = null;
@@ -227,9 +227,18 @@ export class ModelSync {
     this.model.save_changes();
   }
 
-  /** The view is gone: its scene's values, from a volume since replaced, are not sent. */
+  /** The view is gone: what it changed last goes out now (or after the answer, as before). */
   destroy() {
-    this.destroyed = true;
+    if (this.scheduled) this.send();
+  }
+
+  /**
+   * The kernel replaced the volume (another series of a study): the scene's values, of
+   * the volume before, are not sent, now or after the answer. What the view set itself
+   * (set) still is.
+   */
+  discard() {
+    this.discarded = true;
     this.scheduled = false;
   }
 
@@ -243,7 +252,7 @@ export class ModelSync {
       );
       return;
     }
-    if (this.scheduled || this.destroyed) return;
+    if (this.scheduled || this.discarded) return;
     this.scheduled = true;
     const send = () => requestAnimationFrame(() => {
       if (this.scheduled) this.send(); // not sent meanwhile (setNow, destroy)
@@ -256,7 +265,7 @@ export class ModelSync {
   /** Send the view's values that differ from the model's, now. */
   send() {
     this.scheduled = false;
-    if (this.destroyed) return;
+    if (this.discarded) return;
     const m = this.model;
     const now = performance.now();
     this.lastSent = now;
