@@ -6,7 +6,8 @@ Here: what the kernel does without a hub (a one-line reason, in Python and on
 the widget, and a reply to the presenter's *Agreement* and *Scores*), the series check on joining, what a session names as its study,
 the Delineator's patches naming the view whose undo they are, a presenter's
 view built again after a kernel restart taking the class's slice whatever the
-kernel answers first (in Node), and the
+kernel answers first and what a view sets itself (its legend, its series) kept against
+that late answer (in Node), and the
 vendored Yjs bundle: rebuilt from the pinned packages it is the same file, and
 its sync messages and updates are the ones the service's pycrdt reads and writes.
 """
@@ -222,7 +223,9 @@ def test_the_bundles_updates_and_sync_messages_are_the_services(tmp_path):
 # answers the view's ask for its whole state: after the view took the class's view
 # (Run All queues the ask behind the cells after go_live), or before the document
 # synced; `python` moves the slice from Python afterwards.
-REJOIN = """
+# The real scene, its sync and the Follower against a model and a kernel that answer in
+# order, as ipywidgets does (each update echoed back).
+HARNESS = """
 const Y = await import(MODULES.yjs);
 const { Scene } = await import(MODULES.scene);
 const { stateComplete } = await import(MODULES.sync);
@@ -232,20 +235,27 @@ const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 class Kernel {
-  constructor(state) { this.state = structuredClone(state); this.inbox = []; this.model = null; }
+  constructor(state) {
+    this.state = structuredClone(state); this.inbox = []; this.model = null;
+    this.onUpdate = (update) => {};  // what Python does with a change from the page
+    this.seen = [];  // the model's state after each message: what a page may draw
+  }
   /** Handle the page's messages in order, each answer reaching the model in order. */
   run() {
     for (const msg of this.inbox.splice(0)) {
       if (msg.update) {
         Object.assign(this.state, structuredClone(msg.update));
         this.model.receive(msg.update);  // ipywidgets' echo
+        this.onUpdate(msg.update);
       } else if (msg.custom.type === "state") {
         this.model.receive(this.state);
+        this.seen.push(structuredClone(this.model.attributes));
         if (msg.custom.reply) {
           this.state.state_reply = msg.custom.reply;
           this.model.receive({ state_reply: msg.custom.reply });
         }
       }
+      this.seen.push(structuredClone(this.model.attributes));
     }
   }
   /** A change made in Python. */
@@ -291,13 +301,18 @@ class Model {
   send(msg) { this.kernel.inbox.push({ custom: msg }); }
 }
 
+const IMAGE = {
+  state_complete: true, own_model_id: "m1", state_reply: "", shape: [12, 8, 8],
+  layouts: { axial: { slice_axis: 0, n_slices: 12 } }, planes: ["axial"], plane: "axial",
+  position: [6, 4, 4], window_center: 40, window_width: 400, voi_function: "LINEAR",
+  voi_table: null, zoom: 1, pan: [0, 0], tool: "", measurements: [], layers: {},
+};
+"""
+REJOIN = (
+    HARNESS
+    + """
 async function rejoin({ answer = "after", python = false, me = "teacher", partial = false }) {
-  const kernel = new Kernel({
-    state_complete: true, own_model_id: "m1", state_reply: "", shape: [12, 8, 8],
-    layouts: { axial: { slice_axis: 0, n_slices: 12 } }, planes: ["axial"], plane: "axial",
-    position: [6, 4, 4], window_center: 40, window_width: 400, voi_function: "LINEAR",
-    voi_table: null, zoom: 1, pan: [0, 0], tool: "", measurements: [], layers: {},
-  });
+  const kernel = new Kernel(IMAGE);
   const model = new Model(kernel);
   await stateComplete(model);
   const scene = new Scene(model);
@@ -354,6 +369,17 @@ for (const [name, options] of Object.entries({
 }
 console.log(JSON.stringify(results));
 """
+)
+
+
+def _scene_modules() -> dict[str, str]:
+    static = ROOT / "dicomteach" / "widgets" / "static"
+    return {
+        "yjs": YJS_MODULE.as_uri(),
+        "scene": (static / "core" / "scene.js").as_uri(),
+        "sync": (static / "core" / "sync.js").as_uri(),
+        "follow": (static / "live" / "follow.js").as_uri(),
+    }
 
 
 @needs_node
@@ -365,14 +391,7 @@ def test_a_rejoining_lead_takes_the_class_view_whatever_the_kernel_answers_first
     slice. Nor does the view write before the whole document arrived, should who leads
     come before the view. A slice set in Python afterwards moves the class (the presenter
     leads). A learner's view in the same case keeps following."""
-    static = ROOT / "dicomteach" / "widgets" / "static"
-    modules = {
-        "yjs": YJS_MODULE.as_uri(),
-        "scene": (static / "core" / "scene.js").as_uri(),
-        "sync": (static / "core" / "sync.js").as_uri(),
-        "follow": (static / "live" / "follow.js").as_uri(),
-    }
-    found = json.loads(_node(f"const MODULES = {json.dumps(modules)};\n" + REJOIN))
+    found = json.loads(_node(f"const MODULES = {json.dumps(_scene_modules())};\n" + REJOIN))
     kept = {"document": 9, "scene": 9, "kernel": 9, "attached": True, "early": 0}
     for order in ("after", "before", "partial"):
         assert found[order] == kept, (order, found)
@@ -380,6 +399,97 @@ def test_a_rejoining_lead_takes_the_class_view_whatever_the_kernel_answers_first
     # a learner's view built while her kernel runs the lesson's cells: following, not
     # detached by the kernel's late answer
     assert found["learner"] == kept, found
+
+
+LATE_SETS = (
+    HARNESS
+    + """
+/** A view built while the kernel is busy: its ask for the whole state is answered late. */
+async function built(state = {}) {
+  const kernel = new Kernel({ ...IMAGE, ...state });
+  const model = new Model(kernel);
+  await stateComplete(model);
+  const scene = new Scene(model);
+  model.on("change:volume_token", () => {  // viewer.js builds the view again
+    scene.sync.discard();
+    scene.destroy();
+  });
+  return { kernel, model, scene };
+}
+
+/** The legend's boxes (viewer.js) while the answer is awaited. */
+async function legend() {
+  const shown = [{ value: 1, name: "nodule", color: [255, 0, 0], visible: true }];
+  const { kernel, model, scene } = await built({ label_info: shown, overlay_mode: "fill" });
+  const hidden = [{ ...shown[0], visible: false }];
+  scene.sync.set({ label_info: hidden });
+  scene.sync.set({ overlay_mode: "outline" });
+  const drawn = () => [model.get("label_info")[0].visible, model.get("overlay_mode")];
+  const atOnce = drawn();
+  kernel.run();
+  await pause(150);
+  kernel.run();
+  return {
+    atOnce, now: drawn(), seen: kernel.seen.map((a) => [a.label_info[0].visible, a.overlay_mode]),
+    kernel: [kernel.state.label_info[0].visible, kernel.state.overlay_mode],
+  };
+}
+
+/** A study's series asked for by the live session (follow.js) after the learner scrolled. */
+async function series(answer) {
+  const list = [{ index: 0, uid: "A", label: "A" }, { index: 1, uid: "B", label: "B" }];
+  const { kernel, model, scene } = await built({ series: list, series_index: 0, volume_token: 0 });
+  kernel.onUpdate = (update) => {
+    // Viewer._on_series_index: the other series, at its middle slice
+    if (update.series_index === 1 && kernel.state.volume_token === 0) {
+      kernel.change({
+        shape: [4, 8, 8], layouts: { axial: { slice_axis: 0, n_slices: 4 } }, position: [2, 4, 4],
+        volume_token: 1,
+      });
+    }
+  };
+  if (answer === "before") kernel.run();
+  const follower = new Follower({ scene, model, info: { id: "s1" } });
+  scene.setSlice(11);
+  if (answer === "python") {  // a cell sets viewer.series_index before the answer
+    kernel.change({ series_index: 1 });
+    kernel.onUpdate({ series_index: 1 });
+  }
+  else follower.follow({ series: "B", slice: 1, plane: "axial" });
+  for (let i = 0; i < 3; i++) {
+    kernel.run();
+    await pause(150);
+  }
+  return { series: kernel.state.series_index, slice: kernel.state.position[0] };
+}
+
+console.log(JSON.stringify({
+  legend: await legend(), late: await series("after"), early: await series("before"),
+  python: await series("python"),
+}));
+"""
+)
+
+
+@needs_node
+def test_what_a_view_sets_itself_is_not_undone_by_the_kernels_late_answer():
+    """Besides its scene's state, a view sets attributes itself: the legend's boxes, a
+    study's series (a button in viewer.js, a live session in follow.js). Made while the
+    kernel has not yet answered the view's ask for its whole state, they show at once
+    and the answer, older, does not show the old ones again (after any of the kernel's
+    messages); a series goes to the kernel after the slice the learner chose before it,
+    so the new series opens at its own slice, not at one of the old series past its end;
+    nor does a slice held on a series the kernel has since replaced go to the new one."""
+    found = json.loads(_node(f"const MODULES = {json.dumps(_scene_modules())};\n" + LATE_SETS))
+    legend = found["legend"]
+    assert legend["atOnce"] == legend["now"] == [False, "outline"], legend
+    assert legend["seen"] and all(s == [False, "outline"] for s in legend["seen"]), legend
+    assert legend["kernel"] == [False, "outline"], legend
+    # the slice (11, on the first series) went first, then the series, at its slice 2
+    assert found["late"] == {"series": 1, "slice": 2}, found
+    assert found["early"] == {"series": 1, "slice": 2}, found
+    # a series switched in Python before the answer: the slice held on the first is dropped
+    assert found["python"] == {"series": 1, "slice": 2}, found
 
 
 def test_going_live_again_joins_the_session_one_presents(ct, on_hub, monkeypatch):

@@ -16,7 +16,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dicomteach.imaging import window_to_uint8
+from dicomteach import io
+from dicomteach.imaging import modality_values, window_to_uint8
+from dicomteach.io.volume import Window
 
 from .conftest import canvas_rgba, new_page, open_and_run, screenshot_on_failure
 from .test_compare import (
@@ -30,6 +32,7 @@ from .test_compare import (
     _side_by_side_is_the_reference,
     compare_values,
 )
+from .test_viewer_study import CELLS as STUDY_CELLS
 
 pytestmark = pytest.mark.browser
 
@@ -129,3 +132,70 @@ def test_a_slice_chosen_while_the_kernel_is_busy_is_not_undone_by_its_late_state
             # printed after every answer to the view's requests went out (one kernel, in order)
             assert kernel(page, "print(viewer.position[0])").strip() == "23"
             assert page.locator(VIEWER).get_attribute("data-slice") == "23"
+
+
+LEGEND_FRAMES = """() => {
+  window.__legend = [];
+  const box = (selector) => document.querySelector(`.dt-viewer ${selector}`)?.checked ?? null;
+  const frame = () => {
+    window.__legend.push([box("input[data-legend='nodule']"), box("input[data-action='outline']")]);
+    requestAnimationFrame(frame);
+  };
+  frame();
+}"""
+
+
+def test_a_series_chosen_while_the_kernel_is_busy_is_not_undone_by_its_late_state(
+    browser, lab_server, write_notebook, kernel, artifacts
+):
+    """The same with what the Viewer sets in the model itself (viewer.js): the learner
+    hides the SEG's structure and outlines it, goes to the last slice, then picks the
+    second series, all before the kernel answered the view's ask. The boxes stay as
+    ticked in every frame drawn (the answer showed them as they were), and each change
+    goes out after that answer, in the learner's order, so the second series opens at
+    its own middle slice: not at the first series' last one (past its end), as when the
+    pick went out at once and the held slice after it."""
+    cells = [
+        *STUDY_CELLS,
+        "import time\ntime.sleep(6)  # a slow cell: the kernel answers nothing meanwhile",
+    ]
+    write_notebook(lab_server["root"] / "late-series.ipynb", cells)
+    with new_page(browser, height=1000) as page:
+        open_and_run(page, lab_server["url"], "late-series.ipynb")
+        root = page.locator(".dt-viewer")
+        buttons = root.locator("button.dt-series-button")
+        buttons.nth(1).wait_for(timeout=60_000)
+        # the legend's boxes in every frame drawn: [structure shown, outline]
+        page.evaluate(LEGEND_FRAMES)
+        root.locator("input[data-legend='nodule']").uncheck()
+        root.locator("input[data-action='outline']").check()
+        root.focus()
+        page.keyboard.press("End")
+        page.wait_for_selector('.dt-viewer canvas.dt-viewer-canvas[data-frame="5"]')
+        buttons.nth(1).click()
+        assert (
+            page.locator(".jp-Notebook-ExecutionIndicator").get_attribute("data-status") == "busy"
+        )
+        page.wait_for_selector(
+            ".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000
+        )
+        canvas = root.locator("canvas.dt-viewer-canvas")
+        with screenshot_on_failure(page, artifacts / "busy-late-series.png"):
+            # printed after every answer to the view's requests went out (one kernel, in order)
+            assert kernel.json(page, "[viewer.series_index, viewer.position[0]]") == [1, 2]
+            assert kernel.json(page, "viewer.overlay_mode") == "outline"
+            frames = page.evaluate("window.__legend")
+            unticked = frames.index([False, False])
+            assert [True, False] not in frames[unticked:], frames  # shown again: undone
+            outlined = frames.index([False, True])
+            assert [False, False] not in frames[outlined:], frames
+            page.wait_for_selector(
+                '.dt-viewer canvas.dt-viewer-canvas[data-rendered="1"][data-frame="2"]',
+                timeout=20_000,
+            )
+        assert buttons.nth(1).get_attribute("aria-pressed") == "true"
+        second = io.load(lab_server["root"] / "study" / "b")
+        window = Window(*kernel.json(page, "[viewer.window_center, viewer.window_width]"))
+        drawn = canvas_rgba(canvas)
+        assert np.array_equal(drawn[..., 0], window_to_uint8(modality_values(second)[2], window))
+        root.screenshot(path=str(artifacts / "busy-late-series.png"))

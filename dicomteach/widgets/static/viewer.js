@@ -3,7 +3,7 @@
 
 import { el, button } from "./core/dom.js";
 import { Scene } from "./core/scene.js";
-import { stateComplete } from "./core/sync.js";
+import { stateComplete, ModelSync } from "./core/sync.js";
 import { Viewport } from "./core/viewport.js";
 import { controlGroup, widgetLayout, standardControls } from "./core/controls.js";
 import { LiveSession } from "./live/session.js";
@@ -24,19 +24,19 @@ import { LiveSession } from "./live/session.js";
 /**
  * The series buttons: a thumbnail and a label each; the one on screen pressed.
  * @param {AnyModel<ViewerState>} model
+ * @param {ModelSync} sync the scene's: a pick goes after what the view changed before
  * @param {() => void} [onPick] called before another series is asked for
  */
-function seriesGroup(model, onPick = () => {}) {
+function seriesGroup(model, sync, onPick = () => {}) {
   const list = model.get("series");
   if (list.length < 2) return null;
   // the count says how many there are when the list scrolls
   const group = controlGroup(`Series (${list.length})`, [], "dt-series");
   for (const item of list) {
     const b = button("", `Show ${item.label}`, () => {
-      if (model.get("series_index") === item.index) return;
+      if (sync.get("series_index") === item.index) return;
       onPick();
-      model.set("series_index", item.index);
-      model.save_changes();
+      sync.set({ series_index: item.index }, false);
     });
     b.classList.add("dt-series-button");
     b.dataset.series = String(item.index);
@@ -55,8 +55,9 @@ function seriesGroup(model, onPick = () => {}) {
  * The overlay's legend: each structure's colour and name, a box to show or hide it,
  * and outline or fill. Kept in step with label_info (a new overlay from the kernel).
  * @param {AnyModel<ViewerState>} model
+ * @param {ModelSync} sync the scene's, which sets what the boxes change
  */
-function overlayGroup(model) {
+function overlayGroup(model, sync) {
   const group = controlGroup("Overlay", [], "dt-overlay-legend");
   const fill = () => {
     const styles = model.get("label_info");
@@ -69,9 +70,8 @@ function overlayGroup(model) {
       show.checked = style.visible !== false;
       show.dataset.legend = style.name || String(style.value);
       show.addEventListener("change", () => {
-        const next = model.get("label_info").map((s, j) => (j === i ? { ...s, visible: show.checked } : s));
-        model.set("label_info", next);
-        model.save_changes();
+        const styles = /** @type {ViewerState["label_info"]} */ (sync.get("label_info"));
+        sync.set({ label_info: styles.map((s, j) => (j === i ? { ...s, visible: show.checked } : s)) });
       });
       const swatch = el("span", "dt-swatch");
       swatch.style.background = `rgb(${style.color.join(",")})`;
@@ -84,8 +84,7 @@ function overlayGroup(model) {
     box.checked = model.get("overlay_mode") === "outline";
     box.dataset.action = "outline";
     box.addEventListener("change", () => {
-      model.set("overlay_mode", box.checked ? "outline" : "fill");
-      model.save_changes();
+      sync.set({ overlay_mode: box.checked ? "outline" : "fill" });
     });
     outline.append(box, el("span", "", "Outline only"));
     group.items.replaceChildren(...rows, ...(styles.length ? [outline] : []));
@@ -122,8 +121,8 @@ async function render({ model, el: root }) {
       cursorLine: controls.cursorLine,
       onStatus: (vp) => controls.update(vp),
     });
-    const series = seriesGroup(model, () => live.ownMove()); // a follower looks around alone
-    const legend = overlayGroup(model);
+    const series = seriesGroup(model, scene.sync, () => live.ownMove()); // a follower looks around alone
+    const legend = overlayGroup(model, scene.sync);
     live.attach(viewport);
     widgetLayout(root, {
       main: [live.panel.question, viewport.root, controls.slider, controls.readout, controls.cursorLine,
@@ -146,8 +145,10 @@ async function render({ model, el: root }) {
     root.replaceChildren();
   }
 
-  // Another series of the study: new geometry, presets and planes, so new controls.
+  // Another series of the study: new geometry, presets and planes, so new controls;
+  // what the view changed on the series before is not sent onto this one.
   const rebuild = () => {
+    parts?.scene.sync.discard();
     teardown();
     build();
   };

@@ -451,6 +451,7 @@ export class Scene {
   }
 
   destroy() {
+    this.sync.destroy();
     this.model.off("msg:custom", this.onMessage);
     for (const [name, handler] of this.modelHandlers) this.model.off(`change:${name}`, handler);
     this.modelHandlers = [];

@@ -6,7 +6,8 @@
 // undo the learner's newer gesture; every other change is handed on. And a view waits
 // for the kernel's whole state before building itself (stateComplete); when it asked
 // for that state again, what it changes meanwhile waits for the answer, which holds
-// the kernel's values from before it heard of those changes (askState).
+// the kernel's values from before it heard of those changes (askState). What the view
+// sets in the model itself (a series button, the legend) goes the same way (set).
 
 /** @import { AnyModel, BackboneModel } from "../anywidget" */
 /** @import { ImageState } from "./traits" */
@@ -154,14 +155,91 @@ export class ModelSync {
     this.awaiting = answers.get(model) || null;
     /** The model's values (JSON) when the view first changed something while awaiting. @type {Record<string, string> | null} */
     this.before = null;
+    /**
+     * Attributes the view sets itself outside its scene (set), held while awaiting.
+     * @type {Record<string, unknown>}
+     */
+    this.held = {};
+    /** Held attributes this view shows at once, and keeps against the answer's values. */
+    this.guards = new Map();
+    /** True once the scene's values are of a volume since replaced (discard): not sent. */
+    this.discarded = false;
     if (this.awaiting) {
       this.awaiting.then(() => {
         this.awaiting = null;
         const changed = this.before !== null;
         this.before = null;
-        if (changed) this.schedule();
+        for (const [name, guard] of this.guards) model.off(`change:${name}`, guard);
+        this.guards.clear();
+        // in the order the learner made them: the scene's changes, then the view's own
+        if (changed) this.send();
+        const held = this.held;
+        this.held = {};
+        if (Object.keys(held).length) this.setNow(held);
       });
     }
+  }
+
+  /**
+   * The value of an attribute as this view last set it (set), held or not.
+   * @param {string} name
+   */
+  get(name) {
+    return name in this.held ? this.held[name] : this.model.get(name);
+  }
+
+  /**
+   * Set model attributes the view changes itself, beside its scene's state (a study's
+   * series button, the legend's boxes, a live session's series): sent after the scene's
+   * changes made before them, and while the kernel's answer to askState is awaited,
+   * held until it is in, so that this older state does not undo them.
+   * @param {Record<string, unknown>} values
+   * @param {boolean} [show] set in this view at once, even while held (the legend; not a
+   *   series, which the kernel sends: a series held and shown would go out with the
+   *   scene's held changes, in one message, before the kernel has them in order)
+   */
+  set(values, show = true) {
+    if (!this.awaiting) {
+      this.setNow(values);
+      return;
+    }
+    Object.assign(this.held, values);
+    if (!show) return;
+    const m = this.model;
+    for (const [name, value] of Object.entries(values)) {
+      if (!this.guards.has(name)) {
+        // the answer's older value, put back before anything is drawn with it
+        const guard = () => {
+          const held = this.held[name];
+          if (JSON.stringify(m.get(name)) !== JSON.stringify(held)) m.set(name, structuredClone(held));
+        };
+        this.guards.set(name, guard);
+        m.on(`change:${name}`, guard);
+      }
+      m.set(name, structuredClone(value));
+    }
+  }
+
+  /** @param {Record<string, unknown>} values */
+  setNow(values) {
+    if (this.scheduled) this.send(); // the scene's pending changes go first
+    for (const [name, value] of Object.entries(values)) this.model.set(name, value);
+    this.model.save_changes();
+  }
+
+  /** The view is gone: what it changed last goes out now (or after the answer, as before). */
+  destroy() {
+    if (this.scheduled) this.send();
+  }
+
+  /**
+   * The kernel replaced the volume (another series of a study): the scene's values, of
+   * the volume before, are not sent, now or after the answer. What the view set itself
+   * (set) still is.
+   */
+  discard() {
+    this.discarded = true;
+    this.scheduled = false;
   }
 
   /** Send the view's values with the next animation frame, SEND_MS after the last send at the earliest. */
@@ -174,30 +252,36 @@ export class ModelSync {
       );
       return;
     }
-    if (this.scheduled) return;
+    if (this.scheduled || this.discarded) return;
     this.scheduled = true;
     const send = () => requestAnimationFrame(() => {
-      this.scheduled = false;
-      const m = this.model;
-      const now = performance.now();
-      this.lastSent = now;
-      this.sending = true;
-      for (const [name, value] of Object.entries(this.outgoing())) {
-        if (value === undefined) continue;
-        const json = JSON.stringify(value);
-        if (JSON.stringify(m.get(name)) === json) continue;
-        // Remember what we sent: the kernel echoes it back, maybe after newer values.
-        const sent = (this.sent[name] = (this.sent[name] || []).filter((e) => now - e.t < ECHO_MS));
-        sent.push({ json, t: now });
-        // A copy: the model must not share arrays the widget goes on changing in place.
-        m.set(name, structuredClone(value));
-      }
-      this.sending = false;
-      m.save_changes();
+      if (this.scheduled) this.send(); // not sent meanwhile (setNow, destroy)
     });
     const wait = this.lastSent + SEND_MS - performance.now();
     if (wait > 0) setTimeout(send, wait);
     else send();
+  }
+
+  /** Send the view's values that differ from the model's, now. */
+  send() {
+    this.scheduled = false;
+    if (this.discarded) return;
+    const m = this.model;
+    const now = performance.now();
+    this.lastSent = now;
+    this.sending = true;
+    for (const [name, value] of Object.entries(this.outgoing())) {
+      if (value === undefined) continue;
+      const json = JSON.stringify(value);
+      if (JSON.stringify(m.get(name)) === json) continue;
+      // Remember what we sent: the kernel echoes it back, maybe after newer values.
+      const sent = (this.sent[name] = (this.sent[name] || []).filter((e) => now - e.t < ECHO_MS));
+      sent.push({ json, t: now });
+      // A copy: the model must not share arrays the widget goes on changing in place.
+      m.set(name, structuredClone(value));
+    }
+    this.sending = false;
+    m.save_changes();
   }
 
   /**

@@ -148,8 +148,7 @@ export class Follower {
     const list = /** @type {any[]} */ (model.get("series"));
     const item = list.find((s) => s.uid === view.series);
     if (!item) return false; // not in this study: stay on the series shown
-    model.set("series_index", item.index);
-    model.save_changes();
+    this.scene.sync.set({ series_index: item.index }, false);
     return true;
   }
 
