@@ -34,8 +34,8 @@ SETUP = (
     "from dicomteach.widgets import Viewer\n"
     "k, r, c = np.mgrid[0:24, 0:48, 0:40]\n"
     "hu = (-1000 + 40 * c + 9 * r + 35 * k).astype(float)\n"
-    "write_ct_series('ct', hu, spacing=(2.5, 0.7, 0.9))\n"
-    "ct = io.load('ct')\n"
+    "write_ct_series('tools_ct', hu, spacing=(2.5, 0.7, 0.9))\n"
+    "ct = io.load('tools_ct')\n"
     "lesion = (k - 12) ** 2 * 6 + (r - 20) ** 2 + (c - 22) ** 2 < 64\n"
     "# A coarse PET-like map in the same patient frame: a hot sphere on a warm background.\n"
     "kk, rr, cc = np.mgrid[0:12, 0:24, 0:20]\n"
@@ -73,7 +73,7 @@ READY = (
 @pytest.fixture(scope="module")
 def tools_page(lab_notebook, lab_server):
     page = lab_notebook(NOTEBOOK, CELLS, READY)
-    return page, io.load(lab_server["root"] / "ct")
+    return page, io.load(lab_server["root"] / "tools_ct")
 
 
 def _ct(page):
