@@ -167,7 +167,13 @@ def test_the_app_authors_a_hotspot_with_the_mouse_and_the_key_grades_a_learner(
     while abs(float(reach.get_attribute("r") or 0) - 8 * mm) > 0.5:
         assert time.monotonic() < deadline, f"the reach stays at r={reach.get_attribute('r')}"
         page.wait_for_timeout(100)
-    amber, ring = _ring_is_drawn(page, centre, artifacts / "author-reach.png", radius=8 * mm)
+    # the marker layer is built again after the new reach: look until it is drawn
+    deadline = time.monotonic() + 10
+    while True:
+        amber, ring = _ring_is_drawn(page, centre, artifacts / "author-reach.png", radius=8 * mm)
+        if amber > ring / 4 or time.monotonic() > deadline:
+            break
+        page.wait_for_timeout(200)
     assert amber > ring / 4, f"the 8 mm reach shows {amber} amber pixels of {ring}"
 
     # 4. the question
